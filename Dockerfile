@@ -1,0 +1,12 @@
+FROM node:24-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY tsconfig.json ./
+COPY src ./src
+COPY projections ./projections
+COPY migrations ./migrations
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+USER node
+EXPOSE 3000
+CMD ["node_modules/.bin/tsx", "--disable-warning=TimeoutNegativeWarning", "src/main.ts"]

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+export const ROLES = ['api'] as const;
+export type Role = (typeof ROLES)[number];
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean))
+    .pipe(z.array(item).min(1, 'must list at least one value'));
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'must be host:port');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: wholeNumber(0, 65535).default(3000),
+  ROLES: csv(z.enum(ROLES)).default([...ROLES]),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  MYSQL_URL: z.url({ protocol: /^mysql$/, error: 'must be a mysql://user:password@host:port/database URL' }).optional(),
+  KAFKA_BROKERS: csv(hostPort).optional(),
+  KAFKA_CLIENT_ID: z.string().min(1).default('coupon-platform'),
+  KAFKA_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a valid Kafka topic name').default('coupon.events'),
+  KAFKA_PARTITIONS: wholeNumber(1, 1000).default(6),
+  KAFKA_REPLICATION_FACTOR: wholeNumber(1, 10).default(1),
+
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  JWT_ISSUER: z.string().min(1).default('coupon-platform'),
+  ACCESS_TOKEN_TTL_SECONDS: wholeNumber(60, 86_400).default(3600),
+
+  STACK_DIR: z.string().min(1).default('.stack'),
+  SHUTDOWN_TIMEOUT_MS: wholeNumber(100, 120_000).default(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  http: { host: string; port: number };
+  roles: Role[];
+  logLevel: Env['LOG_LEVEL'];
+  redisUrl?: string;
+  mysqlUrl?: string;
+  kafka: { brokers?: string[]; clientId: string; topic: string; partitions: number; replicationFactor: number };
+  jwt: { secret?: string; jwksUrl?: string; issuer: string; ttlSeconds: number };
+  stackDir: string;
+  shutdownTimeoutMs: number;
+}
+
+/** A config whose service endpoints are all known, either set by the operator or filled in by the local stack. */
+export type ResolvedConfig = Config & {
+  redisUrl: string;
+  mysqlUrl: string;
+  kafka: Config['kafka'] & { brokers: string[] };
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .filter((key) => source[key] !== undefined && source[key] !== '')
+      .map((key) => [key, source[key]]),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        return `${name}=${JSON.stringify(source[name])}: ${issue.message}`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
+    throw new ConfigError(['JWT_SECRET or JWT_JWKS_URL: one must be set when NODE_ENV=production']);
+  }
+  return {
+    env: env.NODE_ENV,
+    http: { host: env.HOST, port: env.PORT },
+    roles: [...new Set(env.ROLES)],
+    logLevel: env.LOG_LEVEL,
+    redisUrl: env.REDIS_URL,
+    mysqlUrl: env.MYSQL_URL,
+    kafka: {
+      brokers: env.KAFKA_BROKERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      topic: env.KAFKA_TOPIC,
+      partitions: env.KAFKA_PARTITIONS,
+      replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+    },
+    jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
+    stackDir: env.STACK_DIR,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** The variables the README documents, generated from the schema so the table cannot drift. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);

@@ -1,0 +1,48 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date, Date>;
+
+export interface CouponTable {
+  id: string;
+  name: string;
+  discount_type: 'PERCENT' | 'AMOUNT';
+  discount_value: ColumnType<string, string | number, string | number>;
+  total_quantity: number;
+  issue_start_at: Timestamp;
+  issue_end_at: Timestamp;
+  valid_from: Timestamp;
+  valid_until: Timestamp;
+  status: 'ACTIVE' | 'CLOSED';
+  issued_count: Generated<number>;
+  used_count: Generated<number>;
+  created_at: Timestamp;
+  closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  last_event_at: Timestamp;
+}
+
+export interface IssuedCouponTable {
+  id: string;
+  coupon_id: string;
+  user_id: string;
+  status: 'ISSUED' | 'USED';
+  issued_at: Timestamp;
+  used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  order_id: ColumnType<string | null, string | null | undefined, string | null>;
+  valid_from: Timestamp;
+  valid_until: Timestamp;
+}
+
+export interface ProjectionCheckpointTable {
+  projection: string;
+  topic: string;
+  partition_no: number;
+  next_offset: ColumnType<string, string | number | bigint, string | number | bigint>;
+  last_event_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  coupon: CouponTable;
+  issued_coupon: IssuedCouponTable;
+  projection_checkpoint: ProjectionCheckpointTable;
+}

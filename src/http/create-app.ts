@@ -1,0 +1,17 @@
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type { Logger } from '../log/logger.ts';
+import { errorHandler } from './error-handler.ts';
+import { requestContext } from './request-context.ts';
+
+export function createApp(logger: Logger, routers: Router[]): Koa {
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+  app.use(requestContext(logger));
+  app.use(errorHandler);
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

@@ -1,0 +1,41 @@
+import type { Context, Next } from 'koa';
+import { PROBLEM_CONTENT_TYPE, Problem } from './problem.ts';
+
+/** Errors that Koa or a body reader raise with a status, mapped to the platform's codes. */
+function fromHttpError(error: { status?: number; statusCode?: number; message?: string }): Problem | undefined {
+  const status = error.status ?? error.statusCode;
+  switch (status) {
+    case 400:
+      return new Problem('VALIDATION_FAILED', 'The request could not be read');
+    case 404:
+      return new Problem('NOT_FOUND', 'No route matches this path');
+    case 405:
+      return new Problem('METHOD_NOT_ALLOWED', 'This method is not allowed on this path');
+    case 413:
+      return new Problem('PAYLOAD_TOO_LARGE', 'The request body is over the limit');
+    case 415:
+      return new Problem('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+    default:
+      return undefined;
+  }
+}
+
+/** Turns every failure into problem+json; unexpected ones are logged with their stack and answered without it. */
+export async function errorHandler(ctx: Context, next: Next): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) throw new Problem('NOT_FOUND', `No route matches ${ctx.method} ${ctx.path}`);
+  } catch (error) {
+    let problem = error instanceof Problem ? error : fromHttpError(error as { status?: number });
+    if (!problem) {
+      ctx.state.log?.error({ err: error }, 'unhandled error');
+      problem = new Problem('INTERNAL_ERROR', 'The request failed; it has been logged with its request id');
+    } else if (problem.status >= 500) {
+      ctx.state.log?.warn({ err: error, code: problem.code }, problem.detail);
+    }
+    ctx.status = problem.status;
+    ctx.set(problem.headers);
+    ctx.type = PROBLEM_CONTENT_TYPE;
+    ctx.body = problem.body(ctx.state.requestId ? `urn:request:${ctx.state.requestId}` : undefined);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * RFC 9457 problem details. Every error the API answers is one of these codes, with a status and a
+ * title fixed here, so a code always means the same thing to clients.
+ */
+export const PROBLEMS = {
+  VALIDATION_FAILED: { status: 400, title: 'The request is not valid' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  INVALID_CREDENTIALS: { status: 401, title: 'The email or password is wrong' },
+  FORBIDDEN: { status: 403, title: 'This route is not allowed for the caller' },
+  NOT_FOUND: { status: 404, title: 'No such resource' },
+  COUPON_NOT_FOUND: { status: 404, title: 'No such coupon' },
+  ISSUED_COUPON_NOT_FOUND: { status: 404, title: 'No such issued coupon' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
+  NOT_ACCEPTABLE: { status: 406, title: 'The requested media type is not available' },
+  EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
+  ALREADY_ISSUED: { status: 409, title: 'The caller already holds this coupon' },
+  SOLD_OUT: { status: 409, title: 'The coupon is sold out' },
+  ISSUE_NOT_STARTED: { status: 409, title: 'The issue window has not opened yet' },
+  ISSUE_ENDED: { status: 409, title: 'The issue window has ended' },
+  COUPON_CLOSED: { status: 409, title: 'The coupon is closed for issuing' },
+  ALREADY_USED: { status: 409, title: 'The coupon was already used' },
+  COUPON_NOT_YET_VALID: { status: 409, title: 'The coupon is not valid yet' },
+  COUPON_EXPIRED: { status: 409, title: 'The coupon has expired' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'The Idempotency-Key was used with another request' },
+  IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL_ERROR: { status: 500, title: 'Something went wrong on our side' },
+  DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A service the platform depends on is unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export class Problem extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`${code}: ${detail}`);
+    this.name = 'Problem';
+    this.status = PROBLEMS[code].status;
+  }
+
+  body(instance?: string): Record<string, unknown> {
+    return {
+      type: `/problems/${this.code.toLowerCase().replaceAll('_', '-')}`,
+      title: PROBLEMS[this.code].title,
+      status: this.status,
+      code: this.code,
+      detail: this.detail,
+      ...(instance ? { instance } : {}),
+      ...this.extensions,
+    };
+  }
+}

@@ -1,0 +1,256 @@
+import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer, type logCreator } from 'kafkajs';
+import type { Logger } from '../log/logger.ts';
+
+/**
+ * The one module that knows kafkajs. kafkajs has had no release since 2023; everything else in the
+ * platform talks to the small interface below, so the client can be swapped without touching the domain.
+ */
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  /** Kept forever: the event log is the system of record. */
+  keepForever: boolean;
+}
+
+export interface LogMessage {
+  key: string;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+export interface Appended {
+  partition: number;
+  offset: string;
+}
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+  timestamp: string;
+}
+
+const toPinoLevel = (level: logLevel) =>
+  level === logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : level === logLevel.INFO ? 'info' : 'debug';
+
+const logCreatorFor =
+  (logger: Logger): logCreator =>
+  () =>
+  ({ level, log }) => {
+    const { message, ...extra } = log;
+    logger[toPinoLevel(level)]({ kafka: extra }, message);
+  };
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class KafkaClient {
+  private readonly kafka: Kafka;
+  /** Health probes get a client that never retries: a timed-out probe must not live on and reconnect later. */
+  private readonly probeKafka: Kafka;
+  /** One shared connection attempt per client, so callers polling during an outage never stack up connections. */
+  private admin?: Promise<Admin>;
+  private probeAdmin?: Promise<Admin>;
+  private readonly producers = new Set<Producer>();
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(
+    private readonly settings: KafkaSettings,
+    private readonly logger: Logger,
+  ) {
+    this.kafka = new Kafka({
+      clientId: settings.clientId,
+      brokers: settings.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: logCreatorFor(logger.child({ component: 'kafkajs' })),
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+    });
+    this.probeKafka = new Kafka({
+      clientId: `${settings.clientId}-probe`,
+      brokers: settings.brokers,
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 1_000,
+      requestTimeout: 2_000,
+      retry: { retries: 0 },
+    });
+  }
+
+  private adminClient(): Promise<Admin> {
+    this.admin ??= this.connectAdmin(this.kafka, () => (this.admin = undefined));
+    return this.admin;
+  }
+
+  private connectAdmin(kafka: Kafka, forget: () => void): Promise<Admin> {
+    const admin = kafka.admin();
+    const connecting = admin.connect().then(() => admin);
+    connecting.catch(forget);
+    return connecting;
+  }
+
+  private async disconnect(admin: Promise<Admin> | undefined): Promise<void> {
+    await (await admin?.catch(() => undefined))?.disconnect().catch(() => undefined);
+  }
+
+  /** Creates missing topics; refuses to run on an event log that is not kept forever. */
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = await this.adminClient();
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          replicationFactor: s.replicationFactor,
+          configEntries: [
+            ...(s.keepForever ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] : []),
+            { name: 'cleanup.policy', value: 'delete' },
+            { name: 'min.insync.replicas', value: String(Math.min(2, s.replicationFactor)) },
+          ],
+        })),
+      });
+      for (const s of missing) this.logger.info({ topic: s.topic, partitions: s.partitions }, 'created topic');
+    }
+    for (const spec of specs.filter((s) => s.keepForever)) {
+      const config = await this.topicConfig(spec.topic);
+      if (config['retention.ms'] !== '-1' || config['retention.bytes'] !== '-1') {
+        throw new Error(
+          `topic ${spec.topic} has retention.ms=${config['retention.ms']} retention.bytes=${config['retention.bytes']}; ` +
+            'the event log must be kept forever (set both to -1)',
+        );
+      }
+    }
+  }
+
+  /** For tooling that owns its cluster (the test stack reset); waits until the broker has forgotten them. */
+  async deleteTopics(topics: string[]): Promise<void> {
+    const admin = await this.adminClient();
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return;
+    await admin.deleteTopics({ topics: present, timeout: 30_000 });
+    for (let i = 0; i < 100; i++) {
+      const left = new Set(await admin.listTopics());
+      if (!present.some((t) => left.has(t))) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`topics still present after delete: ${present.join(', ')}`);
+  }
+
+  async topicConfig(topic: string): Promise<Record<string, string>> {
+    const admin = await this.adminClient();
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2 /* TOPIC */, name: topic }],
+    });
+    return Object.fromEntries((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    const admin = await this.adminClient();
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    return meta.topics[0]?.partitions.length ?? 0;
+  }
+
+  /** Answers within the timeout or throws; a failed admin connection is dropped so the next ping starts clean. */
+  async ping(timeoutMs: number): Promise<void> {
+    const probe = (this.probeAdmin ??= this.connectAdmin(this.probeKafka, () => (this.probeAdmin = undefined)));
+    try {
+      const admin = await withTimeout(probe, timeoutMs, 'kafka connect');
+      await withTimeout(admin.describeCluster(), timeoutMs, 'kafka describeCluster');
+    } catch (error) {
+      if (this.probeAdmin === probe) this.probeAdmin = undefined;
+      void this.disconnect(probe);
+      throw error;
+    }
+  }
+
+  /** An idempotent producer with acks from all in-sync replicas: a retried send never duplicates or reorders. */
+  async producer(): Promise<{ append(topic: string, messages: LogMessage[]): Promise<Appended[]>; close(): Promise<void> }> {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 5 },
+    });
+    await producer.connect();
+    this.producers.add(producer);
+    return {
+      append: async (topic, messages) => {
+        const results = await producer.send({ topic, acks: -1, messages });
+        return results.map((r) => ({ partition: r.partition, offset: r.baseOffset ?? '-1' }));
+      },
+      close: async () => {
+        this.producers.delete(producer);
+        await producer.disconnect();
+      },
+    };
+  }
+
+  /**
+   * Reads one partition from an offset with a throwaway consumer group, until `until` says stop.
+   * For tools and tests that inspect the log; projectors use their own committed positions.
+   */
+  async readPartition(
+    topic: string,
+    partition: number,
+    fromOffset: string,
+    until: (message: ConsumedMessage) => boolean,
+    timeoutMs: number,
+  ): Promise<ConsumedMessage[]> {
+    const consumer = this.kafka.consumer({ groupId: `reader-${process.pid}-${Date.now()}-${Math.random()}` });
+    this.consumers.add(consumer);
+    const seen: ConsumedMessage[] = [];
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      const done = new Promise<void>((resolveDone) => {
+        void consumer.run({
+          autoCommit: false,
+          eachMessage: async ({ partition: p, message }) => {
+            if (p !== partition) return;
+            const consumed: ConsumedMessage = {
+              topic,
+              partition: p,
+              offset: message.offset,
+              key: message.key?.toString() ?? null,
+              value: message.value?.toString() ?? null,
+              timestamp: message.timestamp,
+            };
+            seen.push(consumed);
+            if (until(consumed)) resolveDone();
+          },
+        });
+      });
+      consumer.seek({ topic, partition, offset: fromOffset });
+      await withTimeout(done, timeoutMs, `reading ${topic}/${partition}`);
+      return seen;
+    } finally {
+      this.consumers.delete(consumer);
+      await consumer.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.producers].map((p) => p.disconnect()));
+    await Promise.all([...this.consumers].map((c) => c.disconnect()));
+    await Promise.all([this.disconnect(this.admin), this.disconnect(this.probeAdmin)]);
+    this.admin = this.probeAdmin = undefined;
+  }
+}

@@ -1,0 +1,54 @@
+import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { waitForDependencies } from './health/dependency-health.ts';
+import { eventLogTopics } from './kafka/topics.ts';
+import { createLogger } from './log/logger.ts';
+import { startRoles } from './roles/start-roles.ts';
+import { closeRuntime, openRuntime } from './runtime/runtime.ts';
+import { resolveConfig } from './stack/resolve-config.ts';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\nSee README.md "Configuration" for every variable and its default.\n`);
+  process.exit(2);
+}
+
+const logger = createLogger(config.logLevel);
+try {
+  const resolved = await resolveConfig(config, 'dev', (line) => logger.info(`local stack: ${line}`));
+  const runtime = await openRuntime(resolved, logger);
+  await waitForDependencies(runtime, 60_000);
+  const applied = await migrateToLatest(runtime.db);
+  if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'migrated');
+  await runtime.kafka.ensureTopics(eventLogTopics(resolved));
+  const running = await startRoles(resolved.roles, runtime);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, resolved.shutdownTimeoutMs);
+    timer.unref();
+    // The API stops first so no new work arrives while the workers drain.
+    for (const role of [...running].reverse()) await role.stop();
+    await closeRuntime(runtime);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  // Printed only once the signal handlers are in place: whoever waits for this line may stop us right away.
+  const api = running.find((r) => 'url' in r) as { url: string } | undefined;
+  process.stdout.write(`Coupon platform running roles [${resolved.roles.join(', ')}]${api ? ` at ${api.url}` : ''}\n`);
+} catch (error) {
+  logger.fatal({ err: error }, 'start-up failed');
+  process.exit(1);
+}

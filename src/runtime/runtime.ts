@@ -1,0 +1,25 @@
+import type { ResolvedConfig } from '../config/config.ts';
+import { connectDatabase, type Db } from '../db/database.ts';
+import { KafkaClient } from '../kafka/kafka-client.ts';
+import type { Logger } from '../log/logger.ts';
+import { connectRedis, type Redis } from '../redis/redis-client.ts';
+
+/** The clients one process shares across its roles. */
+export interface Runtime {
+  config: ResolvedConfig;
+  logger: Logger;
+  redis: Redis;
+  db: Db;
+  kafka: KafkaClient;
+}
+
+export async function openRuntime(config: ResolvedConfig, logger: Logger): Promise<Runtime> {
+  const redis = await connectRedis(config.redisUrl);
+  const db = connectDatabase(config.mysqlUrl);
+  const kafka = new KafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger);
+  return { config, logger, redis, db, kafka };
+}
+
+export async function closeRuntime(runtime: Runtime): Promise<void> {
+  await Promise.allSettled([runtime.kafka.close(), runtime.db.destroy(), runtime.redis.quit()]);
+}
