@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const ROLES = ['api'] as const;
+export const ROLES = ['api', 'relay'] as const;
 export type Role = (typeof ROLES)[number];
 
 const wholeNumber = (min: number, max: number) =>
@@ -39,6 +39,9 @@ const envSchema = z.object({
   JWT_ISSUER: z.string().min(1).default('coupon-platform'),
   ACCESS_TOKEN_TTL_SECONDS: wholeNumber(60, 86_400).default(3600),
 
+  ADMISSION_SHARDS: wholeNumber(1, 1024).default(16),
+  RELAY_BATCH_SIZE: wholeNumber(1, 10_000).default(1000),
+
   STACK_DIR: z.string().min(1).default('.stack'),
   SHUTDOWN_TIMEOUT_MS: wholeNumber(100, 120_000).default(10_000),
 });
@@ -54,6 +57,8 @@ export interface Config {
   mysqlUrl?: string;
   kafka: { brokers?: string[]; clientId: string; topic: string; partitions: number; replicationFactor: number };
   jwt: { secret?: string; jwksUrl?: string; issuer: string; ttlSeconds: number };
+  admission: { shards: number };
+  relay: { batchSize: number };
   stackDir: string;
   shutdownTimeoutMs: number;
 }
@@ -106,6 +111,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
     },
     jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
+    admission: { shards: env.ADMISSION_SHARDS },
+    relay: { batchSize: env.RELAY_BATCH_SIZE },
     stackDir: env.STACK_DIR,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

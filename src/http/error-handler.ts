@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { DependencyUnavailable } from '../runtime/dependency-unavailable.ts';
 import { PROBLEM_CONTENT_TYPE, Problem } from './problem.ts';
 
 /** Errors that Koa or a body reader raise with a status, mapped to the platform's codes. */
@@ -26,7 +27,12 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
     await next();
     if (ctx.status === 404 && ctx.body === undefined) throw new Problem('NOT_FOUND', `No route matches ${ctx.method} ${ctx.path}`);
   } catch (error) {
-    let problem = error instanceof Problem ? error : fromHttpError(error as { status?: number });
+    let problem =
+      error instanceof Problem
+        ? error
+        : error instanceof DependencyUnavailable
+          ? new Problem('DEPENDENCY_UNAVAILABLE', `${error.dependency} is unavailable; nothing was changed, retry shortly`, { dependency: error.dependency }, { 'Retry-After': '1' })
+          : fromHttpError(error as { status?: number });
     if (!problem) {
       ctx.state.log?.error({ err: error }, 'unhandled error');
       problem = new Problem('INTERNAL_ERROR', 'The request failed; it has been logged with its request id');

@@ -50,6 +50,14 @@ const logCreatorFor =
     logger[toPinoLevel(level)]({ kafka: extra }, message);
   };
 
+const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/** The partition a key's messages go to: the Java client's murmur2 mapping, as the producer uses it. */
+export function partitionFor(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, partitionErrorCode: 0, leader: 0, replicas: [0], isr: [0] }));
+  return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -166,6 +174,25 @@ export class KafkaClient {
     const admin = await this.adminClient();
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
     return meta.topics[0]?.partitions.length ?? 0;
+  }
+
+  /** The offset the next message appended to this partition will get (the high watermark). */
+  async endOffset(topic: string, partition: number): Promise<bigint> {
+    const admin = await this.adminClient();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return BigInt(offsets.find((o) => o.partition === partition)?.high ?? '0');
+  }
+
+  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+    const admin = await this.adminClient();
+    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  /** Every message of a partition in [from, the end as of now). */
+  async readToEnd(topic: string, partition: number, from: bigint, timeoutMs: number): Promise<ConsumedMessage[]> {
+    const end = await this.endOffset(topic, partition);
+    if (end <= from) return [];
+    return this.readPartition(topic, partition, String(from), (m) => BigInt(m.offset) >= end - 1n, timeoutMs);
   }
 
   /** Answers within the timeout or throws; a failed admin connection is dropped so the next ping starts clean. */

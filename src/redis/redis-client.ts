@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
+import { DependencyUnavailable } from '../runtime/dependency-unavailable.ts';
 
 export type { Redis };
 
@@ -21,4 +22,15 @@ export async function connectRedis(url: string): Promise<Redis> {
   });
   await redis.connect();
   return redis;
+}
+
+const TRANSIENT_REPLY = /^(OOM|LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/**
+ * Connection failures, timeouts and Redis saying it cannot serve now become DependencyUnavailable (503);
+ * any other reply error is a bug of ours and stays a 500.
+ */
+export function whenRedisUnavailable(error: unknown): never {
+  if (!(error instanceof ReplyError) || TRANSIENT_REPLY.test((error as Error).message)) throw new DependencyUnavailable('redis', error);
+  throw error;
 }

@@ -1,5 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createTokenVerifier } from '../auth/token-verifier.ts';
+import { AdmissionStore } from '../coupons/admission/admission-store.ts';
+import { couponRoutes } from '../coupons/coupon-routes.ts';
 import { createApp } from '../http/create-app.ts';
 import { healthRoutes } from '../health/health-routes.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -10,7 +13,9 @@ export interface RunningApi extends RunningRole {
 }
 
 export async function startApi(runtime: Runtime): Promise<RunningApi> {
-  const app = createApp(runtime.logger, [healthRoutes(runtime)]);
+  const { config, redis } = runtime;
+  const deps = { admission: new AdmissionStore(redis, config.admission.shards), redis, verify: createTokenVerifier(config.jwt) };
+  const app = createApp(runtime.logger, [healthRoutes(runtime), couponRoutes(deps)]);
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 30_000;

@@ -1,0 +1,15 @@
+import { parseArgs } from 'node:util';
+import { signAccessToken } from '../auth/token-signer.ts';
+import { loadConfig } from '../config/config.ts';
+import { devJwtSecret } from '../stack/local-stack.ts';
+
+const { values } = parseArgs({
+  options: { sub: { type: 'string' }, admin: { type: 'boolean', default: false }, ttl: { type: 'string', default: '3600' } },
+});
+if (!values.sub) {
+  process.stderr.write('usage: npm run token -- --sub <userId> [--admin] [--ttl seconds]\n');
+  process.exit(2);
+}
+const config = loadConfig();
+const jwt = { ...config.jwt, secret: config.jwt.secret ?? devJwtSecret(config.stackDir) };
+process.stdout.write(`${await signAccessToken(jwt, { userId: values.sub, role: values.admin ? 'admin' : 'user' }, Number(values.ttl))}\n`);

@@ -1,0 +1,9 @@
+-- KEYS: coupon, outbox
+-- ARGV: couponId, eventId, meta
+local c = redis.call('HMGET', KEYS[1], 'st', 'cl')
+if not c[1] then return {'COUPON_NOT_FOUND'} end
+if c[1] == 'CLOSED' then return {'COUPON_CLOSED', c[2]} end
+local now = now_ms()
+redis.call('HSET', KEYS[1], 'st', 'CLOSED', 'cl', now)
+append(KEYS[2], 'CouponIssuanceClosed', ARGV[2], ARGV[1], now, '{}', ARGV[3])
+return {'CLOSED', tostring(now)}

@@ -1,0 +1,96 @@
+import type { CouponEvent } from '../../events/coupon-events.ts';
+import { parseIssuedCouponId } from '../ids.ts';
+
+/**
+ * The admission rules as pure functions: the TypeScript mirror of the Lua scripts in this folder.
+ * The Lua scripts are what runs; this mirror is what tests reason with, and an equivalence test keeps
+ * the two in step. `evolve` folds events into the same state, which is how admission state is rebuilt
+ * from the log.
+ */
+export interface AdmissionCoupon {
+  couponId: string;
+  status: 'ACTIVE' | 'CLOSED';
+  totalQuantity: number;
+  issued: number;
+  issueStartAt: number;
+  issueEndAt: number;
+  validFrom: number;
+  validUntil: number;
+  /** userId → sequence of the coupon issued to them */
+  holders: Map<string, number>;
+  /** sequence → when it was used */
+  used: Map<number, number>;
+}
+
+export type IssueDecision =
+  | { outcome: 'ISSUED'; sequence: number }
+  | { outcome: 'ALREADY_ISSUED'; sequence: number }
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' };
+
+export type UseDecision =
+  | { outcome: 'USED' }
+  | { outcome: 'ALREADY_USED'; usedAt: number }
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' };
+
+export type CloseDecision = { outcome: 'CLOSED' } | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' };
+
+/** A holder retrying learns their coupon whatever else changed since; then closed, window, stock, in that order. */
+export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number): IssueDecision {
+  if (!coupon) return { outcome: 'COUPON_NOT_FOUND' };
+  const held = coupon.holders.get(userId);
+  if (held !== undefined) return { outcome: 'ALREADY_ISSUED', sequence: held };
+  if (coupon.status === 'CLOSED') return { outcome: 'COUPON_CLOSED' };
+  if (now < coupon.issueStartAt) return { outcome: 'ISSUE_NOT_STARTED' };
+  if (now >= coupon.issueEndAt) return { outcome: 'ISSUE_ENDED' };
+  if (coupon.issued >= coupon.totalQuantity) return { outcome: 'SOLD_OUT' };
+  return { outcome: 'ISSUED', sequence: coupon.issued + 1 };
+}
+
+/** Someone else's coupon is indistinguishable from a missing one, so ids cannot be probed. */
+export function decideUse(coupon: AdmissionCoupon | undefined, sequence: number, userId: string, now: number): UseDecision {
+  if (!coupon || coupon.holders.get(userId) !== sequence) return { outcome: 'ISSUED_COUPON_NOT_FOUND' };
+  const usedAt = coupon.used.get(sequence);
+  if (usedAt !== undefined) return { outcome: 'ALREADY_USED', usedAt };
+  if (now < coupon.validFrom) return { outcome: 'COUPON_NOT_YET_VALID' };
+  if (now >= coupon.validUntil) return { outcome: 'COUPON_EXPIRED' };
+  return { outcome: 'USED' };
+}
+
+export function decideClose(coupon: AdmissionCoupon | undefined): CloseDecision {
+  if (!coupon) return { outcome: 'COUPON_NOT_FOUND' };
+  if (coupon.status === 'CLOSED') return { outcome: 'COUPON_CLOSED' };
+  return { outcome: 'CLOSED' };
+}
+
+export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent): AdmissionCoupon | undefined {
+  switch (event.type) {
+    case 'CouponCreated':
+      return coupon ?? {
+        couponId: event.couponId,
+        status: 'ACTIVE',
+        totalQuantity: event.data.totalQuantity,
+        issued: 0,
+        issueStartAt: Date.parse(event.data.issueStartAt),
+        issueEndAt: Date.parse(event.data.issueEndAt),
+        validFrom: Date.parse(event.data.validFrom),
+        validUntil: Date.parse(event.data.validUntil),
+        holders: new Map(),
+        used: new Map(),
+      };
+    case 'CouponIssued': {
+      const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
+      if (!coupon || sequence === undefined || coupon.holders.has(event.data.userId)) return coupon;
+      coupon.holders.set(event.data.userId, sequence);
+      coupon.issued = Math.max(coupon.issued, sequence);
+      return coupon;
+    }
+    case 'CouponUsed': {
+      const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
+      if (coupon && sequence !== undefined && !coupon.used.has(sequence)) coupon.used.set(sequence, Date.parse(event.occurredAt));
+      return coupon;
+    }
+    case 'CouponIssuanceClosed':
+      if (coupon) coupon.status = 'CLOSED';
+      return coupon;
+  }
+}

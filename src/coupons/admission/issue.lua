@@ -1,0 +1,18 @@
+-- KEYS: coupon, holders, outbox
+-- ARGV: couponId, userId, eventId, meta
+-- The same rules, in the same order, as decideIssue in decide.ts.
+local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus')
+if not c[1] then return {'COUPON_NOT_FOUND'} end
+local held = redis.call('HGET', KEYS[2], ARGV[2])
+if held then return {'ALREADY_ISSUED', held} end
+if c[1] == 'CLOSED' then return {'COUPON_CLOSED'} end
+local now = now_ms()
+if now < tonumber(c[4]) then return {'ISSUE_NOT_STARTED'} end
+if now >= tonumber(c[5]) then return {'ISSUE_ENDED'} end
+if tonumber(c[3]) >= tonumber(c[2]) then return {'SOLD_OUT'} end
+local seq = redis.call('HINCRBY', KEYS[1], 'iss', 1)
+redis.call('HSET', KEYS[2], ARGV[2], seq)
+local data = cjson.encode({ issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = ARGV[2],
+  validFrom = c[6], validUntil = c[7] })
+append(KEYS[3], 'CouponIssued', ARGV[3], ARGV[1], now, data, ARGV[4])
+return {'ISSUED', tostring(seq), tostring(now), c[6], c[7]}

@@ -1,0 +1,24 @@
+import { shardOf } from '../ids.ts';
+
+/**
+ * Redis key layout. Every key one admission call touches carries its shard's hash tag `{cp:<n>}`, so on
+ * Redis Cluster a call stays in one slot; the outbox is one stream per shard, beside the coupons it records.
+ */
+const tag = (shard: number) => `{cp:${shard}}`;
+
+export interface CouponKeys {
+  coupon: string;
+  holders: string;
+  used: string;
+  outbox: string;
+}
+
+export function couponKeys(couponId: string, shards: number): CouponKeys {
+  const t = tag(shardOf(couponId, shards));
+  return { coupon: `${t}:c:${couponId}`, holders: `${t}:h:${couponId}`, used: `${t}:u:${couponId}`, outbox: `${t}:outbox` };
+}
+
+export function shardKeys(shard: number): { outbox: string; deadLetters: string; relayLease: string } {
+  const t = tag(shard);
+  return { outbox: `${t}:outbox`, deadLetters: `${t}:outbox-dead`, relayLease: `${t}:relay-lease` };
+}

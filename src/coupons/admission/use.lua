@@ -1,0 +1,16 @@
+-- KEYS: coupon, holders, used, outbox
+-- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta
+-- The same rules, in the same order, as decideUse in decide.ts.
+local c = redis.call('HMGET', KEYS[1], 'vf', 'vu')
+if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
+if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
+local used_at = redis.call('HGET', KEYS[3], ARGV[2])
+if used_at then return {'ALREADY_USED', used_at} end
+local now = now_ms()
+if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
+if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
+redis.call('HSET', KEYS[3], ARGV[2], now)
+local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3] }
+if ARGV[5] ~= '' then data.orderId = ARGV[5] end
+append(KEYS[4], 'CouponUsed', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[6])
+return {'USED', tostring(now)}

@@ -1,0 +1,18 @@
+import type Router from '@koa/router';
+import { authenticate, requireAdmin } from '../../auth/authenticate.ts';
+import { Problem } from '../../http/problem.ts';
+import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { isCouponId, uuidv7 } from '../ids.ts';
+
+export function closeCouponRoute(router: Router, deps: CouponRouteDeps): void {
+  router.post('/admin/coupons/:couponId/close', authenticate(deps.verify), requireAdmin, async (ctx) => {
+    const { couponId } = ctx.params as { couponId: string };
+    if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    const result = await deps.admission.close(couponId, uuidv7(), eventMeta(ctx));
+    if (result.outcome === 'COUPON_NOT_FOUND') throw new Problem(result.outcome, 'No coupon has this id');
+    if (result.outcome === 'COUPON_CLOSED') {
+      throw new Problem(result.outcome, 'Issuing of this coupon is already closed', { closedAt: result.closedAt.toISOString() });
+    }
+    ctx.body = { id: couponId, status: 'CLOSED', closedAt: result.closedAt.toISOString() };
+  });
+}

@@ -1,0 +1,14 @@
+import type { Context } from 'koa';
+import type { Redis } from 'ioredis';
+import { identityOf } from '../auth/authenticate.ts';
+import type { TokenVerifier } from '../auth/token-verifier.ts';
+import type { AdmissionStore, EventMeta } from './admission/admission-store.ts';
+
+export interface CouponRouteDeps {
+  admission: AdmissionStore;
+  redis: Redis;
+  verify: TokenVerifier;
+}
+
+/** What every event records about the request that caused it. */
+export const eventMeta = (ctx: Context): EventMeta => ({ requestId: ctx.state.requestId as string, actor: identityOf(ctx).userId });

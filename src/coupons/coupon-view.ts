@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { discountSchema } from '../events/coupon-events.ts';
+import type { CouponSnapshot } from './admission/admission-store.ts';
+
+export const COUPON_STATUSES = ['SCHEDULED', 'OPEN', 'SOLD_OUT', 'ENDED', 'CLOSED'] as const;
+export type CouponStatus = (typeof COUPON_STATUSES)[number];
+
+/** Where a coupon stands for someone who wants one, at the admission clock's `now`. */
+export function couponStatus(s: Pick<CouponSnapshot, 'closed' | 'issuedCount' | 'definition'>, now: number): CouponStatus {
+  if (s.closed) return 'CLOSED';
+  if (now < Date.parse(s.definition.issueStartAt)) return 'SCHEDULED';
+  if (now >= Date.parse(s.definition.issueEndAt)) return 'ENDED';
+  if (s.issuedCount >= s.definition.totalQuantity) return 'SOLD_OUT';
+  return 'OPEN';
+}
+
+export const publicCouponSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  discount: discountSchema,
+  totalQuantity: z.number().int(),
+  remainingQuantity: z.number().int(),
+  issueStartAt: z.string(),
+  issueEndAt: z.string(),
+  validFrom: z.string(),
+  validUntil: z.string(),
+  status: z.enum(COUPON_STATUSES),
+});
+
+export const adminCouponSchema = publicCouponSchema.extend({
+  issuedCount: z.number().int(),
+  usedCount: z.number().int(),
+  createdAt: z.string(),
+  closedAt: z.string().nullable(),
+});
+
+export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof publicCouponSchema> {
+  const d = s.definition;
+  return {
+    id,
+    name: d.name,
+    discount: d.discount,
+    totalQuantity: d.totalQuantity,
+    remainingQuantity: Math.max(0, d.totalQuantity - s.issuedCount),
+    issueStartAt: d.issueStartAt,
+    issueEndAt: d.issueEndAt,
+    validFrom: d.validFrom,
+    validUntil: d.validUntil,
+    status: couponStatus(s, s.now.getTime()),
+  };
+}
+
+export function adminCouponView(id: string, s: CouponSnapshot, usedCount: number): z.infer<typeof adminCouponSchema> {
+  return {
+    ...publicCouponView(id, s),
+    issuedCount: s.issuedCount,
+    usedCount,
+    createdAt: s.createdAt.toISOString(),
+    closedAt: s.closedAt?.toISOString() ?? null,
+  };
+}

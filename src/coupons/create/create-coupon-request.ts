@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { discountSchema } from '../../events/coupon-events.ts';
+
+const instant = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 timestamp with an offset, e.g. 2026-12-01T09:00:00Z' })
+  .transform((value) => new Date(value).toISOString());
+
+/** API.md's create rules; times are normalized to UTC. A window may start in the past: issuing then opens at once. */
+export const createCouponRequest = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100),
+    totalQuantity: z.number().int().min(1).max(10_000_000),
+    discount: discountSchema,
+    issueStartAt: instant,
+    issueEndAt: instant,
+    validFrom: instant,
+    validUntil: instant,
+  })
+  .superRefine((c, ctx) => {
+    if (Date.parse(c.issueStartAt) >= Date.parse(c.issueEndAt)) {
+      ctx.addIssue({ code: 'custom', path: ['issueEndAt'], message: 'must be after issueStartAt' });
+    }
+    if (Date.parse(c.validFrom) >= Date.parse(c.validUntil)) {
+      ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after validFrom' });
+    }
+    if (Date.parse(c.issueEndAt) > Date.parse(c.validUntil)) {
+      ctx.addIssue({ code: 'custom', path: ['issueEndAt'], message: 'must not be after validUntil' });
+    }
+  });
+
+export type CreateCouponRequest = z.infer<typeof createCouponRequest>;

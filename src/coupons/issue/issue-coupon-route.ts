@@ -1,0 +1,40 @@
+import type Router from '@koa/router';
+import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import { Problem } from '../../http/problem.ts';
+import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { isCouponId, uuidv7 } from '../ids.ts';
+
+export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
+  router.post('/coupons/:couponId/issue', authenticate(deps.verify), async (ctx) => {
+    const { couponId } = ctx.params as { couponId: string };
+    if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    const userId = identityOf(ctx).userId;
+    const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx));
+    switch (result.outcome) {
+      case 'ISSUED':
+        ctx.status = 201;
+        ctx.set('Location', `/me/coupons/${result.issuedCouponId}`);
+        ctx.body = {
+          issuedCouponId: result.issuedCouponId,
+          couponId,
+          userId,
+          issuedAt: result.issuedAt.toISOString(),
+          validFrom: result.validFrom,
+          validUntil: result.validUntil,
+        };
+        return;
+      case 'ALREADY_ISSUED':
+        throw new Problem('ALREADY_ISSUED', 'You already hold this coupon', { issuedCouponId: result.issuedCouponId });
+      case 'COUPON_NOT_FOUND':
+        throw new Problem(result.outcome, 'No coupon has this id');
+      case 'COUPON_CLOSED':
+        throw new Problem(result.outcome, 'Issuing of this coupon was closed');
+      case 'ISSUE_NOT_STARTED':
+        throw new Problem(result.outcome, 'The issue window has not opened yet');
+      case 'ISSUE_ENDED':
+        throw new Problem(result.outcome, 'The issue window has ended');
+      case 'SOLD_OUT':
+        throw new Problem(result.outcome, 'Every coupon has been issued');
+    }
+  });
+}

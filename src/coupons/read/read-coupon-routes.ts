@@ -1,0 +1,29 @@
+import type Router from '@koa/router';
+import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import { Problem } from '../../http/problem.ts';
+import type { CouponRouteDeps } from '../coupon-route-deps.ts';
+import { publicCouponView } from '../coupon-view.ts';
+import { isCouponId } from '../ids.ts';
+
+/** The fast path: answered from admission state in Redis, current to the last admission. */
+export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {
+  router.get('/coupons/:couponId', authenticate(deps.verify), async (ctx) => {
+    const { couponId } = ctx.params as { couponId: string };
+    const snapshot = isCouponId(couponId) ? await deps.admission.read(couponId) : undefined;
+    if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    ctx.body = publicCouponView(couponId, snapshot);
+  });
+
+  router.get('/coupons/:couponId/issuance', authenticate(deps.verify), async (ctx) => {
+    const { couponId } = ctx.params as { couponId: string };
+    const snapshot = isCouponId(couponId) ? await deps.admission.read(couponId, identityOf(ctx).userId) : undefined;
+    if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    const mine = snapshot.mine;
+    if (!mine) {
+      ctx.body = { issued: false };
+      return;
+    }
+    const status = mine.usedAt ? 'USED' : snapshot.now.getTime() >= Date.parse(snapshot.definition.validUntil) ? 'EXPIRED' : 'ISSUED';
+    ctx.body = { issued: true, issuedCouponId: mine.issuedCouponId, status, ...(mine.usedAt ? { usedAt: mine.usedAt.toISOString() } : {}) };
+  });
+}

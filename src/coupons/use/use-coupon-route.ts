@@ -1,0 +1,37 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import { withIdempotency } from '../../http/idempotency.ts';
+import { readJsonBody } from '../../http/json-body.ts';
+import { Problem } from '../../http/problem.ts';
+import { validate } from '../../http/validate.ts';
+import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
+
+export const useCouponRequest = z.strictObject({ orderId: z.string().trim().min(1).max(100).optional() });
+
+export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
+  router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), async (ctx) => {
+    const { issuedCouponId } = ctx.params as { issuedCouponId: string };
+    const { value, raw } = await readJsonBody(ctx);
+    const { orderId } = validate(useCouponRequest, value);
+    const id = parseIssuedCouponId(issuedCouponId);
+    if (!id) throw new Problem('ISSUED_COUPON_NOT_FOUND', 'You hold no coupon with this id');
+    const userId = identityOf(ctx).userId;
+    await withIdempotency(ctx, deps.redis, userId, raw, async () => {
+      const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx));
+      switch (result.outcome) {
+        case 'USED':
+          return { status: 200, body: { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}) } };
+        case 'ALREADY_USED':
+          throw new Problem(result.outcome, 'This coupon was already used', { usedAt: result.usedAt.toISOString() });
+        case 'ISSUED_COUPON_NOT_FOUND':
+          throw new Problem(result.outcome, 'You hold no coupon with this id');
+        case 'COUPON_NOT_YET_VALID':
+          throw new Problem(result.outcome, 'This coupon cannot be used before its validity starts');
+        case 'COUPON_EXPIRED':
+          throw new Problem(result.outcome, 'This coupon expired unused');
+      }
+    });
+  });
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * The events of the log (`coupon.events`), as the one definition every producer and consumer validates
+ * against. A change to an event's data is a new `version`; consumers keep reading the old ones.
+ */
+
+const isoInstant = z.iso.datetime({ offset: true });
+const id = z.string().min(1).max(64);
+const userId = z.string().min(1).max(191);
+
+export const discountSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('PERCENT'), value: z.number().int().min(1).max(100) }),
+  z.strictObject({ type: z.literal('AMOUNT'), value: z.number().positive().max(1_000_000_000).multipleOf(0.01) }),
+]);
+export type Discount = z.infer<typeof discountSchema>;
+
+export const couponCreatedData = z.strictObject({
+  name: z.string().min(1).max(100),
+  totalQuantity: z.number().int().min(1).max(10_000_000),
+  discount: discountSchema,
+  issueStartAt: isoInstant,
+  issueEndAt: isoInstant,
+  validFrom: isoInstant,
+  validUntil: isoInstant,
+});
+
+export const couponIssuedData = z.strictObject({
+  issuedCouponId: id,
+  userId,
+  validFrom: isoInstant,
+  validUntil: isoInstant,
+});
+
+export const couponUsedData = z.strictObject({
+  issuedCouponId: id,
+  userId,
+  orderId: z.string().min(1).max(100).optional(),
+});
+
+export const couponIssuanceClosedData = z.strictObject({});
+
+const meta = z.strictObject({
+  requestId: z.string().max(100).optional(),
+  actor: z.string().max(191).optional(),
+});
+
+const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.strictObject({
+    eventId: z.uuid(),
+    type: z.literal(type),
+    version: z.literal(1),
+    couponId: z.uuid(),
+    occurredAt: isoInstant,
+    data,
+    meta,
+  });
+
+export const couponEventSchema = z.discriminatedUnion('type', [
+  envelope('CouponCreated', couponCreatedData),
+  envelope('CouponIssued', couponIssuedData),
+  envelope('CouponUsed', couponUsedData),
+  envelope('CouponIssuanceClosed', couponIssuanceClosedData),
+]);
+
+export type CouponEvent = z.infer<typeof couponEventSchema>;
+export type CouponEventType = CouponEvent['type'];
+export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T }>;
+export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed'] as const satisfies readonly CouponEventType[];
+
+export class InvalidEventError extends Error {
+  constructor(
+    message: string,
+    readonly raw: unknown,
+  ) {
+    super(message);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/** Validates an event read from anywhere (outbox, log); an invalid one is an error for the caller to dead-letter. */
+export function parseCouponEvent(raw: unknown): CouponEvent {
+  const result = couponEventSchema.safeParse(raw);
+  if (!result.success) {
+    const where = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new InvalidEventError(`invalid coupon event: ${where}`, raw);
+  }
+  return result.data;
+}

@@ -1,0 +1,91 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
+import { decideClose, decideIssue, decideUse, type AdmissionCoupon } from '../../src/coupons/admission/decide.ts';
+import { uuidv7 } from '../../src/coupons/ids.ts';
+import { closeRuntime } from '../../src/runtime/runtime.ts';
+import { openTestRuntime } from '../support/test-runtime.ts';
+
+const runtime = await openTestRuntime();
+const store = new AdmissionStore(runtime.redis, runtime.config.admission.shards);
+const equivalence = suite('Lua admission scripts agree with the TypeScript mirror');
+equivalence.after(() => closeRuntime(runtime));
+
+// A tiny seeded generator, so a failure can be replayed from its seed.
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+const HOUR = 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+equivalence('on 40 random coupons and 2,000 random commands, every answer is the same', async () => {
+  const next = random(20261122);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
+  // Windows are hours away from now, so the two sides never straddle a boundary on clock skew.
+  const offsets = [-3 * HOUR, -2 * HOUR, 2 * HOUR, 3 * HOUR];
+  const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+  const mirror = new Map<string, AdmissionCoupon>();
+  const ids: string[] = [];
+  const now = Date.now();
+  for (let i = 0; i < 40; i++) {
+    const couponId = uuidv7();
+    const [a, b] = [pick(offsets), pick(offsets)].sort((x, y) => x - y) as [number, number];
+    const issueStartAt = now + a;
+    const issueEndAt = now + (a === b ? b + HOUR : b);
+    const validFrom = now + pick(offsets);
+    const validUntil = Math.max(validFrom, issueEndAt) + pick([1, 2]) * HOUR;
+    const definition = {
+      name: `c${i}`, totalQuantity: 1 + Math.floor(next() * 4), discount: { type: 'PERCENT' as const, value: 5 },
+      issueStartAt: iso(issueStartAt), issueEndAt: iso(issueEndAt), validFrom: iso(validFrom), validUntil: iso(validUntil),
+    };
+    assert.is((await store.create(couponId, uuidv7(), definition, {})).outcome, 'CREATED');
+    ids.push(couponId);
+    mirror.set(couponId, {
+      couponId, status: 'ACTIVE', totalQuantity: definition.totalQuantity, issued: 0, issueStartAt, issueEndAt,
+      validFrom, validUntil, holders: new Map(), used: new Map(),
+    });
+  }
+  ids.push(uuidv7()); // one that does not exist
+
+  const tally = new Map<string, number>();
+  for (let step = 0; step < 2000; step++) {
+    const couponId = pick(ids);
+    const state = mirror.get(couponId);
+    const user = pick(users);
+    const roll = next();
+    let expected: string;
+    let actual: string;
+    if (roll < 0.6) {
+      const d = decideIssue(state, user, Date.now());
+      expected = d.outcome + ('sequence' in d ? d.sequence : '');
+      if (d.outcome === 'ISSUED') {
+        state!.holders.set(user, d.sequence);
+        state!.issued = d.sequence;
+      }
+      const r = await store.issue(couponId, user, uuidv7(), {});
+      actual = r.outcome + ('issuedCouponId' in r ? Number(r.issuedCouponId.split('.')[1]) : '');
+    } else if (roll < 0.95) {
+      const sequence = 1 + Math.floor(next() * 4);
+      const d = decideUse(state, sequence, user, Date.now());
+      expected = d.outcome;
+      if (d.outcome === 'USED') state!.used.set(sequence, Date.now());
+      actual = (await store.use(couponId, sequence, user, uuidv7(), undefined, {})).outcome;
+    } else {
+      const d = decideClose(state);
+      expected = d.outcome;
+      if (d.outcome === 'CLOSED') state!.status = 'CLOSED';
+      actual = (await store.close(couponId, uuidv7(), {})).outcome;
+    }
+    assert.is(actual, expected, `step ${step}: ${couponId} ${user}`);
+    tally.set(expected.replace(/\d+$/, ''), (tally.get(expected.replace(/\d+$/, '')) ?? 0) + 1);
+  }
+  // The scenario must reach every outcome, or it proves less than it claims.
+  for (const outcome of ['ISSUED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'COUPON_NOT_FOUND',
+    'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED']) {
+    assert.ok((tally.get(outcome) ?? 0) > 0, `no command reached ${outcome}: ${JSON.stringify([...tally])}`);
+  }
+});
+
+equivalence.run();

@@ -1,0 +1,130 @@
+import { Agent, request as httpRequest } from 'node:http';
+import { signAccessToken } from '../../src/auth/token-signer.ts';
+import { shardKeys } from '../../src/coupons/admission/keys.ts';
+import { shardOf } from '../../src/coupons/ids.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { parseCouponEvent, type CouponEvent } from '../../src/events/coupon-events.ts';
+import { partitionFor } from '../../src/kafka/kafka-client.ts';
+import { eventLogTopics } from '../../src/kafka/topics.ts';
+import { startApi, type RunningApi } from '../../src/roles/api-role.ts';
+import { startRelay, type RunningRelay } from '../../src/roles/relay-role.ts';
+import { closeRuntime, type Runtime } from '../../src/runtime/runtime.ts';
+import { openTestRuntime } from './test-runtime.ts';
+
+export interface Answer<T = Record<string, unknown>> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  token?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+/** The platform running in this process on a free port: the API, and the relay when asked for. */
+export class Harness {
+  relay?: RunningRelay;
+
+  private constructor(
+    readonly runtime: Runtime,
+    readonly api: RunningApi,
+  ) {}
+
+  static async start(options: { relay?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
+    const runtime = await openTestRuntime({ PORT: '0', ...options.env });
+    await migrateToLatest(runtime.db);
+    await runtime.kafka.ensureTopics(eventLogTopics(runtime.config));
+    const harness = new Harness(runtime, await startApi(runtime));
+    if (options.relay) await harness.startRelay();
+    return harness;
+  }
+
+  async startRelay(): Promise<void> {
+    this.relay ??= await startRelay(this.runtime);
+  }
+
+  async stopRelay(): Promise<void> {
+    await this.relay?.stop();
+    this.relay = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.stopRelay();
+    await this.api.stop();
+    await closeRuntime(this.runtime);
+  }
+
+  token(userId: string, role: 'user' | 'admin' = 'user', ttlSeconds?: number): Promise<string> {
+    return signAccessToken(this.runtime.config.jwt, { userId, role }, ttlSeconds);
+  }
+
+  request<T = Record<string, unknown>>(method: string, path: string, options: RequestOptions = {}): Promise<Answer<T>> {
+    const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    const headers: Record<string, string> = {
+      ...(body !== undefined && options.rawBody === undefined ? { 'content-type': 'application/json' } : {}),
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    };
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${this.api.url}${path}`, { method, headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = undefined;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode!, headers: res.headers, body: parsed as T, text });
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** Creates a coupon through the API; times default to an open window and validity. */
+  async createCoupon(overrides: Record<string, unknown> = {}): Promise<string> {
+    const now = Date.now();
+    const answer = await this.request('POST', '/admin/coupons', {
+      token: await this.token('admin', 'admin'),
+      body: {
+        name: 'Test coupon', totalQuantity: 10, discount: { type: 'PERCENT', value: 10 },
+        issueStartAt: new Date(now - 60_000).toISOString(), issueEndAt: new Date(now + 3_600_000).toISOString(),
+        validFrom: new Date(now - 60_000).toISOString(), validUntil: new Date(now + 86_400_000).toISOString(),
+        ...overrides,
+      },
+    });
+    if (answer.status !== 201) throw new Error(`create failed: ${answer.status} ${answer.text}`);
+    return answer.body.id as string;
+  }
+
+  /** Entries of a coupon's shard still waiting in the outbox. */
+  outboxLength(couponId: string): Promise<number> {
+    return this.runtime.redis.xlen(shardKeys(shardOf(couponId, this.runtime.config.admission.shards)).outbox);
+  }
+
+  /** Every event of a coupon in the log, in log order, validated against the event schemas. */
+  async eventsOf(couponId: string): Promise<CouponEvent[]> {
+    const { topic, partitions } = this.runtime.config.kafka;
+    const messages = await this.runtime.kafka.readToEnd(topic, partitionFor(couponId, partitions), 0n, 60_000);
+    return messages.filter((m) => m.key === couponId).map((m) => parseCouponEvent(JSON.parse(m.value!)));
+  }
+
+  /** Waits until the relay has emptied the coupon's outbox shard. */
+  async drained(couponId: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.outboxLength(couponId)) > 0) {
+      if (Date.now() > deadline) throw new Error(`outbox for ${couponId} not drained in ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
