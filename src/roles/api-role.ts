@@ -1,10 +1,12 @@
 import { createServer } from 'node:http';
+import type Router from '@koa/router';
 import type { AddressInfo } from 'node:net';
 import { createTokenVerifier } from '../auth/token-verifier.ts';
 import { AdmissionStore } from '../coupons/admission/admission-store.ts';
 import { couponRoutes } from '../coupons/coupon-routes.ts';
 import { createApp } from '../http/create-app.ts';
 import { healthRoutes } from '../health/health-routes.ts';
+import { openApiRoutes } from '../openapi/openapi-routes.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
 
@@ -12,10 +14,15 @@ export interface RunningApi extends RunningRole {
   url: string;
 }
 
-export async function startApi(runtime: Runtime): Promise<RunningApi> {
+/** Every route the API serves; the OpenAPI document is checked against this list. */
+export function apiRouters(runtime: Runtime): Router[] {
   const { config, redis } = runtime;
   const deps = { admission: new AdmissionStore(redis, config.admission.shards), redis, verify: createTokenVerifier(config.jwt) };
-  const app = createApp(runtime.logger, [healthRoutes(runtime), couponRoutes(deps)]);
+  return [healthRoutes(runtime), couponRoutes(deps), openApiRoutes()];
+}
+
+export async function startApi(runtime: Runtime): Promise<RunningApi> {
+  const app = createApp(runtime.logger, apiRouters(runtime));
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 30_000;

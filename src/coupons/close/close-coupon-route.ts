@@ -1,8 +1,11 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { authenticate, requireAdmin } from '../../auth/authenticate.ts';
 import { Problem } from '../../http/problem.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { isCouponId, uuidv7 } from '../ids.ts';
+
+export const closedCouponSchema = z.object({ id: z.string(), status: z.literal('CLOSED'), closedAt: z.string() });
 
 export function closeCouponRoute(router: Router, deps: CouponRouteDeps): void {
   router.post('/admin/coupons/:couponId/close', authenticate(deps.verify), requireAdmin, async (ctx) => {

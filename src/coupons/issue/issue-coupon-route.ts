@@ -1,8 +1,18 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import { Problem } from '../../http/problem.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { isCouponId, uuidv7 } from '../ids.ts';
+
+export const issuedCouponSchema = z.object({
+  issuedCouponId: z.string(),
+  couponId: z.string(),
+  userId: z.string(),
+  issuedAt: z.string(),
+  validFrom: z.string(),
+  validUntil: z.string(),
+});
 
 export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
   router.post('/coupons/:couponId/issue', authenticate(deps.verify), async (ctx) => {

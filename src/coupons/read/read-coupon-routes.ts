@@ -1,9 +1,15 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import { Problem } from '../../http/problem.ts';
 import type { CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponView } from '../coupon-view.ts';
 import { isCouponId } from '../ids.ts';
+
+export const issuanceSchema = z.union([
+  z.object({ issued: z.literal(false) }),
+  z.object({ issued: z.literal(true), issuedCouponId: z.string(), status: z.enum(['ISSUED', 'USED', 'EXPIRED']), usedAt: z.string().optional() }),
+]);
 
 /** The fast path: answered from admission state in Redis, current to the last admission. */
 export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {

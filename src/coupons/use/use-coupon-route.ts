@@ -10,6 +10,13 @@ import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
 
 export const useCouponRequest = z.strictObject({ orderId: z.string().trim().min(1).max(100).optional() });
 
+export const usedCouponSchema = z.object({
+  issuedCouponId: z.string(),
+  status: z.literal('USED'),
+  usedAt: z.string(),
+  orderId: z.string().optional(),
+});
+
 export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
   router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { closedCouponSchema } from '../coupons/close/close-coupon-route.ts';
+import { adminCouponSchema, publicCouponSchema } from '../coupons/coupon-view.ts';
+import { createCouponRequest } from '../coupons/create/create-coupon-request.ts';
+import { issuedCouponSchema } from '../coupons/issue/issue-coupon-route.ts';
+import { issuanceSchema } from '../coupons/read/read-coupon-routes.ts';
+import { usedCouponSchema, useCouponRequest } from '../coupons/use/use-coupon-route.ts';
+import { PROBLEMS, type ProblemCode } from '../http/problem.ts';
+
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the handlers validate and answer with.
+ * A test checks that it lists exactly the routes the router serves.
+ */
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+const problemSchema = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'code', 'detail'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string', enum: Object.keys(PROBLEMS) },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+  },
+};
+
+interface Operation {
+  summary: string;
+  tag: string;
+  auth?: 'user' | 'admin';
+  params?: Record<string, string>;
+  body?: z.ZodType;
+  idempotent?: boolean;
+  ok: [status: number, schema: z.ZodType | Record<string, unknown>];
+  errors?: ProblemCode[];
+}
+
+function operation(op: Operation): Record<string, unknown> {
+  const errors = new Set<ProblemCode>(op.errors ?? []);
+  if (op.auth) errors.add('UNAUTHENTICATED');
+  if (op.auth === 'admin') errors.add('FORBIDDEN');
+  if (op.body) ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].forEach((c) => errors.add(c as ProblemCode));
+  if (op.auth) errors.add('DEPENDENCY_UNAVAILABLE');
+  const byStatus = new Map<number, ProblemCode[]>();
+  for (const code of errors) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
+  const [okStatus, okSchema] = op.ok;
+  return {
+    summary: op.summary,
+    tags: [op.tag],
+    ...(op.auth ? { security: [{ bearer: [] }] } : {}),
+    parameters: [
+      ...Object.entries(op.params ?? {}).map(([name, description]) => ({ name, in: 'path', required: true, description, schema: { type: 'string', maxLength: 100 } })),
+      ...(op.idempotent ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' } }] : []),
+    ],
+    ...(op.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(op.body, 'input') } } } } : {}),
+    responses: {
+      [okStatus]: {
+        description: 'Success',
+        content: { 'application/json': { schema: okSchema instanceof z.ZodType ? jsonSchema(okSchema, 'output') : okSchema } },
+      },
+      ...Object.fromEntries(
+        [...byStatus].map(([status, codes]) => [
+          status,
+          { description: codes.join(', '), content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+        ]),
+      ),
+    },
+  };
+}
+
+const couponId = { couponId: 'The coupon id (UUIDv7)' };
+const statusOk = { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] };
+
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Coupon platform',
+      version: '1',
+      description: 'First-come-first-served coupons. Every error is application/problem+json with a `code`.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Problem: problemSchema },
+    },
+    paths: {
+      '/admin/coupons': {
+        post: operation({
+          summary: 'Create a coupon', tag: 'admin', auth: 'admin', body: createCouponRequest, idempotent: true,
+          ok: [201, adminCouponSchema], errors: ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS'],
+        }),
+      },
+      '/admin/coupons/{couponId}/close': {
+        post: operation({
+          summary: 'Stop issuing a coupon now; issued coupons stay valid', tag: 'admin', auth: 'admin', params: couponId,
+          ok: [200, closedCouponSchema], errors: ['COUPON_NOT_FOUND', 'COUPON_CLOSED'],
+        }),
+      },
+      '/coupons/{couponId}': {
+        get: operation({
+          summary: 'A coupon, current to the last admission', tag: 'coupons', auth: 'user', params: couponId,
+          ok: [200, publicCouponSchema], errors: ['COUPON_NOT_FOUND'],
+        }),
+      },
+      '/coupons/{couponId}/issue': {
+        post: operation({
+          summary: 'Ask for a coupon; the first N askers get one', tag: 'coupons', auth: 'user', params: couponId,
+          ok: [201, issuedCouponSchema],
+          errors: ['COUPON_NOT_FOUND', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED'],
+        }),
+      },
+      '/coupons/{couponId}/issuance': {
+        get: operation({
+          summary: 'Whether the caller holds this coupon', tag: 'coupons', auth: 'user', params: couponId,
+          ok: [200, issuanceSchema], errors: ['COUPON_NOT_FOUND'],
+        }),
+      },
+      '/issued-coupons/{issuedCouponId}/use': {
+        post: operation({
+          summary: 'Use an issued coupon, once, inside its validity', tag: 'coupons', auth: 'user',
+          params: { issuedCouponId: 'The issued coupon id' }, body: useCouponRequest, idempotent: true, ok: [200, usedCouponSchema],
+          errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS'],
+        }),
+      },
+      '/healthz': { get: operation({ summary: 'The process is up', tag: 'operations', ok: [200, statusOk] }) },
+      '/readyz': {
+        get: operation({ summary: 'Redis, MySQL and Kafka answer', tag: 'operations', ok: [200, statusOk], errors: ['DEPENDENCY_UNAVAILABLE'] }),
+      },
+      '/openapi.json': { get: operation({ summary: 'This document', tag: 'operations', ok: [200, { type: 'object' }] }) },
+      '/docs': {
+        get: {
+          summary: 'This document as a page', tags: ['operations'],
+          responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+        },
+      },
+    },
+  };
+}
