@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const ROLES = ['api', 'relay'] as const;
+export const ROLES = ['api', 'relay', 'projector'] as const;
 export type Role = (typeof ROLES)[number];
 
 const wholeNumber = (min: number, max: number) =>

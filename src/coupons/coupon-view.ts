@@ -50,11 +50,11 @@ export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof 
   };
 }
 
-export function adminCouponView(id: string, s: CouponSnapshot, usedCount: number): z.infer<typeof adminCouponSchema> {
+export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof adminCouponSchema> {
   return {
     ...publicCouponView(id, s),
     issuedCount: s.issuedCount,
-    usedCount,
+    usedCount: s.usedCount,
     createdAt: s.createdAt.toISOString(),
     closedAt: s.closedAt?.toISOString() ?? null,
   };

@@ -41,8 +41,20 @@ export interface ProjectionCheckpointTable {
   updated_at: Timestamp;
 }
 
+export interface ProjectionDeadLetterTable {
+  id: Generated<string>;
+  projection: string;
+  topic: string;
+  partition_no: number;
+  offset: ColumnType<string, string | number | bigint, never>;
+  reason: string;
+  payload: string | null;
+  created_at: Timestamp;
+}
+
 export interface Database {
   coupon: CouponTable;
   issued_coupon: IssuedCouponTable;
   projection_checkpoint: ProjectionCheckpointTable;
+  projection_dead_letter: ProjectionDeadLetterTable;
 }

@@ -35,6 +35,8 @@ export const couponIssuedData = z.strictObject({
 export const couponUsedData = z.strictObject({
   issuedCouponId: id,
   userId,
+  /** The nth use of this coupon, so a count of uses is max(useSequence) and survives redelivery. */
+  useSequence: z.number().int().min(1),
   orderId: z.string().min(1).max(100).optional(),
 });
 

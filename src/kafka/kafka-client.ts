@@ -50,6 +50,28 @@ const logCreatorFor =
     logger[toPinoLevel(level)]({ kafka: extra }, message);
   };
 
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  messages: ConsumedMessage[];
+  /** The partition's end as the broker saw it when it answered this fetch. */
+  highWatermark: string;
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  topic: string;
+  /** Where each newly assigned partition should be read from (the consumer's own stored positions). */
+  positionsFor(partitions: number[]): Promise<Map<number, bigint>>;
+  /** Handles one partition's batch; when it resolves, the batch counts as done. */
+  eachBatch(batch: PartitionBatch, seek: (offset: bigint) => void): Promise<void>;
+  maxBytesPerPartition?: number;
+}
+
+export interface RunningConsumer {
+  stop(): Promise<void>;
+}
+
 const keyPartitioner = Partitioners.DefaultPartitioner();
 
 /** The partition a key's messages go to: the Java client's murmur2 mapping, as the producer uses it. */
@@ -272,6 +294,118 @@ export class KafkaClient {
       this.consumers.delete(consumer);
       await consumer.disconnect();
     }
+  }
+
+  /**
+   * A consumer group member that reads in batches and starts each assigned partition where the caller's
+   * own store says (the projectors keep their positions in MySQL with their rows; Kafka's committed
+   * offsets are only a hint).
+   */
+  async consume(options: ConsumeOptions): Promise<RunningConsumer> {
+    const { topic } = options;
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = (payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
+      void options
+        .positionsFor(partitions)
+        .then((positions) => {
+          for (const [partition, offset] of positions) consumer.seek({ topic, partition, offset: String(offset) });
+        })
+        .catch((error: unknown) => this.logger.warn({ err: error, groupId: options.groupId }, 'could not seek to stored positions'));
+    });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        let sought = false;
+        await options.eachBatch(
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            highWatermark: batch.highWatermark,
+            messages: batch.messages.map((m) => ({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key?.toString() ?? null,
+              value: m.value?.toString() ?? null,
+              timestamp: m.timestamp,
+            })),
+          },
+          (offset) => {
+            sought = true;
+            consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(offset) });
+          },
+        );
+        if (sought) return;
+        resolveOffset(batch.lastOffset());
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      },
+    });
+    return {
+      stop: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  /**
+   * Reads every partition from `from` (default: the start) up to `until` (default: the end offsets as of
+   * now), calling `onBatch` in order within each partition. For replays: audits, rebuilds, recovery.
+   */
+  async scan(
+    topic: string,
+    onBatch: (batch: PartitionBatch) => Promise<void> | void,
+    options: { from?: Map<number, bigint>; until?: Map<number, bigint>; partitions?: number[]; timeoutMs?: number } = {},
+  ): Promise<Map<number, bigint>> {
+    const until = options.until ?? (await this.endOffsets(topic));
+    const wanted = (options.partitions ?? [...until.keys()]).filter((p) => (until.get(p) ?? 0n) > (options.from?.get(p) ?? 0n));
+    if (wanted.length === 0) return until;
+    const remaining = new Set(wanted);
+    let finish!: () => void;
+    let fail!: (error: unknown) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
+    const consumer = await this.consume({
+      groupId: `scan-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+      topic,
+      positionsFor: async (partitions) => new Map(partitions.map((p) => [p, options.from?.get(p) ?? 0n])),
+      eachBatch: async (batch) => {
+        if (!remaining.has(batch.partition)) return;
+        const end = until.get(batch.partition)!;
+        const messages = batch.messages.filter((m) => BigInt(m.offset) < end && BigInt(m.offset) >= (options.from?.get(batch.partition) ?? 0n));
+        try {
+          if (messages.length > 0) await onBatch({ ...batch, messages });
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        if (BigInt(batch.messages[batch.messages.length - 1]!.offset) >= end - 1n) {
+          remaining.delete(batch.partition);
+          if (remaining.size === 0) finish();
+        }
+      },
+    });
+    try {
+      await withTimeout(done, options.timeoutMs ?? 600_000, `scanning ${topic}`);
+    } finally {
+      await consumer.stop();
+    }
+    return until;
   }
 
   async close(): Promise<void> {

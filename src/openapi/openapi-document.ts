@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { adminCouponsQuery, couponEventsQuery } from '../coupons/admin-read/admin-coupon-routes.ts';
 import { closedCouponSchema } from '../coupons/close/close-coupon-route.ts';
+import { myCouponSchema, myCouponsQuery } from '../coupons/mine/my-coupons-route.ts';
 import { adminCouponSchema, publicCouponSchema } from '../coupons/coupon-view.ts';
 import { createCouponRequest } from '../coupons/create/create-coupon-request.ts';
 import { issuedCouponSchema } from '../coupons/issue/issue-coupon-route.ts';
@@ -35,6 +37,7 @@ interface Operation {
   tag: string;
   auth?: 'user' | 'admin';
   params?: Record<string, string>;
+  query?: z.ZodObject;
   body?: z.ZodType;
   idempotent?: boolean;
   ok: [status: number, schema: z.ZodType | Record<string, unknown>];
@@ -56,6 +59,9 @@ function operation(op: Operation): Record<string, unknown> {
     ...(op.auth ? { security: [{ bearer: [] }] } : {}),
     parameters: [
       ...Object.entries(op.params ?? {}).map(([name, description]) => ({ name, in: 'path', required: true, description, schema: { type: 'string', maxLength: 100 } })),
+      ...Object.entries((op.query && (jsonSchema(op.query, 'input').properties as Record<string, unknown>)) ?? {}).map(([name, schema]) => ({
+        name, in: 'query', required: false, schema,
+      })),
       ...(op.idempotent ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' } }] : []),
     ],
     ...(op.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(op.body, 'input') } } } } : {}),
@@ -75,6 +81,11 @@ function operation(op: Operation): Record<string, unknown> {
 }
 
 const couponId = { couponId: 'The coupon id (UUIDv7)' };
+const pageOf = (item: z.ZodType | Record<string, unknown>) => ({
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: { items: { type: 'array', items: item instanceof z.ZodType ? jsonSchema(item, 'output') : item }, nextCursor: { type: ['string', 'null'] } },
+});
 const statusOk = { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] };
 
 export function openApiDocument(): Record<string, unknown> {
@@ -91,9 +102,38 @@ export function openApiDocument(): Record<string, unknown> {
     },
     paths: {
       '/admin/coupons': {
+        get: operation({
+          summary: 'Coupons with their counts, newest first', tag: 'admin', auth: 'admin', query: adminCouponsQuery,
+          ok: [200, pageOf(adminCouponSchema)], errors: ['VALIDATION_FAILED'],
+        }),
         post: operation({
           summary: 'Create a coupon', tag: 'admin', auth: 'admin', body: createCouponRequest, idempotent: true,
           ok: [201, adminCouponSchema], errors: ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS'],
+        }),
+      },
+      '/admin/coupons/{couponId}': {
+        get: operation({
+          summary: 'A coupon with its issued and used counts', tag: 'admin', auth: 'admin', params: couponId,
+          ok: [200, adminCouponSchema], errors: ['COUPON_NOT_FOUND'],
+        }),
+      },
+      '/admin/coupons/{couponId}/events': {
+        get: operation({
+          summary: "A coupon's events, read from the log, oldest first", tag: 'admin', auth: 'admin', params: couponId, query: couponEventsQuery,
+          ok: [200, { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } }, nextOffset: { type: ['integer', 'null'] } } }],
+          errors: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
+        }),
+      },
+      '/admin/projections': {
+        get: operation({
+          summary: 'Each read model: lag behind the log, last event time, status', tag: 'admin', auth: 'admin',
+          ok: [200, { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } }],
+        }),
+      },
+      '/me/coupons': {
+        get: operation({
+          summary: "The caller's coupons, newest first", tag: 'coupons', auth: 'user', query: myCouponsQuery,
+          ok: [200, pageOf(myCouponSchema)], errors: ['VALIDATION_FAILED'],
         }),
       },
       '/admin/coupons/{couponId}/close': {

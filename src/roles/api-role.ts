@@ -3,7 +3,11 @@ import type Router from '@koa/router';
 import type { AddressInfo } from 'node:net';
 import { createTokenVerifier } from '../auth/token-verifier.ts';
 import { AdmissionStore } from '../coupons/admission/admission-store.ts';
+import { AdmissionRecovery } from '../coupons/recovery/admission-recovery.ts';
+import { adminCouponRoutes } from '../coupons/admin-read/admin-coupon-routes.ts';
 import { couponRoutes } from '../coupons/coupon-routes.ts';
+import { myCouponsRoute } from '../coupons/mine/my-coupons-route.ts';
+import { projectionStatusRoute } from '../projections/projection-status.ts';
 import { createApp } from '../http/create-app.ts';
 import { healthRoutes } from '../health/health-routes.ts';
 import { openApiRoutes } from '../openapi/openapi-routes.ts';
@@ -16,12 +20,27 @@ export interface RunningApi extends RunningRole {
 
 /** Every route the API serves; the OpenAPI document is checked against this list. */
 export function apiRouters(runtime: Runtime): Router[] {
-  const { config, redis } = runtime;
-  const deps = { admission: new AdmissionStore(redis, config.admission.shards), redis, verify: createTokenVerifier(config.jwt) };
-  return [healthRoutes(runtime), couponRoutes(deps), openApiRoutes()];
+  const { config, redis, db, kafka } = runtime;
+  const verify = createTokenVerifier(config.jwt);
+  const recovery = admissionRecovery(runtime);
+  const admission = new AdmissionStore(redis, config.admission.shards, (couponId) => recovery.recoverIfLost(couponId));
+  // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
+  const coupons = couponRoutes({ admission, redis, verify });
+  myCouponsRoute(coupons, { db, verify });
+  adminCouponRoutes(coupons, { db, kafka, admission, verify, topic: config.kafka.topic, partitions: config.kafka.partitions });
+  projectionStatusRoute(coupons, { db, kafka, verify, topic: config.kafka.topic });
+  return [healthRoutes(runtime), coupons, openApiRoutes()];
 }
 
+const admissionRecovery = (runtime: Runtime) =>
+  new AdmissionRecovery({
+    redis: runtime.redis, db: runtime.db, kafka: runtime.kafka, topic: runtime.config.kafka.topic,
+    partitions: runtime.config.kafka.partitions, shards: runtime.config.admission.shards, logger: runtime.logger,
+  });
+
 export async function startApi(runtime: Runtime): Promise<RunningApi> {
+  // A Redis that lost its data is refilled from the log before the first request is admitted.
+  await admissionRecovery(runtime).ensureRestored();
   const app = createApp(runtime.logger, apiRouters(runtime));
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;

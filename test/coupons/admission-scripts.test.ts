@@ -43,7 +43,7 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
     assert.is((await store.create(couponId, uuidv7(), definition, {})).outcome, 'CREATED');
     ids.push(couponId);
     mirror.set(couponId, {
-      couponId, status: 'ACTIVE', totalQuantity: definition.totalQuantity, issued: 0, issueStartAt, issueEndAt,
+      couponId, status: 'ACTIVE', totalQuantity: definition.totalQuantity, issued: 0, usedCount: 0, issueStartAt, issueEndAt,
       validFrom, validUntil, holders: new Map(), used: new Map(),
     });
   }

@@ -9,7 +9,7 @@ const couponId = '01937a4e-0000-7000-8000-000000000001';
 
 function coupon(overrides: Partial<AdmissionCoupon> = {}): AdmissionCoupon {
   return {
-    couponId, status: 'ACTIVE', totalQuantity: 2, issued: 0,
+    couponId, status: 'ACTIVE', totalQuantity: 2, issued: 0, usedCount: 0,
     issueStartAt: now - HOUR, issueEndAt: now + HOUR, validFrom: now - HOUR, validUntil: now + 2 * HOUR,
     holders: new Map(), used: new Map(), ...overrides,
   };
@@ -80,7 +80,7 @@ const history: CouponEvent[] = [
   { ...base, eventId: '01937a4e-0000-7000-8000-00000000000b', type: 'CouponIssued', occurredAt: '2026-12-01T08:10:00.000Z',
     data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-02T08:00:00.000Z' } },
   { ...base, eventId: '01937a4e-0000-7000-8000-00000000000c', type: 'CouponUsed', occurredAt: '2026-12-01T08:20:00.000Z',
-    data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob' } },
+    data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', useSequence: 1 } },
   { ...base, eventId: '01937a4e-0000-7000-8000-00000000000d', type: 'CouponIssuanceClosed', occurredAt: '2026-12-01T08:30:00.000Z', data: {} },
 ];
 fold('given the history, the state answers as the scripts would', () => {

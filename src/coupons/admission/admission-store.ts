@@ -45,6 +45,7 @@ export interface CouponSnapshot {
   closedAt?: Date;
   createdAt: Date;
   issuedCount: number;
+  usedCount: number;
   now: Date;
   /** The caller's issuance, when a caller was named. */
   mine?: { issuedCouponId: string; usedAt?: Date };
@@ -60,6 +61,8 @@ export class AdmissionStore {
   constructor(
     redis: Redis,
     private readonly shards: number,
+    /** Asked when a coupon is not found: true if it was lost from Redis and has just been restored. */
+    private readonly restoreIfLost: (couponId: string) => Promise<boolean> = async () => false,
   ) {
     for (const [name, definition] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, definition);
@@ -81,7 +84,30 @@ export class AdmissionStore {
     return outcome === 'CREATED' ? { outcome, createdAt: new Date(Number(at)) } : { outcome: 'COUPON_EXISTS' };
   }
 
-  async issue(couponId: string, userId: string, eventId: string, meta: EventMeta): Promise<IssueResult> {
+  /** Runs a decision; if its coupon is unknown but was only lost from Redis, restores it and decides again. */
+  private async withRestore<T extends { outcome: string }>(couponId: string, missing: string, decide: () => Promise<T>): Promise<T> {
+    const first = await decide();
+    return first.outcome === missing && (await this.restoreIfLost(couponId)) ? decide() : first;
+  }
+
+  issue(couponId: string, userId: string, eventId: string, meta: EventMeta): Promise<IssueResult> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => this.issueOnce(couponId, userId, eventId, meta));
+  }
+
+  use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta): Promise<UseResult> {
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', () => this.useOnce(couponId, sequence, userId, eventId, orderId, meta));
+  }
+
+  close(couponId: string, eventId: string, meta: EventMeta): Promise<CloseResult> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => this.closeOnce(couponId, eventId, meta));
+  }
+
+  async read(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
+    const first = await this.readOnce(couponId, userId);
+    return first === undefined && (await this.restoreIfLost(couponId)) ? this.readOnce(couponId, userId) : first;
+  }
+
+  private async issueOnce(couponId: string, userId: string, eventId: string, meta: EventMeta): Promise<IssueResult> {
     const k = couponKeys(couponId, this.shards);
     const [outcome, a, b, c, d] = await this.run('couponIssue', k.coupon, k.holders, k.outbox, couponId, userId, eventId, JSON.stringify(meta));
     switch (outcome) {
@@ -94,31 +120,32 @@ export class AdmissionStore {
     }
   }
 
-  async use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta): Promise<UseResult> {
+  private async useOnce(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta): Promise<UseResult> {
     const k = couponKeys(couponId, this.shards);
     const [outcome, at] = await this.run('couponUse', k.coupon, k.holders, k.used, k.outbox, couponId, String(sequence), userId, eventId, orderId ?? '', JSON.stringify(meta));
     if (outcome === 'USED' || outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };
     return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED'> };
   }
 
-  async close(couponId: string, eventId: string, meta: EventMeta): Promise<CloseResult> {
+  private async closeOnce(couponId: string, eventId: string, meta: EventMeta): Promise<CloseResult> {
     const k = couponKeys(couponId, this.shards);
     const [outcome, at] = await this.run('couponClose', k.coupon, k.outbox, couponId, eventId, JSON.stringify(meta));
     if (outcome === 'COUPON_NOT_FOUND') return { outcome };
     return { outcome: outcome as 'CLOSED' | 'COUPON_CLOSED', closedAt: new Date(Number(at)) };
   }
 
-  async read(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
+  private async readOnce(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
     const k = couponKeys(couponId, this.shards);
     const row = await this.run('couponRead', k.coupon, k.holders, k.used, userId ?? '');
     if (row.length === 0) return undefined;
-    const [definition, status, issued, closedAt, createdAt, now, sequence, usedAt] = row as [string, string, string, string, string, string, string, string];
+    const [definition, status, issued, closedAt, createdAt, now, sequence, usedAt, used] = row as [string, string, string, string, string, string, string, string, string];
     return {
       definition: JSON.parse(definition) as CouponDefinition,
       closed: status === 'CLOSED',
       closedAt: closedAt ? new Date(Number(closedAt)) : undefined,
       createdAt: new Date(Number(createdAt)),
       issuedCount: Number(issued),
+      usedCount: Number(used),
       now: new Date(Number(now)),
       mine: sequence ? { issuedCouponId: issuedCouponId(couponId, Number(sequence)), usedAt: usedAt ? new Date(Number(usedAt)) : undefined } : undefined,
     };

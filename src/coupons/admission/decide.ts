@@ -12,6 +12,7 @@ export interface AdmissionCoupon {
   status: 'ACTIVE' | 'CLOSED';
   totalQuantity: number;
   issued: number;
+  usedCount: number;
   issueStartAt: number;
   issueEndAt: number;
   validFrom: number;
@@ -70,6 +71,7 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
         status: 'ACTIVE',
         totalQuantity: event.data.totalQuantity,
         issued: 0,
+        usedCount: 0,
         issueStartAt: Date.parse(event.data.issueStartAt),
         issueEndAt: Date.parse(event.data.issueEndAt),
         validFrom: Date.parse(event.data.validFrom),
@@ -86,7 +88,10 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
     }
     case 'CouponUsed': {
       const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
-      if (coupon && sequence !== undefined && !coupon.used.has(sequence)) coupon.used.set(sequence, Date.parse(event.occurredAt));
+      if (coupon && sequence !== undefined && !coupon.used.has(sequence)) {
+        coupon.used.set(sequence, Date.parse(event.occurredAt));
+        coupon.usedCount = Math.max(coupon.usedCount, event.data.useSequence);
+      }
       return coupon;
     }
     case 'CouponIssuanceClosed':

@@ -10,7 +10,9 @@ local now = now_ms()
 if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
 if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
 redis.call('HSET', KEYS[3], ARGV[2], now)
-local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3] }
+-- The nth use of this coupon: read models count uses as max(useSequence), which a redelivered event cannot inflate.
+local use_seq = redis.call('HINCRBY', KEYS[1], 'usd', 1)
+local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3], useSequence = use_seq }
 if ARGV[5] ~= '' then data.orderId = ARGV[5] end
 append(KEYS[4], 'CouponUsed', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[6])
 return {'USED', tostring(now)}

@@ -17,7 +17,7 @@ export function createCouponRoute(router: Router, deps: CouponRouteDeps): void {
       const created = await deps.admission.create(couponId, uuidv7(), definition, eventMeta(ctx));
       if (created.outcome !== 'CREATED') throw new Error(`fresh coupon id ${couponId} already exists`);
       const snapshot = await deps.admission.read(couponId);
-      return { status: 201, body: adminCouponView(couponId, snapshot!, 0), headers: { Location: `/admin/coupons/${couponId}` } };
+      return { status: 201, body: adminCouponView(couponId, snapshot!), headers: { Location: `/admin/coupons/${couponId}` } };
     });
   });
 }

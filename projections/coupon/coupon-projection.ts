@@ -1,0 +1,91 @@
+import { sql } from 'kysely';
+import type { Insertable } from 'kysely';
+import type { CouponTable } from '../../src/db/schema.ts';
+import { parseIssuedCouponId } from '../../src/coupons/ids.ts';
+import { chunks } from '../../src/batching/chunks.ts';
+import { caseWhen, type Projection } from '../projection.ts';
+
+export interface CouponProgress {
+  /** Highest issue sequence seen: issued_count = max, so a redelivered CouponIssued changes nothing. */
+  issuedUpTo?: number;
+  /** Highest use sequence seen, likewise. */
+  usedUpTo?: number;
+  closedAt?: Date;
+  lastEventAt: Date;
+}
+
+export interface CouponChanges {
+  created: Insertable<CouponTable>[];
+  progress: Map<string, CouponProgress>;
+}
+
+/** The `coupon` read model: each coupon's definition, issued and used counts, and status. */
+export const couponProjection: Projection<CouponChanges> = {
+  name: 'coupon',
+  tables: ['coupon'],
+  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed'],
+
+  changes(events) {
+    const created = new Map<string, Insertable<CouponTable>>();
+    const progress = new Map<string, CouponProgress>();
+    const touch = (couponId: string, at: Date) => {
+      const p = progress.get(couponId) ?? { lastEventAt: at };
+      if (at > p.lastEventAt) p.lastEventAt = at;
+      progress.set(couponId, p);
+      return p;
+    };
+    for (const e of events) {
+      const at = new Date(e.occurredAt);
+      switch (e.type) {
+        case 'CouponCreated':
+          if (!created.has(e.couponId)) {
+            created.set(e.couponId, {
+              id: e.couponId, name: e.data.name, discount_type: e.data.discount.type, discount_value: e.data.discount.value,
+              total_quantity: e.data.totalQuantity, issue_start_at: new Date(e.data.issueStartAt), issue_end_at: new Date(e.data.issueEndAt),
+              valid_from: new Date(e.data.validFrom), valid_until: new Date(e.data.validUntil), status: 'ACTIVE', created_at: at, last_event_at: at,
+            });
+          }
+          break;
+        case 'CouponIssued': {
+          const p = touch(e.couponId, at);
+          const sequence = parseIssuedCouponId(e.data.issuedCouponId)?.sequence ?? 0;
+          p.issuedUpTo = Math.max(p.issuedUpTo ?? 0, sequence);
+          break;
+        }
+        case 'CouponUsed': {
+          const p = touch(e.couponId, at);
+          p.usedUpTo = Math.max(p.usedUpTo ?? 0, e.data.useSequence);
+          break;
+        }
+        case 'CouponIssuanceClosed': {
+          const p = touch(e.couponId, at);
+          p.closedAt ??= at;
+          break;
+        }
+      }
+    }
+    return { created: [...created.values()], progress };
+  },
+
+  async write(tx, { created, progress }, tables) {
+    const table = tables.coupon!;
+    for (const rows of chunks(created)) {
+      await tx.insertInto(table as 'coupon').values(rows).onDuplicateKeyUpdate({ id: sql.ref('id') }).execute();
+    }
+    for (const part of chunks([...progress])) {
+      const ids = part.map(([id]) => id);
+      const column = <T>(pick: (p: CouponProgress) => T | undefined) =>
+        part.flatMap(([id, p]) => (pick(p) === undefined ? [] : [[id, pick(p)] as [string, unknown]]));
+      const issued = column((p) => p.issuedUpTo);
+      const used = column((p) => p.usedUpTo);
+      const closed = column((p) => p.closedAt);
+      await sql`UPDATE ${sql.table(table)} SET
+          issued_count = GREATEST(issued_count, ${issued.length ? caseWhen('id', issued, sql`0`) : sql`0`}),
+          used_count = GREATEST(used_count, ${used.length ? caseWhen('id', used, sql`0`) : sql`0`}),
+          closed_at = COALESCE(closed_at, ${closed.length ? caseWhen('id', closed) : sql`NULL`}),
+          status = IF(closed_at IS NULL, status, 'CLOSED'),
+          last_event_at = GREATEST(last_event_at, ${caseWhen('id', part.map(([id, p]) => [id, p.lastEventAt]))})
+        WHERE id IN (${sql.join(ids)})`.execute(tx);
+    }
+  },
+};

@@ -1,0 +1,52 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import type { TokenVerifier } from '../../auth/token-verifier.ts';
+import type { Db } from '../../db/database.ts';
+import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
+import { validate } from '../../http/validate.ts';
+
+export const ISSUED_COUPON_STATUSES = ['ISSUED', 'USED', 'EXPIRED'] as const;
+
+export const myCouponsQuery = z.strictObject({ status: z.enum(ISSUED_COUPON_STATUSES).optional(), ...pageQuery });
+
+export const myCouponSchema = z.object({
+  issuedCouponId: z.string(),
+  couponId: z.string(),
+  name: z.string().nullable(),
+  status: z.enum(ISSUED_COUPON_STATUSES),
+  issuedAt: z.string(),
+  usedAt: z.string().nullable(),
+  validUntil: z.string(),
+});
+
+/** "My coupons", from the issued_coupon read model, newest first. EXPIRED is ISSUED past its validity. */
+export function myCouponsRoute(router: Router, deps: { db: Db; verify: TokenVerifier }): void {
+  router.get('/me/coupons', authenticate(deps.verify), async (ctx) => {
+    const query = validate(myCouponsQuery, ctx.query, 'query');
+    const now = new Date();
+    let select = deps.db
+      .selectFrom('issued_coupon as ic')
+      .leftJoin('coupon as c', 'c.id', 'ic.coupon_id')
+      .select(['ic.id', 'ic.coupon_id', 'c.name', 'ic.status', 'ic.issued_at', 'ic.used_at', 'ic.valid_until'])
+      .where('ic.user_id', '=', identityOf(ctx).userId);
+    if (query.status === 'USED') select = select.where('ic.status', '=', 'USED');
+    if (query.status === 'ISSUED') select = select.where('ic.status', '=', 'ISSUED').where('ic.valid_until', '>', now);
+    if (query.status === 'EXPIRED') select = select.where('ic.status', '=', 'ISSUED').where('ic.valid_until', '<=', now);
+    if (query.cursor) select = select.where('ic.id', '<', decodeCursor(query.cursor));
+    const rows = await select.orderBy('ic.id', 'desc').limit(query.limit + 1).execute();
+    const { items, nextCursor } = page(rows, query.limit, (r) => r.id);
+    ctx.body = {
+      items: items.map((r) => ({
+        issuedCouponId: r.id,
+        couponId: r.coupon_id,
+        name: r.name,
+        status: r.status === 'USED' ? 'USED' : r.valid_until <= now ? 'EXPIRED' : 'ISSUED',
+        issuedAt: r.issued_at.toISOString(),
+        usedAt: r.used_at?.toISOString() ?? null,
+        validUntil: r.valid_until.toISOString(),
+      })),
+      nextCursor,
+    };
+  });
+}

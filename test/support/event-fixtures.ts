@@ -1,0 +1,25 @@
+import type { CouponEvent } from '../../src/events/coupon-events.ts';
+
+/** Builders for events as the log holds them, for given/when/then tests of pure functions. */
+const couponId = '01937a4e-0000-7000-8000-0000000000c1';
+let n = 0;
+const eventId = () => `01937a4e-0000-7000-8000-${String(++n).padStart(12, '0')}`;
+const base = (at: string) => ({ eventId: eventId(), version: 1 as const, couponId, occurredAt: at, meta: {} });
+
+export const fixtures = {
+  couponId,
+  created: (at = '2026-12-01T08:00:00.000Z', totalQuantity = 3): CouponEvent => ({
+    ...base(at), type: 'CouponCreated',
+    data: { name: 'Winter 10%', totalQuantity, discount: { type: 'PERCENT', value: 10 }, issueStartAt: '2026-12-01T08:00:00.000Z',
+      issueEndAt: '2026-12-01T10:00:00.000Z', validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z' },
+  }),
+  issued: (sequence: number, userId: string, at = '2026-12-01T08:10:00.000Z'): CouponEvent => ({
+    ...base(at), type: 'CouponIssued',
+    data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z' },
+  }),
+  used: (sequence: number, userId: string, useSequence: number, at = '2026-12-02T08:00:00.000Z', orderId?: string): CouponEvent => ({
+    ...base(at), type: 'CouponUsed',
+    data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, useSequence, ...(orderId ? { orderId } : {}) },
+  }),
+  closed: (at = '2026-12-01T09:00:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssuanceClosed', data: {} }),
+};
