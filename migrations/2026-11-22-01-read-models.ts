@@ -23,7 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('issued_coupon')
-    .addColumn('id', 'varchar(40)', (c) => c.primaryKey())
+    .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
     .addColumn('coupon_id', 'varchar(40)', (c) => c.notNull())
     .addColumn('user_id', 'varchar(191)', (c) => c.notNull())
     .addColumn('status', 'varchar(10)', (c) => c.notNull())

@@ -8,6 +8,9 @@ import { partitionFor } from '../../src/kafka/kafka-client.ts';
 import { eventLogTopics } from '../../src/kafka/topics.ts';
 import { startApi, type RunningApi } from '../../src/roles/api-role.ts';
 import { startRelay, type RunningRelay } from '../../src/roles/relay-role.ts';
+import { startProjectorRole, type RunningProjectorRole } from '../../src/roles/projector-role.ts';
+import { projectionStatuses } from '../../src/projections/projection-status.ts';
+import { runAudit, type AuditReport } from '../../src/audit/run-audit.ts';
 import { closeRuntime, type Runtime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from './test-runtime.ts';
 
@@ -30,19 +33,37 @@ const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 /** The platform running in this process on a free port: the API, and the relay when asked for. */
 export class Harness {
   relay?: RunningRelay;
+  projector?: RunningProjectorRole;
 
   private constructor(
     readonly runtime: Runtime,
     readonly api: RunningApi,
   ) {}
 
-  static async start(options: { relay?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
+  static async start(options: { relay?: boolean; projector?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
     const runtime = await openTestRuntime({ PORT: '0', ...options.env });
     await migrateToLatest(runtime.db);
     await runtime.kafka.ensureTopics(eventLogTopics(runtime.config));
     const harness = new Harness(runtime, await startApi(runtime));
     if (options.relay) await harness.startRelay();
+    if (options.projector) harness.projector = await startProjectorRole(runtime);
     return harness;
+  }
+
+  /** Waits until every projection has applied the whole log. */
+  async projected(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const statuses = await projectionStatuses(this.runtime.db, this.runtime.kafka, this.runtime.config.kafka.topic);
+      if (statuses.every((s) => s.lag === 0)) return;
+      if (Date.now() > deadline) throw new Error(`projections still behind: ${JSON.stringify(statuses)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  audit(couponId?: string): Promise<AuditReport> {
+    const { redis, db, kafka, config } = this.runtime;
+    return runAudit({ redis, db, kafka, topic: config.kafka.topic, partitions: config.kafka.partitions, shards: config.admission.shards }, couponId);
   }
 
   async startRelay(): Promise<void> {
@@ -55,6 +76,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
+    await this.projector?.stop();
     await this.stopRelay();
     await this.api.stop();
     await closeRuntime(this.runtime);

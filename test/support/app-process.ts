@@ -49,8 +49,20 @@ export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, t
 }
 
 /** Runs `src/main.ts` expecting it to refuse to start. */
-export async function runAppToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runAppToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return runToExit(MAIN, [], env);
+}
+
+/** Runs one of the project's CLIs (`src/cli/<name>.ts`) to completion. */
+export function runCli(name: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
+  return runToExit(fileURLToPath(new URL(`../../src/cli/${name}.ts`, import.meta.url)), args, env);
+}
+
+async function runToExit(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--disable-warning=TimeoutNegativeWarning', script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));

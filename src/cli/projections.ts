@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { PROJECTIONS, projectionNamed } from '../../projections/projections.ts';
+import { loadConfig } from '../config/config.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+import { createLogger } from '../log/logger.ts';
+import { projectionStatuses } from '../projections/projection-status.ts';
+import { rebuildProjection } from '../projections/rebuild.ts';
+import { closeRuntime, openRuntime } from '../runtime/runtime.ts';
+import { resolveConfig } from '../stack/resolve-config.ts';
+import { progressBar } from './progress-bar.ts';
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'as-of': { type: 'string' } } });
+const [command, ...names] = positionals;
+const usage = 'usage: npm run projections -- status | rebuild [name …] [--as-of 2026-12-01T00:00:00Z]';
+if (command !== 'status' && command !== 'rebuild') {
+  process.stderr.write(`${usage}\n`);
+  process.exit(2);
+}
+const asOf = values['as-of'] ? new Date(values['as-of']) : undefined;
+if (asOf && Number.isNaN(asOf.getTime())) {
+  process.stderr.write(`--as-of must be an ISO 8601 time, got ${values['as-of']}\n`);
+  process.exit(2);
+}
+const config = await resolveConfig(loadConfig(), 'dev', () => undefined);
+const runtime = await openRuntime(config, createLogger('warn', 'projections'));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+try {
+  await migrateToLatest(runtime.db);
+  if (command === 'status') {
+    for (const s of await projectionStatuses(runtime.db, runtime.kafka, config.kafka.topic)) {
+      say(`${s.name.padEnd(16)} ${s.status.padEnd(12)} lag ${String(s.lag).padStart(8)}  last event ${s.lastEventAt ?? '-'}  dead letters ${s.deadLetters}`);
+    }
+  } else {
+    const targets = names.length > 0 ? names.map(projectionNamed) : PROJECTIONS;
+    for (const projection of targets) {
+      const result = await rebuildProjection({ db: runtime.db, kafka: runtime.kafka, topic: config.kafka.topic }, projection, {
+        asOf,
+        onProgress: progressBar(projection.name.padEnd(14)),
+      });
+      say(`${projection.name}: ${result.events} events in ${result.seconds.toFixed(1)} s ` +
+        `(${Math.round(result.events / Math.max(result.seconds, 0.001))} ev/s) -> ${result.tables.join(', ')}${result.swapped ? ' (swapped in)' : ''}`);
+    }
+  }
+} finally {
+  await closeRuntime(runtime);
+}

@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { auditPassed } from '../../src/audit/run-audit.ts';
+import { Harness } from '../support/api-harness.ts';
+import { spawnApp, type AppProcess } from '../support/app-process.ts';
+
+const harness = await Harness.start({ relay: true });
+const projector = suite('projector: exactly once through crashes and redelivery');
+projector.after(() => harness.close());
+
+const env = { ROLES: 'projector', LOG_LEVEL: 'warn' };
+
+async function traffic(coupons: string[], users: number): Promise<void> {
+  for (let batch = 0; batch < users; batch += 100) {
+    await Promise.all(coupons.flatMap((couponId, c) => Array.from({ length: Math.min(100, users - batch) }, async (_, i) => {
+      const token = await harness.token(`crash-${c}-${batch + i}`);
+      const issued = await harness.request('POST', `/coupons/${couponId}/issue`, { token });
+      if (issued.status === 201 && (batch + i) % 3 === 0) {
+        await harness.request('POST', `/issued-coupons/${issued.body.issuedCouponId}/use`, { token, body: { orderId: `o-${batch + i}` } });
+      }
+    })));
+  }
+}
+
+projector('killed with SIGKILL mid-stream twice and restarted, it leaves read models equal to a replay of the log', async () => {
+  const coupons = await Promise.all([1, 2, 3].map(() => harness.createCoupon({ totalQuantity: 700 })));
+  let running: AppProcess = await spawnApp(env);
+  const load = traffic(coupons, 800);
+  for (const pause of [700, 900]) {
+    await sleep(pause);
+    running.child.kill('SIGKILL');
+    await running.exited;
+    running = await spawnApp(env);
+  }
+  await load;
+  for (const couponId of coupons) await harness.drained(couponId);
+  try {
+    await harness.projected(120_000);
+  } finally {
+    running.child.kill('SIGTERM');
+    await running.exited;
+  }
+  for (const couponId of coupons) {
+    const report = await harness.audit(couponId);
+    assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
+    assert.is(report.events, 1 + 700 + Math.ceil(700 / 3));
+  }
+  const rows = await harness.runtime.db.selectFrom('issued_coupon').select((eb) => eb.fn.countAll<number>().as('n')).where('coupon_id', 'in', coupons).executeTakeFirstOrThrow();
+  assert.is(Number(rows.n), 2_100, 'one row per issued coupon, none twice');
+});
+
+projector('events written to the log twice change no count and no row', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 10 });
+  const tokens = await Promise.all(['d1', 'd2', 'd3'].map((u) => harness.token(u)));
+  const issued = await Promise.all(tokens.map((token) => harness.request('POST', `/coupons/${couponId}/issue`, { token })));
+  await harness.request('POST', `/issued-coupons/${issued[1]!.body.issuedCouponId}/use`, { token: tokens[1] });
+  await harness.drained(couponId);
+
+  const role = await spawnApp(env);
+  try {
+    await harness.projected();
+    const before = await harness.request('GET', `/admin/coupons/${couponId}`, { token: await harness.token('admin', 'admin') });
+    const history = await harness.eventsOf(couponId);
+    const producer = await harness.runtime.kafka.producer();
+    await producer.append(harness.runtime.config.kafka.topic, history.slice(1).map((e) => ({ key: e.couponId, value: JSON.stringify(e) })));
+    await producer.close();
+    await harness.projected();
+    const after = await harness.request('GET', `/admin/coupons/${couponId}`, { token: await harness.token('admin', 'admin') });
+    assert.equal([after.body.issuedCount, after.body.usedCount], [3, 1]);
+    assert.equal(after.body, before.body);
+    const report = await harness.audit(couponId);
+    assert.is(report.duplicates, history.length - 1);
+    assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
+  } finally {
+    role.child.kill('SIGTERM');
+    await role.exited;
+  }
+});
+
+projector.run();
