@@ -4,7 +4,7 @@ import { loadConfig } from '../config/config.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger } from '../log/logger.ts';
 import { projectionStatuses } from '../projections/projection-status.ts';
-import { rebuildProjection } from '../projections/rebuild.ts';
+import { rebuildProjections } from '../projections/rebuild.ts';
 import { closeRuntime, openRuntime } from '../runtime/runtime.ts';
 import { resolveConfig } from '../stack/resolve-config.ts';
 import { progressBar } from './progress-bar.ts';
@@ -32,14 +32,13 @@ try {
     }
   } else {
     const targets = names.length > 0 ? names.map(projectionNamed) : PROJECTIONS;
-    for (const projection of targets) {
-      const result = await rebuildProjection({ db: runtime.db, kafka: runtime.kafka, topic: config.kafka.topic }, projection, {
-        asOf,
-        onProgress: progressBar(projection.name.padEnd(14)),
-      });
-      say(`${projection.name}: ${result.events} events in ${result.seconds.toFixed(1)} s ` +
-        `(${Math.round(result.events / Math.max(result.seconds, 0.001))} ev/s) -> ${result.tables.join(', ')}${result.swapped ? ' (swapped in)' : ''}`);
-    }
+    const label = targets.map((p) => p.name).join('+');
+    const result = await rebuildProjections({ db: runtime.db, kafka: runtime.kafka, topic: config.kafka.topic }, targets, {
+      asOf,
+      onProgress: progressBar(label),
+    });
+    say(`${label}: ${result.events} events in ${result.seconds.toFixed(1)} s ` +
+      `(${Math.round(result.events / Math.max(result.seconds, 0.001))} ev/s) -> ${result.tables.join(', ')}${result.swapped ? ' (swapped in)' : ''}`);
   }
 } finally {
   await closeRuntime(runtime);

@@ -74,6 +74,26 @@ export interface RunningConsumer {
 
 const keyPartitioner = Partitioners.DefaultPartitioner();
 
+const MAX_SEND_BYTES = 512 * 1024;
+
+function bySize(messages: LogMessage[], limit: number): LogMessage[][] {
+  const pieces: LogMessage[][] = [];
+  let piece: LogMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = message.key.length + message.value.length + 64;
+    if (piece.length > 0 && bytes + size > limit) {
+      pieces.push(piece);
+      piece = [];
+      bytes = 0;
+    }
+    piece.push(message);
+    bytes += size;
+  }
+  if (piece.length > 0) pieces.push(piece);
+  return pieces;
+}
+
 /** The partition a key's messages go to: the Java client's murmur2 mapping, as the producer uses it. */
 export function partitionFor(key: string, partitions: number): number {
   const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, partitionErrorCode: 0, leader: 0, replicas: [0], isr: [0] }));
@@ -242,8 +262,14 @@ export class KafkaClient {
     this.producers.add(producer);
     return {
       append: async (topic, messages) => {
-        const results = await producer.send({ topic, acks: -1, messages });
-        return results.map((r) => ({ partition: r.partition, offset: r.baseOffset ?? '-1' }));
+        const appended: Appended[] = [];
+        // A send becomes one record batch per partition, and the broker refuses batches over
+        // max.message.bytes (1 MiB) without retry; pieces are sent in order, so ordering holds.
+        for (const piece of bySize(messages, MAX_SEND_BYTES)) {
+          const results = await producer.send({ topic, acks: -1, messages: piece });
+          appended.push(...results.map((r) => ({ partition: r.partition, offset: r.baseOffset ?? '-1' })));
+        }
+        return appended;
       },
       close: async () => {
         this.producers.delete(producer);

@@ -9,21 +9,32 @@ export interface ProjectionTarget {
   /** The name its checkpoints are stored under (`coupon`, or `coupon@rebuild` for a shadow run). */
   checkpointName: string;
   tables: Tables;
-  /** Live runs hold this MySQL lock per batch, so a rebuild can swap tables between two batches. */
+  /** Live runs hold `<lock>:<partition>` per batch, so a rebuild can swap tables between two batches. */
   lockName?: string;
   /** For a look at the past: events after this instant are read but not applied. */
   asOf?: Date;
 }
 
+/** A projection and where it writes: what one batch is applied to. */
+export interface ProjectionRun {
+  projection: Projection<unknown>;
+  target: ProjectionTarget;
+}
+
 export type BatchOutcome =
-  | { kind: 'applied'; applied: number; deadLettered: number; nextOffset: bigint }
+  | { kind: 'applied'; applied: number; deadLettered: number }
   | { kind: 'behind-checkpoint' }
   | { kind: 'seek'; offset: bigint };
 
-export const liveTarget = (projection: Projection<unknown>): ProjectionTarget => ({
-  checkpointName: projection.name,
-  tables: Object.fromEntries(projection.tables.map((t) => [t, t])),
-  lockName: `projection:${projection.name}`,
+export const projectionLock = (lockName: string, partition: number) => `${lockName}:${partition}`;
+
+export const liveRun = (projection: Projection<unknown>): ProjectionRun => ({
+  projection,
+  target: {
+    checkpointName: projection.name,
+    tables: Object.fromEntries(projection.tables.map((t) => [t, t])),
+    lockName: `projection:${projection.name}`,
+  },
 });
 
 interface Decoded {
@@ -42,75 +53,86 @@ function decode(message: ConsumedMessage): Decoded {
 }
 
 /**
- * Applies one partition's batch exactly once: the rows and the checkpoint `(projection, topic, partition,
- * next offset)` are written in one transaction, and messages below the stored checkpoint are skipped, so
- * a batch delivered again after a crash changes nothing. A batch that starts past the checkpoint means
- * the consumer is ahead of what MySQL holds; the caller seeks back instead of leaving a gap.
+ * Applies one partition's batch to every run exactly once: rows and checkpoints `(projection, topic,
+ * partition, next offset)` are written in one transaction, and each run skips what is below its own
+ * checkpoint, so a batch delivered again after a crash changes nothing. Events are decoded once for all
+ * runs. A batch that starts past a checkpoint means the consumer is ahead of MySQL; the caller seeks back.
  */
-export async function applyBatch(
-  db: Db,
-  projection: Projection<unknown>,
-  target: ProjectionTarget,
-  topic: string,
-  partition: number,
-  messages: readonly ConsumedMessage[],
-): Promise<BatchOutcome> {
+export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: string, partition: number, messages: readonly ConsumedMessage[]): Promise<BatchOutcome> {
   const decoded = messages.map(decode);
+  const locks = runs.flatMap((r) => (r.target.lockName ? [projectionLock(r.target.lockName, partition)] : []));
   return db.connection().execute(async (connection) => {
-    if (target.lockName) {
-      const { rows } = await sql<{ locked: number | null }>`SELECT GET_LOCK(${target.lockName}, 60) AS locked`.execute(connection);
-      if (rows[0]?.locked !== 1) throw new Error(`could not take ${target.lockName} within 60 s`);
+    for (const lock of locks) {
+      const { rows } = await sql<{ locked: number | null }>`SELECT GET_LOCK(${lock}, 60) AS locked`.execute(connection);
+      if (rows[0]?.locked !== 1) throw new Error(`could not take ${lock} within 60 s`);
     }
     try {
       return await connection.transaction().execute(async (tx) => {
         const stored = await tx
           .selectFrom('projection_checkpoint')
-          .select('next_offset')
-          .where('projection', '=', target.checkpointName)
+          .select(['projection', 'next_offset'])
+          .where('projection', 'in', runs.map((r) => r.target.checkpointName))
           .where('topic', '=', topic)
           .where('partition_no', '=', partition)
           .forUpdate()
-          .executeTakeFirst();
-        const checkpoint = BigInt(stored?.next_offset ?? 0);
-        if (decoded[0]!.offset > checkpoint) return { kind: 'seek', offset: checkpoint } as const;
-        const fresh = decoded.filter((d) => d.offset >= checkpoint);
-        if (fresh.length === 0) return { kind: 'behind-checkpoint' } as const;
+          .execute();
+        const checkpointOf = (run: ProjectionRun) => BigInt(stored.find((s) => s.projection === run.target.checkpointName)?.next_offset ?? 0);
+        const lowest = runs.map(checkpointOf).reduce((a, b) => (b < a ? b : a));
+        if (decoded[0]!.offset > lowest) return { kind: 'seek', offset: lowest } as const;
 
-        const events = fresh.flatMap((d) =>
-          d.event && projection.handles.includes(d.event.type) && (!target.asOf || new Date(d.event.occurredAt) <= target.asOf) ? [d.event] : [],
-        );
-        if (events.length > 0) await projection.write(tx, projection.changes(events), target.tables);
-        const failures = fresh.filter((d) => d.failure);
-        if (failures.length > 0) {
-          await tx
-            .insertInto('projection_dead_letter')
-            .values(failures.map((d) => ({
-              projection: target.checkpointName, topic, partition_no: partition, offset: d.offset,
-              reason: d.failure!.reason, payload: d.failure!.payload, created_at: new Date(),
-            })))
-            .onDuplicateKeyUpdate({ reason: sql.ref('reason') })
-            .execute();
+        let applied = 0;
+        let deadLettered = 0;
+        let wrote = false;
+        for (const run of runs) {
+          const fresh = decoded.filter((d) => d.offset >= checkpointOf(run));
+          if (fresh.length === 0) continue;
+          wrote = true;
+          const { projection, target } = run;
+          const events = fresh.flatMap((d) =>
+            d.event && projection.handles.includes(d.event.type) && (!target.asOf || new Date(d.event.occurredAt) <= target.asOf) ? [d.event] : [],
+          );
+          if (events.length > 0) await projection.write(tx, projection.changes(events), target.tables);
+          const failures = fresh.filter((d) => d.failure);
+          if (failures.length > 0) {
+            await tx
+              .insertInto('projection_dead_letter')
+              .values(failures.map((d) => ({
+                projection: target.checkpointName, topic, partition_no: partition, offset: d.offset,
+                reason: d.failure!.reason, payload: d.failure!.payload, created_at: new Date(),
+              })))
+              .onDuplicateKeyUpdate({ reason: sql.ref('reason') })
+              .execute();
+          }
+          const nextOffset = fresh[fresh.length - 1]!.offset + 1n;
+          const lastEventAt = events.length > 0 ? new Date(events[events.length - 1]!.occurredAt) : null;
+          await sql`INSERT INTO projection_checkpoint (projection, topic, partition_no, next_offset, last_event_at, updated_at)
+            VALUES (${target.checkpointName}, ${topic}, ${partition}, ${nextOffset.toString()}, ${lastEventAt}, ${new Date()})
+            ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset),
+              last_event_at = COALESCE(VALUES(last_event_at), last_event_at), updated_at = VALUES(updated_at)`.execute(tx);
+          applied += events.length;
+          deadLettered += failures.length;
         }
-        const nextOffset = fresh[fresh.length - 1]!.offset + 1n;
-        const lastEventAt = events.length > 0 ? new Date(events[events.length - 1]!.occurredAt) : null;
-        await sql`INSERT INTO projection_checkpoint (projection, topic, partition_no, next_offset, last_event_at, updated_at)
-          VALUES (${target.checkpointName}, ${topic}, ${partition}, ${nextOffset.toString()}, ${lastEventAt}, ${new Date()})
-          ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset),
-            last_event_at = COALESCE(VALUES(last_event_at), last_event_at), updated_at = VALUES(updated_at)`.execute(tx);
-        return { kind: 'applied', applied: events.length, deadLettered: failures.length, nextOffset } as const;
+        return wrote ? ({ kind: 'applied', applied, deadLettered } as const) : ({ kind: 'behind-checkpoint' } as const);
       });
     } finally {
-      if (target.lockName) await sql`SELECT RELEASE_LOCK(${target.lockName})`.execute(connection);
+      for (const lock of locks) await sql`SELECT RELEASE_LOCK(${lock})`.execute(connection);
     }
   });
 }
 
-export async function storedPositions(db: Db, checkpointName: string, topic: string): Promise<Map<number, bigint>> {
+/** Where each partition must be read from for these runs: the lowest of their checkpoints. */
+export async function lowestPositions(db: Db, runs: readonly ProjectionRun[], topic: string): Promise<Map<number, bigint>> {
   const rows = await db
     .selectFrom('projection_checkpoint')
-    .select(['partition_no', 'next_offset'])
-    .where('projection', '=', checkpointName)
+    .select(['projection', 'partition_no', 'next_offset'])
+    .where('projection', 'in', runs.map((r) => r.target.checkpointName))
     .where('topic', '=', topic)
     .execute();
-  return new Map(rows.map((r) => [r.partition_no, BigInt(r.next_offset)]));
+  const partitions = new Set(rows.map((r) => r.partition_no));
+  const positions = new Map<number, bigint>();
+  for (const partition of partitions) {
+    const offsets = runs.map((run) => BigInt(rows.find((r) => r.projection === run.target.checkpointName && r.partition_no === partition)?.next_offset ?? 0));
+    positions.set(partition, offsets.reduce((a, b) => (b < a ? b : a)));
+  }
+  return positions;
 }

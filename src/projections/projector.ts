@@ -1,33 +1,29 @@
-import type { Projection } from '../../projections/projection.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { applyBatch, liveTarget, storedPositions, type ProjectionTarget } from './apply-batch.ts';
+import { applyBatch, lowestPositions, type ProjectionRun } from './apply-batch.ts';
 
 export interface RunningProjector {
-  projection: string;
   applied: number;
   stop(): Promise<void>;
 }
 
-/** Keeps one projection's tables current: a consumer group of its own, positions from its MySQL checkpoints. */
-export async function startProjector(
-  runtime: Runtime,
-  projection: Projection<unknown>,
-  target: ProjectionTarget = liveTarget(projection),
-  groupId = `projector.${projection.name}`,
-): Promise<RunningProjector> {
+/**
+ * Keeps read models current: one consumer group reads the log once for all of them, and each batch is
+ * applied to every projection in one transaction. Positions come from their MySQL checkpoints.
+ */
+export async function startProjector(runtime: Runtime, runs: readonly ProjectionRun[], groupId = 'projector'): Promise<RunningProjector> {
   const { db, kafka, config } = runtime;
   const topic = config.kafka.topic;
-  const log = runtime.logger.child({ projection: projection.name, checkpoint: target.checkpointName });
+  const log = runtime.logger.child({ role: 'projector', groupId });
   const state = { applied: 0 };
   const consumer = await kafka.consume({
     groupId,
     topic,
     positionsFor: async (partitions) => {
-      const stored = await storedPositions(db, target.checkpointName, topic);
+      const stored = await lowestPositions(db, runs, topic);
       return new Map(partitions.map((p) => [p, stored.get(p) ?? 0n]));
     },
     eachBatch: async (batch, seek) => {
-      const outcome = await applyBatch(db, projection, target, topic, batch.partition, batch.messages);
+      const outcome = await applyBatch(db, runs, topic, batch.partition, batch.messages);
       if (outcome.kind === 'seek') {
         log.info({ partition: batch.partition, offset: String(outcome.offset) }, 'consumer ahead of checkpoint; seeking back');
         seek(outcome.offset);
@@ -38,7 +34,6 @@ export async function startProjector(
     },
   });
   return {
-    projection: projection.name,
     get applied() {
       return state.applied;
     },

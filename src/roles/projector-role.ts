@@ -1,19 +1,14 @@
 import { PROJECTIONS } from '../../projections/projections.ts';
+import { liveRun } from '../projections/apply-batch.ts';
 import { startProjector, type RunningProjector } from '../projections/projector.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
 
 export interface RunningProjectorRole extends RunningRole {
-  projectors: RunningProjector[];
+  projector: RunningProjector;
 }
 
 export async function startProjectorRole(runtime: Runtime): Promise<RunningProjectorRole> {
-  const projectors = await Promise.all(PROJECTIONS.map((projection) => startProjector(runtime, projection)));
-  return {
-    name: 'projector',
-    projectors,
-    stop: async () => {
-      await Promise.all(projectors.map((p) => p.stop()));
-    },
-  };
+  const projector = await startProjector(runtime, PROJECTIONS.map(liveRun));
+  return { name: 'projector', projector, stop: () => projector.stop() };
 }

@@ -1,0 +1,102 @@
+/**
+ * `npm run bench:projections`: how fast the read models are built from the log. Writes N events
+ * (default 1,000,000) to a topic of its own, then times the live projector from zero to lag 0 and a
+ * full rebuild, both for every projection. Its own topic and database, so tests and dev data are untouched.
+ */
+import { createConnection } from 'mysql2/promise';
+import { PROJECTIONS } from '../projections/projections.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { issuedCouponId, uuidv7 } from '../src/coupons/ids.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import type { CouponEvent } from '../src/events/coupon-events.ts';
+import { eventLogTopics } from '../src/kafka/topics.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { projectionStatuses } from '../src/projections/projection-status.ts';
+import { startProjector } from '../src/projections/projector.ts';
+import { rebuildProjections } from '../src/projections/rebuild.ts';
+import { liveRun } from '../src/projections/apply-batch.ts';
+import { closeRuntime, openRuntime } from '../src/runtime/runtime.ts';
+import { ensureLocalStack } from '../src/stack/local-stack.ts';
+
+export interface ProjectionBench {
+  events: number;
+  projectorEps: number;
+  rebuildEps: number;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+export async function benchProjections(events = Number(process.env.BENCH_EVENTS ?? 1_000_000)): Promise<ProjectionBench> {
+  const base = loadConfig();
+  const endpoints = base.redisUrl && base.mysqlUrl && base.kafka.brokers
+    ? { redisUrl: base.redisUrl, mysqlUrl: base.mysqlUrl, kafkaBrokers: base.kafka.brokers }
+    : await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
+  const mysqlUrl = new URL(endpoints.mysqlUrl);
+  const admin = await createConnection({ host: mysqlUrl.hostname, port: Number(mysqlUrl.port), user: mysqlUrl.username, password: mysqlUrl.password });
+  await admin.query('DROP DATABASE IF EXISTS coupon_bench');
+  await admin.query('CREATE DATABASE coupon_bench');
+  await admin.end();
+  mysqlUrl.pathname = '/coupon_bench';
+  const config = loadConfig({
+    ...process.env, REDIS_URL: endpoints.redisUrl, MYSQL_URL: mysqlUrl.toString(), KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    KAFKA_TOPIC: 'bench.coupon.events', JWT_SECRET: 'bench-secret-that-is-at-least-32-characters-long',
+  }) as Parameters<typeof openRuntime>[0];
+  const runtime = await openRuntime(config, createLogger('warn', 'bench'));
+  const topic = config.kafka.topic;
+  try {
+    await migrateToLatest(runtime.db);
+    await runtime.kafka.deleteTopics([topic]);
+    await runtime.kafka.ensureTopics(eventLogTopics(config));
+
+    say(`writing ${events.toLocaleString('en')} events to ${topic}`);
+    const perCoupon = 10_000;
+    const producer = await runtime.kafka.producer();
+    const start = Date.parse('2026-12-01T00:00:00Z');
+    let written = 0;
+    for (let c = 0; written < events; c++) {
+      const couponId = uuidv7(start + c);
+      const validity = { validFrom: '2026-12-01T00:00:00.000Z', validUntil: '2027-01-01T00:00:00.000Z' };
+      const batch: CouponEvent[] = [{
+        eventId: uuidv7(), type: 'CouponCreated', version: 1, couponId, occurredAt: new Date(start).toISOString(), meta: {},
+        data: { name: `Bench ${c}`, totalQuantity: perCoupon, discount: { type: 'PERCENT', value: 10 },
+          issueStartAt: '2026-12-01T00:00:00.000Z', issueEndAt: '2026-12-31T00:00:00.000Z', ...validity },
+      }];
+      for (let s = 1; s < perCoupon && written + batch.length < events; s++) {
+        batch.push({
+          eventId: uuidv7(), type: 'CouponIssued', version: 1, couponId, occurredAt: new Date(start + s).toISOString(), meta: {},
+          data: { issuedCouponId: issuedCouponId(couponId, s), userId: `user-${s}`, ...validity },
+        });
+      }
+      for (let i = 0; i < batch.length; i += 5_000) {
+        await producer.append(topic, batch.slice(i, i + 5_000).map((e) => ({ key: e.couponId, value: JSON.stringify(e) })));
+      }
+      written += batch.length;
+    }
+    await producer.close();
+
+    say('live projector: from zero to lag 0');
+    const projectorStarted = Date.now();
+    const projector = await startProjector(runtime, PROJECTIONS.map(liveRun));
+    for (;;) {
+      const statuses = await projectionStatuses(runtime.db, runtime.kafka, topic);
+      if (statuses.every((s) => s.lag === 0)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const projectorSeconds = (Date.now() - projectorStarted) / 1000;
+    await projector.stop();
+
+    say('rebuild: every projection, from the log, swapped in');
+    const rebuildStarted = Date.now();
+    await rebuildProjections({ db: runtime.db, kafka: runtime.kafka, topic }, PROJECTIONS);
+    const rebuildSeconds = (Date.now() - rebuildStarted) / 1000;
+    return { events: written, projectorEps: Math.round(written / projectorSeconds), rebuildEps: Math.round(written / rebuildSeconds) };
+  } finally {
+    await runtime.kafka.deleteTopics([topic]).catch(() => undefined);
+    await closeRuntime(runtime);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await benchProjections();
+  say(`events=${result.events} projector_eps=${result.projectorEps} rebuild_eps=${result.rebuildEps}`);
+}
