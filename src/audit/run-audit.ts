@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
-import type { Db } from '../db/database.ts';
 import { parseCouponEvent } from '../events/coupon-events.ts';
-import { partitionFor, type KafkaClient } from '../kafka/kafka-client.ts';
+import { partitionFor } from '../kafka/kafka-client.ts';
+import type { LogAndStores } from '../runtime/runtime.ts';
 import { HistoryAuditor } from './history-auditor.ts';
 import { mysqlSnapshot, outboxEvents, redisSnapshot, type MysqlSnapshot, type RedisCoupon } from './snapshots.ts';
 
@@ -16,21 +15,12 @@ export interface AuditReport {
 
 export const auditPassed = (r: AuditReport) => r.violations.length + r.readModelDifferences.length + r.redisDifferences.length === 0;
 
-export interface AuditDeps {
-  redis: Redis;
-  db: Db;
-  kafka: KafkaClient;
-  topic: string;
-  partitions: number;
-  shards: number;
-}
-
 /**
  * Replays the log from the start, checks every invariant, and reconciles the read models and the Redis
  * admission state with it. Each side is read before the log's end is fixed and compared with exactly the
  * events it had seen: MySQL up to its checkpoints, Redis up to the instant it was read.
  */
-export async function runAudit(deps: AuditDeps, couponId?: string): Promise<AuditReport> {
+export async function runAudit(deps: LogAndStores, couponId?: string): Promise<AuditReport> {
   const redisState = await redisSnapshot(deps.redis, deps.shards, couponId);
   const pending = (await outboxEvents(deps.redis, deps.shards)).filter((e) => !couponId || e.couponId === couponId);
   const mysql = await mysqlSnapshot(deps.db, deps.topic, couponId);

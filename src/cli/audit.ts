@@ -3,7 +3,7 @@ import { auditPassed, runAudit, type AuditReport } from '../audit/run-audit.ts';
 import { isCouponId } from '../coupons/ids.ts';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
-import { closeRuntime, openRuntime } from '../runtime/runtime.ts';
+import { closeRuntime, logAndStores, openRuntime } from '../runtime/runtime.ts';
 import { resolveConfig } from '../stack/resolve-config.ts';
 
 const { values } = parseArgs({ options: { coupon: { type: 'string' } } });
@@ -24,10 +24,7 @@ function section(title: string, lines: string[]): void {
 let report: AuditReport;
 try {
   const started = Date.now();
-  report = await runAudit({
-    redis: runtime.redis, db: runtime.db, kafka: runtime.kafka, topic: config.kafka.topic,
-    partitions: config.kafka.partitions, shards: config.admission.shards,
-  }, values.coupon);
+  report = await runAudit(logAndStores(runtime), values.coupon);
   say(`Audit of ${config.kafka.topic}${values.coupon ? ` for coupon ${values.coupon}` : ''}: ${report.events} events, ` +
     `${report.coupons} coupons, ${report.duplicates} redelivered copies ignored, ${((Date.now() - started) / 1000).toFixed(1)} s`);
   section('invariants: no over-issue, one per user, uses by the holder once inside validity, issues inside the window and before close', report.violations);

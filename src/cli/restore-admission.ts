@@ -3,7 +3,7 @@ import { isCouponId } from '../coupons/ids.ts';
 import { ADMISSION_MARKER, AdmissionRecovery } from '../coupons/recovery/admission-recovery.ts';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
-import { closeRuntime, openRuntime } from '../runtime/runtime.ts';
+import { closeRuntime, logAndStores, openRuntime } from '../runtime/runtime.ts';
 import { resolveConfig } from '../stack/resolve-config.ts';
 
 const { values } = parseArgs({ options: { coupon: { type: 'string', multiple: true } } });
@@ -15,10 +15,7 @@ if (only?.some((id) => !isCouponId(id))) {
 const config = await resolveConfig(loadConfig(), 'dev', () => undefined);
 const runtime = await openRuntime(config, createLogger('warn', 'restore-admission'));
 try {
-  const recovery = new AdmissionRecovery({
-    redis: runtime.redis, db: runtime.db, kafka: runtime.kafka, topic: config.kafka.topic,
-    partitions: config.kafka.partitions, shards: config.admission.shards, logger: runtime.logger,
-  });
+  const recovery = new AdmissionRecovery(logAndStores(runtime));
   const restored = await recovery.restore(only);
   if (!only) await runtime.redis.set(ADMISSION_MARKER, new Date().toISOString());
   process.stdout.write(`restored ${restored.length} coupon(s) into Redis from the log; coupons Redis still held were left as they were\n`);

@@ -11,7 +11,7 @@ import { projectionStatusRoute } from '../projections/projection-status.ts';
 import { createApp } from '../http/create-app.ts';
 import { healthRoutes } from '../health/health-routes.ts';
 import { openApiRoutes } from '../openapi/openapi-routes.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import { logAndStores, type Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
 
 export interface RunningApi extends RunningRole {
@@ -32,11 +32,7 @@ export function apiRouters(runtime: Runtime): Router[] {
   return [healthRoutes(runtime), coupons, openApiRoutes()];
 }
 
-const admissionRecovery = (runtime: Runtime) =>
-  new AdmissionRecovery({
-    redis: runtime.redis, db: runtime.db, kafka: runtime.kafka, topic: runtime.config.kafka.topic,
-    partitions: runtime.config.kafka.partitions, shards: runtime.config.admission.shards, logger: runtime.logger,
-  });
+const admissionRecovery = (runtime: Runtime) => new AdmissionRecovery(logAndStores(runtime));
 
 export async function startApi(runtime: Runtime): Promise<RunningApi> {
   // A Redis that lost its data is refilled from the log before the first request is admitted.

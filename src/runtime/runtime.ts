@@ -23,3 +23,24 @@ export async function openRuntime(config: ResolvedConfig, logger: Logger): Promi
 export async function closeRuntime(runtime: Runtime): Promise<void> {
   await Promise.allSettled([runtime.kafka.close(), runtime.db.destroy(), runtime.redis.quit()]);
 }
+
+/** What tools that read the log and both stores need: the audit and admission recovery. */
+export interface LogAndStores {
+  redis: Redis;
+  db: Db;
+  kafka: KafkaClient;
+  topic: string;
+  partitions: number;
+  shards: number;
+  logger: Logger;
+}
+
+export const logAndStores = (runtime: Runtime): LogAndStores => ({
+  redis: runtime.redis,
+  db: runtime.db,
+  kafka: runtime.kafka,
+  topic: runtime.config.kafka.topic,
+  partitions: runtime.config.kafka.partitions,
+  shards: runtime.config.admission.shards,
+  logger: runtime.logger,
+});

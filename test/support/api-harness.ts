@@ -11,7 +11,7 @@ import { startRelay, type RunningRelay } from '../../src/roles/relay-role.ts';
 import { startProjectorRole, type RunningProjectorRole } from '../../src/roles/projector-role.ts';
 import { projectionStatuses } from '../../src/projections/projection-status.ts';
 import { runAudit, type AuditReport } from '../../src/audit/run-audit.ts';
-import { closeRuntime, type Runtime } from '../../src/runtime/runtime.ts';
+import { closeRuntime, logAndStores, type Runtime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from './test-runtime.ts';
 
 export interface Answer<T = Record<string, unknown>> {
@@ -62,8 +62,7 @@ export class Harness {
   }
 
   audit(couponId?: string): Promise<AuditReport> {
-    const { redis, db, kafka, config } = this.runtime;
-    return runAudit({ redis, db, kafka, topic: config.kafka.topic, partitions: config.kafka.partitions, shards: config.admission.shards }, couponId);
+    return runAudit(logAndStores(this.runtime), couponId);
   }
 
   async startRelay(): Promise<void> {

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
-import type { Db } from '../../db/database.ts';
 import { parseCouponEvent, type CouponEvent } from '../../events/coupon-events.ts';
-import { partitionFor, type KafkaClient } from '../../kafka/kafka-client.ts';
-import type { Logger } from '../../log/logger.ts';
+import { partitionFor } from '../../kafka/kafka-client.ts';
+import type { LogAndStores } from '../../runtime/runtime.ts';
 import { outboxEvents } from '../../audit/snapshots.ts';
 import { evolve, type AdmissionCoupon } from '../admission/decide.ts';
 import { couponKeys } from '../admission/keys.ts';
@@ -12,16 +10,6 @@ import { chunks } from '../../batching/chunks.ts';
 const RESTORE = readFileSync(new URL('../admission/restore.lua', import.meta.url), 'utf8');
 /** Present while Redis holds admission state; gone after a FLUSHALL or a fresh Redis. */
 export const ADMISSION_MARKER = 'admission:state';
-
-export interface RecoveryDeps {
-  redis: Redis;
-  db: Db;
-  kafka: KafkaClient;
-  topic: string;
-  partitions: number;
-  shards: number;
-  logger: Logger;
-}
 
 interface Rebuilt {
   state: AdmissionCoupon;
@@ -39,7 +27,7 @@ interface Rebuilt {
 export class AdmissionRecovery {
   private readonly inFlight = new Map<string, Promise<boolean>>();
 
-  constructor(private readonly deps: RecoveryDeps) {}
+  constructor(private readonly deps: LogAndStores) {}
 
   /** At start-up: if Redis lost everything, restore everything before the API admits. */
   async ensureRestored(): Promise<number> {
