@@ -1,9 +1,16 @@
 import { couponProjection } from './coupon/coupon-projection.ts';
 import { issuedCouponProjection } from './issued-coupon/issued-coupon-projection.ts';
+import { notificationProjection } from './notification/notification-projection.ts';
 import type { Projection } from './projection.ts';
 
-/** Every read model built from the log; the projector runs each, and a rebuild can target any by name. */
+/** The read models the projector keeps and a rebuild can replace. */
 export const PROJECTIONS: readonly Projection<unknown>[] = [couponProjection, issuedCouponProjection] as Projection<unknown>[];
+
+/**
+ * With the notifier's usage notices, which are not rebuilt: their deliveries have happened, and the
+ * expiry notices beside them come from a scan, not from the log.
+ */
+export const ALL_PROJECTIONS: readonly Projection<unknown>[] = [...PROJECTIONS, notificationProjection as Projection<unknown>];
 
 export function projectionNamed(name: string): Projection<unknown> {
   const found = PROJECTIONS.find((p) => p.name === name);

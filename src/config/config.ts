@@ -1,6 +1,7 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 
-export const ROLES = ['api', 'relay', 'projector'] as const;
+export const ROLES = ['api', 'relay', 'projector', 'notifier'] as const;
 export type Role = (typeof ROLES)[number];
 
 const wholeNumber = (min: number, max: number) =>
@@ -42,6 +43,24 @@ const envSchema = z.object({
   ADMISSION_SHARDS: wholeNumber(1, 1024).default(16),
   RELAY_BATCH_SIZE: wholeNumber(1, 10_000).default(1000),
 
+  LOGIN_LIMIT_PER_EMAIL: wholeNumber(1, 10_000).default(10),
+  LOGIN_LIMIT_PER_ADDRESS: wholeNumber(1, 100_000).default(100),
+  LOGIN_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400).default(900),
+
+  NOTIFIER_CRON: z.string().refine((e) => cron.validate(e), 'must be a cron expression, e.g. "0 * * * *"').default('0 * * * *'),
+  NOTIFIER_TIMEZONE: z
+    .string()
+    .refine((tz) => { try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true; } catch { return false; } }, 'must be an IANA time zone, e.g. UTC or Asia/Seoul')
+    .default('UTC'),
+  EXPIRY_NOTICE_DAYS: wholeNumber(1, 365).default(7),
+  WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  SMTP_FROM: z.string().min(3).default('Coupons <coupons@localhost>'),
+  DELIVERY_MAX_ATTEMPTS: wholeNumber(1, 50).default(8),
+  DELIVERY_BACKOFF_MS: wholeNumber(1, 3_600_000).default(2_000),
+  DELIVERY_POLL_MS: wholeNumber(10, 60_000).default(1_000),
+
   STACK_DIR: z.string().min(1).default('.stack'),
   SHUTDOWN_TIMEOUT_MS: wholeNumber(100, 120_000).default(10_000),
 });
@@ -58,6 +77,15 @@ export interface Config {
   kafka: { brokers?: string[]; clientId: string; topic: string; partitions: number; replicationFactor: number };
   jwt: { secret?: string; jwksUrl?: string; issuer: string; ttlSeconds: number };
   admission: { shards: number };
+  loginLimits: { perEmail: number; perAddress: number; windowSeconds: number };
+  notifier: {
+    cron: string;
+    timezone: string;
+    expiryNoticeDays: number;
+    webhook?: { url: string; secret: string };
+    smtp?: { url: string; from: string };
+    delivery: { maxAttempts: number; backoffMs: number; pollMs: number };
+  };
   relay: { batchSize: number };
   stackDir: string;
   shutdownTimeoutMs: number;
@@ -93,6 +121,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const env = parsed.data;
+  if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
+    throw new ConfigError(['WEBHOOK_SECRET: required with WEBHOOK_URL, to sign what is sent']);
+  }
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
     throw new ConfigError(['JWT_SECRET or JWT_JWKS_URL: one must be set when NODE_ENV=production']);
   }
@@ -112,6 +143,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     admission: { shards: env.ADMISSION_SHARDS },
+    loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
+    notifier: {
+      cron: env.NOTIFIER_CRON,
+      timezone: env.NOTIFIER_TIMEZONE,
+      expiryNoticeDays: env.EXPIRY_NOTICE_DAYS,
+      webhook: env.WEBHOOK_URL ? { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET! } : undefined,
+      smtp: env.SMTP_URL ? { url: env.SMTP_URL, from: env.SMTP_FROM } : undefined,
+      delivery: { maxAttempts: env.DELIVERY_MAX_ATTEMPTS, backoffMs: env.DELIVERY_BACKOFF_MS, pollMs: env.DELIVERY_POLL_MS },
+    },
     relay: { batchSize: env.RELAY_BATCH_SIZE },
     stackDir: env.STACK_DIR,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

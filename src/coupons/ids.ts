@@ -1,9 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
-/** UUIDv7 (RFC 9562): time-ordered, so ids sort by creation. */
-export function uuidv7(now = Date.now()): string {
-  const bytes = randomBytes(16);
+/**
+ * UUIDv7 (RFC 9562): time-ordered, so ids sort by creation. With `seed`, the random bits come from its
+ * hash, so the same thing at the same time always gets the same id.
+ */
+export function uuidv7(now = Date.now(), seed?: string): string {
+  const bytes = seed === undefined ? randomBytes(16) : createHash('sha256').update(seed).digest().subarray(0, 16);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = (bytes[6]! & 0x0f) | 0x70;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;

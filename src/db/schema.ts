@@ -52,9 +52,47 @@ export interface ProjectionDeadLetterTable {
   created_at: Timestamp;
 }
 
+export interface UserAccountTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  created_at: Timestamp;
+}
+
+export type NotificationType = 'COUPON_EXPIRING' | 'COUPON_USED';
+
+export interface NotificationTable {
+  id: string;
+  user_id: string;
+  type: NotificationType;
+  issued_coupon_id: string;
+  coupon_id: string;
+  /** JSON: what the notice says beyond its keys (validUntil, usedAt, orderId). */
+  data: string;
+  created_at: Timestamp;
+  dispatched: Generated<number>;
+}
+
+export type DeliveryChannel = 'webhook' | 'email';
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'DEAD';
+
+export interface NotificationDeliveryTable {
+  notification_id: string;
+  channel: DeliveryChannel;
+  status: DeliveryStatus;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  delivered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   coupon: CouponTable;
   issued_coupon: IssuedCouponTable;
   projection_checkpoint: ProjectionCheckpointTable;
   projection_dead_letter: ProjectionDeadLetterTable;
+  user_account: UserAccountTable;
+  notification: NotificationTable;
+  notification_delivery: NotificationDeliveryTable;
 }

@@ -13,6 +13,7 @@ export const PROBLEMS = {
   METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
   NOT_ACCEPTABLE: { status: 406, title: 'The requested media type is not available' },
   EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
+  DELIVERY_NOT_DEAD: { status: 409, title: 'Only a dead delivery can be retried' },
   ALREADY_ISSUED: { status: 409, title: 'The caller already holds this coupon' },
   SOLD_OUT: { status: 409, title: 'The coupon is sold out' },
   ISSUE_NOT_STARTED: { status: 409, title: 'The issue window has not opened yet' },

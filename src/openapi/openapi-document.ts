@@ -8,6 +8,8 @@ import { issuedCouponSchema } from '../coupons/issue/issue-coupon-route.ts';
 import { issuanceSchema } from '../coupons/read/read-coupon-routes.ts';
 import { usedCouponSchema, useCouponRequest } from '../coupons/use/use-coupon-route.ts';
 import { PROBLEMS, type ProblemCode } from '../http/problem.ts';
+import { credentials, tokenSchema } from '../accounts/account-routes.ts';
+import { deliveriesQuery, inboxQuery } from '../notifications/notification-routes.ts';
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas the handlers validate and answer with.
@@ -166,6 +168,41 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Use an issued coupon, once, inside its validity', tag: 'coupons', auth: 'user',
           params: { issuedCouponId: 'The issued coupon id' }, body: useCouponRequest, idempotent: true, ok: [200, usedCouponSchema],
           errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS'],
+        }),
+      },
+      '/auth/signup': {
+        post: operation({
+          summary: 'Create an account', tag: 'accounts', body: credentials,
+          ok: [201, { type: 'object', properties: { userId: { type: 'string' } }, required: ['userId'] }],
+          errors: ['EMAIL_TAKEN', 'RATE_LIMITED'],
+        }),
+      },
+      '/auth/login': {
+        post: operation({ summary: 'Get an access token', tag: 'accounts', body: credentials, ok: [200, tokenSchema], errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'] }),
+      },
+      '/me/notifications': {
+        get: operation({
+          summary: "The caller's notices, newest first", tag: 'coupons', auth: 'user', query: inboxQuery,
+          ok: [200, pageOf({ type: 'object' })], errors: ['VALIDATION_FAILED'],
+        }),
+      },
+      '/admin/jobs/expiry-notices': {
+        post: operation({
+          summary: 'Run the expiry scan now; safe to repeat', tag: 'admin', auth: 'admin',
+          ok: [200, { type: 'object', properties: { scanned: { type: 'integer' }, notified: { type: 'integer' } } }],
+        }),
+      },
+      '/admin/deliveries': {
+        get: operation({
+          summary: 'Notice deliveries by status (DEAD by default)', tag: 'admin', auth: 'admin', query: deliveriesQuery,
+          ok: [200, pageOf({ type: 'object' })], errors: ['VALIDATION_FAILED'],
+        }),
+      },
+      '/admin/deliveries/{notificationId}/{channel}/retry': {
+        post: operation({
+          summary: 'Send a dead delivery again', tag: 'admin', auth: 'admin',
+          params: { notificationId: 'The notice', channel: 'webhook or email' },
+          ok: [200, { type: 'object' }], errors: ['NOT_FOUND', 'DELIVERY_NOT_DEAD'],
         }),
       },
       '/healthz': { get: operation({ summary: 'The process is up', tag: 'operations', ok: [200, statusOk] }) },

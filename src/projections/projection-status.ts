@@ -3,7 +3,7 @@ import { authenticate, requireAdmin } from '../auth/authenticate.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { Db } from '../db/database.ts';
 import type { KafkaClient } from '../kafka/kafka-client.ts';
-import { PROJECTIONS } from '../../projections/projections.ts';
+import { ALL_PROJECTIONS } from '../../projections/projections.ts';
 import { REBUILD_SUFFIX } from './rebuild-names.ts';
 
 export interface ProjectionStatus {
@@ -19,7 +19,7 @@ export async function projectionStatuses(db: Db, kafka: KafkaClient, topic: stri
   const ends = await kafka.endOffsets(topic);
   const checkpoints = await db.selectFrom('projection_checkpoint').selectAll().where('topic', '=', topic).execute();
   const dead = await db.selectFrom('projection_dead_letter').select(['projection', db.fn.countAll<number>().as('n')]).groupBy('projection').execute();
-  return PROJECTIONS.map((projection) => {
+  return ALL_PROJECTIONS.map((projection) => {
     const mine = checkpoints.filter((c) => c.projection === projection.name);
     let lag = 0n;
     for (const [partition, end] of ends) {

@@ -8,6 +8,8 @@ import { adminCouponRoutes } from '../coupons/admin-read/admin-coupon-routes.ts'
 import { couponRoutes } from '../coupons/coupon-routes.ts';
 import { myCouponsRoute } from '../coupons/mine/my-coupons-route.ts';
 import { projectionStatusRoute } from '../projections/projection-status.ts';
+import { accountRoutes } from '../accounts/account-routes.ts';
+import { notificationRoutes } from '../notifications/notification-routes.ts';
 import { createApp } from '../http/create-app.ts';
 import { healthRoutes } from '../health/health-routes.ts';
 import { openApiRoutes } from '../openapi/openapi-routes.ts';
@@ -29,6 +31,8 @@ export function apiRouters(runtime: Runtime): Router[] {
   myCouponsRoute(coupons, { db, verify });
   adminCouponRoutes(coupons, { db, kafka, admission, verify, topic: config.kafka.topic, partitions: config.kafka.partitions });
   projectionStatusRoute(coupons, { db, kafka, verify, topic: config.kafka.topic });
+  notificationRoutes(coupons, { db, verify, expiryNoticeDays: config.notifier.expiryNoticeDays });
+  accountRoutes(coupons, { db, redis, jwt: config.jwt, limits: config.loginLimits });
   return [healthRoutes(runtime), coupons, openApiRoutes()];
 }
 

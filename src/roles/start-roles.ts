@@ -1,6 +1,7 @@
 import type { Role } from '../config/config.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { startApi } from './api-role.ts';
+import { startNotifier } from './notifier-role.ts';
 import { startProjectorRole } from './projector-role.ts';
 import { startRelay } from './relay-role.ts';
 import type { RoleStarter, RunningRole } from './role.ts';
@@ -9,6 +10,7 @@ const STARTERS: Record<Role, RoleStarter> = {
   api: startApi,
   relay: startRelay,
   projector: startProjectorRole,
+  notifier: startNotifier,
 };
 
 /** Workers start before the API so that, stopping in reverse, the API stops taking work first. */

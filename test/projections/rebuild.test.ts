@@ -47,7 +47,9 @@ rebuild('a rebuild while issue traffic flows swaps in tables equal to the log, a
   const left = await tables();
   assert.equal(left.filter((t) => /__(rebuild|old)$/.test(t)), [], 'no shadow or old table is left');
   const checkpoints = await harness.runtime.db.selectFrom('projection_checkpoint').select('projection').distinct().execute();
-  assert.equal(checkpoints.map((c) => c.projection).sort(), ['coupon', 'issued_coupon']);
+  const names = checkpoints.map((c) => c.projection);
+  assert.ok(names.includes('coupon') && names.includes('issued_coupon'));
+  assert.equal(names.filter((n) => n.includes('@')), [], 'the shadow checkpoints became the live ones');
 });
 
 rebuild('as of a timestamp, it builds side tables of the past and leaves the live ones alone', async () => {

@@ -9,6 +9,8 @@ import { eventLogTopics } from '../../src/kafka/topics.ts';
 import { startApi, type RunningApi } from '../../src/roles/api-role.ts';
 import { startRelay, type RunningRelay } from '../../src/roles/relay-role.ts';
 import { startProjectorRole, type RunningProjectorRole } from '../../src/roles/projector-role.ts';
+import { startNotifier } from '../../src/roles/notifier-role.ts';
+import type { RunningRole } from '../../src/roles/role.ts';
 import { projectionStatuses } from '../../src/projections/projection-status.ts';
 import { runAudit, type AuditReport } from '../../src/audit/run-audit.ts';
 import { closeRuntime, logAndStores, type Runtime } from '../../src/runtime/runtime.ts';
@@ -34,28 +36,30 @@ const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 export class Harness {
   relay?: RunningRelay;
   projector?: RunningProjectorRole;
+  notifier?: RunningRole;
 
   private constructor(
     readonly runtime: Runtime,
     readonly api: RunningApi,
   ) {}
 
-  static async start(options: { relay?: boolean; projector?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
+  static async start(options: { relay?: boolean; projector?: boolean; notifier?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
     const runtime = await openTestRuntime({ PORT: '0', ...options.env });
     await migrateToLatest(runtime.db);
     await runtime.kafka.ensureTopics(eventLogTopics(runtime.config));
     const harness = new Harness(runtime, await startApi(runtime));
     if (options.relay) await harness.startRelay();
     if (options.projector) harness.projector = await startProjectorRole(runtime);
+    if (options.notifier) harness.notifier = await startNotifier(runtime);
     return harness;
   }
 
-  /** Waits until every projection has applied the whole log. */
-  async projected(timeoutMs = 60_000): Promise<void> {
+  /** Waits until the named projections (the read models, unless told) have applied the whole log. */
+  async projected(timeoutMs = 60_000, names = ['coupon', 'issued_coupon']): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const statuses = await projectionStatuses(this.runtime.db, this.runtime.kafka, this.runtime.config.kafka.topic);
-      if (statuses.every((s) => s.lag === 0)) return;
+      if (statuses.filter((s) => names.includes(s.name)).every((s) => s.lag === 0)) return;
       if (Date.now() > deadline) throw new Error(`projections still behind: ${JSON.stringify(statuses)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -75,6 +79,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
+    await this.notifier?.stop();
     await this.projector?.stop();
     await this.stopRelay();
     await this.api.stop();

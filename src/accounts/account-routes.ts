@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { signAccessToken } from '../auth/token-signer.ts';
+import type { Config } from '../config/config.ts';
+import { uuidv7 } from '../coupons/ids.ts';
+import type { Db } from '../db/database.ts';
+import { readJsonBody } from '../http/json-body.ts';
+import { Problem } from '../http/problem.ts';
+import { validate } from '../http/validate.ts';
+import { limitAttempts } from '../rate-limit/fixed-window.ts';
+import type { Redis } from 'ioredis';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './password.ts';
+
+export const credentials = z.strictObject({
+  email: z.email().max(254).transform((e) => e.toLowerCase()),
+  password: z.string().min(8).max(200),
+});
+
+export const tokenSchema = z.object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.number().int() });
+
+export interface AccountDeps {
+  db: Db;
+  redis: Redis;
+  jwt: Config['jwt'];
+  limits: Config['loginLimits'];
+}
+
+const hashed = (text: string) => createHash('sha256').update(text).digest('base64url');
+
+export function accountRoutes(router: Router, deps: AccountDeps): void {
+  router.post('/auth/signup', async (ctx) => {
+    await limitAttempts(deps.redis, `signup:addr:${hashed(ctx.ip)}`, deps.limits.perAddress, deps.limits.windowSeconds);
+    const { email, password } = validate(credentials, (await readJsonBody(ctx)).value);
+    const id = uuidv7();
+    const passwordHash = await hashPassword(password);
+    const inserted = await deps.db
+      .insertInto('user_account')
+      .values({ id, email, password_hash: passwordHash, created_at: new Date() })
+      .onDuplicateKeyUpdate({ email: (eb) => eb.ref('email') })
+      .executeTakeFirst();
+    // MySQL counts 1 for an insert and 0 for a duplicate left as it was.
+    if (Number(inserted.numInsertedOrUpdatedRows) !== 1) throw new Problem('EMAIL_TAKEN', 'An account with this email exists');
+    ctx.status = 201;
+    ctx.body = { userId: id };
+  });
+
+  router.post('/auth/login', async (ctx) => {
+    const { value } = await readJsonBody(ctx);
+    const claimed = typeof (value as { email?: unknown })?.email === 'string' ? String((value as { email: string }).email).toLowerCase() : '';
+    await limitAttempts(deps.redis, `login:addr:${hashed(ctx.ip)}`, deps.limits.perAddress, deps.limits.windowSeconds);
+    await limitAttempts(deps.redis, `login:email:${hashed(claimed)}`, deps.limits.perEmail, deps.limits.windowSeconds);
+    const { email, password } = validate(credentials, value);
+    const account = await deps.db.selectFrom('user_account').select(['id', 'password_hash']).where('email', '=', email).executeTakeFirst();
+    const matches = await verifyPassword(password, account?.password_hash ?? DUMMY_HASH);
+    if (!account || !matches) throw new Problem('INVALID_CREDENTIALS', 'The email or password is wrong');
+    ctx.body = {
+      accessToken: await signAccessToken(deps.jwt, { userId: account.id, role: 'user', email }),
+      tokenType: 'Bearer',
+      expiresIn: deps.jwt.ttlSeconds,
+    };
+  });
+}
