@@ -13,7 +13,8 @@ router.post('/coupons/:couponId/issue', (ctx) => {
 app.use(router.routes());
 const server = createServer(app.callback());
 server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => {
+// The same process setup as the API: PORT and HTTP_REUSE_PORT, so N copies can share one port.
+server.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1', reusePort: process.env.HTTP_REUSE_PORT === 'true' }, () => {
   process.stdout.write(`Baseline running roles [bare] at http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,41 +1,78 @@
 /**
- * `npm run bench`: brings up the stack, runs the API, the relay and a bare Koa baseline as separate
- * processes, and loads each with the same connections and duration in one run, so the figures compare.
+ * `npm run bench`: brings up the stack, runs N API processes, the relay, the projector and a bare Koa
+ * baseline (N processes too, the same setup) as separate processes, loads the baseline, the issue route and
+ * the coupon read with the same connections and duration in one run, measures admission → MySQL latency
+ * while it runs, checks that Redis, Kafka and MySQL agree, then times the projector and a rebuild over
+ * 1,000,000 events. Prints a table and one line of figures, and writes them to bench/RESULTS.md.
  */
+import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { sql } from 'kysely';
+import { createConnection } from 'mysql2/promise';
 import { signAccessToken } from '../src/auth/token-signer.ts';
-import { loadConfig } from '../src/config/config.ts';
+import { loadConfig, type ResolvedConfig } from '../src/config/config.ts';
+import { couponKeys } from '../src/coupons/admission/keys.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { parseCouponEvent } from '../src/events/coupon-events.ts';
+import { partitionFor } from '../src/kafka/kafka-client.ts';
+import { eventLogTopics } from '../src/kafka/topics.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { closeRuntime, openRuntime } from '../src/runtime/runtime.ts';
+import { KAFKA_VERSION } from '../src/stack/prerequisites.ts';
 import { ensureLocalStack } from '../src/stack/local-stack.ts';
-import { spawnApp, spawnScript } from '../test/support/app-process.ts';
+import { spawnApp, spawnScript, type AppProcess } from '../test/support/app-process.ts';
 import { load, type LoadResult } from './load.ts';
+import { benchProjections } from './projections.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const PROCESSES = Number(process.env.BENCH_API_PROCESSES ?? 2);
 const USERS = 100_000;
 const QUANTITY = 50_000;
+const API_PORT = 38_080;
+const BASELINE_PORT = 38_081;
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 const base = loadConfig();
 const endpoints = await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
+const mysqlUrl = new URL(endpoints.mysqlUrl);
+const server = await createConnection({ host: mysqlUrl.hostname, port: Number(mysqlUrl.port), user: mysqlUrl.username, password: mysqlUrl.password });
+await server.query('DROP DATABASE IF EXISTS coupon_bench_api');
+await server.query('CREATE DATABASE coupon_bench_api');
+await server.end();
+mysqlUrl.pathname = '/coupon_bench_api';
 const env = {
-  REDIS_URL: endpoints.redisUrl,
-  MYSQL_URL: endpoints.mysqlUrl,
+  REDIS_URL: `${endpoints.redisUrl}/3`,
+  MYSQL_URL: mysqlUrl.toString(),
   KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-  JWT_SECRET: process.env.JWT_SECRET ?? 'bench-secret-that-is-at-least-32-characters-long',
+  KAFKA_TOPIC: 'bench-api.coupon.events',
+  JWT_SECRET: 'bench-secret-that-is-at-least-32-characters-long',
   LOG_LEVEL: 'warn',
 };
-const config = loadConfig({ ...process.env, ...env });
+const config = loadConfig({ ...process.env, ...env }) as ResolvedConfig;
+const runtime = await openRuntime(config, createLogger('warn', 'bench'));
+await runtime.redis.flushdb();
+await migrateToLatest(runtime.db);
+await runtime.kafka.deleteTopics([config.kafka.topic]);
+await runtime.kafka.ensureTopics(eventLogTopics(config));
 
-// BENCH_PROFILE=dir writes a CPU profile of the API process there (open it in Chrome DevTools).
+// BENCH_PROFILE=dir writes a CPU profile of each API process there (open it in Chrome DevTools).
 const profile = process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } : {};
-const api = await spawnApp({ ...env, ...profile, ROLES: 'api' });
-const relay = await spawnApp({ ...env, ROLES: 'relay' });
-const baseline = await spawnScript(new URL('./baseline-server.ts', import.meta.url), {});
+const children: AppProcess[] = [];
+const spawnMany = async (count: number, start: () => Promise<AppProcess>) => {
+  for (let i = 0; i < count; i++) children.push(await start());
+};
+await spawnMany(PROCESSES, () => spawnApp({ ...env, ...profile, ROLES: 'api', PORT: String(API_PORT), HTTP_REUSE_PORT: 'true' }));
+await spawnMany(1, () => spawnApp({ ...env, ROLES: 'relay' }));
+await spawnMany(1, () => spawnApp({ ...env, ROLES: 'projector' }));
+await spawnMany(PROCESSES, () => spawnScript(new URL('./baseline-server.ts', import.meta.url), { PORT: String(BASELINE_PORT), HTTP_REUSE_PORT: 'true' }));
+const api = `http://127.0.0.1:${API_PORT}`;
 
 try {
   const admin = await signAccessToken(config.jwt, { userId: 'bench-admin', role: 'admin' });
   const now = Date.now();
-  const created = await fetch(`${api.url}/admin/coupons`, {
+  const created = await fetch(`${api}/admin/coupons`, {
     method: 'POST',
     headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -45,24 +82,90 @@ try {
     }),
   });
   const couponId = ((await created.json()) as { id: string }).id;
-  say(`signing ${USERS} user tokens`);
+  say(`signing ${USERS.toLocaleString('en')} user tokens`);
   const tokens: string[] = [];
   for (let u = 0; u < USERS; u++) tokens.push(await signAccessToken(config.jwt, { userId: `bench-user-${u}`, role: 'user' }));
   const asUser = (i: number) => ({ authorization: `Bearer ${tokens[i % USERS]}` });
 
+  // Admission → MySQL: new issued_coupon rows are seen within one poll of being committed.
+  const latencies: number[] = [];
+  let polling = true;
+  let seenUpTo = '';
+  const poller = (async () => {
+    while (polling) {
+      const rows = await runtime.db.selectFrom('issued_coupon').select(['id', 'issued_at']).where('coupon_id', '=', couponId)
+        .where('id', '>', seenUpTo).orderBy('id').limit(20_000).execute();
+      const seenAt = Date.now();
+      for (const r of rows) latencies.push(seenAt - r.issued_at.getTime());
+      if (rows.length > 0) seenUpTo = rows[rows.length - 1]!.id;
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+
   const results: LoadResult[] = [];
   const common = { connections: CONNECTIONS, seconds: SECONDS };
-  results.push(await load('baseline: bare Koa JSON', `${baseline.url}/coupons/${couponId}/issue`, { ...common, method: 'POST' }));
-  results.push(await load('POST /coupons/{id}/issue', `${api.url}/coupons/${couponId}/issue`, { ...common, method: 'POST', headersFor: asUser }));
-  results.push(await load('GET /coupons/{id}', `${api.url}/coupons/${couponId}`, { ...common, method: 'GET', headersFor: asUser }));
+  say(`loading: ${CONNECTIONS} connections, ${SECONDS} s per run, ${PROCESSES} API processes`);
+  results.push(await load('baseline: bare Koa JSON', `http://127.0.0.1:${BASELINE_PORT}/coupons/${couponId}/issue`, { ...common, method: 'POST' }));
+  results.push(await load('POST /coupons/{id}/issue', `${api}/coupons/${couponId}/issue`, { ...common, method: 'POST', headersFor: asUser }));
+  results.push(await load('GET /coupons/{id}', `${api}/coupons/${couponId}`, { ...common, method: 'GET', headersFor: asUser }));
+  const [bare, issue, read] = results as [LoadResult, LoadResult, LoadResult];
 
-  say(`\n${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s each`);
-  say('| run | req/s | p50 ms | p99 ms | answers |');
-  say('|---|---:|---:|---:|---|');
-  for (const r of results) say(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${JSON.stringify(r.statuses)}${r.errors ? ` errors=${r.errors}` : ''} |`);
-  const [bare, issue] = results as [LoadResult, LoadResult];
-  say(`\nissue_rps=${issue.rps} baseline_rps=${bare.rps} ratio=${(issue.rps / bare.rps).toFixed(2)} issue_p99_ms=${issue.p99}`);
+  // Wait for the pipeline to settle, then compare what every store says.
+  const admitted = issue.statuses['201'] ?? 0;
+  const deadline = Date.now() + 120_000;
+  while (latencies.length < admitted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  polling = false;
+  await poller;
+  const redisIssued = Number(await runtime.redis.hget(couponKeys(couponId, config.admission.shards).coupon, 'iss'));
+  const logIssued = new Set<string>();
+  const messages = await runtime.kafka.readToEnd(config.kafka.topic, partitionFor(couponId, config.kafka.partitions), 0n, 120_000);
+  for (const m of messages) {
+    const event = parseCouponEvent(JSON.parse(m.value!));
+    if (event.type === 'CouponIssued' && event.couponId === couponId) logIssued.add(event.data.issuedCouponId);
+  }
+  const mysqlRows = Number((await runtime.db.selectFrom('issued_coupon').select((eb) => eb.fn.countAll<number>().as('n')).where('coupon_id', '=', couponId).executeTakeFirstOrThrow()).n);
+  const overissued = Math.max(0, Math.max(redisIssued, logIssued.size, mysqlRows) - QUANTITY);
+  const lost = Math.max(0, admitted - mysqlRows) + Math.max(0, redisIssued - logIssued.size);
+  latencies.sort((a, b) => a - b);
+  const e2e = { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+
+  const projections = await benchProjections();
+
+  const versions = {
+    cpu: `${cpus().length} × ${cpus()[0]?.model}`,
+    node: process.version,
+    redis: /redis_version:(\S+)/.exec(await runtime.redis.info('server'))?.[1] ?? '?',
+    mysql: (await sql<{ v: string }>`SELECT VERSION() AS v`.execute(runtime.db)).rows[0]!.v,
+    kafka: KAFKA_VERSION,
+  };
+  const table = [
+    '| run | req/s | p50 ms | p99 ms | answers |',
+    '|---|---:|---:|---:|---|',
+    ...results.map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${Object.entries(r.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')}${r.errors ? `, errors: ${r.errors}` : ''} |`),
+  ];
+  const agreement = `admitted (201) ${admitted}, Redis issued ${redisIssued}, CouponIssued in Kafka ${logIssued.size}, MySQL rows ${mysqlRows}, quantity ${QUANTITY}`;
+  const line = `issue_rps=${issue.rps} baseline_rps=${bare.rps} ratio=${(issue.rps / bare.rps).toFixed(2)} issue_p99_ms=${issue.p99} ` +
+    `e2e_p99_ms=${e2e.p99} projector_eps=${projections.projectorEps} rebuild_eps=${projections.rebuildEps} overissued=${overissued} lost=${lost}`;
+  say('');
+  for (const row of table) say(row);
+  say(`\nGET /coupons/{id}: ${read.rps} req/s. Admission → MySQL row: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms over ${latencies.length} rows.`);
+  say(`Agreement: ${agreement}.`);
+  say(`Projections over ${projections.events.toLocaleString('en')} events: projector ${projections.projectorEps} ev/s, rebuild ${projections.rebuildEps} ev/s.`);
+  say(line);
+  writeFileSync(new URL('./RESULTS.md', import.meta.url), [
+    '# Benchmark results', '',
+    `Run ${new Date().toISOString()} by \`npm run bench\` on ${versions.cpu}; Node ${versions.node}, Redis ${versions.redis}, MariaDB ${versions.mysql}, Kafka ${versions.kafka}.`,
+    `${CONNECTIONS} connections, ${SECONDS} s per run, ${PROCESSES} API processes (and ${PROCESSES} baseline processes), client on the same machine.`, '',
+    ...table, '',
+    `- GET /coupons/{id}: ${read.rps} req/s`,
+    `- Admission → MySQL row: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms (${latencies.length} rows)`,
+    `- Agreement: ${agreement}`,
+    `- Projections over ${projections.events.toLocaleString('en')} events: projector ${projections.projectorEps} ev/s, rebuild ${projections.rebuildEps} ev/s`, '',
+    '```', line, '```', '',
+  ].join('\n'));
 } finally {
-  for (const p of [api, relay, baseline]) p.child.kill('SIGTERM');
-  await Promise.all([api.exited, relay.exited, baseline.exited]);
+  for (const child of children) child.child.kill('SIGTERM');
+  await Promise.all(children.map((c) => c.exited));
+  await runtime.kafka.deleteTopics([config.kafka.topic]).catch(() => undefined);
+  await closeRuntime(runtime);
 }

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config/config.ts';
+import { verifyHs256, type RejectedToken } from './hs256.ts';
 import { identityClaims, type Identity } from './identity.ts';
 
 export type TokenVerifier = (token: string) => Promise<Identity>;
@@ -14,20 +15,24 @@ export class InvalidTokenError extends Error {
 const CACHE_LIMIT = 50_000;
 
 /**
- * HS256 with the configured secret, or RS256/ES256 from a JWKS URL; the algorithm list is pinned, so
- * `alg: none` and algorithm confusion are refused by jose before any claim is read. A verified token is
+ * HS256 with the configured secret (verified synchronously, see hs256.ts), or RS256/ES256 from a JWKS URL
+ * through jose; the algorithm is pinned either way, so `alg: none` and algorithm confusion are refused
+ * before any claim is read. A verified token is
  * remembered until it expires: the same bytes always verify the same way, and the issue path at the
  * opening second sees each user's token many times.
  */
 export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
   const jwks: JWTVerifyGetKey | undefined = jwt.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : undefined;
-  // Imported once: handing jose the raw secret makes it import a key on every verification (a third of its cost).
-  const hmacKey = jwks
-    ? undefined
-    : crypto.subtle.importKey('raw', new TextEncoder().encode(jwt.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+  const secret = Buffer.from(jwt.secret ?? '', 'utf8');
   const verify = jwks
     ? (token: string) => jwtVerify(token, jwks, { algorithms: ['RS256', 'ES256'] })
-    : async (token: string) => jwtVerify(token, await hmacKey!, { algorithms: ['HS256'], issuer: jwt.issuer, requiredClaims: ['exp'] });
+    : async (token: string) => {
+        try {
+          return { payload: verifyHs256(token, secret, jwt.issuer) };
+        } catch (error) {
+          throw (error as RejectedToken).expired ? new errors.JWTExpired('expired', {}) : error;
+        }
+      };
   const verified = new Map<string, { identity: Identity; expiresAt: number }>();
 
   return async (token) => {

@@ -24,6 +24,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: wholeNumber(0, 65535).default(3000),
+  HTTP_REUSE_PORT: z.enum(['true', 'false']).default('false'),
   ROLES: csv(z.enum(ROLES)).default([...ROLES]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -69,7 +70,7 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   env: Env['NODE_ENV'];
-  http: { host: string; port: number };
+  http: { host: string; port: number; reusePort: boolean };
   roles: Role[];
   logLevel: Env['LOG_LEVEL'];
   redisUrl?: string;
@@ -129,7 +130,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     env: env.NODE_ENV,
-    http: { host: env.HOST, port: env.PORT },
+    http: { host: env.HOST, port: env.PORT, reusePort: env.HTTP_REUSE_PORT === 'true' },
     roles: [...new Set(env.ROLES)],
     logLevel: env.LOG_LEVEL,
     redisUrl: env.REDIS_URL,

@@ -47,7 +47,8 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(runtime.config.http.port, runtime.config.http.host, resolve);
+    // With reusePort, N API processes listen on one port and the kernel spreads connections across them.
+    server.listen({ port: runtime.config.http.port, host: runtime.config.http.host, reusePort: runtime.config.http.reusePort }, resolve);
   });
   const { port } = server.address() as AddressInfo;
   const host = runtime.config.http.host === '0.0.0.0' ? '127.0.0.1' : runtime.config.http.host;
