@@ -79,7 +79,7 @@ export async function benchProjections(events = Number(process.env.BENCH_EVENTS 
     const projector = await startProjector(runtime, PROJECTIONS.map(liveRun));
     for (;;) {
       const statuses = await projectionStatuses(runtime.db, runtime.kafka, topic);
-      if (statuses.every((s) => s.lag === 0)) break;
+      if (statuses.filter((s) => PROJECTIONS.some((p) => p.name === s.name)).every((s) => s.lag === 0)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const projectorSeconds = (Date.now() - projectorStarted) / 1000;

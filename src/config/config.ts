@@ -43,6 +43,7 @@ const envSchema = z.object({
 
   ADMISSION_SHARDS: wholeNumber(1, 1024).default(16),
   RELAY_BATCH_SIZE: wholeNumber(1, 10_000).default(1000),
+  RELAY_LINGER_MS: wholeNumber(0, 1_000).default(10),
 
   LOGIN_LIMIT_PER_EMAIL: wholeNumber(1, 10_000).default(10),
   LOGIN_LIMIT_PER_ADDRESS: wholeNumber(1, 100_000).default(100),
@@ -87,7 +88,7 @@ export interface Config {
     smtp?: { url: string; from: string };
     delivery: { maxAttempts: number; backoffMs: number; pollMs: number };
   };
-  relay: { batchSize: number };
+  relay: { batchSize: number; lingerMs: number };
   stackDir: string;
   shutdownTimeoutMs: number;
 }
@@ -153,7 +154,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       smtp: env.SMTP_URL ? { url: env.SMTP_URL, from: env.SMTP_FROM } : undefined,
       delivery: { maxAttempts: env.DELIVERY_MAX_ATTEMPTS, backoffMs: env.DELIVERY_BACKOFF_MS, pollMs: env.DELIVERY_POLL_MS },
     },
-    relay: { batchSize: env.RELAY_BATCH_SIZE },
+    relay: { batchSize: env.RELAY_BATCH_SIZE, lingerMs: env.RELAY_LINGER_MS },
     stackDir: env.STACK_DIR,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

@@ -66,6 +66,9 @@ export interface ConsumeOptions {
   /** Handles one partition's batch; when it resolves, the batch counts as done. */
   eachBatch(batch: PartitionBatch, seek: (offset: bigint) => void): Promise<void>;
   maxBytesPerPartition?: number;
+  /** Let the broker wait until this much is there (or `maxWaitMs` passed): fewer, larger batches under steady load. */
+  minBytes?: number;
+  maxWaitMs?: number;
 }
 
 export interface RunningConsumer {
@@ -333,7 +336,8 @@ export class KafkaClient {
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
-      maxWaitTimeInMs: 100,
+      minBytes: options.minBytes ?? 1,
+      maxWaitTimeInMs: options.maxWaitMs ?? 100,
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
     });

@@ -10,14 +10,19 @@ export interface RunningProjector {
  * Keeps read models current: one consumer group reads the log once for all of them, and each batch is
  * applied to every projection in one transaction. Positions come from their MySQL checkpoints.
  */
-export async function startProjector(runtime: Runtime, runs: readonly ProjectionRun[], groupId = 'projector'): Promise<RunningProjector> {
+export async function startProjector(runtime: Runtime, runs: readonly ProjectionRun[], role: 'projector' | 'notifier' = 'projector'): Promise<RunningProjector> {
   const { db, kafka, config } = runtime;
   const topic = config.kafka.topic;
+  // Named after the topic too: two deployments sharing a broker must never share a group.
+  const groupId = `${role}.${topic}`;
   const log = runtime.logger.child({ role: 'projector', groupId });
   const state = { applied: 0 };
   const consumer = await kafka.consume({
     groupId,
     topic,
+    // A fetch waits up to 50 ms for 256 KiB: a few large transactions instead of one per trickle of events.
+    minBytes: 256 * 1024,
+    maxWaitMs: 50,
     positionsFor: async (partitions) => {
       const stored = await lowestPositions(db, runs, topic);
       return new Map(partitions.map((p) => [p, stored.get(p) ?? 0n]));

@@ -20,6 +20,7 @@ export async function startRelay(runtime: Runtime): Promise<RunningRelay> {
     openProducer: () => kafka.producer(),
     topic: config.kafka.topic,
     batchSize: config.relay.batchSize,
+    lingerMs: config.relay.lingerMs,
     logger: logger.child({ role: 'relay' }),
   });
   const running = relay.run();
