@@ -3,11 +3,11 @@
  * (default 1,000,000) to a topic of its own, then times the live projector from zero to lag 0 and a
  * full rebuild, both for every projection. Its own topic and database, so tests and dev data are untouched.
  */
-import { createConnection } from 'mysql2/promise';
 import { PROJECTIONS } from '../projections/projections.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { issuedCouponId, uuidv7 } from '../src/coupons/ids.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { recreateDatabase } from '../src/db/recreate-database.ts';
 import type { CouponEvent } from '../src/events/coupon-events.ts';
 import { eventLogTopics } from '../src/kafka/topics.ts';
 import { createLogger } from '../src/log/logger.ts';
@@ -31,14 +31,9 @@ export async function benchProjections(events = Number(process.env.BENCH_EVENTS 
   const endpoints = base.redisUrl && base.mysqlUrl && base.kafka.brokers
     ? { redisUrl: base.redisUrl, mysqlUrl: base.mysqlUrl, kafkaBrokers: base.kafka.brokers }
     : await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
-  const mysqlUrl = new URL(endpoints.mysqlUrl);
-  const admin = await createConnection({ host: mysqlUrl.hostname, port: Number(mysqlUrl.port), user: mysqlUrl.username, password: mysqlUrl.password });
-  await admin.query('DROP DATABASE IF EXISTS coupon_bench');
-  await admin.query('CREATE DATABASE coupon_bench');
-  await admin.end();
-  mysqlUrl.pathname = '/coupon_bench';
+  const mysqlUrl = await recreateDatabase(endpoints.mysqlUrl, 'coupon_bench');
   const config = loadConfig({
-    ...process.env, REDIS_URL: endpoints.redisUrl, MYSQL_URL: mysqlUrl.toString(), KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    ...process.env, REDIS_URL: endpoints.redisUrl, MYSQL_URL: mysqlUrl, KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
     KAFKA_TOPIC: 'bench.coupon.events', JWT_SECRET: 'bench-secret-that-is-at-least-32-characters-long',
   }) as Parameters<typeof openRuntime>[0];
   const runtime = await openRuntime(config, createLogger('warn', 'bench'));

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { sql } from 'kysely';
-import { createConnection } from 'mysql2/promise';
 import { signAccessToken } from '../src/auth/token-signer.ts';
 import { loadConfig, type ResolvedConfig } from '../src/config/config.ts';
 import { couponKeys } from '../src/coupons/admission/keys.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { recreateDatabase } from '../src/db/recreate-database.ts';
 import { parseCouponEvent } from '../src/events/coupon-events.ts';
 import { partitionFor } from '../src/kafka/kafka-client.ts';
 import { eventLogTopics } from '../src/kafka/topics.ts';
@@ -39,15 +39,10 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 ensureWrk();
 const base = loadConfig();
 const endpoints = await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
-const mysqlUrl = new URL(endpoints.mysqlUrl);
-const server = await createConnection({ host: mysqlUrl.hostname, port: Number(mysqlUrl.port), user: mysqlUrl.username, password: mysqlUrl.password });
-await server.query('DROP DATABASE IF EXISTS coupon_bench_api');
-await server.query('CREATE DATABASE coupon_bench_api');
-await server.end();
-mysqlUrl.pathname = '/coupon_bench_api';
+const mysqlUrl = await recreateDatabase(endpoints.mysqlUrl, 'coupon_bench_api');
 const env = {
   REDIS_URL: `${endpoints.redisUrl}/3`,
-  MYSQL_URL: mysqlUrl.toString(),
+  MYSQL_URL: mysqlUrl,
   KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
   KAFKA_TOPIC: 'bench-api.coupon.events',
   JWT_SECRET: 'bench-secret-that-is-at-least-32-characters-long',

@@ -6,9 +6,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/config.ts';
+import { recreateDatabase } from '../src/db/recreate-database.ts';
 import { KafkaClient } from '../src/kafka/kafka-client.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { ensureLocalStack, type StackEndpoints } from '../src/stack/local-stack.ts';
@@ -24,12 +24,7 @@ async function resetOwnedState(endpoints: StackEndpoints, topics: string[]): Pro
   const redis = new Redis(endpoints.redisUrl);
   await redis.flushall();
   await redis.quit();
-  const url = new URL(endpoints.mysqlUrl);
-  const database = url.pathname.slice(1);
-  const mysql = await createConnection({ host: url.hostname, port: Number(url.port), user: url.username, password: url.password });
-  await mysql.query(`DROP DATABASE IF EXISTS \`${database}\``);
-  await mysql.query(`CREATE DATABASE \`${database}\``);
-  await mysql.end();
+  await recreateDatabase(endpoints.mysqlUrl);
   const kafka = new KafkaClient({ brokers: endpoints.kafkaBrokers, clientId: 'test-reset' }, createLogger('warn'));
   await kafka.deleteTopics(topics);
   await kafka.close();
