@@ -25,6 +25,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: wholeNumber(0, 65535).default(3000),
   HTTP_REUSE_PORT: z.enum(['true', 'false']).default('false'),
+  CORS_ORIGINS: csv(z.url({ error: 'must be origins like https://shop.example' })).optional(),
   ROLES: csv(z.enum(ROLES)).default([...ROLES]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -71,7 +72,7 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   env: Env['NODE_ENV'];
-  http: { host: string; port: number; reusePort: boolean };
+  http: { host: string; port: number; reusePort: boolean; corsOrigins: string[] };
   roles: Role[];
   logLevel: Env['LOG_LEVEL'];
   redisUrl?: string;
@@ -131,7 +132,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     env: env.NODE_ENV,
-    http: { host: env.HOST, port: env.PORT, reusePort: env.HTTP_REUSE_PORT === 'true' },
+    http: { host: env.HOST, port: env.PORT, reusePort: env.HTTP_REUSE_PORT === 'true', corsOrigins: env.CORS_ORIGINS ?? [] },
     roles: [...new Set(env.ROLES)],
     logLevel: env.LOG_LEVEL,
     redisUrl: env.REDIS_URL,

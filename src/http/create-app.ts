@@ -3,11 +3,13 @@ import type Router from '@koa/router';
 import type { Logger } from '../log/logger.ts';
 import { errorHandler } from './error-handler.ts';
 import { requestContext } from './request-context.ts';
+import { securityHeaders } from './security-headers.ts';
 
-export function createApp(logger: Logger, routers: Router[]): Koa {
+export function createApp(logger: Logger, routers: Router[], corsOrigins: readonly string[] = []): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
   app.use(requestContext(logger));
+  app.use(securityHeaders(corsOrigins));
   app.use(errorHandler);
   for (const router of routers) {
     app.use(router.routes());

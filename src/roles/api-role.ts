@@ -41,7 +41,7 @@ const admissionRecovery = (runtime: Runtime) => new AdmissionRecovery(logAndStor
 export async function startApi(runtime: Runtime): Promise<RunningApi> {
   // A Redis that lost its data is refilled from the log before the first request is admitted.
   await admissionRecovery(runtime).ensureRestored();
-  const app = createApp(runtime.logger, apiRouters(runtime));
+  const app = createApp(runtime.logger, apiRouters(runtime), runtime.config.http.corsOrigins);
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 30_000;

@@ -1,0 +1,35 @@
+import type { Context, Next } from 'koa';
+
+const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
+/** The docs page runs its own inline script and style and fetches /openapi.json; nothing else. */
+const DOCS_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
+const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-Request-Id';
+
+/**
+ * Headers every answer carries, errors included, and CORS for the configured origins only (none by
+ * default: the API is then same-origin). Preflight requests are answered here, before any route.
+ */
+export function securityHeaders(corsOrigins: readonly string[]) {
+  const allowed = new Set(corsOrigins);
+  return async (ctx: Context, next: Next): Promise<void> => {
+    ctx.set({
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Cross-Origin-Resource-Policy': 'same-origin',
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': ctx.path === '/docs' ? DOCS_POLICY : API_POLICY,
+    });
+    const origin = ctx.get('origin');
+    if (origin && allowed.has(origin)) {
+      ctx.set({ 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After, Location, Idempotent-Replayed' });
+      ctx.vary('Origin');
+      if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method')) {
+        ctx.set({ 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': ALLOWED_HEADERS, 'Access-Control-Max-Age': '600' });
+        ctx.status = 204;
+        return;
+      }
+    }
+    await next();
+  };
+}

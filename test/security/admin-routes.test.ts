@@ -1,0 +1,41 @@
+import { SignJWT } from 'jose';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { apiRouters } from '../../src/roles/api-role.ts';
+import { Harness } from '../support/api-harness.ts';
+
+const harness = await Harness.start();
+const matrix = suite('every admin route refuses callers who are not admins');
+matrix.after(() => harness.close());
+
+const { secret, issuer } = harness.runtime.config.jwt;
+const expiredAdmin = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('root').setIssuer(issuer)
+  .setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode(secret));
+const user = await harness.token('plain-user');
+const sample: Record<string, string> = { couponId: '01937a4e-0000-7000-8000-000000000001', notificationId: 'n-1', channel: 'webhook' };
+
+// Read from the router itself, so a new admin route is covered the day it is added.
+const adminRoutes = apiRouters(harness.runtime)
+  .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))))
+  .filter((r) => r.path.startsWith('/admin'));
+
+matrix('the router has admin routes to check', () => {
+  assert.ok(adminRoutes.length >= 9, JSON.stringify(adminRoutes));
+});
+
+for (const { method, path } of adminRoutes) {
+  const url = path.replace(/:(\w+)/g, (_, name: string) => sample[name] ?? 'x');
+  matrix(`${method} ${path}: no token 401, user token 403, expired admin token 401`, async () => {
+    const none = await harness.request(method, url, { body: method === 'POST' ? {} : undefined });
+    assert.is(none.status, 401);
+    assert.is(none.body.code, 'UNAUTHENTICATED');
+    const asUser = await harness.request(method, url, { token: user, body: method === 'POST' ? {} : undefined });
+    assert.is(asUser.status, 403);
+    assert.is(asUser.body.code, 'FORBIDDEN');
+    const expired = await harness.request(method, url, { token: expiredAdmin, body: method === 'POST' ? {} : undefined });
+    assert.is(expired.status, 401);
+    assert.match(String(expired.body.detail), /expired/);
+  });
+}
+
+matrix.run();
