@@ -46,6 +46,8 @@ const envSchema = z.object({
   RELAY_BATCH_SIZE: wholeNumber(1, 10_000).default(1000),
   RELAY_LINGER_MS: wholeNumber(0, 1_000).default(10),
 
+  USER_LIMIT: wholeNumber(1, 100_000).default(20),
+  USER_LIMIT_WINDOW_MS: wholeNumber(100, 3_600_000).default(10_000),
   LOGIN_LIMIT_PER_EMAIL: wholeNumber(1, 10_000).default(10),
   LOGIN_LIMIT_PER_ADDRESS: wholeNumber(1, 100_000).default(100),
   LOGIN_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400).default(900),
@@ -81,6 +83,7 @@ export interface Config {
   jwt: { secret?: string; jwksUrl?: string; issuer: string; ttlSeconds: number };
   admission: { shards: number };
   loginLimits: { perEmail: number; perAddress: number; windowSeconds: number };
+  userLimit: { requests: number; windowMs: number };
   notifier: {
     cron: string;
     timezone: string;
@@ -146,6 +149,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     admission: { shards: env.ADMISSION_SHARDS },
+    userLimit: { requests: env.USER_LIMIT, windowMs: env.USER_LIMIT_WINDOW_MS },
     loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
     notifier: {
       cron: env.NOTIFIER_CRON,

@@ -8,6 +8,8 @@ export interface CouponRouteDeps {
   admission: AdmissionStore;
   redis: Redis;
   verify: TokenVerifier;
+  /** Requests per user per window on issue and use. */
+  userLimit: { requests: number; windowMs: number };
 }
 
 /** What every event records about the request that caused it. */

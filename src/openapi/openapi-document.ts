@@ -154,7 +154,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: operation({
           summary: 'Ask for a coupon; the first N askers get one', tag: 'coupons', auth: 'user', params: couponId,
           ok: [201, issuedCouponSchema],
-          errors: ['COUPON_NOT_FOUND', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED'],
+          errors: ['COUPON_NOT_FOUND', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'RATE_LIMITED'],
         }),
       },
       '/coupons/{couponId}/issuance': {
@@ -167,7 +167,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: operation({
           summary: 'Use an issued coupon, once, inside its validity', tag: 'coupons', auth: 'user',
           params: { issuedCouponId: 'The issued coupon id' }, body: useCouponRequest, idempotent: true, ok: [200, usedCouponSchema],
-          errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS'],
+          errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS', 'RATE_LIMITED'],
         }),
       },
       '/auth/signup': {

@@ -27,7 +27,7 @@ export function apiRouters(runtime: Runtime): Router[] {
   const recovery = admissionRecovery(runtime);
   const admission = new AdmissionStore(redis, config.admission.shards, (couponId) => recovery.recoverIfLost(couponId));
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
-  const coupons = couponRoutes({ admission, redis, verify });
+  const coupons = couponRoutes({ admission, redis, verify, userLimit: config.userLimit });
   myCouponsRoute(coupons, { db, verify });
   adminCouponRoutes(coupons, { db, kafka, admission, verify, topic: config.kafka.topic, partitions: config.kafka.partitions });
   projectionStatusRoute(coupons, { db, kafka, verify, topic: config.kafka.topic });

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import { Problem } from '../../http/problem.ts';
+import { perUserLimit } from '../../rate-limit/per-user-limit.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { isCouponId, uuidv7 } from '../ids.ts';
 
@@ -15,7 +16,8 @@ export const issuedCouponSchema = z.object({
 });
 
 export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  router.post('/coupons/:couponId/issue', authenticate(deps.verify), async (ctx) => {
+  const limit = perUserLimit('issue', deps.userLimit.requests, deps.userLimit.windowMs);
+  router.post('/coupons/:couponId/issue', authenticate(deps.verify), limit, async (ctx) => {
     const { couponId } = ctx.params as { couponId: string };
     if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     const userId = identityOf(ctx).userId;

@@ -4,6 +4,7 @@ import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import { withIdempotency } from '../../http/idempotency.ts';
 import { readJsonBody } from '../../http/json-body.ts';
 import { Problem } from '../../http/problem.ts';
+import { perUserLimit } from '../../rate-limit/per-user-limit.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
@@ -18,7 +19,8 @@ export const usedCouponSchema = z.object({
 });
 
 export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), async (ctx) => {
+  const limit = perUserLimit('use', deps.userLimit.requests, deps.userLimit.windowMs);
+  router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), limit, async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);
     const { orderId } = validate(useCouponRequest, value);
