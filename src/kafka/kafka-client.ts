@@ -206,6 +206,10 @@ export class KafkaClient {
     throw new Error(`topics still present after delete: ${present.join(', ')}`);
   }
 
+  async topicExists(topic: string): Promise<boolean> {
+    return (await (await this.adminClient()).listTopics()).includes(topic);
+  }
+
   async topicConfig(topic: string): Promise<Record<string, string>> {
     const admin = await this.adminClient();
     const { resources } = await admin.describeConfigs({

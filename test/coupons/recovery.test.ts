@@ -67,4 +67,11 @@ recovery('an API starting against an empty Redis restores admission state before
   assert.is((await admitted(couponId, ['startup-late'])).created, 0);
 });
 
+recovery('with no log yet (a fresh deployment), there is nothing to restore and nothing fails', async () => {
+  const { AdmissionRecovery } = await import('../../src/coupons/recovery/admission-recovery.ts');
+  const { logAndStores } = await import('../../src/runtime/runtime.ts');
+  const fresh = new AdmissionRecovery({ ...logAndStores(harness.runtime), topic: `never-created-${Date.now()}` });
+  assert.equal(await fresh.restore(), []);
+});
+
 recovery.run();

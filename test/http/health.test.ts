@@ -1,14 +1,18 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { eventLogTopics } from '../../src/kafka/topics.ts';
 import { startApi } from '../../src/roles/api-role.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { spawnApp } from '../support/app-process.ts';
+import { eventually } from '../support/eventually.ts';
 import { canStopServices, startService, stopService } from '../support/stack-control.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
 import type { ServiceName } from '../../src/stack/local-stack.ts';
 
 const runtime = await openTestRuntime({ PORT: '0' });
+await migrateToLatest(runtime.db);
+await runtime.kafka.ensureTopics(eventLogTopics(runtime.config));
 const api = await startApi(runtime);
 
 const health = suite('health and readiness');
@@ -20,16 +24,6 @@ health.after(async () => {
 async function readyz(): Promise<{ status: number; type: string | null; body: Record<string, unknown> }> {
   const res = await fetch(`${api.url}/readyz`);
   return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as Record<string, unknown> };
-}
-
-async function eventually<T>(probe: () => Promise<T>, ok: (t: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!ok(last) && Date.now() < deadline) {
-    await sleep(250);
-    last = await probe();
-  }
-  return last;
 }
 
 health('/healthz answers 200 while the process is up', async () => {
@@ -69,7 +63,7 @@ for (const name of ['kafka', 'redis', 'mysql'] as ServiceName[]) {
     } finally {
       await startService(name);
     }
-    const back = await eventually(readyz, (r) => r.status === 200, 60_000);
+    const back = await eventually(readyz, (r) => r.status === 200, 60_000, 250);
     assert.is(back.status, 200, `${name} came back but /readyz still answers ${back.status}: ${JSON.stringify(back.body)}`);
   });
 }

@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNotifier } from '../../src/roles/notifier-role.ts';
 import { Harness } from '../support/api-harness.ts';
+import { eventually } from '../support/eventually.ts';
 import { startSmtpReceiver, startWebhookReceiver } from '../support/notice-receivers.ts';
 
 const secret = 'webhook-secret-for-the-tests';
@@ -24,16 +25,6 @@ delivery.after(async () => {
   await webhook.close();
   await smtp.close();
 });
-
-async function until<T>(probe: () => Promise<T> | T, ok: (t: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await probe();
-  while (!ok(value) && Date.now() < deadline) {
-    await sleep(50);
-    value = await probe();
-  }
-  return value;
-}
 
 async function useACoupon(email: string): Promise<{ token: string; issuedCouponId: string }> {
   await harness.request('POST', '/auth/signup', { body: { email, password: 'a long password' } });
@@ -57,15 +48,15 @@ delivery('a use gives one COUPON_USED notice: in the inbox, to the webhook signe
   const { token, issuedCouponId } = await useACoupon('kim@example.com');
   await harness.request('POST', `/issued-coupons/${issuedCouponId}/use`, { token, body: { orderId: 'order-42' } });
 
-  const inbox = await until(
+  const inbox = await eventually(
     async () => (await harness.request<{ items: Record<string, unknown>[] }>('GET', '/me/notifications', { token })).body.items,
     (items) => items.length > 0,
   );
   assert.is(inbox.length, 1);
   assert.equal([inbox[0]!.type, inbox[0]!.issuedCouponId, inbox[0]!.orderId, inbox[0]!.couponName], ['COUPON_USED', issuedCouponId, 'order-42', 'Spring 15%']);
 
-  await until(() => deliveryOf(issuedCouponId, 'email'), (d) => d?.status === 'DELIVERED');
-  await until(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DELIVERED');
+  await eventually(() => deliveryOf(issuedCouponId, 'email'), (d) => d?.status === 'DELIVERED');
+  await eventually(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DELIVERED');
   const calls = webhook.calls.filter((c) => c.notice.issuedCouponId === issuedCouponId);
   assert.is(calls.length, 1);
   assert.ok(calls[0]!.signatureValid, 'the HMAC-SHA256 signature checks out');
@@ -80,7 +71,7 @@ delivery('a webhook that fails twice then succeeds ends with exactly one success
   const { token, issuedCouponId } = await useACoupon('lee@example.com');
   webhook.failNext(issuedCouponId, 2);
   await harness.request('POST', `/issued-coupons/${issuedCouponId}/use`, { token });
-  const done = await until(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DELIVERED');
+  const done = await eventually(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DELIVERED');
   assert.equal([done!.status, done!.attempts], ['DELIVERED', 3]);
   await sleep(300);
   const answers = webhook.calls.filter((c) => c.notice.issuedCouponId === issuedCouponId).map((c) => c.answered);
@@ -91,7 +82,7 @@ delivery('a webhook that always fails ends dead; an admin sees it, retries once 
   const { token, issuedCouponId } = await useACoupon('max@example.com');
   webhook.failNext(issuedCouponId, 1_000);
   await harness.request('POST', `/issued-coupons/${issuedCouponId}/use`, { token });
-  const dead = await until(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DEAD');
+  const dead = await eventually(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DEAD');
   assert.equal([dead!.status, dead!.attempts], ['DEAD', 3]);
   const listed = await harness.request<{ items: { notificationId: string; channel: string; lastError: string }[] }>('GET', '/admin/deliveries?status=DEAD', { token: admin });
   const entry = listed.body.items.find((d) => d.notificationId === dead!.notification_id);
@@ -101,7 +92,7 @@ delivery('a webhook that always fails ends dead; an admin sees it, retries once 
   webhook.failNext(issuedCouponId, 0);
   const retry = await harness.request('POST', `/admin/deliveries/${dead!.notification_id}/webhook/retry`, { token: admin });
   assert.is(retry.status, 200);
-  await until(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DELIVERED');
+  await eventually(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DELIVERED');
   await sleep(300);
   const successes = webhook.calls.filter((c) => c.notice.issuedCouponId === issuedCouponId && c.answered === 204);
   assert.is(successes.length, 1);
@@ -114,7 +105,7 @@ delivery('a user with no local account (an external identity) gets the inbox and
   const couponId = await harness.createCoupon();
   const { body } = await harness.request('POST', `/coupons/${couponId}/issue`, { token });
   await harness.request('POST', `/issued-coupons/${body.issuedCouponId}/use`, { token });
-  await until(() => deliveryOf(String(body.issuedCouponId), 'webhook'), (d) => d?.status === 'DELIVERED');
+  await eventually(() => deliveryOf(String(body.issuedCouponId), 'webhook'), (d) => d?.status === 'DELIVERED');
   assert.is(await deliveryOf(String(body.issuedCouponId), 'email'), undefined);
   assert.is((await harness.request<{ items: unknown[] }>('GET', '/me/notifications', { token })).body.items.length, 1);
 });
@@ -126,8 +117,8 @@ delivery('notices raised while the notifier is down are delivered when it starts
   await sleep(500);
   assert.is(webhook.calls.filter((c) => c.notice.issuedCouponId === issuedCouponId).length, 0, 'nothing is sent while it is down');
   harness.notifier = await startNotifier(harness.runtime);
-  await until(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DELIVERED');
-  await until(() => deliveryOf(issuedCouponId, 'email'), (d) => d?.status === 'DELIVERED');
+  await eventually(() => deliveryOf(issuedCouponId, 'webhook'), (d) => d?.status === 'DELIVERED');
+  await eventually(() => deliveryOf(issuedCouponId, 'email'), (d) => d?.status === 'DELIVERED');
   assert.is(webhook.calls.filter((c) => c.notice.issuedCouponId === issuedCouponId).length, 1);
 });
 

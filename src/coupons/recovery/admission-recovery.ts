@@ -54,6 +54,8 @@ export class AdmissionRecovery {
 
   /** Restores the given coupons (all in the log when none are named); returns the ones written. */
   async restore(only?: string[]): Promise<string[]> {
+    // A log that does not exist yet (a fresh deployment) holds nothing to restore.
+    if (!(await this.deps.kafka.topicExists(this.deps.topic))) return [];
     const wanted = only ? new Set(only) : undefined;
     const rebuilt = new Map<string, Rebuilt>();
     const apply = (event: CouponEvent) => {
