@@ -13,7 +13,8 @@ export function createApp(logger: Logger, routers: Router[], corsOrigins: readon
   app.use(errorHandler);
   for (const router of routers) {
     app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
+    // Not in throw mode: only then does the router set the Allow header the 405 must carry.
+    app.use(router.allowedMethods());
   }
   return app;
 }

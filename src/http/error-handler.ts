@@ -11,6 +11,7 @@ function fromHttpError(error: { status?: number; statusCode?: number; message?: 
     case 404:
       return new Problem('NOT_FOUND', 'No route matches this path');
     case 405:
+    case 501: // the router's answer to a method it does not know at all, such as TRACE
       return new Problem('METHOD_NOT_ALLOWED', 'This method is not allowed on this path');
     case 413:
       return new Problem('PAYLOAD_TOO_LARGE', 'The request body is over the limit');
@@ -26,6 +27,10 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
   try {
     await next();
     if (ctx.status === 404 && ctx.body === undefined) throw new Problem('NOT_FOUND', `No route matches ${ctx.method} ${ctx.path}`);
+    // The router answers a method a path does not serve (501 for one it does not know at all) with Allow.
+    if ((ctx.status === 405 || ctx.status === 501) && !ctx.body) {
+      throw new Problem('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on this path`, {}, { Allow: ctx.response.get('Allow') });
+    }
   } catch (error) {
     let problem =
       error instanceof Problem

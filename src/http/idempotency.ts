@@ -22,8 +22,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('base6
  * released if that request fails, so a retry after a failure runs again.
  */
 export async function withIdempotency(ctx: Context, redis: Redis, callerId: string, rawBody: string, handle: () => Promise<Reply>): Promise<void> {
+  if (ctx.headers['idempotency-key'] === undefined) return send(ctx, await handle());
   const key = ctx.get('idempotency-key');
-  if (!key) return send(ctx, await handle());
   if (!KEY.test(key)) {
     throw new Problem('VALIDATION_FAILED', 'Idempotency-Key must be 1 to 200 visible ASCII characters', {
       errors: [{ path: 'header.Idempotency-Key', message: 'Invalid format' }],

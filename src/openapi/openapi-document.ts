@@ -41,6 +41,10 @@ interface Operation {
   params?: Record<string, string>;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** An empty body is refused (400), so the document says the body is required. */
+  bodyRequired?: boolean;
+  /** Rules JSON Schema cannot carry (across fields), so clients and fuzzers know them. */
+  notes?: string;
   idempotent?: boolean;
   ok: [status: number, schema: z.ZodType | Record<string, unknown>];
   errors?: ProblemCode[];
@@ -57,6 +61,7 @@ function operation(op: Operation): Record<string, unknown> {
   const [okStatus, okSchema] = op.ok;
   return {
     summary: op.summary,
+    ...(op.notes ? { description: op.notes } : {}),
     tags: [op.tag],
     ...(op.auth ? { security: [{ bearer: [] }] } : {}),
     parameters: [
@@ -66,7 +71,7 @@ function operation(op: Operation): Record<string, unknown> {
       })),
       ...(op.idempotent ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' } }] : []),
     ],
-    ...(op.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(op.body, 'input') } } } } : {}),
+    ...(op.body ? { requestBody: { required: op.bodyRequired ?? false, content: { 'application/json': { schema: jsonSchema(op.body, 'input') } } } } : {}),
     responses: {
       [okStatus]: {
         description: 'Success',
@@ -109,7 +114,8 @@ export function openApiDocument(): Record<string, unknown> {
           ok: [200, pageOf(adminCouponSchema)], errors: ['VALIDATION_FAILED'],
         }),
         post: operation({
-          summary: 'Create a coupon', tag: 'admin', auth: 'admin', body: createCouponRequest, idempotent: true,
+          summary: 'Create a coupon', tag: 'admin', auth: 'admin', body: createCouponRequest, bodyRequired: true, idempotent: true,
+          notes: 'Also required, across fields: issueStartAt < issueEndAt, validFrom < validUntil, issueEndAt <= validUntil.',
           ok: [201, adminCouponSchema], errors: ['IDEMPOTENCY_KEY_REUSED', 'IDEMPOTENCY_IN_PROGRESS'],
         }),
       },
@@ -172,13 +178,13 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/auth/signup': {
         post: operation({
-          summary: 'Create an account', tag: 'accounts', body: credentials,
+          summary: 'Create an account', tag: 'accounts', body: credentials, bodyRequired: true,
           ok: [201, { type: 'object', properties: { userId: { type: 'string' } }, required: ['userId'] }],
           errors: ['EMAIL_TAKEN', 'RATE_LIMITED'],
         }),
       },
       '/auth/login': {
-        post: operation({ summary: 'Get an access token', tag: 'accounts', body: credentials, ok: [200, tokenSchema], errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'] }),
+        post: operation({ summary: 'Get an access token', tag: 'accounts', body: credentials, bodyRequired: true, ok: [200, tokenSchema], errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'] }),
       },
       '/me/notifications': {
         get: operation({

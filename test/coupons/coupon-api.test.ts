@@ -61,6 +61,8 @@ const rejections: [string, (b: Record<string, unknown>) => unknown, string][] = 
   ['validFrom after validUntil', (b) => ({ ...b, validFrom: at(3 * HOUR) }), 'validUntil'],
   ['issueEndAt after validUntil', (b) => ({ ...b, issueEndAt: at(3 * HOUR) }), 'issueEndAt'],
   ['a time without offset', (b) => ({ ...b, validFrom: '2026-12-01T09:00:00' }), 'validFrom'],
+  ['a time before the year 2000', (b) => ({ ...b, issueStartAt: '0386-10-30T13:30:04Z' }), 'issueStartAt'],
+  ['a time from the year 3000 on', (b) => ({ ...b, validUntil: '3000-01-01T00:00:00Z' }), 'validUntil'],
   ['a time missing', (b) => { const { validUntil: _, ...rest } = b; return rest; }, 'validUntil'],
   ['an unknown field', (b) => ({ ...b, sneaky: true }), 'sneaky'],
 ];
@@ -88,6 +90,10 @@ create('malformed JSON is 400, a non-JSON body 415, a body over 64 KiB 413', asy
 
 create('a wrong method is 405 and an unknown route 404, both problem+json', async () => {
   isProblem(await harness.request('DELETE', '/admin/coupons', { token: admin }), 405, 'METHOD_NOT_ALLOWED');
+  const trace = await harness.request('TRACE', '/admin/coupons', { token: admin });
+  isProblem(trace, 405, 'METHOD_NOT_ALLOWED');
+  assert.is(trace.headers.allow, 'POST, HEAD, GET', 'a 405 says what is allowed');
+  isProblem(await harness.request('POST', '/admin/coupons', { token: admin, body: validBody(), headers: { 'idempotency-key': '' } }), 400, 'VALIDATION_FAILED');
   isProblem(await harness.request('GET', '/admin/nothing-here', { token: admin }), 404, 'NOT_FOUND');
 });
 
