@@ -1,0 +1,183 @@
+/**
+ * `npm run test:chaos`: issue and use traffic for a while (CHAOS_SECONDS, default 120) while, every few
+ * seconds, something dies: the API, the relay or the projector with kill -9, or Kafka, Redis or MariaDB
+ * stopped and started again. Then, once everything has caught up: every 201 is in the log exactly once,
+ * nothing is in the log that Redis did not admit, the audit passes, nothing is over-issued, and no answer
+ * was a 5xx other than 503. Prints the counts; exits 1 on any finding.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { auditPassed, runAudit } from '../../src/audit/run-audit.ts';
+import { signAccessToken } from '../../src/auth/token-signer.ts';
+import { loadConfig, type ResolvedConfig } from '../../src/config/config.ts';
+import { recreateDatabase } from '../../src/db/recreate-database.ts';
+import { parseCouponEvent } from '../../src/events/coupon-events.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { closeRuntime, logAndStores, openRuntime } from '../../src/runtime/runtime.ts';
+import { ensureLocalStack, type ServiceName } from '../../src/stack/local-stack.ts';
+import { spawnApp, type AppProcess } from '../support/app-process.ts';
+import { startService, stopService } from '../support/stack-control.ts';
+
+const SECONDS = Number(process.env.CHAOS_SECONDS ?? 120);
+const PORT = 38_090;
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const base = loadConfig();
+const endpoints = await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
+const env = {
+  REDIS_URL: `${endpoints.redisUrl}/6`,
+  MYSQL_URL: await recreateDatabase(endpoints.mysqlUrl, 'coupon_chaos'),
+  KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+  KAFKA_TOPIC: 'chaos.coupon.events',
+  JWT_SECRET: 'chaos-secret-that-is-at-least-32-characters-long',
+  LOG_LEVEL: 'error',
+  HTTP_REUSE_PORT: 'true',
+  USER_LIMIT: '1000',
+};
+const config = loadConfig({ ...process.env, ...env }) as ResolvedConfig;
+const setup = await openRuntime(config, createLogger('error', 'chaos'));
+await setup.redis.flushdb();
+await setup.kafka.deleteTopics([config.kafka.topic]);
+await closeRuntime(setup);
+
+type Role = 'api' | 'relay' | 'projector';
+const running = new Map<Role, AppProcess>();
+const start = async (role: Role) => running.set(role, await spawnApp({ ...env, ROLES: role, PORT: String(PORT) }, 120_000));
+await start('api');
+await start('relay');
+await start('projector');
+const api = `http://127.0.0.1:${PORT}`;
+
+const admin = await signAccessToken(config.jwt, { userId: 'chaos-admin', role: 'admin' });
+const now = Date.now();
+const coupons: string[] = [];
+for (let i = 0; i < 4; i++) {
+  const res = await fetch(`${api}/admin/coupons`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: `Chaos ${i}`, totalQuantity: 25_000, discount: { type: 'PERCENT', value: 5 },
+      issueStartAt: new Date(now - 60_000).toISOString(), issueEndAt: new Date(now + 3_600_000).toISOString(),
+      validFrom: new Date(now - 60_000).toISOString(), validUntil: new Date(now + 86_400_000).toISOString(),
+    }),
+  });
+  coupons.push(((await res.json()) as { id: string }).id);
+}
+
+const counts = { requests: 0, issued: 0, used: 0, conflicts: 0, unavailable503: 0, otherFivexx: 0, unanswered: 0 };
+const answeredIssued = new Set<string>();
+let stopping = false;
+let user = 0;
+
+async function worker(): Promise<void> {
+  while (!stopping) {
+    const name = `chaos-user-${user++}`;
+    const token = await signAccessToken(config.jwt, { userId: name, role: 'user' });
+    const couponId = coupons[user % coupons.length]!;
+    try {
+      counts.requests++;
+      const res = await fetch(`${api}/coupons/${couponId}/issue`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+      const body = (await res.json()) as { issuedCouponId?: string };
+      if (res.status === 201) {
+        counts.issued++;
+        answeredIssued.add(body.issuedCouponId!);
+        if (user % 4 === 0) {
+          counts.requests++;
+          const use = await fetch(`${api}/issued-coupons/${body.issuedCouponId}/use`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+          if (use.status === 200) counts.used++;
+          else if (use.status === 503) counts.unavailable503++;
+          else if (use.status >= 500) counts.otherFivexx++;
+        }
+      } else if (res.status === 409) counts.conflicts++;
+      else if (res.status === 503) counts.unavailable503++;
+      else if (res.status >= 500) counts.otherFivexx++;
+    } catch {
+      counts.unanswered++; // the API was down or killed mid-request: no answer is not a wrong answer
+      await sleep(100);
+    }
+  }
+}
+
+const actions: { name: string; run: () => Promise<void> }[] = [
+  ...(['api', 'relay', 'projector'] as Role[]).map((role) => ({
+    name: `kill -9 ${role}`,
+    run: async () => {
+      const p = running.get(role)!;
+      p.child.kill('SIGKILL');
+      await p.exited;
+      await sleep(500);
+      await start(role);
+    },
+  })),
+  ...(['kafka', 'redis', 'mysql'] as ServiceName[]).map((service) => ({
+    name: `restart ${service}`,
+    run: async () => {
+      await stopService(service);
+      await sleep(1_000);
+      await startService(service);
+    },
+  })),
+];
+
+say(`chaos for ${SECONDS} s: 40 clients issuing and using, something dies every 8 s`);
+const workers = Array.from({ length: 40 }, () => worker());
+const done: string[] = [];
+const deadline = Date.now() + SECONDS * 1000;
+let round = 0;
+while (Date.now() < deadline) {
+  await sleep(8_000);
+  const action = actions[round++ % actions.length]!;
+  say(`  ${new Date().toISOString()} ${action.name}`);
+  await action.run();
+  done.push(action.name);
+}
+stopping = true;
+await Promise.all(workers);
+
+say('traffic stopped; waiting for the outbox to drain and the projections to catch up');
+const runtime = await openRuntime(config, createLogger('error', 'chaos'));
+const findings: string[] = [];
+try {
+  const settle = Date.now() + 180_000;
+  for (;;) {
+    let outbox = 0;
+    for (let s = 0; s < config.admission.shards; s++) outbox += await runtime.redis.xlen(`{cp:${s}}:outbox`);
+    const ends = await runtime.kafka.endOffsets(config.kafka.topic);
+    const cps = await runtime.db.selectFrom('projection_checkpoint').selectAll().where('topic', '=', config.kafka.topic).execute();
+    const lag = ['coupon', 'issued_coupon'].reduce((sum, name) =>
+      sum + [...ends].reduce((n, [p, end]) => n + Number(end - BigInt(cps.find((c) => c.projection === name && c.partition_no === p)?.next_offset ?? 0)), 0), 0);
+    if (outbox === 0 && lag === 0) break;
+    if (Date.now() > settle) {
+      findings.push(`did not settle: outbox ${outbox}, projection lag ${lag}`);
+      break;
+    }
+    await sleep(500);
+  }
+
+  const issuedInLog = new Map<string, Set<string>>();
+  await runtime.kafka.scan(config.kafka.topic, (batch) => {
+    for (const m of batch.messages) {
+      const e = parseCouponEvent(JSON.parse(m.value!));
+      if (e.type === 'CouponIssued') issuedInLog.set(e.data.issuedCouponId, (issuedInLog.get(e.data.issuedCouponId) ?? new Set()).add(e.eventId));
+    }
+  });
+  for (const id of answeredIssued) {
+    const events = issuedInLog.get(id);
+    if (!events) findings.push(`201 for ${id}, but no CouponIssued in the log`);
+    else if (events.size !== 1) findings.push(`${id} was issued by ${events.size} different events`);
+  }
+  const report = await runAudit(logAndStores(runtime));
+  if (!auditPassed(report)) findings.push(`audit: ${JSON.stringify({ violations: report.violations.slice(0, 5), readModels: report.readModelDifferences.slice(0, 5), redis: report.redisDifferences.slice(0, 5) })}`);
+  const admittedUnanswered = [...issuedInLog.keys()].filter((id) => !answeredIssued.has(id)).length;
+  if (counts.otherFivexx > 0) findings.push(`${counts.otherFivexx} answers were 5xx other than 503`);
+  say(`\nactions: ${done.join(', ')}`);
+  say(`requests ${counts.requests}: issued (201) ${counts.issued}, used ${counts.used}, 409 ${counts.conflicts}, 503 ${counts.unavailable503}, ` +
+    `other 5xx ${counts.otherFivexx}, unanswered ${counts.unanswered}`);
+  say(`log: ${issuedInLog.size} issued coupons (${admittedUnanswered} admitted while their answer was lost), ${report.events} events, ` +
+    `${report.duplicates} redelivered copies; audit ${auditPassed(report) ? 'passed' : 'FAILED'}`);
+} finally {
+  for (const p of running.values()) p.child.kill('SIGTERM');
+  await Promise.all([...running.values()].map((p) => p.exited));
+  await closeRuntime(runtime);
+}
+say(findings.length === 0 ? '\nchaos: nothing lost, nothing given twice, no 5xx but 503' : `\nchaos FAILED:\n  ${findings.join('\n  ')}`);
+process.exit(findings.length === 0 ? 0 : 1);
