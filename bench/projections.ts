@@ -3,6 +3,7 @@
  * (default 1,000,000) to a topic of its own, then times the live projector from zero to lag 0 and a
  * full rebuild, both for every projection. Its own topic and database, so tests and dev data are untouched.
  */
+import '../src/runtime/pinned-node.ts';
 import { PROJECTIONS } from '../projections/projections.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { issuedCouponId, uuidv7 } from '../src/coupons/ids.ts';

@@ -5,6 +5,7 @@
  * while it runs, checks that Redis, Kafka and MySQL agree, then times the projector and a rebuild over
  * 1,000,000 events. Prints a table and one line of figures, and writes them to bench/RESULTS.md.
  */
+import '../src/runtime/pinned-node.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

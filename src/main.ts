@@ -1,3 +1,4 @@
+import './runtime/pinned-node.ts';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { waitForDependencies } from './health/dependency-health.ts';

@@ -3,6 +3,7 @@
  * engine answers, else the project's local `test` stack), resets the state it owns, runs uvu over
  * test/ and ends with the plain line `N passed, N failed` that CI reads.
  */
+import '../src/runtime/pinned-node.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

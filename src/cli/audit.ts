@@ -1,3 +1,4 @@
+import '../runtime/pinned-node.ts';
 import { parseArgs } from 'node:util';
 import { auditPassed, runAudit, type AuditReport } from '../audit/run-audit.ts';
 import { isCouponId } from '../coupons/ids.ts';

@@ -1,3 +1,4 @@
+import '../runtime/pinned-node.ts';
 import { loadConfig } from '../config/config.ts';
 import { connectDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';

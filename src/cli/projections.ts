@@ -1,3 +1,4 @@
+import '../runtime/pinned-node.ts';
 import { parseArgs } from 'node:util';
 import { PROJECTIONS, projectionNamed } from '../../projections/projections.ts';
 import { loadConfig } from '../config/config.ts';

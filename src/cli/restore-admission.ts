@@ -1,3 +1,4 @@
+import '../runtime/pinned-node.ts';
 import { parseArgs } from 'node:util';
 import { isCouponId } from '../coupons/ids.ts';
 import { ADMISSION_MARKER, AdmissionRecovery } from '../coupons/recovery/admission-recovery.ts';

@@ -1,3 +1,4 @@
+import '../runtime/pinned-node.ts';
 import { loadConfig } from '../config/config.ts';
 import { ensureLocalStack, localEndpoints, stopLocalStack, wipeLocalStack, type StackProfile } from '../stack/local-stack.ts';
 

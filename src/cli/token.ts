@@ -1,3 +1,4 @@
+import '../runtime/pinned-node.ts';
 import { parseArgs } from 'node:util';
 import { signAccessToken } from '../auth/token-signer.ts';
 import { loadConfig } from '../config/config.ts';

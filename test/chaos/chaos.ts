@@ -5,6 +5,7 @@
  * nothing is in the log that Redis did not admit, the audit passes, nothing is over-issued, and no answer
  * was a 5xx other than 503. Prints the counts; exits 1 on any finding.
  */
+import '../../src/runtime/pinned-node.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { auditPassed, runAudit } from '../../src/audit/run-audit.ts';
 import { signAccessToken } from '../../src/auth/token-signer.ts';

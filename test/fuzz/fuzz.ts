@@ -4,6 +4,7 @@
  * declare. The data-acceptance checks are left out: JSON Schema cannot say "issueStartAt < issueEndAt", and a
  * reused Idempotency-Key is rightly refused, so they report what is correct behaviour.
  */
+import '../../src/runtime/pinned-node.ts';
 import { spawnSync } from 'node:child_process';
 import { signAccessToken } from '../../src/auth/token-signer.ts';
 import { loadConfig, type ResolvedConfig } from '../../src/config/config.ts';
