@@ -1,97 +1,307 @@
 /**
- * `npm test`: finds the services (endpoints from the environment, else Testcontainers where a Docker
- * engine answers, else the project's local `test` stack), resets the state it owns, runs uvu over
- * test/ and ends with the plain line `N passed, N failed` that CI reads.
+ * `npm test` and `npm run test:unit`. Finds the services (endpoints from the environment, else
+ * Testcontainers where a Docker engine answers, else the project's local `test` stack), then runs every
+ * test file in a process of its own, at most TEST_CONCURRENCY (2) at a time. Each file gets a Redis
+ * database, a MySQL database and a Kafka topic (so consumer groups too) that no other file sees; files
+ * named `*.outage.test.ts` stop or pause shared servers and run alone. Counts come from the result lines
+ * each test writes (test/support/spec.ts), never from parsing output: a file that crashes counts every
+ * test it declared and did not finish as failed. The last line is `N passed, N failed, N skipped`.
+ *
+ * `npm test -- [dir] [pattern]` runs the files under dir whose path matches pattern; `--unit` runs only
+ * the unit tier (`*.unit.test.ts`) and needs no service. With TEST_ALLOWED_SKIPS set (CI sets it), a test
+ * skipped for any reason key not listed there counts as failed.
  */
 import '../src/runtime/pinned-node.ts';
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { Redis } from 'ioredis';
+import { createConnection } from 'mysql2/promise';
 import { loadConfig } from '../src/config/config.ts';
 import { recreateDatabase } from '../src/db/recreate-database.ts';
 import { KafkaClient } from '../src/kafka/kafka-client.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { ensureLocalStack, type StackEndpoints } from '../src/stack/local-stack.ts';
 import { startContainerStack } from './support/container-stack.ts';
+import type { ResultLine } from './support/spec.ts';
 
-const [dir = 'test', pattern = '\\.test\\.ts$'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const [dir = 'test', pattern = '.'] = args.filter((a) => !a.startsWith('--'));
+const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 2));
+const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 600_000);
+const allowedSkips = process.env.TEST_ALLOWED_SKIPS === undefined ? undefined : new Set(process.env.TEST_ALLOWED_SKIPS.split(',').map((s) => s.trim()).filter(Boolean));
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const root = new URL('..', import.meta.url).pathname;
+
+interface TestFile {
+  path: string;
+  /** `coupons/issue-concurrency`: names its database, topic and results. */
+  id: string;
+  kind: 'unit' | 'integration' | 'exclusive';
+}
+
+function findFiles(): TestFile[] {
+  const walk = (folder: string): string[] =>
+    readdirSync(folder, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(folder, e.name)) : [join(folder, e.name)]));
+  const match = new RegExp(pattern);
+  return walk(join(root, dir))
+    .filter((p) => p.endsWith('.test.ts') && match.test(relative(root, p)))
+    .sort()
+    .map((path) => {
+      const id = relative(join(root, 'test'), path).replace(/\.test\.ts$/, '');
+      const kind = path.endsWith('.unit.test.ts') ? 'unit' : path.endsWith('.outage.test.ts') ? 'exclusive' : 'integration';
+      return { path, id, kind } as TestFile;
+    })
+    .filter((f) => !unitOnly || f.kind === 'unit');
+}
+
+const slug = (id: string) => id.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
+const files = findFiles();
+const bySlug = new Map(files.map((f) => [slug(f.id), f.path]));
+if (bySlug.size !== files.length) throw new Error('two test files map to the same database and topic name; rename one');
+if (files.length === 0) {
+  say(`no test files under ${dir} match ${pattern}`);
+  say('0 passed, 1 failed, 0 skipped');
+  process.exit(1);
+}
+
+// ---- services -------------------------------------------------------------------------------------------
+
 const base = loadConfig();
-
 const dockerAnswers = () => spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5_000 }).status === 0;
+let stack: 'none' | 'external' | 'containers' | 'local' = 'none';
+let endpoints: StackEndpoints | undefined;
+let stopContainers: (() => Promise<void>) | undefined;
+const started = Date.now();
 
-async function resetOwnedState(endpoints: StackEndpoints, topics: string[]): Promise<void> {
-  const redis = new Redis(endpoints.redisUrl);
+/** A stack the run owns starts from nothing: every Redis database, every topic, every test database. */
+async function resetOwnedState(e: StackEndpoints): Promise<void> {
+  const redis = new Redis(e.redisUrl);
   await redis.flushall();
   await redis.quit();
-  await recreateDatabase(endpoints.mysqlUrl);
-  const kafka = new KafkaClient({ brokers: endpoints.kafkaBrokers, clientId: 'test-reset' }, createLogger('warn'));
-  await kafka.deleteTopics(topics);
+  const url = new URL(e.mysqlUrl);
+  const server = await createConnection({ host: url.hostname, port: Number(url.port), user: url.username, password: url.password });
+  const [rows] = await server.query<{ name: string }[] & import('mysql2').RowDataPacket[]>(
+    "SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 't\\_%'",
+  );
+  for (const { name } of rows) await server.query(`DROP DATABASE \`${name}\``);
+  await server.end();
+  const kafka = new KafkaClient({ brokers: e.kafkaBrokers, clientId: 'test-reset' }, createLogger('warn'));
+  await kafka.deleteTopics((await kafka.listTopics()).filter((t) => !t.startsWith('__')));
   await kafka.close();
 }
 
-let stack: 'external' | 'containers' | 'local';
-let endpoints: StackEndpoints;
-let stopContainers: (() => Promise<void>) | undefined;
-const started = Date.now();
-if (base.redisUrl && base.mysqlUrl && base.kafka.brokers) {
-  stack = 'external';
-  endpoints = { redisUrl: base.redisUrl, mysqlUrl: base.mysqlUrl, kafkaBrokers: base.kafka.brokers };
-} else if (dockerAnswers()) {
-  stack = 'containers';
-  const containers = await startContainerStack();
-  endpoints = containers.endpoints;
-  stopContainers = containers.stop;
-} else {
-  stack = 'local';
-  endpoints = await ensureLocalStack(base.stackDir, 'test', (line) => say(`stack: ${line}`));
-  await resetOwnedState(endpoints, [base.kafka.topic]);
-}
-say(`services (${stack}) ready in ${Date.now() - started} ms`);
-
-const uvuBin = join(dirname(createRequire(import.meta.url).resolve('uvu')), '..', 'bin.js');
-const child = spawn(
-  process.execPath,
-  ['--import', 'tsx', '--disable-warning=TimeoutNegativeWarning', uvuBin, dir, pattern],
-  {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
-      TEST_STACK: stack,
-      REDIS_URL: endpoints.redisUrl,
-      MYSQL_URL: endpoints.mysqlUrl,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      JWT_SECRET: process.env.JWT_SECRET ?? 'test-secret-that-is-at-least-32-characters-long',
-    },
-  },
-);
-
-let output = '';
-let lingerTimer: NodeJS.Timeout | undefined;
-child.stdout.on('data', (chunk: Buffer) => {
-  process.stdout.write(chunk);
-  output += chunk.toString();
-  // uvu does not exit while a test left a handle open; once it has reported, that must not hang CI.
-  if (!lingerTimer && /Duration:/.test(output)) {
-    lingerTimer = setTimeout(() => {
-      say('warning: the test process kept running after its report (an open handle); stopping it');
-      child.kill('SIGKILL');
-    }, 15_000);
+if (files.some((f) => f.kind !== 'unit')) {
+  if (base.redisUrl && base.mysqlUrl && base.kafka.brokers) {
+    stack = 'external';
+    endpoints = { redisUrl: base.redisUrl, mysqlUrl: base.mysqlUrl, kafkaBrokers: base.kafka.brokers };
+  } else if (dockerAnswers()) {
+    stack = 'containers';
+    const containers = await startContainerStack();
+    endpoints = containers.endpoints;
+    stopContainers = containers.stop;
+    await resetOwnedState(endpoints);
+  } else {
+    stack = 'local';
+    endpoints = await ensureLocalStack(base.stackDir, 'test', (line) => say(`stack: ${line}`));
+    await resetOwnedState(endpoints);
   }
-});
+  say(`services (${stack}) ready in ${Date.now() - started} ms`);
+}
 
-const code = await new Promise<number>((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal === 'SIGKILL' && lingerTimer ? 0 : 1))));
-clearTimeout(lingerTimer);
+// ---- one file ---------------------------------------------------------------------------------------------
+
+interface FileResult {
+  file: TestFile;
+  passed: number;
+  failed: number;
+  skipped: { test: string; key: string; reason: string }[];
+  failures: string[];
+  seconds: number;
+  output: string;
+  warning?: string;
+}
+
+const resultsDir = mkdtempSync(join(tmpdir(), 'coupon-tests-'));
+/** Redis databases 1–15 (0 is left to people poking around); a file gets a flushed one of its own. */
+const freeRedisDbs = Array.from({ length: 15 }, (_, i) => i + 1);
+
+/** For a file that died before declaring anything: the tests it would have declared, counted in its source. */
+function declaredInSource(path: string): number {
+  const source = readFileSync(path, 'utf8');
+  const names = [...source.matchAll(/const (\w+) = spec\b/g)].map((m) => m[1]!);
+  if (names.length === 0) return 1;
+  return Math.max(1, [...source.matchAll(new RegExp(`^\\s*(?:${names.join('|')})\\(\\s*[\`'"]`, 'gm'))].length);
+}
+
+async function environmentFor(file: TestFile, db: number): Promise<NodeJS.ProcessEnv> {
+  if (!endpoints) return {};
+  const redisUrl = new URL(endpoints.redisUrl);
+  redisUrl.pathname = `/${db}`;
+  if (stack !== 'external') {
+    const redis = new Redis(redisUrl.toString());
+    await redis.flushdb();
+    await redis.quit();
+  }
+  return {
+    TEST_STACK: stack,
+    REDIS_URL: redisUrl.toString(),
+    MYSQL_URL: await recreateDatabase(endpoints.mysqlUrl, `t_${slug(file.id)}`.slice(0, 64)),
+    KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    KAFKA_TOPIC: `test.${slug(file.id)}`,
+  };
+}
+
+async function runFile(file: TestFile): Promise<FileResult> {
+  const db = freeRedisDbs.shift()!;
+  const resultsFile = join(resultsDir, `${slug(file.id)}.jsonl`);
+  const began = Date.now();
+  let output = '';
+  let warning: string | undefined;
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--disable-warning=TimeoutNegativeWarning', file.path], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...(await environmentFor(file, db)),
+        NODE_ENV: 'test',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+        JWT_SECRET: process.env.JWT_SECRET ?? 'test-secret-that-is-at-least-32-characters-long',
+        TEST_RESULTS_FILE: resultsFile,
+      },
+    });
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // A file is over when it exits; one that hangs after its suites reported done (an open handle) is
+    // stopped after a grace period, and one that runs past the time limit is killed.
+    const watch = setInterval(() => {
+      const lines = readLines(resultsFile);
+      const suites = new Set(lines.filter((l) => l.event === 'declared').map((l) => l.suite));
+      const done = new Set(lines.filter((l) => l.event === 'done').map((l) => l.suite));
+      if (suites.size > 0 && [...suites].every((s) => done.has(s)) && !warning) {
+        warning = 'kept running after its last suite finished (an open handle); stopped';
+        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+      }
+      if (Date.now() - began > fileTimeoutMs) {
+        warning = `ran past ${fileTimeoutMs / 1000} s; killed`;
+        child.kill('SIGKILL');
+      }
+    }, 1_000);
+    const code = await exited;
+    clearInterval(watch);
+    if (code === 0 || warning?.startsWith('kept running')) warning = code === 0 ? undefined : warning;
+    return tally(file, readLines(resultsFile), code, output, (Date.now() - began) / 1000, warning);
+  } finally {
+    freeRedisDbs.push(db);
+  }
+}
+
+function readLines(path: string): ResultLine[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ResultLine);
+  } catch {
+    return [];
+  }
+}
+
+function tally(file: TestFile, lines: ResultLine[], code: number | null, output: string, seconds: number, warning?: string): FileResult {
+  const result: FileResult = { file, passed: 0, failed: 0, skipped: [], failures: [], seconds, output, warning };
+  const finished = new Set<string>();
+  for (const line of lines) {
+    if (line.event === 'passed') result.passed++;
+    if (line.event === 'failed') {
+      result.failed++;
+      result.failures.push(`${line.suite} › ${line.test}: ${line.reason ?? ''}`);
+    }
+    if (line.event === 'skipped') {
+      if (allowedSkips && !allowedSkips.has(line.skipKey ?? '')) {
+        result.failed++;
+        result.failures.push(`${line.suite} › ${line.test}: skipped (${line.skipKey}: ${line.reason}), and this run expects it to run`);
+      } else {
+        result.skipped.push({ test: `${line.suite} › ${line.test}`, key: line.skipKey ?? '', reason: line.reason ?? '' });
+      }
+    }
+    if (line.event === 'teardown-failed') {
+      result.failed++;
+      result.failures.push(`${line.suite} › teardown: ${line.reason}`);
+    }
+    if (line.event === 'passed' || line.event === 'failed' || line.event === 'skipped') finished.add(`${line.suite}\n${line.test}`);
+  }
+  const declared = lines.filter((l) => l.event === 'declared');
+  const unfinished = declared.filter((l) => !finished.has(`${l.suite}\n${l.test}`));
+  const why = warning ?? `the process exited with ${code}`;
+  for (const l of unfinished) {
+    result.failed++;
+    result.failures.push(`${l.suite} › ${l.test}: did not finish (${why})`);
+  }
+  if (declared.length === 0) {
+    const count = declaredInSource(file.path);
+    result.failed += count;
+    result.failures.push(`${count} test(s) never ran: the file crashed before declaring them (${why})`);
+  } else if (code !== 0 && result.failed === 0 && !warning) {
+    result.failed++;
+    result.failures.push(`every test passed, yet the process exited with ${code}`);
+  }
+  return result;
+}
+
+function report(r: FileResult): void {
+  const counts = [`${r.passed} passed`, ...(r.failed ? [`${r.failed} failed`] : []), ...(r.skipped.length ? [`${r.skipped.length} skipped`] : [])];
+  say(`${r.failed ? '✗' : '✓'} ${relative(root, r.file.path)}  ${counts.join(', ')}  (${r.seconds.toFixed(1)} s)`);
+  for (const s of r.skipped) say(`    ↷ skipped ${s.test}: ${s.reason} [${s.key}]`);
+  if (r.warning) say(`    ! ${r.warning}`);
+  if (r.failed) {
+    for (const f of r.failures) say(`    ✗ ${f}`);
+    say(r.output.replace(/^/gm, '    | '));
+  }
+}
+
+// ---- the run ----------------------------------------------------------------------------------------------
+
+const results: FileResult[] = [];
+const queue = [...files.filter((f) => f.kind === 'unit'), ...files.filter((f) => f.kind === 'integration'), ...files.filter((f) => f.kind === 'exclusive')];
+say(`${files.length} test files, ${concurrency} at a time${files.some((f) => f.kind === 'exclusive') ? ' (outage tests alone)' : ''}`);
+
+async function worker(): Promise<void> {
+  for (;;) {
+    const next = queue[0];
+    if (!next) return;
+    // An outage test stops or pauses servers every file shares: it waits for the others and runs alone.
+    if (next.kind === 'exclusive' && running > 0) {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    if (exclusiveRunning) {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    queue.shift();
+    running++;
+    exclusiveRunning = next.kind === 'exclusive';
+    try {
+      const result = await runFile(next);
+      results.push(result);
+      report(result);
+    } finally {
+      running--;
+      exclusiveRunning = false;
+    }
+  }
+}
+let running = 0;
+let exclusiveRunning = false;
+await Promise.all(Array.from({ length: concurrency }, worker));
 await stopContainers?.();
+rmSync(resultsDir, { recursive: true, force: true });
 
-const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
-const number = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? NaN);
-const total = number('Total');
-const passed = number('Passed');
-let failed = Number.isNaN(total) ? 1 : total - passed;
-if (code !== 0 && failed === 0) failed = 1;
-say(`${Number.isNaN(passed) ? 0 : passed} passed, ${failed} failed`);
+const sum = (pick: (r: FileResult) => number) => results.reduce((n, r) => n + pick(r), 0);
+const passed = sum((r) => r.passed);
+const failed = sum((r) => r.failed);
+const skipped = sum((r) => r.skipped.length);
+say(`\n${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s${failed ? `; failed in: ${results.filter((r) => r.failed).map((r) => relative(root, r.file.path)).join(', ')}` : ''}`);
+say(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed === 0 ? 0 : 1);

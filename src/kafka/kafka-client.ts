@@ -1,4 +1,4 @@
-import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer, type logCreator } from 'kafkajs';
+import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer, type logCreator } from 'kafkajs';
 import type { Logger } from '../log/logger.ts';
 
 /**
@@ -204,6 +204,19 @@ export class KafkaClient {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`topics still present after delete: ${present.join(', ')}`);
+  }
+
+  async listTopics(): Promise<string[]> {
+    return (await this.adminClient()).listTopics();
+  }
+
+  /** The members of a consumer group and the partitions each holds now. */
+  async groupMembers(groupId: string): Promise<{ memberId: string; partitions: Record<string, number[]> }[]> {
+    const { groups } = await (await this.adminClient()).describeGroups([groupId]);
+    return (groups[0]?.members ?? []).map((m) => ({
+      memberId: m.memberId,
+      partitions: m.memberAssignment.length > 0 ? (AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment ?? {}) : {},
+    }));
   }
 
   async topicExists(topic: string): Promise<boolean> {

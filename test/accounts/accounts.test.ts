@@ -1,10 +1,9 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start({ env: { LOGIN_LIMIT_PER_EMAIL: '3', LOGIN_LIMIT_PER_ADDRESS: '1000' } });
-const accounts = suite('signup and login');
-accounts.after(() => harness.close());
+let harness!: Harness;
+const accounts = spec('signup and login', async () => (harness = await Harness.start({ env: { LOGIN_LIMIT_PER_EMAIL: '3', LOGIN_LIMIT_PER_ADDRESS: '1000' } })));
 
 const signup = (body: unknown) => harness.request('POST', '/auth/signup', { body });
 const login = (body: unknown) => harness.request('POST', '/auth/login', { body });

@@ -1,17 +1,20 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start();
-const couponId = await harness.createCoupon();
-const tokens = suite('who may call');
-tokens.after(() => harness.close());
+let harness!: Harness;
+let couponId!: string;
+const tokens = spec('who may call', async () => {
+  harness = await Harness.start();
+  couponId = await harness.createCoupon();
+  return harness;
+});
 
 const issue = (headers: Record<string, string>) => harness.request('POST', `/coupons/${couponId}/issue`, { headers });
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const secret = (text: string) => new TextEncoder().encode(text);
-const { issuer } = harness.runtime.config.jwt;
+const issuer = () => harness.runtime.config.jwt.issuer;
 
 async function assertUnauthenticated(headers: Record<string, string>, detail: RegExp): Promise<void> {
   const answer = await issue(headers);
@@ -27,30 +30,30 @@ tokens('not a Bearer scheme: 401', () => assertUnauthenticated({ authorization: 
 
 tokens('expired: 401 saying so', async () => {
   const expired = await new SignJWT({ role: 'user' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice')
-    .setIssuer(issuer).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secret(harness.runtime.config.jwt.secret!));
+    .setIssuer(issuer()).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secret(harness.runtime.config.jwt.secret!));
   await assertUnauthenticated(bearer(expired), /expired/);
 });
 
 tokens('signed with another secret: 401', async () => {
   const forged = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('mallory')
-    .setIssuer(issuer).setExpirationTime('1h').sign(secret('another-secret-that-is-at-least-32-chars'));
+    .setIssuer(issuer()).setExpirationTime('1h').sign(secret('another-secret-that-is-at-least-32-chars'));
   await assertUnauthenticated(bearer(forged), /not valid/);
 });
 
 tokens('alg none: 401', async () => {
-  const unsigned = new UnsecuredJWT({ role: 'admin' }).setSubject('mallory').setIssuer(issuer).setExpirationTime('1h').encode();
+  const unsigned = new UnsecuredJWT({ role: 'admin' }).setSubject('mallory').setIssuer(issuer()).setExpirationTime('1h').encode();
   await assertUnauthenticated(bearer(unsigned), /not valid/);
 });
 
 tokens('no exp claim: 401', async () => {
   const forever = await new SignJWT({ role: 'user' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice')
-    .setIssuer(issuer).sign(secret(harness.runtime.config.jwt.secret!));
+    .setIssuer(issuer()).sign(secret(harness.runtime.config.jwt.secret!));
   await assertUnauthenticated(bearer(forever), /not valid/);
 });
 
 tokens('a role that does not exist: 401', async () => {
   const odd = await new SignJWT({ role: 'superuser' }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice')
-    .setIssuer(issuer).setExpirationTime('1h').sign(secret(harness.runtime.config.jwt.secret!));
+    .setIssuer(issuer()).setExpirationTime('1h').sign(secret(harness.runtime.config.jwt.secret!));
   await assertUnauthenticated(bearer(odd), /role/);
 });
 

@@ -1,15 +1,17 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
 import { decideClose, decideIssue, decideUse, type AdmissionCoupon } from '../../src/coupons/admission/decide.ts';
 import { uuidv7 } from '../../src/coupons/ids.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
+import { spec } from '../support/spec.ts';
 
-const runtime = await openTestRuntime();
-const store = new AdmissionStore(runtime.redis, runtime.config.admission.shards);
-const equivalence = suite('Lua admission scripts agree with the TypeScript mirror');
-equivalence.after(() => closeRuntime(runtime));
+let store!: AdmissionStore;
+const equivalence = spec('Lua admission scripts agree with the TypeScript mirror', async () => {
+  const runtime = await openTestRuntime();
+  store = new AdmissionStore(runtime.redis, runtime.config.admission.shards);
+  return runtime;
+}, closeRuntime);
 
 // A tiny seeded generator, so a failure can be replayed from its seed.
 function random(seed: number): () => number {

@@ -1,12 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Harness, type Answer } from '../support/api-harness.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start({ relay: true });
-const admin = await harness.token('admin-1', 'admin');
-const alice = await harness.token('alice');
-const bob = await harness.token('bob');
+let harness!: Harness;
+let admin!: string;
+let alice!: string;
+let bob!: string;
+async function start(): Promise<Harness> {
+  harness = await Harness.start({ relay: true });
+  [admin, alice, bob] = await Promise.all([harness.token('admin-1', 'admin'), harness.token('alice'), harness.token('bob')]);
+  return harness;
+}
 const HOUR = 3_600_000;
 const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 
@@ -26,7 +31,7 @@ const validBody = () => ({
   issueStartAt: at(-HOUR), issueEndAt: at(HOUR), validFrom: at(-HOUR), validUntil: at(2 * HOUR),
 });
 
-const create = suite('POST /admin/coupons');
+const create = spec('POST /admin/coupons', start);
 
 create('an admin creates a coupon: 201 with the coupon, times in UTC, and a CouponCreated in the log', async () => {
   const body = { ...validBody(), issueStartAt: '2026-01-01T09:00:00+09:00' };
@@ -113,7 +118,7 @@ create('Idempotency-Key: the same key and body replays the first coupon; another
 
 create.run();
 
-const issue = suite('POST /coupons/{id}/issue');
+const issue = spec('POST /coupons/{id}/issue', start);
 issue('201 with the issued coupon; the same user again gets 409 ALREADY_ISSUED carrying their issuedCouponId', async () => {
   const couponId = await harness.createCoupon();
   const first = await harness.request('POST', `/coupons/${couponId}/issue`, { token: alice });
@@ -162,8 +167,7 @@ issue('GET /coupons/{id} and /issuance answer from the fast path, current to the
 });
 issue.run();
 
-const use = suite('POST /issued-coupons/{id}/use');
-use.after(() => harness.close());
+const use = spec('POST /issued-coupons/{id}/use', start);
 use('the holder uses it once: 200 USED, then 409 ALREADY_USED; the log has one CouponUsed with the order', async () => {
   const couponId = await harness.createCoupon();
   const { body } = await harness.request('POST', `/coupons/${couponId}/issue`, { token: alice });

@@ -1,10 +1,9 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start({ relay: true });
-const race = suite('the opening second');
-race.after(() => harness.close());
+let harness!: Harness;
+const race = spec('the opening second', async () => (harness = await Harness.start({ relay: true })));
 
 race('4,000 simultaneous requests from 2,000 users for 100 coupons: exactly 100 win, once each, and the log agrees', async () => {
   const couponId = await harness.createCoupon({ totalQuantity: 100 });

@@ -1,16 +1,13 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { apiRouters } from '../../src/roles/api-role.ts';
 import { Harness } from '../support/api-harness.ts';
+import { servedRoutes } from '../support/served-routes.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start();
-const openapi = suite('the OpenAPI document');
-openapi.after(() => harness.close());
+let harness!: Harness;
+const openapi = spec('the OpenAPI document', async () => (harness = await Harness.start()));
 
 openapi('lists exactly the operations the router serves', async () => {
-  const served = apiRouters(harness.runtime)
-    .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`)))
-    .sort();
+  const served = (await servedRoutes()).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`).sort();
   const { body } = await harness.request<{ paths: Record<string, Record<string, unknown>> }>('GET', '/openapi.json');
   const documented = Object.entries(body.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
   assert.equal(documented, served);

@@ -1,13 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditPassed } from '../../src/audit/run-audit.ts';
+import { partitionFor } from '../../src/kafka/kafka-client.ts';
 import { Harness } from '../support/api-harness.ts';
 import { spawnApp, type AppProcess } from '../support/app-process.ts';
+import { eventually } from '../support/eventually.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start({ relay: true });
-const projector = suite('projector: exactly once through crashes and redelivery');
-projector.after(() => harness.close());
+let harness!: Harness;
+const projector = spec('projector: exactly once through crashes and redelivery', async () => (harness = await Harness.start({ relay: true })));
 
 const env = { ROLES: 'projector', LOG_LEVEL: 'warn' };
 
@@ -23,19 +23,36 @@ async function traffic(coupons: string[], users: number): Promise<void> {
   }
 }
 
+/** Events the `coupon` projection has applied from these partitions: the sum of its checkpoints there. */
+async function appliedFrom(partitions: number[]): Promise<number> {
+  const rows = await harness.runtime.db.selectFrom('projection_checkpoint').select(['partition_no', 'next_offset'])
+    .where('projection', '=', 'coupon').where('topic', '=', harness.runtime.config.kafka.topic).execute();
+  return rows.filter((r) => partitions.includes(r.partition_no)).reduce((n, r) => n + Number(r.next_offset), 0);
+}
+
 projector('killed with SIGKILL mid-stream twice and restarted, it leaves read models equal to a replay of the log', async () => {
   const coupons = await Promise.all([1, 2, 3].map(() => harness.createCoupon({ totalQuantity: 700 })));
+  const { topic, partitions } = harness.runtime.config.kafka;
+  const ours = [...new Set(coupons.map((c) => partitionFor(c, partitions)))];
+  const groupId = `projector.${topic}`;
   let running: AppProcess = await spawnApp(env);
   const load = traffic(coupons, 800);
-  for (const pause of [700, 900]) {
-    await sleep(pause);
-    running.child.kill('SIGKILL');
-    await running.exited;
-    running = await spawnApp(env);
-  }
-  await load;
-  for (const couponId of coupons) await harness.drained(couponId);
   try {
+    for (let kill = 0; kill < 2; kill++) {
+      // The process about to die is the group's only member and holds every partition these coupons live in.
+      const members = await eventually('the projector process to hold the coupons\' partitions', () => harness.runtime.kafka.groupMembers(groupId),
+        (m) => m.length === 1 && ours.every((p) => m[0]!.partitions[topic]?.includes(p)), { timeoutMs: 30_000, everyMs: 100 });
+      assert.is(members.length, 1);
+      // It dies while it is applying: after it applied 300 more events of those partitions, with more still arriving.
+      const before = await appliedFrom(ours);
+      await eventually('the projector to apply 300 more events of the coupons\' partitions', () => appliedFrom(ours), (n) => n >= before + 300,
+        { timeoutMs: 60_000, everyMs: 20 });
+      running.child.kill('SIGKILL');
+      assert.equal(await running.exited, { code: null, signal: 'SIGKILL' });
+      running = await spawnApp(env);
+    }
+    await load;
+    for (const couponId of coupons) await harness.drained(couponId);
     await harness.projected(120_000);
   } finally {
     running.child.kill('SIGTERM');

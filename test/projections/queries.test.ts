@@ -1,12 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start({ relay: true, projector: true });
-const admin = await harness.token('admin-q', 'admin');
-const queries = suite('queries answered from the read models and the log');
-queries.after(() => harness.close());
+let harness!: Harness;
+let admin!: string;
+const queries = spec('queries answered from the read models and the log', async () => {
+  harness = await Harness.start({ relay: true, projector: true });
+  admin = await harness.token('admin-q', 'admin');
+  return harness;
+});
 
 queries('my coupons: newest first, filtered by status, paged by cursor; EXPIRED is ISSUED past validity', async () => {
   const dana = await harness.token('dana');

@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auditPassed } from '../../src/audit/run-audit.ts';
 import { Harness } from '../support/api-harness.ts';
 import { runCli } from '../support/app-process.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start({ relay: true, projector: true });
-const rebuild = suite('rebuilding the read models from the log');
-rebuild.after(() => harness.close());
+let harness!: Harness;
+const rebuild = spec('rebuilding the read models from the log', async () => (harness = await Harness.start({ relay: true, projector: true })));
 
 const tables = async () =>
   (await sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()`.execute(harness.runtime.db)).rows.map((r) => r.name);

@@ -1,10 +1,9 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start({ env: { CORS_ORIGINS: 'https://shop.example' } });
-const headers = suite('security headers and CORS');
-headers.after(() => harness.close());
+let harness!: Harness;
+const headers = spec('security headers and CORS', async () => (harness = await Harness.start({ env: { CORS_ORIGINS: 'https://shop.example' } })));
 
 headers('every answer, an error too, carries the security headers', async () => {
   for (const path of ['/healthz', '/no/such/route']) {

@@ -1,10 +1,9 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
+import { spec } from '../support/spec.ts';
 
-const harness = await Harness.start({ env: { USER_LIMIT: '3', USER_LIMIT_WINDOW_MS: '60000' } });
-const limit = suite('per-user limit on issue and use');
-limit.after(() => harness.close());
+let harness!: Harness;
+const limit = spec('per-user limit on issue and use', async () => (harness = await Harness.start({ env: { USER_LIMIT: '3', USER_LIMIT_WINDOW_MS: '60000' } })));
 
 limit('past the limit a user gets 429 with Retry-After on issue; other users are not affected', async () => {
   const couponId = await harness.createCoupon();

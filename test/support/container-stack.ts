@@ -4,9 +4,8 @@ import type { StackEndpoints } from '../../src/stack/local-stack.ts';
  * Where a Docker engine answers, the test run gets throwaway containers instead of the local stack.
  * Kafka is mapped to a fixed host port because the broker must advertise the address clients dial.
  */
-export async function startContainerStack(): Promise<{ endpoints: StackEndpoints; stop(): Promise<void> }> {
+export async function startContainerStack(kafkaPort = 39092): Promise<{ endpoints: StackEndpoints; stop(): Promise<void> }> {
   const { GenericContainer, Wait } = await import('testcontainers');
-  const kafkaPort = 39092;
   const [redis, mariadb, kafka] = await Promise.all([
     new GenericContainer('redis:7.4')
       .withCommand(['redis-server', '--appendonly', 'yes'])
@@ -39,7 +38,7 @@ export async function startContainerStack(): Promise<{ endpoints: StackEndpoints
   return {
     endpoints: {
       redisUrl: `redis://${redis.getHost()}:${redis.getMappedPort(6379)}`,
-      mysqlUrl: `mysql://coupon:coupon@${mariadb.getHost()}:${mariadb.getMappedPort(3306)}/coupon`,
+      mysqlUrl: `mysql://root:root@${mariadb.getHost()}:${mariadb.getMappedPort(3306)}/coupon`,
       kafkaBrokers: [`127.0.0.1:${kafkaPort}`],
     },
     stop: async () => {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/config/config.ts';
 import { runAppToExit } from '../support/app-process.ts';
+import { spec } from '../support/spec.ts';
 
-const config = suite('config');
+const config = spec('config');
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {

@@ -1,10 +1,10 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { couponProjection } from '../../projections/coupon/coupon-projection.ts';
 import { issuedCouponProjection } from '../../projections/issued-coupon/issued-coupon-projection.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
+import { spec } from '../support/spec.ts';
 
-const coupon = suite('coupon projection');
+const coupon = spec('coupon projection');
 coupon('given a CouponCreated, then a coupon row with its definition, ACTIVE, nothing issued', () => {
   const { created, progress } = couponProjection.changes([f.created()]);
   assert.is(created.length, 1);
@@ -28,7 +28,7 @@ coupon('given a close, then it records when issuing was closed', () => {
 });
 coupon.run();
 
-const issued = suite('issued_coupon projection');
+const issued = spec('issued_coupon projection');
 issued('given a CouponIssued, then an ISSUED row for its holder with its validity', () => {
   const { issued: rows, used } = issuedCouponProjection.changes([f.issued(1, 'alice', '2026-12-01T08:10:00.000Z')]);
   assert.equal(rows, [{

@@ -1,7 +1,7 @@
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decideClose, decideIssue, decideUse, evolve, type AdmissionCoupon } from '../../src/coupons/admission/decide.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';
+import { spec } from '../support/spec.ts';
 
 const HOUR = 3_600_000;
 const now = Date.parse('2026-12-01T09:00:00Z');
@@ -15,7 +15,7 @@ function coupon(overrides: Partial<AdmissionCoupon> = {}): AdmissionCoupon {
   };
 }
 
-const issue = suite('decideIssue');
+const issue = spec('decideIssue');
 issue('given an open coupon with stock, the next in line gets the next sequence', () => {
   assert.equal(decideIssue(coupon({ issued: 1 }), 'bob', now), { outcome: 'ISSUED', sequence: 2 });
 });
@@ -39,7 +39,7 @@ issue('given all issued, SOLD_OUT', () => {
 });
 issue.run();
 
-const use = suite('decideUse');
+const use = spec('decideUse');
 const held = () => coupon({ issued: 1, holders: new Map([['bob', 1]]) });
 use('given the holder inside validity, USED', () => {
   assert.equal(decideUse(held(), 1, 'bob', now), { outcome: 'USED' });
@@ -63,7 +63,7 @@ use('a closed coupon stays usable', () => {
 });
 use.run();
 
-const close = suite('decideClose');
+const close = spec('decideClose');
 close('closes an active coupon once', () => {
   assert.equal(decideClose(coupon()), { outcome: 'CLOSED' });
   assert.equal(decideClose(coupon({ status: 'CLOSED' })), { outcome: 'COUPON_CLOSED' });
@@ -71,7 +71,7 @@ close('closes an active coupon once', () => {
 });
 close.run();
 
-const fold = suite('evolve');
+const fold = spec('evolve');
 const base = { version: 1 as const, couponId, meta: {} };
 const history: CouponEvent[] = [
   { ...base, eventId: '01937a4e-0000-7000-8000-00000000000a', type: 'CouponCreated', occurredAt: '2026-12-01T08:00:00.000Z',

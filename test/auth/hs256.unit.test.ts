@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RejectedToken, verifyHs256 } from '../../src/auth/hs256.ts';
+import { spec } from '../support/spec.ts';
 
 const secret = 'a-secret-that-is-at-least-32-characters';
 const key = Buffer.from(secret);
@@ -60,7 +60,7 @@ function ourVerdict(token: string): string {
 /** Where it is stricter than jose: JWTs are unpadded base64url (RFC 7515), and jose tolerates a pad. */
 const STRICTER = new Set(['padding in the signature']);
 
-const hs256 = suite('synchronous HS256 verification agrees with jose');
+const hs256 = spec('synchronous HS256 verification agrees with jose');
 for (const [name, token] of Object.entries(tokens)) {
   hs256(name, async () => {
     if (STRICTER.has(name)) assert.equal([ourVerdict(token), await joseVerdict(token)], ['rejected', 'accepted']);

@@ -1,0 +1,27 @@
+import * as assert from 'uvu/assert';
+import { HistoryAuditor } from '../../src/audit/history-auditor.ts';
+import { fixtures as f } from '../support/event-fixtures.ts';
+import { spec } from '../support/spec.ts';
+
+const auditor = spec('the history auditor');
+
+auditor('given a history admission must never allow, then each broken invariant is named', () => {
+  const audit = new HistoryAuditor();
+  for (const e of [f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'u1'), f.issued(2, 'u1'), f.issued(3, 'u2'),
+    f.used(1, 'u9', 1), f.used(1, 'u1', 2), f.used(1, 'u1', 3), f.closed('2026-12-01T09:00:00.000Z'),
+    f.issued(4, 'u4', '2026-12-01T09:30:00.000Z'), f.issued(5, 'u5', '2026-12-01T07:00:00.000Z')]) audit.add(e);
+  const found = audit.violations.join('\n');
+  for (const expected of [/second coupon for user u1/, /over-issued: 2 of 1/, /used by u9, not its holder u1/, /used twice/,
+    /issued after issuing was closed/, /issued outside the issue window/]) assert.match(found, expected);
+});
+
+auditor('given a clean history with a redelivered copy, then no violation and the copy is counted apart', () => {
+  const audit = new HistoryAuditor();
+  const issued = f.issued(1, 'u1');
+  for (const e of [f.created(), issued, f.used(1, 'u1', 1), issued]) audit.add(e);
+  assert.equal(audit.violations, []);
+  assert.is(audit.duplicates, 1);
+  assert.is(audit.events, 3);
+});
+
+auditor.run();
