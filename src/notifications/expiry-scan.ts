@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { uuidv7 } from '../coupons/ids.ts';
 import type { Db } from '../db/database.ts';
+import { retryOnDeadlock } from '../db/retry-deadlock.ts';
 
 const DAY = 86_400_000;
 
@@ -30,7 +31,7 @@ export async function scanForExpiringCoupons(db: Db, days: number, now = new Dat
       .execute();
     if (due.length === 0) break;
     scanned += due.length;
-    const result = await db
+    const result = await retryOnDeadlock(() => db
       .insertInto('notification')
       .values(due.map((c) => ({
         id: uuidv7(now.getTime(), `COUPON_EXPIRING:${c.id}`),
@@ -42,7 +43,7 @@ export async function scanForExpiringCoupons(db: Db, days: number, now = new Dat
         created_at: now,
       })))
       .onDuplicateKeyUpdate({ id: sql.ref('id') })
-      .executeTakeFirst();
+      .executeTakeFirst());
     notified += Number(result.numInsertedOrUpdatedRows ?? 0);
     after = due[due.length - 1]!.id;
   }
