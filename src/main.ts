@@ -2,9 +2,11 @@ import './runtime/pinned-node.ts';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { waitForDependencies } from './health/dependency-health.ts';
+import { startOpsServer } from './health/ops-server.ts';
 import { eventLogTopics } from './kafka/topics.ts';
 import { createLogger } from './log/logger.ts';
 import { startRoles } from './roles/start-roles.ts';
+import { exitOnStrayFailures } from './runtime/crash-policy.ts';
 import { closeRuntime, openRuntime } from './runtime/runtime.ts';
 import { resolveConfig } from './stack/resolve-config.ts';
 
@@ -18,6 +20,7 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+exitOnStrayFailures(logger);
 try {
   const resolved = await resolveConfig(config, 'dev', (line) => logger.info(`local stack: ${line}`));
   const runtime = await openRuntime(resolved, logger);
@@ -26,6 +29,8 @@ try {
   if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'migrated');
   await runtime.kafka.ensureTopics(eventLogTopics(resolved));
   const running = await startRoles(resolved.roles, runtime);
+  const api = running.find((r) => 'url' in r) as { url: string } | undefined;
+  const ops = !api && resolved.metricsPort !== undefined ? await startOpsServer(runtime, resolved.metricsPort) : undefined;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -37,9 +42,15 @@ try {
       process.exit(1);
     }, resolved.shutdownTimeoutMs);
     timer.unref();
-    // The API stops first so no new work arrives while the workers drain.
-    for (const role of [...running].reverse()) await role.stop();
-    await closeRuntime(runtime);
+    try {
+      // The API stops first so no new work arrives while the workers drain.
+      for (const role of [...running].reverse()) await role.stop();
+      await ops?.stop();
+      await closeRuntime(runtime);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
     logger.info('stopped');
     process.exit(0);
   };
@@ -47,8 +58,8 @@ try {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   // Printed only once the signal handlers are in place: whoever waits for this line may stop us right away.
-  const api = running.find((r) => 'url' in r) as { url: string } | undefined;
-  process.stdout.write(`Coupon platform running roles [${resolved.roles.join(', ')}]${api ? ` at ${api.url}` : ''}\n`);
+  const url = api?.url ?? ops?.url;
+  process.stdout.write(`Coupon platform running roles [${resolved.roles.join(', ')}]${url ? ` at ${url}` : ''}\n`);
 } catch (error) {
   logger.fatal({ err: error }, 'start-up failed');
   process.exit(1);

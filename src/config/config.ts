@@ -30,6 +30,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  REDIS_COMMAND_TIMEOUT_MS: wholeNumber(50, 60_000).default(2_000),
   MYSQL_URL: z.url({ protocol: /^mysql$/, error: 'must be a mysql://user:password@host:port/database URL' }).optional(),
   KAFKA_BROKERS: csv(hostPort).optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('coupon-platform'),
@@ -43,8 +44,12 @@ const envSchema = z.object({
   ACCESS_TOKEN_TTL_SECONDS: wholeNumber(60, 86_400).default(3600),
 
   ADMISSION_SHARDS: wholeNumber(1, 1024).default(16),
+  ADMISSION_RETRY_MS: wholeNumber(0, 120_000).default(8_000),
   RELAY_BATCH_SIZE: wholeNumber(1, 10_000).default(1000),
   RELAY_LINGER_MS: wholeNumber(0, 1_000).default(10),
+  RELAY_LEASE_MS: wholeNumber(500, 600_000).default(6_000),
+  LIVENESS_STALL_MS: wholeNumber(1_000, 3_600_000).default(60_000),
+  METRICS_PORT: wholeNumber(0, 65535).optional(),
 
   USER_LIMIT: wholeNumber(1, 100_000).default(20),
   USER_LIMIT_WINDOW_MS: wholeNumber(100, 3_600_000).default(10_000),
@@ -78,10 +83,11 @@ export interface Config {
   roles: Role[];
   logLevel: Env['LOG_LEVEL'];
   redisUrl?: string;
+  redis: { commandTimeoutMs: number };
   mysqlUrl?: string;
   kafka: { brokers?: string[]; clientId: string; topic: string; partitions: number; replicationFactor: number };
   jwt: { secret?: string; jwksUrl?: string; issuer: string; ttlSeconds: number };
-  admission: { shards: number };
+  admission: { shards: number; retryMs: number };
   loginLimits: { perEmail: number; perAddress: number; windowSeconds: number };
   userLimit: { requests: number; windowMs: number };
   notifier: {
@@ -92,7 +98,11 @@ export interface Config {
     smtp?: { url: string; from: string };
     delivery: { maxAttempts: number; backoffMs: number; pollMs: number };
   };
-  relay: { batchSize: number; lingerMs: number };
+  relay: { batchSize: number; lingerMs: number; leaseMs: number };
+  /** A worker loop that has not moved for this long is reported stuck: its role's /readyz answers 503. */
+  liveness: { stallMs: number };
+  /** Where a process without the api role serves /metrics, /healthz and /readyz. */
+  metricsPort?: number;
   stackDir: string;
   shutdownTimeoutMs: number;
 }
@@ -139,6 +149,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     roles: [...new Set(env.ROLES)],
     logLevel: env.LOG_LEVEL,
     redisUrl: env.REDIS_URL,
+    redis: { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS },
     mysqlUrl: env.MYSQL_URL,
     kafka: {
       brokers: env.KAFKA_BROKERS,
@@ -148,7 +159,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
     },
     jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
-    admission: { shards: env.ADMISSION_SHARDS },
+    admission: { shards: env.ADMISSION_SHARDS, retryMs: env.ADMISSION_RETRY_MS },
     userLimit: { requests: env.USER_LIMIT, windowMs: env.USER_LIMIT_WINDOW_MS },
     loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
     notifier: {
@@ -159,7 +170,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       smtp: env.SMTP_URL ? { url: env.SMTP_URL, from: env.SMTP_FROM } : undefined,
       delivery: { maxAttempts: env.DELIVERY_MAX_ATTEMPTS, backoffMs: env.DELIVERY_BACKOFF_MS, pollMs: env.DELIVERY_POLL_MS },
     },
-    relay: { batchSize: env.RELAY_BATCH_SIZE, lingerMs: env.RELAY_LINGER_MS },
+    relay: { batchSize: env.RELAY_BATCH_SIZE, lingerMs: env.RELAY_LINGER_MS, leaseMs: env.RELAY_LEASE_MS },
+    liveness: { stallMs: env.LIVENESS_STALL_MS },
+    metricsPort: env.METRICS_PORT,
     stackDir: env.STACK_DIR,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

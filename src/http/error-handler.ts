@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { DependencyUnavailable } from '../runtime/dependency-unavailable.ts';
+import { DependencyUnavailable, OutcomeUnknown } from '../runtime/dependency-unavailable.ts';
 import { PROBLEM_CONTENT_TYPE, Problem } from './problem.ts';
 
 /** Errors that Koa or a body reader raise with a status, mapped to the platform's codes. */
@@ -22,6 +22,25 @@ function fromHttpError(error: { status?: number; statusCode?: number; message?: 
   }
 }
 
+/**
+ * A dependency that did not answer. "Nothing was changed" is said only when that is known; a decision
+ * that went unanswered is OUTCOME_UNKNOWN, and the detail says how a retry learns the real outcome.
+ */
+function fromDependencyFailure(error: unknown): Problem | undefined {
+  const retry = { 'Retry-After': '1' };
+  if (error instanceof OutcomeUnknown) {
+    return new Problem('OUTCOME_UNKNOWN',
+      'Redis did not answer in time, so this request may or may not have taken effect. Retry it: a retry with the same ' +
+        'Idempotency-Key gets the first outcome, and a plain retry of an issue answers ALREADY_ISSUED with your coupon if it was issued.',
+      {}, retry);
+  }
+  if (error instanceof DependencyUnavailable) {
+    const detail = error.nothingChanged ? `${error.dependency} is unavailable; nothing was changed, retry shortly` : `${error.dependency} is unavailable; retry shortly`;
+    return new Problem('DEPENDENCY_UNAVAILABLE', detail, { dependency: error.dependency }, retry);
+  }
+  return undefined;
+}
+
 /** Turns every failure into problem+json; unexpected ones are logged with their stack and answered without it. */
 export async function errorHandler(ctx: Context, next: Next): Promise<void> {
   try {
@@ -32,12 +51,7 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
       throw new Problem('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on this path`, {}, { Allow: ctx.response.get('Allow') });
     }
   } catch (error) {
-    let problem =
-      error instanceof Problem
-        ? error
-        : error instanceof DependencyUnavailable
-          ? new Problem('DEPENDENCY_UNAVAILABLE', `${error.dependency} is unavailable; nothing was changed, retry shortly`, { dependency: error.dependency }, { 'Retry-After': '1' })
-          : fromHttpError(error as { status?: number });
+    let problem = error instanceof Problem ? error : (fromDependencyFailure(error) ?? fromHttpError(error as { status?: number }));
     if (!problem) {
       ctx.state.log?.error({ err: error }, 'unhandled error');
       problem = new Problem('INTERNAL_ERROR', 'The request failed; it has been logged with its request id');

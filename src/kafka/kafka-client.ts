@@ -66,6 +66,8 @@ export interface ConsumeOptions {
   /** Handles one partition's batch; when it resolves, the batch counts as done. */
   eachBatch(batch: PartitionBatch, seek: (offset: bigint) => void): Promise<void>;
   maxBytesPerPartition?: number;
+  /** Called on every fetch and after every batch: the consumer's loop is moving. */
+  onAlive?: () => void;
   /** Let the broker wait until this much is there (or `maxWaitMs` passed): fewer, larger batches under steady load. */
   minBytes?: number;
   maxWaitMs?: number;
@@ -315,8 +317,8 @@ export class KafkaClient {
     try {
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
-      const done = new Promise<void>((resolveDone) => {
-        void consumer.run({
+      const done = new Promise<void>((resolveDone, failDone) => {
+        consumer.run({
           autoCommit: false,
           eachMessage: async ({ partition: p, message }) => {
             if (p !== partition) return;
@@ -331,7 +333,7 @@ export class KafkaClient {
             seen.push(consumed);
             if (until(consumed)) resolveDone();
           },
-        });
+        }).catch(failDone);
       });
       consumer.seek({ topic, partition, offset: fromOffset });
       await withTimeout(done, timeoutMs, `reading ${topic}/${partition}`);
@@ -361,6 +363,18 @@ export class KafkaClient {
     this.consumers.add(consumer);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
+    if (options.onAlive) consumer.on(consumer.events.FETCH_START, options.onAlive);
+    // kafkajs restarts a consumer after a retriable crash; after any other it stops for good and the role
+    // would sit there dead. That is raised where the process-wide policy sees it and exits.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) {
+        this.logger.warn({ err: payload.error, groupId: options.groupId }, 'consumer crashed; kafkajs restarts it');
+        return;
+      }
+      queueMicrotask(() => {
+        throw new Error(`consumer of group ${options.groupId} stopped for good: ${payload.error.message}`, { cause: payload.error });
+      });
+    });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = (payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
       void options
@@ -394,6 +408,7 @@ export class KafkaClient {
             consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(offset) });
           },
         );
+        options.onAlive?.();
         if (sought) return;
         resolveOffset(batch.lastOffset());
         await commitOffsetsIfNecessary();

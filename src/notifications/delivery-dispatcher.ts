@@ -4,11 +4,12 @@ import type { Config } from '../config/config.ts';
 import type { Db } from '../db/database.ts';
 import type { NotificationDeliveryTable } from '../db/schema.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Liveness } from '../runtime/liveness.ts';
 import type { Channel, Recipient } from './channels/channel.ts';
 import { noticeOf } from './notice.ts';
 
 /** How long a claimed delivery is held before another dispatcher may try it (a crashed one's, say). */
-const CLAIM_MS = 60_000;
+export const CLAIM_MS = 60_000;
 
 /**
  * Delivers every notice on every channel that reaches its user, with its state in MySQL: a delivery is
@@ -24,10 +25,12 @@ export class DeliveryDispatcher {
     private readonly channels: Channel[],
     private readonly settings: Config['notifier']['delivery'],
     private readonly logger: Logger,
+    private readonly liveness?: Liveness,
   ) {}
 
   async run(): Promise<void> {
     while (!this.stopping) {
+      this.liveness?.moved('delivery');
       let busy = false;
       try {
         busy = (await this.plan()) + (await this.deliverDue()) > 0;
@@ -39,6 +42,7 @@ export class DeliveryDispatcher {
         void sleep(this.settings.pollMs).then(resolve);
       });
     }
+    this.liveness?.stopped('delivery');
     await Promise.all(this.channels.map((c) => c.close?.()));
   }
 

@@ -23,6 +23,7 @@ export async function startProjector(runtime: Runtime, runs: readonly Projection
     // A fetch waits up to 50 ms for 256 KiB: a few large transactions instead of one per trickle of events.
     minBytes: 256 * 1024,
     maxWaitMs: 50,
+    onAlive: () => runtime.liveness.moved(role),
     positionsFor: async (partitions) => {
       const stored = await lowestPositions(db, runs, topic);
       return new Map(partitions.map((p) => [p, stored.get(p) ?? 0n]));
@@ -42,6 +43,9 @@ export async function startProjector(runtime: Runtime, runs: readonly Projection
     get applied() {
       return state.applied;
     },
-    stop: () => consumer.stop(),
+    stop: async () => {
+      await consumer.stop();
+      runtime.liveness.stopped(role);
+    },
   };
 }

@@ -3,8 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { shardKeys } from '../coupons/admission/keys.ts';
 import type { LogMessage } from '../kafka/kafka-client.ts';
 import type { Logger } from '../log/logger.ts';
+import type { Liveness } from '../runtime/liveness.ts';
 import { outboxEntryToEvent } from './outbox-entry.ts';
-import type { ShardLeases } from './shard-leases.ts';
+import type { Lease, ShardLeases } from './shard-leases.ts';
 
 export interface EventProducer {
   append(topic: string, messages: LogMessage[]): Promise<unknown>;
@@ -14,7 +15,7 @@ export interface EventProducer {
 export interface RelayOptions {
   /** Commands, and the leases' connection. */
   redis: Redis;
-  /** A connection of its own for the blocking XREAD. */
+  /** A connection of its own for reading the outbox streams. */
   reader: Redis;
   leases: ShardLeases;
   openProducer: () => Promise<EventProducer>;
@@ -23,37 +24,65 @@ export interface RelayOptions {
   /** How long to wait for a batch to fill when fewer than batchSize entries are waiting. */
   lingerMs: number;
   logger: Logger;
+  liveness?: Liveness;
 }
 
-type StreamReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+type StreamEntries = [id: string, fields: string[]][];
+
+interface HeldShard {
+  lease: Lease;
+  /** Last id sent; entries up to it are in Kafka. '0-0' reads a shard from its oldest entry. */
+  sentUpTo: string;
+}
+
+interface ShardBatch {
+  held: HeldShard;
+  ids: string[];
+  messages: LogMessage[];
+  deadLetters: string[][];
+}
+
+/** Waiting between empty reads grows to this, so an idle relay costs Redis a few commands a second per shard. */
+const MAX_IDLE_MS = 20;
 
 /**
  * Drains the admission outbox into Kafka. Entries are deleted only after Kafka acknowledged them, so a
  * crash at any point re-sends (never loses) them; consumers drop the duplicates by eventId. After a failed
  * send the producer is replaced, because an idempotent producer's sequence state is suspect after one.
+ *
+ * Each shard is read on its own (one stream key per command, so every command stays in one Redis Cluster
+ * slot). Before a send the relay renews each shard's lease under its fencing token, and a send must finish
+ * within the lease; the delete after it is fenced too. A relay that stalled (a pause, a slow network)
+ * past its lease therefore drops what it read instead of sending it after the new holder, and never
+ * deletes for it.
  */
 export class OutboxRelay {
   private stopping = false;
   private producer?: EventProducer;
-  /** Last id sent per held shard; entries up to it are in Kafka. '0-0' reads a shard from its oldest entry. */
-  private readonly sentUpTo = new Map<number, string>();
+  private readonly held = new Map<number, HeldShard>();
   private leasesRefreshedAt = 0;
   relayed = 0;
   deadLettered = 0;
+  /** Batches dropped because the shard changed hands while they were read or sent. */
+  fencedOut = 0;
 
   constructor(private readonly o: RelayOptions) {}
 
   async run(): Promise<void> {
     let failures = 0;
+    let idleMs = 1;
     while (!this.stopping) {
+      this.o.liveness?.moved('relay');
       try {
         await this.refreshLeases();
-        if (this.sentUpTo.size === 0) {
+        if (this.held.size === 0) {
           await sleep(this.o.leases.leaseMs / 3);
           continue;
         }
-        await this.relayOnce();
+        const sent = await this.relayOnce();
         failures = 0;
+        idleMs = sent > 0 ? 1 : Math.min(MAX_IDLE_MS, idleMs * 2);
+        if (sent === 0) await sleep(idleMs);
       } catch (error) {
         failures++;
         this.o.logger.warn({ err: error, failures }, 'relay iteration failed; retrying');
@@ -62,8 +91,9 @@ export class OutboxRelay {
         await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
       }
     }
+    this.o.liveness?.stopped('relay');
     await this.producer?.close().catch(() => undefined);
-    await this.o.leases.releaseAll().catch(() => undefined);
+    await this.o.leases.release([...this.held.values()].map((h) => h.lease)).catch(() => undefined);
   }
 
   stop(): void {
@@ -72,64 +102,97 @@ export class OutboxRelay {
 
   private async refreshLeases(): Promise<void> {
     if (Date.now() - this.leasesRefreshedAt < this.o.leases.leaseMs / 3) return;
-    const held = new Set(await this.o.leases.refresh());
+    const leases = await this.o.leases.refresh();
     this.leasesRefreshedAt = Date.now();
-    for (const shard of this.sentUpTo.keys()) if (!held.has(shard)) this.sentUpTo.delete(shard);
-    for (const shard of held) if (!this.sentUpTo.has(shard)) this.sentUpTo.set(shard, '0-0');
+    const now = new Map(leases.map((l) => [l.shard, l]));
+    for (const [shard, held] of this.held) if (now.get(shard)?.token !== held.lease.token) this.held.delete(shard);
+    for (const lease of leases) if (!this.held.has(lease.shard)) this.held.set(lease.shard, { lease, sentUpTo: '0-0' });
   }
 
-  private read(shards: number[], block: boolean): Promise<StreamReply> {
-    const streams = [...shards.map((s) => shardKeys(s).outbox), ...shards.map((s) => this.sentUpTo.get(s)!)];
-    return (block
-      ? this.o.reader.xread('COUNT', this.o.batchSize, 'BLOCK', 200, 'STREAMS', ...streams)
-      : this.o.reader.xread('COUNT', this.o.batchSize, 'STREAMS', ...streams)) as Promise<StreamReply>;
+  /** Reads up to a batch from every held shard, one stream per command (pipelined into one round trip). */
+  private async read(): Promise<Map<number, StreamEntries>> {
+    const shards = [...this.held.values()];
+    const replies = await Promise.all(shards.map((h) =>
+      this.o.reader.xread('COUNT', this.o.batchSize, 'STREAMS', shardKeys(h.lease.shard).outbox, h.sentUpTo) as Promise<[string, StreamEntries][] | null>));
+    const out = new Map<number, StreamEntries>();
+    replies.forEach((reply, i) => {
+      const entries = reply?.[0]?.[1] ?? [];
+      if (entries.length > 0) out.set(shards[i]!.lease.shard, entries);
+    });
+    return out;
   }
 
-  private async relayOnce(): Promise<void> {
-    const shards = [...this.sentUpTo.keys()];
-    let reply = await this.read(shards, true);
-    if (!reply) return;
-    // Under steady load XREAD returns with a handful of entries; lingering a few milliseconds lets a
-    // batch fill, so a Kafka round trip carries hundreds of events instead of a few.
-    const entries = reply.reduce((n, [, e]) => n + e.length, 0);
-    if (entries < this.o.batchSize && this.o.lingerMs > 0) {
+  private async relayOnce(): Promise<number> {
+    let read = await this.read();
+    const total = (m: Map<number, StreamEntries>) => [...m.values()].reduce((n, e) => n + e.length, 0);
+    if (read.size === 0) return 0;
+    // Under steady load a read returns a handful of entries; lingering a few milliseconds lets a batch
+    // fill, so a Kafka round trip carries hundreds of events instead of a few.
+    if (total(read) < this.o.batchSize && this.o.lingerMs > 0) {
       await sleep(this.o.lingerMs);
-      reply = (await this.read(shards, false)) ?? reply;
+      const more = await this.read();
+      if (total(more) >= total(read)) read = more;
     }
 
-    const messages: LogMessage[] = [];
-    const invalid: { shard: number; id: string; fields: string[]; reason: string }[] = [];
-    const done: { shard: number; ids: string[] }[] = [];
-    for (const [key, entries] of reply) {
-      const shard = shards.find((s) => shardKeys(s).outbox === key)!;
-      for (const [id, fields] of entries) {
-        try {
-          const event = outboxEntryToEvent(fields);
-          messages.push({
-            key: event.couponId,
-            value: JSON.stringify(event),
-            headers: { 'event-type': event.type, 'event-id': event.eventId },
-          });
-        } catch (error) {
-          invalid.push({ shard, id, fields, reason: (error as Error).message });
-        }
-      }
-      done.push({ shard, ids: entries.map(([id]) => id) });
+    const batches = [...read].flatMap(([shard, entries]) => {
+      const held = this.held.get(shard);
+      return held ? [this.toBatch(held, entries)] : [];
+    });
+    // Fenced: only shards still this relay's, by the token it read them under, are sent.
+    const owned: ShardBatch[] = [];
+    const renewedAt = Date.now();
+    for (const batch of batches) {
+      if (await this.o.leases.renew(batch.held.lease)) owned.push(batch);
+      else this.fence(batch.held);
     }
-
+    const messages = owned.flatMap((b) => b.messages);
     if (messages.length > 0) {
       this.producer ??= await this.o.openProducer();
-      await this.producer.append(this.o.topic, messages);
+      // The send must end inside the lease just renewed; one that does not is treated as failed (and
+      // retried by whoever then holds the shard: consumers drop a copy by eventId).
+      const left = this.o.leases.leaseMs - (Date.now() - renewedAt) - 500;
+      await withDeadline(this.producer.append(this.o.topic, messages), left);
     }
-    const cleanup = this.o.redis.multi();
-    for (const dead of invalid) {
-      cleanup.xadd(shardKeys(dead.shard).deadLetters, '*', ...dead.fields, 'reason', dead.reason, 'outboxId', dead.id);
+    for (const batch of owned) {
+      if (!(await this.o.leases.finish(batch.held.lease, batch.ids, batch.deadLetters))) {
+        this.fence(batch.held);
+        continue;
+      }
+      batch.held.sentUpTo = batch.ids[batch.ids.length - 1]!;
+      this.relayed += batch.messages.length;
+      this.deadLettered += batch.deadLetters.length;
     }
-    for (const { shard, ids } of done) cleanup.xdel(shardKeys(shard).outbox, ...ids);
-    await cleanup.exec();
-    for (const { shard, ids } of done) this.sentUpTo.set(shard, ids[ids.length - 1]!);
-    this.relayed += messages.length;
-    this.deadLettered += invalid.length;
-    for (const dead of invalid) this.o.logger.error({ shard: dead.shard, outboxId: dead.id, reason: dead.reason }, 'outbox entry dead-lettered');
+    return messages.length;
   }
+
+  private toBatch(held: HeldShard, entries: StreamEntries): ShardBatch {
+    const batch: ShardBatch = { held, ids: entries.map(([id]) => id), messages: [], deadLetters: [] };
+    for (const [id, fields] of entries) {
+      try {
+        const event = outboxEntryToEvent(fields);
+        batch.messages.push({ key: event.couponId, value: JSON.stringify(event), headers: { 'event-type': event.type, 'event-id': event.eventId } });
+      } catch (error) {
+        const reason = (error as Error).message;
+        batch.deadLetters.push([...fields, 'reason', reason, 'outboxId', id]);
+        this.o.logger.error({ shard: held.lease.shard, outboxId: id, reason }, 'outbox entry dead-lettered');
+      }
+    }
+    return batch;
+  }
+
+  private fence(held: HeldShard): void {
+    this.fencedOut++;
+    this.held.delete(held.lease.shard);
+    this.o.logger.warn({ shard: held.lease.shard, token: held.lease.token }, 'shard changed hands while its batch was in flight; batch dropped for the new holder');
+  }
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`send did not finish within the lease (${Math.max(0, ms)} ms left)`)), Math.max(0, ms));
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

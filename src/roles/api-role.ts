@@ -25,7 +25,7 @@ export function apiRouters(runtime: Runtime): Router[] {
   const { config, redis, db, kafka } = runtime;
   const verify = createTokenVerifier(config.jwt);
   const recovery = admissionRecovery(runtime);
-  const admission = new AdmissionStore(redis, config.admission.shards, (couponId) => recovery.recoverIfLost(couponId));
+  const admission = new AdmissionStore(redis, config.admission, (couponId) => recovery.recoverIfLost(couponId));
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
   const coupons = couponRoutes({ admission, redis, verify, userLimit: config.userLimit });
   myCouponsRoute(coupons, { db, verify });

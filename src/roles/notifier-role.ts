@@ -23,7 +23,7 @@ export async function startNotifier(runtime: Runtime): Promise<RunningRole> {
     ...(settings.webhook ? [webhookChannel(settings.webhook.url, settings.webhook.secret)] : []),
     ...(settings.smtp ? [emailChannel(settings.smtp.url, settings.smtp.from)] : []),
   ];
-  const dispatcher = new DeliveryDispatcher(db, channels, settings.delivery, log);
+  const dispatcher = new DeliveryDispatcher(db, channels, settings.delivery, log, runtime.liveness);
   const delivering = dispatcher.run();
   const scan = async () => {
     const result = await scanForExpiringCoupons(db, settings.expiryNoticeDays);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { connectRedis } from '../redis/redis-client.ts';
+import { connectRedis, type Redis } from '../redis/redis-client.ts';
 import { OutboxRelay } from '../relay/outbox-relay.ts';
 import { ShardLeases } from '../relay/shard-leases.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -10,18 +10,21 @@ export interface RunningRelay extends RunningRole {
   relay: OutboxRelay;
 }
 
-export async function startRelay(runtime: Runtime): Promise<RunningRelay> {
+/** `reader`: the connection the outbox is read on (its own, so reads never queue behind other commands). */
+export async function startRelay(runtime: Runtime, reader?: Redis): Promise<RunningRelay> {
   const { config, redis, kafka, logger } = runtime;
-  const reader = await connectRedis(config.redisUrl);
+  const log = logger.child({ role: 'relay' });
+  const readerConnection = reader ?? (await connectRedis(config.redisUrl, config.redis, log));
   const relay = new OutboxRelay({
     redis,
-    reader,
-    leases: new ShardLeases(redis, `${hostname()}:${process.pid}:${randomUUID()}`, config.admission.shards, 6_000),
+    reader: readerConnection,
+    leases: new ShardLeases(redis, `${hostname()}:${process.pid}:${randomUUID()}`, config.admission.shards, config.relay.leaseMs),
     openProducer: () => kafka.producer(),
     topic: config.kafka.topic,
     batchSize: config.relay.batchSize,
     lingerMs: config.relay.lingerMs,
-    logger: logger.child({ role: 'relay' }),
+    logger: log,
+    liveness: runtime.liveness,
   });
   const running = relay.run();
   return {
@@ -30,7 +33,7 @@ export async function startRelay(runtime: Runtime): Promise<RunningRelay> {
     stop: async () => {
       relay.stop();
       await running;
-      await reader.quit().catch(() => undefined);
+      await readerConnection.quit().catch(() => undefined);
     },
   };
 }

@@ -1,12 +1,25 @@
 import type { Dependency } from '../health/dependency-health.ts';
 
-/** A dependency did not answer: the caller gets 503 and may retry; nothing was decided. */
+/** A dependency did not answer: the caller gets 503 and may retry. */
 export class DependencyUnavailable extends Error {
   constructor(
     readonly dependency: Dependency,
     cause: unknown,
+    /** True only when it is known that the request changed nothing (it never reached the dependency). */
+    readonly nothingChanged = false,
   ) {
     super(`${dependency} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'DependencyUnavailable';
+  }
+}
+
+/**
+ * A decision was sent and no answer came back in time: it may or may not have been made. The client is
+ * told so (503 OUTCOME_UNKNOWN), never that nothing changed; a retry gets the decision's real outcome.
+ */
+export class OutcomeUnknown extends Error {
+  constructor(cause: unknown) {
+    super(`no answer to an admission in time: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'OutcomeUnknown';
   }
 }

@@ -3,6 +3,7 @@ import { connectDatabase, type Db } from '../db/database.ts';
 import { KafkaClient } from '../kafka/kafka-client.ts';
 import type { Logger } from '../log/logger.ts';
 import { connectRedis, type Redis } from '../redis/redis-client.ts';
+import { Liveness } from './liveness.ts';
 
 /** The clients one process shares across its roles. */
 export interface Runtime {
@@ -11,13 +12,15 @@ export interface Runtime {
   redis: Redis;
   db: Db;
   kafka: KafkaClient;
+  /** The worker loops of this process, for /readyz. */
+  liveness: Liveness;
 }
 
 export async function openRuntime(config: ResolvedConfig, logger: Logger): Promise<Runtime> {
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config.redisUrl, config.redis, logger.child({ component: 'redis' }));
   const db = connectDatabase(config.mysqlUrl);
   const kafka = new KafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger);
-  return { config, logger, redis, db, kafka };
+  return { config, logger, redis, db, kafka, liveness: new Liveness(config.liveness.stallMs) };
 }
 
 export async function closeRuntime(runtime: Runtime): Promise<void> {

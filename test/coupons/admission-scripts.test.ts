@@ -1,4 +1,5 @@
 import * as assert from 'uvu/assert';
+import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
 import { decideClose, decideIssue, decideUse, type AdmissionCoupon } from '../../src/coupons/admission/decide.ts';
 import { uuidv7 } from '../../src/coupons/ids.ts';
@@ -9,7 +10,7 @@ import { spec } from '../support/spec.ts';
 let store!: AdmissionStore;
 const equivalence = spec('Lua admission scripts agree with the TypeScript mirror', async () => {
   const runtime = await openTestRuntime();
-  store = new AdmissionStore(runtime.redis, runtime.config.admission.shards);
+  store = new AdmissionStore(runtime.redis, runtime.config.admission);
   return runtime;
 }, closeRuntime);
 
@@ -42,7 +43,7 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
       name: `c${i}`, totalQuantity: 1 + Math.floor(next() * 4), discount: { type: 'PERCENT' as const, value: 5 },
       issueStartAt: iso(issueStartAt), issueEndAt: iso(issueEndAt), validFrom: iso(validFrom), validUntil: iso(validUntil),
     };
-    assert.is((await store.create(couponId, uuidv7(), definition, {})).outcome, 'CREATED');
+    assert.is((await store.create(couponId, uuidv7(), definition, {}, internalRequest())).outcome, 'CREATED');
     ids.push(couponId);
     mirror.set(couponId, {
       couponId, status: 'ACTIVE', totalQuantity: definition.totalQuantity, issued: 0, usedCount: 0, issueStartAt, issueEndAt,
@@ -66,19 +67,19 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
         state!.holders.set(user, d.sequence);
         state!.issued = d.sequence;
       }
-      const r = await store.issue(couponId, user, uuidv7(), {});
+      const r = await store.issue(couponId, user, uuidv7(), {}, internalRequest());
       actual = r.outcome + ('issuedCouponId' in r ? Number(r.issuedCouponId.split('.')[1]) : '');
     } else if (roll < 0.95) {
       const sequence = 1 + Math.floor(next() * 4);
       const d = decideUse(state, sequence, user, Date.now());
       expected = d.outcome;
       if (d.outcome === 'USED') state!.used.set(sequence, Date.now());
-      actual = (await store.use(couponId, sequence, user, uuidv7(), undefined, {})).outcome;
+      actual = (await store.use(couponId, sequence, user, uuidv7(), undefined, {}, internalRequest())).outcome;
     } else {
       const d = decideClose(state);
       expected = d.outcome;
       if (d.outcome === 'CLOSED') state!.status = 'CLOSED';
-      actual = (await store.close(couponId, uuidv7(), {})).outcome;
+      actual = (await store.close(couponId, uuidv7(), {}, internalRequest())).outcome;
     }
     assert.is(actual, expected, `step ${step}: ${couponId} ${user}`);
     tally.set(expected.replace(/\d+$/, ''), (tally.get(expected.replace(/\d+$/, '')) ?? 0) + 1);

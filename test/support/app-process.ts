@@ -11,14 +11,15 @@ export interface AppProcess {
 }
 
 /** Runs `src/main.ts` as its own process, the way `npm start` does, on a free port. */
-export function spawnApp(env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<AppProcess> {
-  return spawnScript(MAIN, env, timeoutMs);
+export function spawnApp(env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, preload: string[] = []): Promise<AppProcess> {
+  return spawnScript(MAIN, env, timeoutMs, preload);
 }
 
 /** Runs a TypeScript entry point that prints `running roles [...] at <url>` once it serves. */
-export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<AppProcess> {
+export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, preload: string[] = []): Promise<AppProcess> {
   const path = script instanceof URL ? fileURLToPath(script) : script;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--disable-warning=TimeoutNegativeWarning', path], {
+  const imports = preload.flatMap((module) => ['--import', module]);
+  const child = spawn(process.execPath, ['--import', 'tsx', ...imports, '--disable-warning=TimeoutNegativeWarning', path], {
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

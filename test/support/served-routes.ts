@@ -3,6 +3,7 @@ import { connectDatabase } from '../../src/db/database.ts';
 import { KafkaClient } from '../../src/kafka/kafka-client.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { apiRouters } from '../../src/roles/api-role.ts';
+import { Liveness } from '../../src/runtime/liveness.ts';
 import { testConfig } from './test-runtime.ts';
 
 /**
@@ -15,7 +16,8 @@ export async function servedRoutes(): Promise<{ method: string; path: string }[]
   const db = connectDatabase(config.mysqlUrl);
   const logger = createLogger('silent');
   try {
-    return apiRouters({ config, logger, redis, db, kafka: new KafkaClient({ brokers: config.kafka.brokers, clientId: 'routes' }, logger) })
+    const kafka = new KafkaClient({ brokers: config.kafka.brokers, clientId: 'routes' }, logger);
+    return apiRouters({ config, logger, redis, db, kafka, liveness: new Liveness(config.liveness.stallMs) })
       .flatMap((router) => router.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))));
   } finally {
     redis.disconnect();

@@ -77,7 +77,7 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
       return;
     }
     // Created a moment ago and not projected yet: admission state already knows it.
-    const snapshot = await deps.admission.read(couponId);
+    const snapshot = await deps.admission.snapshot(couponId);
     if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     ctx.body = adminCouponView(couponId, snapshot);
   });
@@ -101,7 +101,7 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
       const last = BigInt(messages[messages.length - 1]!.offset);
       next = last + 1n < end ? last + 1n : null;
     }
-    if (items.length === 0 && from === 0n && !(await deps.admission.read(couponId))) {
+    if (items.length === 0 && from === 0n && !(await deps.admission.snapshot(couponId))) {
       throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     }
     ctx.body = { items, nextOffset: next === null ? null : Number(next) };

@@ -1,19 +1,22 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { couponCreatedData } from '../../events/coupon-events.ts';
+import { classifyRedisFailure } from '../../redis/redis-client.ts';
+import { DependencyUnavailable, OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
 import { issuedCouponId } from '../ids.ts';
-import { whenRedisUnavailable } from '../../redis/redis-client.ts';
+import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
 import { couponKeys } from './keys.ts';
 
 const prelude = readFileSync(new URL('./prelude.lua', import.meta.url), 'utf8');
 const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')}`;
 
 const SCRIPTS = {
-  couponCreate: { numberOfKeys: 2, lua: script('create') },
-  couponIssue: { numberOfKeys: 3, lua: script('issue') },
-  couponUse: { numberOfKeys: 4, lua: script('use') },
-  couponClose: { numberOfKeys: 2, lua: script('close') },
+  couponCreate: { numberOfKeys: 3, lua: script('create') },
+  couponIssue: { numberOfKeys: 4, lua: script('issue') },
+  couponUse: { numberOfKeys: 5, lua: script('use') },
+  couponClose: { numberOfKeys: 3, lua: script('close') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
 } as const;
 
@@ -27,17 +30,30 @@ export interface EventMeta {
 
 export type CouponDefinition = z.infer<typeof couponCreatedData>;
 
+/** Every decision may also answer that the client reused its Idempotency-Key for another request. */
+type KeyReused = { outcome: 'IDEMPOTENCY_KEY_REUSED' };
+/** `replayed`: the decision was made by an earlier call with the same request id and is repeated here. */
+type Replayable = { replayed: boolean };
+
+export type CreateResult = ({ outcome: 'CREATED'; createdAt: Date } & Replayable) | { outcome: 'COUPON_EXISTS' } | KeyReused;
+
 export type IssueResult =
-  | { outcome: 'ISSUED'; issuedCouponId: string; issuedAt: Date; validFrom: string; validUntil: string }
+  | ({ outcome: 'ISSUED'; issuedCouponId: string; issuedAt: Date; validFrom: string; validUntil: string } & Replayable)
   | { outcome: 'ALREADY_ISSUED'; issuedCouponId: string }
-  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' };
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' }
+  | KeyReused;
 
 export type UseResult =
-  | { outcome: 'USED'; usedAt: Date }
+  | ({ outcome: 'USED'; usedAt: Date } & Replayable)
   | { outcome: 'ALREADY_USED'; usedAt: Date }
-  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' };
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' }
+  | KeyReused;
 
-export type CloseResult = { outcome: 'CLOSED'; closedAt: Date } | { outcome: 'COUPON_CLOSED'; closedAt: Date } | { outcome: 'COUPON_NOT_FOUND' };
+export type CloseResult =
+  | ({ outcome: 'CLOSED'; closedAt: Date } & Replayable)
+  | { outcome: 'COUPON_CLOSED'; closedAt: Date }
+  | { outcome: 'COUPON_NOT_FOUND' }
+  | KeyReused;
 
 export interface CouponSnapshot {
   definition: CouponDefinition;
@@ -51,6 +67,17 @@ export interface CouponSnapshot {
   mine?: { issuedCouponId: string; usedAt?: Date };
 }
 
+export interface AdmissionSettings {
+  shards: number;
+  /** How long a decision that went unanswered keeps being retried under its request id before the outcome is unknown. */
+  retryMs: number;
+}
+
+/** A script's reply, with the REPLAYED marker a remembered decision carries taken off. */
+function unpack(reply: string[]): { reply: string[]; replayed: boolean } {
+  return reply[0] === 'REPLAYED' ? { reply: reply.slice(1), replayed: true } : { reply, replayed: false };
+}
+
 /**
  * The adapter between the HTTP handlers and the admission scripts: one EVALSHA per decision.
  * The decision itself lives in the Lua (and its mirror, decide.ts); this only shapes arguments and answers.
@@ -60,7 +87,7 @@ export class AdmissionStore {
 
   constructor(
     redis: Redis,
-    private readonly shards: number,
+    private readonly settings: AdmissionSettings,
     /** Asked when a coupon is not found: true if it was lost from Redis and has just been restored. */
     private readonly restoreIfLost: (couponId: string) => Promise<boolean> = async () => false,
   ) {
@@ -70,18 +97,52 @@ export class AdmissionStore {
     this.redis = redis as ScriptedRedis;
   }
 
-  private run(script: keyof typeof SCRIPTS, ...args: (string | number)[]): Promise<string[]> {
-    return this.redis[script](...args).catch(whenRedisUnavailable);
+  /**
+   * Runs a decision. One that never reached Redis changed nothing (503 DEPENDENCY_UNAVAILABLE). One that
+   * went unanswered may have been made, so it is sent again with the same request id: the script answers
+   * with the remembered decision if the first call made one, or decides now if it did not. Only when no
+   * answer comes within the retry time is the outcome unknown (503 OUTCOME_UNKNOWN).
+   */
+  private async decide(script: Exclude<keyof typeof SCRIPTS, 'couponRead'>, args: (string | number)[]): Promise<{ reply: string[]; replayed: boolean }> {
+    const deadline = Date.now() + this.settings.retryMs;
+    let unanswered: unknown;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return unpack(await this.redis[script](...args));
+      } catch (error) {
+        const failure = classifyRedisFailure(error);
+        if (failure === 'bug') throw error;
+        if (failure === 'unknown') unanswered = error;
+        if (unanswered === undefined) throw new DependencyUnavailable('redis', error, true);
+        const pause = Math.min(500, 50 * 2 ** attempt);
+        if (Date.now() + pause >= deadline) throw new OutcomeUnknown(unanswered);
+        await sleep(pause);
+      }
+    }
   }
 
-  async create(couponId: string, eventId: string, definition: CouponDefinition, meta: EventMeta): Promise<{ outcome: 'CREATED'; createdAt: Date } | { outcome: 'COUPON_EXISTS' }> {
-    const k = couponKeys(couponId, this.shards);
-    const [outcome, at] = await this.run('couponCreate', 
-      k.coupon, k.outbox, couponId, eventId, JSON.stringify(meta), JSON.stringify(definition), definition.totalQuantity,
+  private async read(script: 'couponRead', args: (string | number)[]): Promise<string[]> {
+    try {
+      return await this.redis[script](...args);
+    } catch (error) {
+      if (classifyRedisFailure(error) === 'bug') throw error;
+      throw new DependencyUnavailable('redis', error, true);
+    }
+  }
+
+  private memo(couponId: string, request: AdmissionRequest): string[] {
+    return [couponKeys(couponId, this.settings.shards).memo(request.requestId)];
+  }
+
+  async create(couponId: string, eventId: string, definition: CouponDefinition, meta: EventMeta, request: AdmissionRequest): Promise<CreateResult> {
+    const k = couponKeys(couponId, this.settings.shards);
+    const { reply: [outcome, at], replayed } = await this.decide('couponCreate', [
+      k.coupon, k.outbox, ...this.memo(couponId, request), couponId, eventId, JSON.stringify(meta), JSON.stringify(definition), definition.totalQuantity,
       Date.parse(definition.issueStartAt), Date.parse(definition.issueEndAt), Date.parse(definition.validFrom),
-      Date.parse(definition.validUntil), definition.validFrom, definition.validUntil,
-    );
-    return outcome === 'CREATED' ? { outcome, createdAt: new Date(Number(at)) } : { outcome: 'COUPON_EXISTS' };
+      Date.parse(definition.validUntil), definition.validFrom, definition.validUntil, request.fingerprint, memoTtlMs(request),
+    ]);
+    if (outcome === 'CREATED') return { outcome, createdAt: new Date(Number(at)), replayed };
+    return { outcome: outcome as 'COUPON_EXISTS' | 'IDEMPOTENCY_KEY_REUSED' };
   }
 
   /** Runs a decision; if its coupon is unknown but was only lost from Redis, restores it and decides again. */
@@ -90,29 +151,31 @@ export class AdmissionStore {
     return first.outcome === missing && (await this.restoreIfLost(couponId)) ? decide() : first;
   }
 
-  issue(couponId: string, userId: string, eventId: string, meta: EventMeta): Promise<IssueResult> {
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => this.issueOnce(couponId, userId, eventId, meta));
+  issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<IssueResult> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => this.issueOnce(couponId, userId, eventId, meta, request));
   }
 
-  use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta): Promise<UseResult> {
-    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', () => this.useOnce(couponId, sequence, userId, eventId, orderId, meta));
+  use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest): Promise<UseResult> {
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', () => this.useOnce(couponId, sequence, userId, eventId, orderId, meta, request));
   }
 
-  close(couponId: string, eventId: string, meta: EventMeta): Promise<CloseResult> {
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => this.closeOnce(couponId, eventId, meta));
+  close(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => this.closeOnce(couponId, eventId, meta, request));
   }
 
-  async read(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
-    const first = await this.readOnce(couponId, userId);
-    return first === undefined && (await this.restoreIfLost(couponId)) ? this.readOnce(couponId, userId) : first;
+  async snapshot(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
+    const first = await this.snapshotOnce(couponId, userId);
+    return first === undefined && (await this.restoreIfLost(couponId)) ? this.snapshotOnce(couponId, userId) : first;
   }
 
-  private async issueOnce(couponId: string, userId: string, eventId: string, meta: EventMeta): Promise<IssueResult> {
-    const k = couponKeys(couponId, this.shards);
-    const [outcome, a, b, c, d] = await this.run('couponIssue', k.coupon, k.holders, k.outbox, couponId, userId, eventId, JSON.stringify(meta));
+  private async issueOnce(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<IssueResult> {
+    const k = couponKeys(couponId, this.settings.shards);
+    const { reply: [outcome, a, b, c, d], replayed } = await this.decide('couponIssue', [
+      k.coupon, k.holders, k.outbox, ...this.memo(couponId, request), couponId, userId, eventId, JSON.stringify(meta), request.fingerprint, memoTtlMs(request),
+    ]);
     switch (outcome) {
       case 'ISSUED':
-        return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)), issuedAt: new Date(Number(b)), validFrom: c!, validUntil: d! };
+        return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)), issuedAt: new Date(Number(b)), validFrom: c!, validUntil: d!, replayed };
       case 'ALREADY_ISSUED':
         return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)) };
       default:
@@ -120,23 +183,30 @@ export class AdmissionStore {
     }
   }
 
-  private async useOnce(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta): Promise<UseResult> {
-    const k = couponKeys(couponId, this.shards);
-    const [outcome, at] = await this.run('couponUse', k.coupon, k.holders, k.used, k.outbox, couponId, String(sequence), userId, eventId, orderId ?? '', JSON.stringify(meta));
-    if (outcome === 'USED' || outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };
+  private async useOnce(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest): Promise<UseResult> {
+    const k = couponKeys(couponId, this.settings.shards);
+    const { reply: [outcome, at], replayed } = await this.decide('couponUse', [
+      k.coupon, k.holders, k.used, k.outbox, ...this.memo(couponId, request), couponId, String(sequence), userId, eventId, orderId ?? '',
+      JSON.stringify(meta), request.fingerprint, memoTtlMs(request),
+    ]);
+    if (outcome === 'USED') return { outcome, usedAt: new Date(Number(at)), replayed };
+    if (outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };
     return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED'> };
   }
 
-  private async closeOnce(couponId: string, eventId: string, meta: EventMeta): Promise<CloseResult> {
-    const k = couponKeys(couponId, this.shards);
-    const [outcome, at] = await this.run('couponClose', k.coupon, k.outbox, couponId, eventId, JSON.stringify(meta));
-    if (outcome === 'COUPON_NOT_FOUND') return { outcome };
-    return { outcome: outcome as 'CLOSED' | 'COUPON_CLOSED', closedAt: new Date(Number(at)) };
+  private async closeOnce(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {
+    const k = couponKeys(couponId, this.settings.shards);
+    const { reply: [outcome, at], replayed } = await this.decide('couponClose', [
+      k.coupon, k.outbox, ...this.memo(couponId, request), couponId, eventId, JSON.stringify(meta), request.fingerprint, memoTtlMs(request),
+    ]);
+    if (outcome === 'CLOSED') return { outcome, closedAt: new Date(Number(at)), replayed };
+    if (outcome === 'COUPON_CLOSED') return { outcome, closedAt: new Date(Number(at)) };
+    return { outcome: outcome as 'COUPON_NOT_FOUND' | 'IDEMPOTENCY_KEY_REUSED' };
   }
 
-  private async readOnce(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
-    const k = couponKeys(couponId, this.shards);
-    const row = await this.run('couponRead', k.coupon, k.holders, k.used, userId ?? '');
+  private async snapshotOnce(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
+    const k = couponKeys(couponId, this.settings.shards);
+    const row = await this.read('couponRead', [k.coupon, k.holders, k.used, userId ?? '']);
     if (row.length === 0) return undefined;
     const [definition, status, issued, closedAt, createdAt, now, sequence, usedAt, used] = row as [string, string, string, string, string, string, string, string, string];
     return {

@@ -1,9 +1,11 @@
--- KEYS: coupon, outbox
--- ARGV: couponId, eventId, meta
+-- KEYS: coupon, outbox, memo
+-- ARGV: couponId, eventId, meta, fingerprint, memoTtlMs
+local replayed = recall(KEYS[3], ARGV[4])
+if replayed then return replayed end
 local c = redis.call('HMGET', KEYS[1], 'st', 'cl')
 if not c[1] then return {'COUPON_NOT_FOUND'} end
 if c[1] == 'CLOSED' then return {'COUPON_CLOSED', c[2]} end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'st', 'CLOSED', 'cl', now)
 append(KEYS[2], 'CouponIssuanceClosed', ARGV[2], ARGV[1], now, '{}', ARGV[3])
-return {'CLOSED', tostring(now)}
+return remember(KEYS[3], ARGV[4], ARGV[5], {'CLOSED', tostring(now)})

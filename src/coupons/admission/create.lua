@@ -1,9 +1,11 @@
--- KEYS: coupon, outbox
+-- KEYS: coupon, outbox, memo
 -- ARGV: couponId, eventId, meta, data (CouponCreated data JSON), total, issueStart, issueEnd, validFrom, validUntil (ms),
---       validFrom, validUntil (ISO, copied into each CouponIssued)
+--       validFrom, validUntil (ISO, copied into each CouponIssued), fingerprint, memoTtlMs
+local replayed = recall(KEYS[3], ARGV[12])
+if replayed then return replayed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'COUPON_EXISTS'} end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'st', 'ACTIVE', 'tot', ARGV[5], 'iss', 0, 'is', ARGV[6], 'ie', ARGV[7], 'vf', ARGV[8],
   'vu', ARGV[9], 'vfs', ARGV[10], 'vus', ARGV[11], 'def', ARGV[4], 'ca', now)
 append(KEYS[2], 'CouponCreated', ARGV[2], ARGV[1], now, ARGV[4], ARGV[3])
-return {'CREATED', tostring(now)}
+return remember(KEYS[3], ARGV[12], ARGV[13], {'CREATED', tostring(now)})

@@ -1,6 +1,8 @@
--- KEYS: coupon, holders, outbox
--- ARGV: couponId, userId, eventId, meta
+-- KEYS: coupon, holders, outbox, memo
+-- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs
 -- The same rules, in the same order, as decideIssue in decide.ts.
+local replayed = recall(KEYS[4], ARGV[5])
+if replayed then return replayed end
 local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus')
 if not c[1] then return {'COUPON_NOT_FOUND'} end
 local held = redis.call('HGET', KEYS[2], ARGV[2])
@@ -15,4 +17,4 @@ redis.call('HSET', KEYS[2], ARGV[2], seq)
 local data = cjson.encode({ issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = ARGV[2],
   validFrom = c[6], validUntil = c[7] })
 append(KEYS[3], 'CouponIssued', ARGV[3], ARGV[1], now, data, ARGV[4])
-return {'ISSUED', tostring(seq), tostring(now), c[6], c[7]}
+return remember(KEYS[4], ARGV[5], ARGV[6], {'ISSUED', tostring(seq), tostring(now), c[6], c[7]})

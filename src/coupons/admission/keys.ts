@@ -11,14 +11,19 @@ export interface CouponKeys {
   holders: string;
   used: string;
   outbox: string;
+  /** Where a decision made under this request id is remembered, in the coupon's slot. */
+  memo(requestId: string): string;
 }
 
 export function couponKeys(couponId: string, shards: number): CouponKeys {
   const t = tag(shardOf(couponId, shards));
-  return { coupon: `${t}:c:${couponId}`, holders: `${t}:h:${couponId}`, used: `${t}:u:${couponId}`, outbox: `${t}:outbox` };
+  return {
+    coupon: `${t}:c:${couponId}`, holders: `${t}:h:${couponId}`, used: `${t}:u:${couponId}`, outbox: `${t}:outbox`,
+    memo: (requestId) => `${t}:rq:${requestId}`,
+  };
 }
 
-export function shardKeys(shard: number): { outbox: string; deadLetters: string; relayLease: string } {
+export function shardKeys(shard: number): { outbox: string; deadLetters: string; relayLease: string; relayEpoch: string } {
   const t = tag(shard);
-  return { outbox: `${t}:outbox`, deadLetters: `${t}:outbox-dead`, relayLease: `${t}:relay-lease` };
+  return { outbox: `${t}:outbox`, deadLetters: `${t}:outbox-dead`, relayLease: `${t}:relay-lease`, relayEpoch: `${t}:relay-epoch` };
 }

@@ -8,3 +8,21 @@ end
 local function append(outbox, event_type, event_id, coupon_id, at, data, meta)
   redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta)
 end
+
+-- A decision that changed state is remembered under its request id, in the same atomic step, so a
+-- call retried after a timeout (or a client's retry with its Idempotency-Key) is answered with what was
+-- decided instead of being decided again. The fingerprint tells a reused key from a retried request.
+local function recall(memo, fingerprint)
+  local stored = redis.call('GET', memo)
+  if not stored then return nil end
+  local m = cjson.decode(stored)
+  if m.f ~= fingerprint then return {'IDEMPOTENCY_KEY_REUSED'} end
+  local reply = {'REPLAYED'}
+  for _, v in ipairs(m.r) do reply[#reply + 1] = v end
+  return reply
+end
+
+local function remember(memo, fingerprint, ttl_ms, reply)
+  redis.call('SET', memo, cjson.encode({ f = fingerprint, r = reply }), 'PX', ttl_ms)
+  return reply
+end

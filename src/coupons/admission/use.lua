@@ -1,6 +1,8 @@
--- KEYS: coupon, holders, used, outbox
--- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta
+-- KEYS: coupon, holders, used, outbox, memo
+-- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs
 -- The same rules, in the same order, as decideUse in decide.ts.
+local replayed = recall(KEYS[5], ARGV[7])
+if replayed then return replayed end
 local c = redis.call('HMGET', KEYS[1], 'vf', 'vu')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
@@ -15,4 +17,4 @@ local use_seq = redis.call('HINCRBY', KEYS[1], 'usd', 1)
 local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3], useSequence = use_seq }
 if ARGV[5] ~= '' then data.orderId = ARGV[5] end
 append(KEYS[4], 'CouponUsed', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[6])
-return {'USED', tostring(now)}
+return remember(KEYS[5], ARGV[7], ARGV[8], {'USED', tostring(now)})

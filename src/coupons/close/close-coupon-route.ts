@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { authenticate, requireAdmin } from '../../auth/authenticate.ts';
+import { authenticate, identityOf, requireAdmin } from '../../auth/authenticate.ts';
+import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
 import { Problem } from '../../http/problem.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { isCouponId, uuidv7 } from '../ids.ts';
@@ -11,11 +12,18 @@ export function closeCouponRoute(router: Router, deps: CouponRouteDeps): void {
   router.post('/admin/coupons/:couponId/close', authenticate(deps.verify), requireAdmin, async (ctx) => {
     const { couponId } = ctx.params as { couponId: string };
     if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
-    const result = await deps.admission.close(couponId, uuidv7(), eventMeta(ctx));
-    if (result.outcome === 'COUPON_NOT_FOUND') throw new Problem(result.outcome, 'No coupon has this id');
-    if (result.outcome === 'COUPON_CLOSED') {
-      throw new Problem(result.outcome, 'Issuing of this coupon is already closed', { closedAt: result.closedAt.toISOString() });
+    const request = admissionRequestOf(ctx, identityOf(ctx).userId);
+    const result = await deps.admission.close(couponId, uuidv7(), eventMeta(ctx), request);
+    switch (result.outcome) {
+      case 'COUPON_NOT_FOUND':
+        throw new Problem(result.outcome, 'No coupon has this id');
+      case 'COUPON_CLOSED':
+        throw new Problem(result.outcome, 'Issuing of this coupon is already closed', { closedAt: result.closedAt.toISOString() });
+      case 'IDEMPOTENCY_KEY_REUSED':
+        throw keyReused();
+      case 'CLOSED':
+        markReplayed(ctx, request, result.replayed);
+        ctx.body = { id: couponId, status: 'CLOSED', closedAt: result.closedAt.toISOString() };
     }
-    ctx.body = { id: couponId, status: 'CLOSED', closedAt: result.closedAt.toISOString() };
   });
 }

@@ -1,23 +1,31 @@
 import type Router from '@koa/router';
 import { authenticate, identityOf, requireAdmin } from '../../auth/authenticate.ts';
-import { withIdempotency } from '../../http/idempotency.ts';
+import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
 import { readJsonBody } from '../../http/json-body.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { adminCouponView } from '../coupon-view.ts';
 import { uuidv7 } from '../ids.ts';
+import { couponIdForKey } from './coupon-id-for-key.ts';
 import { createCouponRequest } from './create-coupon-request.ts';
 
 export function createCouponRoute(router: Router, deps: CouponRouteDeps): void {
   router.post('/admin/coupons', authenticate(deps.verify), requireAdmin, async (ctx) => {
     const { value, raw } = await readJsonBody(ctx);
     const definition = validate(createCouponRequest, value);
-    await withIdempotency(ctx, deps.redis, identityOf(ctx).userId, raw, async () => {
-      const couponId = uuidv7();
-      const created = await deps.admission.create(couponId, uuidv7(), definition, eventMeta(ctx));
-      if (created.outcome !== 'CREATED') throw new Error(`fresh coupon id ${couponId} already exists`);
-      const snapshot = await deps.admission.read(couponId);
-      return { status: 201, body: adminCouponView(couponId, snapshot!), headers: { Location: `/admin/coupons/${couponId}` } };
-    });
+    const request = admissionRequestOf(ctx, identityOf(ctx).userId, raw);
+    const claimed = request.keyed ? await couponIdForKey(deps.redis, request) : { couponId: uuidv7() };
+    if (claimed === 'KEY_REUSED') throw keyReused();
+    const { couponId } = claimed;
+    const created = await deps.admission.create(couponId, uuidv7(), definition, eventMeta(ctx), request);
+    if (created.outcome === 'IDEMPOTENCY_KEY_REUSED') throw keyReused();
+    if (created.outcome !== 'CREATED') throw new Error(`fresh coupon id ${couponId} already exists`);
+    markReplayed(ctx, request, created.replayed);
+    // The answer is built from what was decided, not read back: a Redis that fails after the create
+    // must not turn a created coupon into an error.
+    const { createdAt } = created;
+    ctx.status = 201;
+    ctx.set('Location', `/admin/coupons/${couponId}`);
+    ctx.body = adminCouponView(couponId, { definition, closed: false, createdAt, issuedCount: 0, usedCount: 0, now: createdAt });
   });
 }

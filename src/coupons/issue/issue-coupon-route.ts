@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
 import { Problem } from '../../http/problem.ts';
 import { perUserLimit } from '../../rate-limit/per-user-limit.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
@@ -21,9 +22,11 @@ export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
     const { couponId } = ctx.params as { couponId: string };
     if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     const userId = identityOf(ctx).userId;
-    const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx));
+    const request = admissionRequestOf(ctx, userId);
+    const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request);
     switch (result.outcome) {
       case 'ISSUED':
+        markReplayed(ctx, request, result.replayed);
         ctx.status = 201;
         ctx.set('Location', `/me/coupons/${result.issuedCouponId}`);
         ctx.body = {
@@ -47,6 +50,8 @@ export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
         throw new Problem(result.outcome, 'The issue window has ended');
       case 'SOLD_OUT':
         throw new Problem(result.outcome, 'Every coupon has been issued');
+      case 'IDEMPOTENCY_KEY_REUSED':
+        throw keyReused();
     }
   });
 }

@@ -15,14 +15,14 @@ export const issuanceSchema = z.union([
 export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {
   router.get('/coupons/:couponId', authenticate(deps.verify), async (ctx) => {
     const { couponId } = ctx.params as { couponId: string };
-    const snapshot = isCouponId(couponId) ? await deps.admission.read(couponId) : undefined;
+    const snapshot = isCouponId(couponId) ? await deps.admission.snapshot(couponId) : undefined;
     if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     ctx.body = publicCouponView(couponId, snapshot);
   });
 
   router.get('/coupons/:couponId/issuance', authenticate(deps.verify), async (ctx) => {
     const { couponId } = ctx.params as { couponId: string };
-    const snapshot = isCouponId(couponId) ? await deps.admission.read(couponId, identityOf(ctx).userId) : undefined;
+    const snapshot = isCouponId(couponId) ? await deps.admission.snapshot(couponId, identityOf(ctx).userId) : undefined;
     if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     const mine = snapshot.mine;
     if (!mine) {

@@ -52,14 +52,25 @@ export class AdmissionRecovery {
     return running;
   }
 
-  /** Restores the given coupons (all in the log when none are named); returns the ones written. */
+  /**
+   * Restores the given coupons (all in the log when none are named); returns the ones written.
+   *
+   * The relay moves entries from the outbox to the log while this runs. The outbox is read before the log's
+   * end is fixed: an entry moved after that read reached Kafka before the end was fixed, so the log read
+   * has it, and one not moved yet is in that outbox read. The outbox is read again after the log, for what
+   * was admitted meanwhile. Copies are dropped by eventId: the log's copy is applied, an outbox copy only if
+   * the log read lacks it.
+   */
   async restore(only?: string[]): Promise<string[]> {
     // A log that does not exist yet (a fresh deployment) holds nothing to restore.
     if (!(await this.deps.kafka.topicExists(this.deps.topic))) return [];
     const wanted = only ? new Set(only) : undefined;
+    const relevant = (event: CouponEvent) => !wanted || wanted.has(event.couponId);
+    const pendingBefore = (await outboxEvents(this.deps.redis, this.deps.shards)).filter(relevant);
+    const until = await this.deps.kafka.endOffsets(this.deps.topic);
+
     const rebuilt = new Map<string, Rebuilt>();
     const apply = (event: CouponEvent) => {
-      if (wanted && !wanted.has(event.couponId)) return;
       const current = rebuilt.get(event.couponId);
       const state = evolve(current?.state, event);
       if (!state) return;
@@ -72,18 +83,24 @@ export class AdmissionRecovery {
         current.closedAt ??= Date.parse(event.occurredAt);
       }
     };
+    const inOutbox = new Set(pendingBefore.map((e) => e.eventId));
     const partitions = only ? [...new Set(only.map((id) => partitionFor(id, this.deps.partitions)))] : undefined;
     await this.deps.kafka.scan(this.deps.topic, (batch) => {
       for (const message of batch.messages) {
         if (wanted && (!message.key || !wanted.has(message.key))) continue;
         try {
-          apply(parseCouponEvent(JSON.parse(message.value ?? 'null')));
+          const event = parseCouponEvent(JSON.parse(message.value ?? 'null'));
+          inOutbox.delete(event.eventId);
+          apply(event);
         } catch {
           // Unreadable events are the audit's and the dead-letter table's to report; they never admitted anything.
         }
       }
-    }, partitions ? { partitions } : {});
-    for (const event of await outboxEvents(this.deps.redis, this.deps.shards)) apply(event);
+    }, { until, ...(partitions ? { partitions } : {}) });
+    const pendingAfter = (await outboxEvents(this.deps.redis, this.deps.shards)).filter(relevant);
+    // Still in the outbox before, not in the log read: the relay had not moved it. Added since: after.
+    const notInLog = [...pendingBefore.filter((e) => inOutbox.has(e.eventId)), ...pendingAfter.filter((e) => !pendingBefore.some((b) => b.eventId === e.eventId))];
+    for (const event of notInLog) apply(event);
 
     const written: string[] = [];
     for (const [couponId, r] of rebuilt) {

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
-import { withIdempotency } from '../../http/idempotency.ts';
+import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
 import { readJsonBody } from '../../http/json-body.ts';
 import { Problem } from '../../http/problem.ts';
 import { perUserLimit } from '../../rate-limit/per-user-limit.ts';
@@ -27,20 +27,23 @@ export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw new Problem('ISSUED_COUPON_NOT_FOUND', 'You hold no coupon with this id');
     const userId = identityOf(ctx).userId;
-    await withIdempotency(ctx, deps.redis, userId, raw, async () => {
-      const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx));
-      switch (result.outcome) {
-        case 'USED':
-          return { status: 200, body: { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}) } };
-        case 'ALREADY_USED':
-          throw new Problem(result.outcome, 'This coupon was already used', { usedAt: result.usedAt.toISOString() });
-        case 'ISSUED_COUPON_NOT_FOUND':
-          throw new Problem(result.outcome, 'You hold no coupon with this id');
-        case 'COUPON_NOT_YET_VALID':
-          throw new Problem(result.outcome, 'This coupon cannot be used before its validity starts');
-        case 'COUPON_EXPIRED':
-          throw new Problem(result.outcome, 'This coupon expired unused');
-      }
-    });
+    const request = admissionRequestOf(ctx, userId, raw);
+    const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx), request);
+    switch (result.outcome) {
+      case 'USED':
+        markReplayed(ctx, request, result.replayed);
+        ctx.body = { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}) };
+        return;
+      case 'ALREADY_USED':
+        throw new Problem(result.outcome, 'This coupon was already used', { usedAt: result.usedAt.toISOString() });
+      case 'ISSUED_COUPON_NOT_FOUND':
+        throw new Problem(result.outcome, 'You hold no coupon with this id');
+      case 'COUPON_NOT_YET_VALID':
+        throw new Problem(result.outcome, 'This coupon cannot be used before its validity starts');
+      case 'COUPON_EXPIRED':
+        throw new Problem(result.outcome, 'This coupon expired unused');
+      case 'IDEMPOTENCY_KEY_REUSED':
+        throw keyReused();
+    }
   });
 }
