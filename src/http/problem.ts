@@ -23,7 +23,6 @@ export const PROBLEMS = {
   COUPON_NOT_YET_VALID: { status: 409, title: 'The coupon is not valid yet' },
   COUPON_EXPIRED: { status: 409, title: 'The coupon has expired' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'The Idempotency-Key was used with another request' },
-  IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
