@@ -105,6 +105,21 @@ export function partitionFor(key: string, partitions: number): number {
   return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
+/**
+ * Leadership moves (a topic just created, a broker restarted) make metadata briefly stale, and kafkajs's
+ * admin does not always refresh and retry: an error kafkajs marks retriable is tried again for a while.
+ */
+async function retried<T>(what: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await what();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || attempt >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * attempt)));
+    }
+  }
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -180,6 +195,8 @@ export class KafkaClient {
           ],
         })),
       });
+      // Created is not yet served: wait until every partition's leader answers for its offsets.
+      for (const s of missing) await this.endOffsets(s.topic);
       for (const s of missing) this.logger.info({ topic: s.topic, partitions: s.partitions }, 'created topic');
     }
     for (const spec of specs.filter((s) => s.keepForever)) {
@@ -242,14 +259,12 @@ export class KafkaClient {
 
   /** The offset the next message appended to this partition will get (the high watermark). */
   async endOffset(topic: string, partition: number): Promise<bigint> {
-    const admin = await this.adminClient();
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return BigInt(offsets.find((o) => o.partition === partition)?.high ?? '0');
+    return (await this.endOffsets(topic)).get(partition) ?? 0n;
   }
 
   async endOffsets(topic: string): Promise<Map<number, bigint>> {
     const admin = await this.adminClient();
-    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+    return new Map((await retried(() => admin.fetchTopicOffsets(topic))).map((o) => [o.partition, BigInt(o.high)]));
   }
 
   /** Every message of a partition in [from, the end as of now). */
