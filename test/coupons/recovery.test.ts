@@ -60,8 +60,7 @@ recovery('an API starting against an empty Redis restores admission state before
   try {
     assert.is(await harness.runtime.redis.exists(couponKeys(couponId, harness.runtime.config.admission.shards).coupon), 1, 'restored before the URL was printed');
   } finally {
-    api.child.kill('SIGTERM');
-    await api.exited;
+    await api.stop();
   }
   assert.is((await admitted(couponId, ['startup-late'])).created, 0);
 });

@@ -33,7 +33,7 @@ health('the process prints its URL, serves, and on SIGTERM drains and exits 0', 
   assert.match(app.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   assert.is((await fetch(`${app.url}/readyz`)).status, 200);
   app.child.kill('SIGTERM');
-  const { code } = await app.exited;
+  const { code } = await app.exitedWithin(30_000, 'SIGTERM drains and exits');
   assert.is(code, 0);
   assert.match(app.output(), /"msg":"stopped"/);
 });

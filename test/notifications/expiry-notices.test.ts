@@ -97,8 +97,7 @@ expiry('two notifier processes scanning every second both scan 2,000 newly due c
     assert.is(scans.flat().reduce((sum, scan) => sum + scan.notified, 0), 2_000, `notified between them: ${JSON.stringify(scans)}`);
     assert.equal(await expiringNotices(couponId), { rows: 2_000, coupons: 2_000 });
   } finally {
-    for (const n of notifiers) n.child.kill('SIGTERM');
-    await Promise.all(notifiers.map((n) => n.exited));
+    await Promise.all(notifiers.map((n) => n.stop()));
   }
 });
 

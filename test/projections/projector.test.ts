@@ -48,15 +48,14 @@ projector('killed with SIGKILL mid-stream twice and restarted, it leaves read mo
       await eventually('the projector to apply 300 more events of the coupons\' partitions', () => appliedFrom(ours), (n) => n >= before + 300,
         { timeoutMs: 60_000, everyMs: 20 });
       running.child.kill('SIGKILL');
-      assert.equal(await running.exited, { code: null, signal: 'SIGKILL' });
+      assert.equal(await running.exitedWithin(10_000, 'SIGKILL ends it'), { code: null, signal: 'SIGKILL' });
       running = await spawnApp(env);
     }
     await load;
     for (const couponId of coupons) await harness.drained(couponId);
     await harness.projected(120_000);
   } finally {
-    running.child.kill('SIGTERM');
-    await running.exited;
+    await running.stop();
   }
   for (const couponId of coupons) {
     const report = await harness.audit(couponId);
@@ -90,8 +89,7 @@ projector('events written to the log twice change no count and no row', async ()
     assert.is(report.duplicates, history.length - 1);
     assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
   } finally {
-    role.child.kill('SIGTERM');
-    await role.exited;
+    await role.stop();
   }
 });
 

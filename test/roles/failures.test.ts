@@ -16,30 +16,38 @@ const failures = spec('no silent failure in a worker process', async () => (harn
 const fault = new URL('../support/faults/stray-rejection-in-projector.ts', import.meta.url).pathname;
 
 failures('a rejection nobody handles in the projector\'s loop ends the process non-zero, saying why; restarted, it applies every event once', async () => {
-  const couponId = await harness.createCoupon({ totalQuantity: 400 });
-  const feed = (from: number, count: number) => issueMany(harness, couponId, Array.from({ length: count }, (_, i) => `fault-${from + i}`));
-  await feed(0, 100);
+  const couponId = await harness.createCoupon({ totalQuantity: 5_000 });
+  let fed = 0;
+  const feed = async (count: number) => {
+    const users = Array.from({ length: count }, (_, i) => `fault-${fed + i}`);
+    fed += count;
+    await issueMany(harness, couponId, users);
+  };
+  await feed(100);
   const doomed = await spawnApp({ ROLES: 'projector', LOG_LEVEL: 'info' }, 60_000, [fault]);
+  // Batches keep coming until the fault fires (after its consumer's third batch), however fast it joins.
+  let crashed = false;
   const traffic = (async () => {
-    for (let from = 100; from < 400; from += 50) await feed(from, 50);
+    while (!crashed && fed < 4_900) await feed(20);
   })();
-  const { code } = await doomed.exited;
+  const { code } = await doomed.exitedWithin(90_000, 'the injected rejection ends the process');
+  crashed = true;
+  await traffic;
   assert.is(code, CRASH_EXIT_CODE, doomed.output());
   assert.match(doomed.output(), /"level":60.*injected fault: a rejection nobody handles.*unhandled promise rejection; exiting so the process is restarted/);
-  await traffic;
+  await feed(100);
 
   const restarted = await spawnApp({ ROLES: 'projector', LOG_LEVEL: 'warn' });
   try {
     await harness.drained(couponId);
     await harness.projected();
   } finally {
-    restarted.child.kill('SIGTERM');
-    await restarted.exited;
+    await restarted.stop();
   }
   const report = await harness.audit(couponId);
   assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
   const rows = await harness.runtime.db.selectFrom('issued_coupon').select((eb) => eb.fn.countAll<number>().as('n')).where('coupon_id', '=', couponId).executeTakeFirstOrThrow();
-  assert.is(Number(rows.n), 400, 'one row per issued coupon, none twice');
+  assert.is(Number(rows.n), fed, 'one row per issued coupon, none twice');
 });
 
 failures('a projector stuck waiting for a lock answers /readyz 503 LOOP_STUCK on its metrics port, and 200 once it moves again', async () => {
@@ -70,8 +78,7 @@ failures('a projector stuck waiting for a lock answers /readyz 503 LOOP_STUCK on
     await eventually('/readyz to answer 200 once the projector moves again', readyz, (r) => r.status === 200, { timeoutMs: 20_000, everyMs: 200 });
     await harness.projected();
   } finally {
-    projector.child.kill('SIGTERM');
-    await projector.exited;
+    await projector.stop();
   }
 });
 

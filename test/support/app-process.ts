@@ -8,6 +8,10 @@ export interface AppProcess {
   child: ChildProcess;
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** How it exited, or a thrown error with its output if it is still running after `timeoutMs`. */
+  exitedWithin(timeoutMs: number, why: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`; resolves once it is gone. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Runs `src/main.ts` as its own process, the way `npm start` does, on a free port. */
@@ -29,6 +33,23 @@ export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, t
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
+  const exitedWithin = async (ms: number, why: string) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`still running after ${ms} ms, expected it to exit: ${why}\n${out}`)), ms);
+    });
+    try {
+      return await Promise.race([exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const stop = async (graceMs = 20_000) => {
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(killer);
+  };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -39,7 +60,7 @@ export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, t
       if (!match) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
-      resolve({ url: match[1] ?? '', child, output: () => out, exited });
+      resolve({ url: match[1] ?? '', child, output: () => out, exited, exitedWithin, stop });
     };
     child.stdout!.on('data', onData);
     void exited.then(({ code }) => {
