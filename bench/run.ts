@@ -118,7 +118,7 @@ try {
   await poller;
   const redisIssued = Number(await runtime.redis.hget(couponKeys(couponId, config.admission.shards).coupon, 'iss'));
   const logIssued = new Set<string>();
-  const messages = await runtime.kafka.readToEnd(config.kafka.topic, partitionFor(couponId, config.kafka.partitions), 0n, 120_000);
+  const messages = await runtime.kafka.readToEnd(config.kafka.topic, partitionFor(couponId, config.kafka.partitions), 0n);
   for (const m of messages) {
     const event = parseCouponEvent(JSON.parse(m.value!));
     if (event.type === 'CouponIssued' && event.couponId === couponId) logIssued.add(event.data.issuedCouponId);

@@ -2,6 +2,12 @@ import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../src/db/schema.ts';
 import type { CouponEvent, CouponEventType } from '../src/events/coupon-events.ts';
 
+/** Where an event was read from: its partition and offset in the log. */
+export interface LogPosition {
+  partition: number;
+  offset: bigint;
+}
+
 /** Logical table name → the physical table a run writes (the live one, or a rebuild's shadow copy). */
 export type Tables = Record<string, string>;
 
@@ -15,7 +21,8 @@ export interface Projection<Changes> {
   /** The tables it owns; a rebuild fills shadow copies of them and swaps them in. */
   tables: readonly (keyof Database & string)[];
   handles: readonly CouponEventType[];
-  changes(events: readonly CouponEvent[]): Changes;
+  /** `positions[i]` is where `events[i]` sits in the log, for projections that index the log itself. */
+  changes(events: readonly CouponEvent[], positions: readonly LogPosition[]): Changes;
   write(tx: Transaction<Database>, changes: Changes, tables: Tables): Promise<void>;
 }
 

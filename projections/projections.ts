@@ -1,10 +1,11 @@
 import { couponProjection } from './coupon/coupon-projection.ts';
+import { couponHistoryProjection } from './coupon-history/coupon-history-projection.ts';
 import { issuedCouponProjection } from './issued-coupon/issued-coupon-projection.ts';
 import { notificationProjection } from './notification/notification-projection.ts';
 import type { Projection } from './projection.ts';
 
 /** The read models the projector keeps and a rebuild can replace. */
-export const PROJECTIONS: readonly Projection<unknown>[] = [couponProjection, issuedCouponProjection] as Projection<unknown>[];
+export const PROJECTIONS: readonly Projection<unknown>[] = [couponProjection, issuedCouponProjection, couponHistoryProjection] as Projection<unknown>[];
 
 /**
  * With the notifier's usage notices, which are not rebuilt: their deliveries have happened, and the

@@ -1,8 +1,11 @@
+import { sql } from 'kysely';
 import { parseCouponEvent } from '../events/coupon-events.ts';
 import { partitionFor } from '../kafka/kafka-client.ts';
+import type { RebuildProgress } from '../projections/rebuild.ts';
 import type { LogAndStores } from '../runtime/runtime.ts';
-import { HistoryAuditor } from './history-auditor.ts';
-import { mysqlSnapshot, outboxEvents, redisSnapshot, type MysqlSnapshot, type RedisCoupon } from './snapshots.ts';
+import { HistoryAuditor, type ReplayedCoupon } from './history-auditor.ts';
+import { outboxEvents, redisCouponIds, redisSnapshot, type RedisCoupon } from './snapshots.ts';
+import type { Db } from '../db/database.ts';
 
 export interface AuditReport {
   events: number;
@@ -15,113 +18,179 @@ export interface AuditReport {
 
 export const auditPassed = (r: AuditReport) => r.violations.length + r.readModelDifferences.length + r.redisDifferences.length === 0;
 
+type Connection = Parameters<Parameters<ReturnType<Db['connection']>['execute']>[0]>[0];
+
 /**
- * Replays the log from the start, checks every invariant, and reconciles the read models and the Redis
- * admission state with it. Each side is read before the log's end is fixed and compared with exactly the
- * events it had seen: MySQL up to its checkpoints, Redis up to the instant it was read.
+ * Reads the log once, partition by partition, checks every invariant, and reconciles the read models and
+ * the Redis admission state with it. Memory holds one partition's coupons (a coupon's events all live in
+ * its partition). Each side is compared with exactly the events it had seen: MySQL (one consistent
+ * snapshot opened first) at the moment the scan passes its checkpoint, each Redis coupon (read before its
+ * partition's end is fixed) at its first event after the instant it was read.
  */
-export async function runAudit(deps: LogAndStores, couponId?: string): Promise<AuditReport> {
-  const redisState = await redisSnapshot(deps.redis, deps.shards, couponId);
-  const pending = (await outboxEvents(deps.redis, deps.shards)).filter((e) => !couponId || e.couponId === couponId);
-  const mysql = await mysqlSnapshot(deps.db, deps.topic, couponId);
+export async function runAudit(deps: LogAndStores, couponId?: string, onProgress?: (p: RebuildProgress) => void): Promise<AuditReport> {
+  const report: AuditReport = { events: 0, duplicates: 0, coupons: 0, violations: [], readModelDifferences: [], redisDifferences: [] };
+  const ends = await deps.kafka.endOffsets(deps.topic);
+  const partitions = couponId ? [partitionFor(couponId, deps.partitions)] : [...ends.keys()];
+  const inScope = (id: string, partition: number) => (couponId ? id === couponId : partitionFor(id, deps.partitions) === partition);
+  const redisIds = couponId ? [couponId] : await redisCouponIds(deps.redis);
+  const started = Date.now();
+  const total = partitions.reduce((sum, p) => sum + Number(ends.get(p) ?? 0n), 0);
+  let done = 0;
+  const progress = (phase: RebuildProgress['phase']) =>
+    onProgress?.({ done, total, phase, eventsPerSecond: done / Math.max(0.001, (Date.now() - started) / 1000) });
 
-  const log = new HistoryAuditor();
-  const atCouponCheckpoint = new HistoryAuditor();
-  const atIssuedCheckpoint = new HistoryAuditor();
-  const asRedisSaw = new HistoryAuditor();
-  const couponCp = mysql.checkpoints.get('coupon') ?? new Map<number, bigint>();
-  const issuedCp = mysql.checkpoints.get('issued_coupon') ?? new Map<number, bigint>();
-  const unreadable: string[] = [];
-  const seenByRedis = (couponIdOf: string, occurredAt: string) => {
-    const at = redisState.get(couponIdOf)?.at;
-    return !at || new Date(occurredAt) <= at;
-  };
+  await deps.db.connection().execute(async (connection) => {
+    await sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`.execute(connection);
+    await sql`START TRANSACTION WITH CONSISTENT SNAPSHOT`.execute(connection);
+    try {
+      const checkpoints = await connection.selectFrom('projection_checkpoint').selectAll().where('topic', '=', deps.topic).execute();
+      const checkpointOf = (projection: string, partition: number) =>
+        BigInt(checkpoints.find((c) => c.projection === projection && c.partition_no === partition)?.next_offset ?? 0);
+      let couponRows = connection.selectFrom('coupon').select(['id', 'issued_count', 'used_count', 'status']);
+      if (couponId) couponRows = couponRows.where('id', '=', couponId);
+      const mysqlCoupons = await couponRows.execute();
 
-  await deps.kafka.scan(
-    deps.topic,
-    (batch) => {
-      for (const message of batch.messages) {
-        if (couponId && message.key !== couponId) continue;
-        let event;
-        try {
-          event = parseCouponEvent(JSON.parse(message.value ?? 'null'));
-        } catch (error) {
-          unreadable.push(`partition ${batch.partition} offset ${message.offset}: ${(error as Error).message}`);
-          continue;
+      for (const partition of partitions) {
+        const redis = await redisSnapshot(deps.redis, deps.shards, redisIds.filter((id) => inScope(id, partition)));
+        const pending = (await outboxEvents(deps.redis, deps.shards)).filter((e) => inScope(e.couponId, partition));
+        const end = await deps.kafka.endOffset(deps.topic, partition);
+        const fold = new HistoryAuditor();
+        const comparedWithRedis = new Set<string>();
+        const compareRedis = (c: ReplayedCoupon) => {
+          if (comparedWithRedis.has(c.couponId)) return;
+          comparedWithRedis.add(c.couponId);
+          report.redisDifferences.push(...redisDifferences(c, redis.get(c.couponId)));
+        };
+        const rowsOfPartition = mysqlCoupons.filter((r) => inScope(r.id, partition));
+        const couponCheckpoint = checkpointOf('coupon', partition);
+        const issuedCheckpoint = checkpointOf('issued_coupon', partition);
+        let couponsCompared = false;
+        let issuedCompared = false;
+        /** Compares what MySQL holds once the scan reaches its checkpoint, or, with `atEnd`, after everything was read. */
+        const compareMysqlBefore = async (offset: bigint, atEnd = false) => {
+          if (!couponsCompared && (atEnd || offset >= couponCheckpoint)) {
+            couponsCompared = true;
+            report.readModelDifferences.push(...couponRowDifferences(fold, rowsOfPartition));
+          }
+          if (!issuedCompared && (atEnd || offset >= issuedCheckpoint)) {
+            issuedCompared = true;
+            report.readModelDifferences.push(...(await issuedRowDifferences(connection, fold, rowsOfPartition.map((r) => r.id))));
+          }
+        };
+
+        await deps.kafka.scan(deps.topic, async (batch) => {
+          for (const message of batch.messages) {
+            const offset = BigInt(message.offset);
+            await compareMysqlBefore(offset);
+            if (couponId && message.key !== couponId) continue;
+            let event;
+            try {
+              event = parseCouponEvent(JSON.parse(message.value ?? 'null'));
+            } catch (error) {
+              report.violations.push(`unreadable event at partition ${partition} offset ${offset}: ${(error as Error).message}`);
+              continue;
+            }
+            const seenAt = redis.get(event.couponId)?.at;
+            const coupon = fold.coupons.get(event.couponId);
+            if (coupon && seenAt && new Date(event.occurredAt) > seenAt) compareRedis(coupon);
+            fold.add(event);
+          }
+          done += batch.messages.length;
+          progress('replaying');
+        }, { partitions: [partition], until: new Map([[partition, end]]) });
+        await compareMysqlBefore(end, true);
+
+        // What Redis had admitted and the relay had not moved yet when the log was read.
+        for (const event of pending) {
+          const seenAt = redis.get(event.couponId)?.at;
+          if (!comparedWithRedis.has(event.couponId) && (!seenAt || new Date(event.occurredAt) <= seenAt)) fold.add(event);
         }
-        const offset = BigInt(message.offset);
-        log.add(event);
-        if (offset < (couponCp.get(batch.partition) ?? 0n)) atCouponCheckpoint.add(event);
-        if (offset < (issuedCp.get(batch.partition) ?? 0n)) atIssuedCheckpoint.add(event);
-        if (seenByRedis(event.couponId, event.occurredAt)) asRedisSaw.add(event);
-      }
-    },
-    couponId ? { partitions: [partitionFor(couponId, deps.partitions)] } : {},
-  );
-  for (const event of pending) if (seenByRedis(event.couponId, event.occurredAt)) asRedisSaw.add(event);
+        for (const c of fold.coupons.values()) if (c.definition) compareRedis(c);
+        for (const id of redis.keys()) if (!fold.coupons.get(id)?.definition) report.redisDifferences.push(`coupon ${id}: in Redis, not in the log`);
 
-  return {
-    events: log.events,
-    duplicates: log.duplicates,
-    coupons: log.coupons.size,
-    violations: [...unreadable.map((u) => `unreadable event at ${u}`), ...log.violations],
-    readModelDifferences: compareReadModels(atCouponCheckpoint, atIssuedCheckpoint, mysql),
-    redisDifferences: compareRedis(asRedisSaw, redisState),
-  };
+        report.events += fold.events;
+        report.duplicates += fold.duplicates;
+        report.coupons += fold.coupons.size;
+        report.violations.push(...fold.violations);
+      }
+    } finally {
+      await sql`COMMIT`.execute(connection);
+    }
+  });
+  progress('done');
+  return report;
 }
 
-function compareReadModels(coupons: HistoryAuditor, issued: HistoryAuditor, mysql: MysqlSnapshot): string[] {
+function couponRowDifferences(log: HistoryAuditor, rows: { id: string; issued_count: number; used_count: number; status: string }[]): string[] {
   const out: string[] = [];
-  for (const c of coupons.coupons.values()) {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const c of log.coupons.values()) {
     if (!c.definition) continue;
-    const row = mysql.coupons.get(c.couponId);
+    const row = byId.get(c.couponId);
     if (!row) {
       out.push(`coupon ${c.couponId}: in the log, no row`);
       continue;
     }
-    if (row.issued !== c.issued.size) out.push(`coupon ${c.couponId}: issued_count ${row.issued}, the log says ${c.issued.size}`);
-    if (row.used !== c.used.size) out.push(`coupon ${c.couponId}: used_count ${row.used}, the log says ${c.used.size}`);
+    if (row.issued_count !== c.issued.size) out.push(`coupon ${c.couponId}: issued_count ${row.issued_count}, the log says ${c.issued.size}`);
+    if (row.used_count !== c.used.size) out.push(`coupon ${c.couponId}: used_count ${row.used_count}, the log says ${c.used.size}`);
     if ((row.status === 'CLOSED') !== Boolean(c.closedAt)) out.push(`coupon ${c.couponId}: status ${row.status}, the log says ${c.closedAt ? 'CLOSED' : 'ACTIVE'}`);
   }
-  for (const id of mysql.coupons.keys()) if (!coupons.coupons.get(id)?.definition) out.push(`coupon ${id}: a row with no CouponCreated before the checkpoint`);
-
-  const expected = new Map<string, { couponId: string; userId: string; usedAt?: Date }>();
-  for (const c of issued.coupons.values()) {
-    for (const [id, i] of c.issued) expected.set(id, { couponId: c.couponId, userId: i.userId, usedAt: c.used.get(id)?.usedAt });
-  }
-  for (const [id, e] of expected) {
-    const row = mysql.issued.get(id);
-    if (!row) out.push(`issued_coupon ${id}: in the log, no row`);
-    else if (row.userId !== e.userId) out.push(`issued_coupon ${id}: held by ${row.userId}, the log says ${e.userId}`);
-    else if ((row.status === 'USED') !== Boolean(e.usedAt)) out.push(`issued_coupon ${id}: status ${row.status}, the log says ${e.usedAt ? 'USED' : 'ISSUED'}`);
-    else if (e.usedAt && row.usedAt?.getTime() !== e.usedAt.getTime()) out.push(`issued_coupon ${id}: used_at ${row.usedAt?.toISOString()}, the log says ${e.usedAt.toISOString()}`);
-  }
-  for (const id of mysql.issued.keys()) if (!expected.has(id)) out.push(`issued_coupon ${id}: a row with no CouponIssued before the checkpoint`);
+  for (const id of byId.keys()) if (!log.coupons.get(id)?.definition) out.push(`coupon ${id}: a row with no CouponCreated before the checkpoint`);
   return out;
 }
 
-function compareRedis(log: HistoryAuditor, redis: Map<string, RedisCoupon>): string[] {
+/** Compares each coupon's issued_coupon rows page by page with what the log had issued before the checkpoint. */
+async function issuedRowDifferences(connection: Connection, log: HistoryAuditor, couponIds: string[]): Promise<string[]> {
   const out: string[] = [];
-  for (const c of log.coupons.values()) {
-    if (!c.definition) continue;
-    const r = redis.get(c.couponId);
-    if (!r || r.status === null) {
-      out.push(`coupon ${c.couponId}: in the log, missing in Redis`);
-      continue;
+  const ids = new Set([...couponIds, ...[...log.coupons.values()].filter((c) => c.definition).map((c) => c.couponId)]);
+  for (const couponId of ids) {
+    const c = log.coupons.get(couponId);
+    let rows = 0;
+    for (let after = ''; ;) {
+      const page = await connection.selectFrom('issued_coupon').select(['id', 'user_id', 'status', 'used_at'])
+        .where('coupon_id', '=', couponId).where('id', '>', after).orderBy('id').limit(10_000).execute();
+      for (const row of page) {
+        rows++;
+        const issued = c?.issued.get(row.id);
+        const usedAt = c?.used.get(row.id)?.usedAt;
+        if (!issued) out.push(`issued_coupon ${row.id}: a row with no CouponIssued before the checkpoint`);
+        else if (row.user_id !== issued.userId) out.push(`issued_coupon ${row.id}: held by ${row.user_id}, the log says ${issued.userId}`);
+        else if ((row.status === 'USED') !== Boolean(usedAt)) out.push(`issued_coupon ${row.id}: status ${row.status}, the log says ${usedAt ? 'USED' : 'ISSUED'}`);
+        else if (usedAt && row.used_at?.getTime() !== usedAt.getTime()) out.push(`issued_coupon ${row.id}: used_at ${row.used_at?.toISOString()}, the log says ${usedAt.toISOString()}`);
+      }
+      if (page.length < 10_000) break;
+      after = page[page.length - 1]!.id;
     }
-    if (r.issued !== c.issued.size) out.push(`coupon ${c.couponId}: Redis issued ${r.issued}, the log says ${c.issued.size}`);
-    if (r.usedCount !== c.used.size) out.push(`coupon ${c.couponId}: Redis used ${r.usedCount}, the log says ${c.used.size}`);
-    if ((r.status === 'CLOSED') !== Boolean(c.closedAt)) out.push(`coupon ${c.couponId}: Redis status ${r.status}, the log says ${c.closedAt ? 'CLOSED' : 'ACTIVE'}`);
-    for (const [userId, issuedCouponId] of c.holders) {
-      const sequence = c.issued.get(issuedCouponId)!.sequence;
-      if (r.holders.get(userId) !== sequence) out.push(`coupon ${c.couponId}: Redis does not record ${userId} holding #${sequence}`);
+    // Every row matched one issued in the log; fewer rows than issues means some are missing.
+    if (c && rows < c.issued.size) {
+      const present = new Set<string>();
+      for (let after = ''; ;) {
+        const page = await connection.selectFrom('issued_coupon').select('id').where('coupon_id', '=', couponId).where('id', '>', after).orderBy('id').limit(10_000).execute();
+        for (const row of page) present.add(row.id);
+        if (page.length < 10_000) break;
+        after = page[page.length - 1]!.id;
+      }
+      for (const id of c.issued.keys()) if (!present.has(id)) out.push(`issued_coupon ${id}: in the log, no row`);
     }
-    for (const userId of r.holders.keys()) if (!c.holders.has(userId)) out.push(`coupon ${c.couponId}: Redis records ${userId} as a holder, the log does not`);
-    for (const issuedCouponId of c.used.keys()) {
-      if (!r.used.has(c.issued.get(issuedCouponId)!.sequence)) out.push(`coupon ${c.couponId}: Redis does not record ${issuedCouponId} as used`);
-    }
-    if (r.used.size !== c.used.size) out.push(`coupon ${c.couponId}: Redis records ${r.used.size} uses, the log ${c.used.size}`);
   }
-  for (const id of redis.keys()) if (!log.coupons.get(id)?.definition) out.push(`coupon ${id}: in Redis, not in the log`);
+  return out;
+}
+
+function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string[] {
+  const out: string[] = [];
+  if (!c.definition) return out;
+  if (!r || r.status === null) return [`coupon ${c.couponId}: in the log, missing in Redis`];
+  if (r.issued !== c.issued.size) out.push(`coupon ${c.couponId}: Redis issued ${r.issued}, the log says ${c.issued.size}`);
+  if (r.usedCount !== c.used.size) out.push(`coupon ${c.couponId}: Redis used ${r.usedCount}, the log says ${c.used.size}`);
+  if ((r.status === 'CLOSED') !== Boolean(c.closedAt)) out.push(`coupon ${c.couponId}: Redis status ${r.status}, the log says ${c.closedAt ? 'CLOSED' : 'ACTIVE'}`);
+  for (const [userId, issuedCouponId] of c.holders) {
+    const sequence = c.issued.get(issuedCouponId)!.sequence;
+    if (r.holders.get(userId) !== sequence) out.push(`coupon ${c.couponId}: Redis does not record ${userId} holding #${sequence}`);
+  }
+  for (const userId of r.holders.keys()) if (!c.holders.has(userId)) out.push(`coupon ${c.couponId}: Redis records ${userId} as a holder, the log does not`);
+  for (const issuedCouponId of c.used.keys()) {
+    if (!r.used.has(c.issued.get(issuedCouponId)!.sequence)) out.push(`coupon ${c.couponId}: Redis does not record ${issuedCouponId} as used`);
+  }
+  if (r.used.size !== c.used.size) out.push(`coupon ${c.couponId}: Redis records ${r.used.size} uses, the log ${c.used.size}`);
   return out;
 }

@@ -6,6 +6,7 @@ import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
 import { closeRuntime, logAndStores, openRuntime } from '../runtime/runtime.ts';
 import { resolveConfig } from '../stack/resolve-config.ts';
+import { progressBar } from './progress-bar.ts';
 
 const { values } = parseArgs({ options: { coupon: { type: 'string' } } });
 if (values.coupon && !isCouponId(values.coupon)) {
@@ -25,7 +26,7 @@ function section(title: string, lines: string[]): void {
 let report: AuditReport;
 try {
   const started = Date.now();
-  report = await runAudit(logAndStores(runtime), values.coupon);
+  report = await runAudit(logAndStores(runtime), values.coupon, progressBar('audit'));
   say(`Audit of ${config.kafka.topic}${values.coupon ? ` for coupon ${values.coupon}` : ''}: ${report.events} events, ` +
     `${report.coupons} coupons, ${report.duplicates} redelivered copies ignored, ${((Date.now() - started) / 1000).toFixed(1)} s`);
   section('invariants: no over-issue, one per user, uses by the holder once inside validity, issues inside the window and before close', report.violations);

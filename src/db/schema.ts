@@ -18,6 +18,8 @@ export interface CouponTable {
   created_at: Timestamp;
   closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   last_event_at: Timestamp;
+  /** The CouponCreated data, as JSON. */
+  definition: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface IssuedCouponTable {
@@ -30,6 +32,14 @@ export interface IssuedCouponTable {
   order_id: ColumnType<string | null, string | null | undefined, string | null>;
   valid_from: Timestamp;
   valid_until: Timestamp;
+}
+
+export interface CouponEventRangeTable {
+  coupon_id: string;
+  partition_no: number;
+  first_offset: ColumnType<string, string | number | bigint, string | number | bigint>;
+  last_offset: ColumnType<string, string | number | bigint, string | number | bigint>;
+  events: number;
 }
 
 export interface ProjectionCheckpointTable {
@@ -90,6 +100,7 @@ export interface NotificationDeliveryTable {
 export interface Database {
   coupon: CouponTable;
   issued_coupon: IssuedCouponTable;
+  coupon_event_range: CouponEventRangeTable;
   projection_checkpoint: ProjectionCheckpointTable;
   projection_dead_letter: ProjectionDeadLetterTable;
   user_account: UserAccountTable;

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer, type logCreator } from 'kafkajs';
 import type { Logger } from '../log/logger.ts';
 
@@ -77,6 +78,47 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
+/**
+ * kafkajs consumers always join a group. Readers of the log that only want a range of one partition
+ * (history pages, restores, audits, rebuilds) fetch from the partition's leader directly with kafkajs's own
+ * cluster and fetch request: no group is joined, so nothing is left behind on the broker and no rebalance
+ * delays the first message. These are kafkajs internals, used here and nowhere else.
+ */
+interface KafkajsBroker {
+  fetch(request: {
+    maxWaitTime: number; minBytes: number; maxBytes: number; isolationLevel: number;
+    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+  }): Promise<{ responses: { topicName: string; partitions: unknown[] }[] }>;
+}
+interface KafkajsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(options: { nodeId: string }): Promise<KafkajsBroker>;
+}
+interface KafkajsBatch {
+  highWatermark: string;
+  messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string }[];
+  rawMessages: { offset: string }[];
+}
+const KafkajsBatch = createRequire(import.meta.url)('kafkajs/src/consumer/batch.js') as new (topic: string, fetchedOffset: string, partitionData: unknown) => KafkajsBatch;
+const READ_COMMITTED = 1;
+/** Errors after which the partition's leader may have moved: refresh metadata and ask again. */
+const STALE_METADATA = new Set(['LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_OR_PARTITION']);
+
+function clusterOf(kafka: Kafka): KafkajsCluster {
+  const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  if (!create) throw new Error('this kafkajs has no private:Kafka:createCluster; the group-less reader needs updating');
+  return (kafka as unknown as Record<symbol, (options: object) => KafkajsCluster>)[create]!({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED });
+}
+
+export interface ReadOptions {
+  /** Bytes a fetch may bring back (one record batch larger than this still comes whole). */
+  maxBytes?: number;
+}
+
 const keyPartitioner = Partitioners.DefaultPartitioner();
 
 const MAX_SEND_BYTES = 512 * 1024;
@@ -135,6 +177,7 @@ export class KafkaClient {
   /** One shared connection attempt per client, so callers polling during an outage never stack up connections. */
   private admin?: Promise<Admin>;
   private probeAdmin?: Promise<Admin>;
+  private readerCluster?: Promise<KafkajsCluster>;
   private readonly producers = new Set<Producer>();
   private readonly consumers = new Set<Consumer>();
 
@@ -268,10 +311,67 @@ export class KafkaClient {
   }
 
   /** Every message of a partition in [from, the end as of now). */
-  async readToEnd(topic: string, partition: number, from: bigint, timeoutMs: number): Promise<ConsumedMessage[]> {
-    const end = await this.endOffset(topic, partition);
-    if (end <= from) return [];
-    return this.readPartition(topic, partition, String(from), (m) => BigInt(m.offset) >= end - 1n, timeoutMs);
+  async readToEnd(topic: string, partition: number, from: bigint): Promise<ConsumedMessage[]> {
+    const messages: ConsumedMessage[] = [];
+    for await (const batch of this.read(topic, partition, from, await this.endOffset(topic, partition))) messages.push(...batch);
+    return messages;
+  }
+
+  private cluster(): Promise<KafkajsCluster> {
+    if (!this.readerCluster) {
+      const cluster = clusterOf(this.kafka);
+      this.readerCluster = cluster.connect().then(() => cluster);
+      this.readerCluster.catch(() => (this.readerCluster = undefined));
+    }
+    return this.readerCluster;
+  }
+
+  /**
+   * The messages of one partition in [from, until), a fetch at a time, without a consumer group. Memory is one
+   * fetch (`maxBytes`, default 1 MiB); stopping early (`break`) costs nothing more. A moved leader is
+   * looked up again; any other failure is thrown.
+   */
+  async *read(topic: string, partition: number, from: bigint, until: bigint, options: ReadOptions = {}): AsyncGenerator<ConsumedMessage[]> {
+    const maxBytes = options.maxBytes ?? 1024 * 1024;
+    let offset = from;
+    let failures = 0;
+    while (offset < until) {
+      let batch: KafkajsBatch;
+      try {
+        const cluster = await this.cluster();
+        await cluster.addTargetTopic(topic);
+        const leader = Object.entries(cluster.findLeaderForPartitions(topic, [partition]))[0]?.[0];
+        if (leader === undefined) throw Object.assign(new Error(`no leader known for ${topic}/${partition}`), { type: 'LEADER_NOT_AVAILABLE' });
+        const broker = await cluster.findBroker({ nodeId: leader });
+        const { responses } = await broker.fetch({
+          maxWaitTime: 0, minBytes: 1, maxBytes, isolationLevel: READ_COMMITTED,
+          topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes }] }],
+        });
+        const data = responses.find((r) => r.topicName === topic)?.partitions[0];
+        if (!data) throw Object.assign(new Error(`no answer for ${topic}/${partition}`), { type: 'LEADER_NOT_AVAILABLE' });
+        batch = new KafkajsBatch(topic, offset.toString(), data);
+        failures = 0;
+      } catch (error) {
+        const { type, retriable, name } = error as { type?: string; retriable?: boolean; name?: string };
+        const stale = (type && STALE_METADATA.has(type)) || name === 'KafkaJSBrokerNotFound' || name === 'KafkaJSConnectionError' || retriable;
+        if (!stale || ++failures > 30) throw error;
+        await (await this.cluster().catch(() => undefined))?.refreshMetadata().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * failures)));
+        continue;
+      }
+      if (batch.rawMessages.length === 0) {
+        if (BigInt(batch.highWatermark) <= offset) return;
+        if (++failures > 30) throw new Error(`${topic}/${partition} answers no records at ${offset} below its end ${batch.highWatermark}`);
+        continue;
+      }
+      const messages = batch.messages
+        .filter((m) => BigInt(m.offset) < until)
+        .map((m) => ({ topic, partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, timestamp: m.timestamp }));
+      // Past the last raw record, not the last delivered one: control records and compacted gaps count too.
+      const last = batch.rawMessages.reduce((max, m) => (BigInt(m.offset) > max ? BigInt(m.offset) : max), offset - 1n);
+      offset = last + 1n;
+      if (messages.length > 0) yield messages;
+    }
   }
 
   /** Answers within the timeout or throws; a failed admin connection is dropped so the next ping starts clean. */
@@ -313,50 +413,6 @@ export class KafkaClient {
         await producer.disconnect();
       },
     };
-  }
-
-  /**
-   * Reads one partition from an offset with a throwaway consumer group, until `until` says stop.
-   * For tools and tests that inspect the log; projectors use their own committed positions.
-   */
-  async readPartition(
-    topic: string,
-    partition: number,
-    fromOffset: string,
-    until: (message: ConsumedMessage) => boolean,
-    timeoutMs: number,
-  ): Promise<ConsumedMessage[]> {
-    const consumer = this.kafka.consumer({ groupId: `reader-${process.pid}-${Date.now()}-${Math.random()}` });
-    this.consumers.add(consumer);
-    const seen: ConsumedMessage[] = [];
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      const done = new Promise<void>((resolveDone, failDone) => {
-        consumer.run({
-          autoCommit: false,
-          eachMessage: async ({ partition: p, message }) => {
-            if (p !== partition) return;
-            const consumed: ConsumedMessage = {
-              topic,
-              partition: p,
-              offset: message.offset,
-              key: message.key?.toString() ?? null,
-              value: message.value?.toString() ?? null,
-              timestamp: message.timestamp,
-            };
-            seen.push(consumed);
-            if (until(consumed)) resolveDone();
-          },
-        }).catch(failDone);
-      });
-      consumer.seek({ topic, partition, offset: fromOffset });
-      await withTimeout(done, timeoutMs, `reading ${topic}/${partition}`);
-      return seen;
-    } finally {
-      this.consumers.delete(consumer);
-      await consumer.disconnect();
-    }
   }
 
   /**
@@ -440,48 +496,26 @@ export class KafkaClient {
 
   /**
    * Reads every partition from `from` (default: the start) up to `until` (default: the end offsets as of
-   * now), calling `onBatch` in order within each partition. For replays: audits, rebuilds, recovery.
+   * now), calling `onBatch` in order within each partition, `concurrency` partitions at a time (default: one,
+   * as the live projector applies them). For replays: audits, rebuilds, recovery. No consumer group is involved.
    */
   async scan(
     topic: string,
     onBatch: (batch: PartitionBatch) => Promise<void> | void,
-    options: { from?: Map<number, bigint>; until?: Map<number, bigint>; partitions?: number[]; timeoutMs?: number } = {},
+    options: { from?: Map<number, bigint>; until?: Map<number, bigint>; partitions?: number[]; concurrency?: number } = {},
   ): Promise<Map<number, bigint>> {
     const until = options.until ?? (await this.endOffsets(topic));
     const wanted = (options.partitions ?? [...until.keys()]).filter((p) => (until.get(p) ?? 0n) > (options.from?.get(p) ?? 0n));
-    if (wanted.length === 0) return until;
-    const remaining = new Set(wanted);
-    let finish!: () => void;
-    let fail!: (error: unknown) => void;
-    const done = new Promise<void>((resolve, reject) => {
-      finish = resolve;
-      fail = reject;
-    });
-    const consumer = await this.consume({
-      groupId: `scan-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
-      topic,
-      positionsFor: async (partitions) => new Map(partitions.map((p) => [p, options.from?.get(p) ?? 0n])),
-      eachBatch: async (batch) => {
-        if (!remaining.has(batch.partition)) return;
-        const end = until.get(batch.partition)!;
-        const messages = batch.messages.filter((m) => BigInt(m.offset) < end && BigInt(m.offset) >= (options.from?.get(batch.partition) ?? 0n));
-        try {
-          if (messages.length > 0) await onBatch({ ...batch, messages });
-        } catch (error) {
-          fail(error);
-          return;
+    const queue = [...wanted];
+    const worker = async () => {
+      for (let partition = queue.shift(); partition !== undefined; partition = queue.shift()) {
+        const end = until.get(partition)!;
+        for await (const messages of this.read(topic, partition, options.from?.get(partition) ?? 0n, end, { maxBytes: 4 * 1024 * 1024 })) {
+          await onBatch({ topic, partition, messages, highWatermark: end.toString() });
         }
-        if (BigInt(batch.messages[batch.messages.length - 1]!.offset) >= end - 1n) {
-          remaining.delete(batch.partition);
-          if (remaining.size === 0) finish();
-        }
-      },
-    });
-    try {
-      await withTimeout(done, options.timeoutMs ?? 600_000, `scanning ${topic}`);
-    } finally {
-      await consumer.stop();
-    }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 1, wanted.length) }, worker));
     return until;
   }
 
@@ -489,6 +523,7 @@ export class KafkaClient {
     await Promise.all([...this.producers].map((p) => p.disconnect()));
     await Promise.all([...this.consumers].map((c) => c.disconnect()));
     await Promise.all([this.disconnect(this.admin), this.disconnect(this.probeAdmin)]);
-    this.admin = this.probeAdmin = undefined;
+    await (await this.readerCluster?.catch(() => undefined))?.disconnect().catch(() => undefined);
+    this.admin = this.probeAdmin = this.readerCluster = undefined;
   }
 }

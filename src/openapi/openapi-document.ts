@@ -47,6 +47,8 @@ interface Operation {
   notes?: string;
   idempotent?: boolean;
   ok: [status: number, schema: z.ZodType | Record<string, unknown>];
+  /** Other media types the success answer may come as (chosen by a query parameter), with their schemas. */
+  okAlso?: Record<string, Record<string, unknown>>;
   errors?: ProblemCode[];
 }
 
@@ -75,7 +77,10 @@ function operation(op: Operation): Record<string, unknown> {
     responses: {
       [okStatus]: {
         description: 'Success',
-        content: { 'application/json': { schema: okSchema instanceof z.ZodType ? jsonSchema(okSchema, 'output') : okSchema } },
+        content: {
+          'application/json': { schema: okSchema instanceof z.ZodType ? jsonSchema(okSchema, 'output') : okSchema },
+          ...Object.fromEntries(Object.entries(op.okAlso ?? {}).map(([type, schema]) => [type, { schema }])),
+        },
       },
       ...Object.fromEntries(
         [...byStatus].map(([status, codes]) => [
@@ -128,7 +133,11 @@ export function openApiDocument(): Record<string, unknown> {
       '/admin/coupons/{couponId}/events': {
         get: operation({
           summary: "A coupon's events, read from the log, oldest first", tag: 'admin', auth: 'admin', params: couponId, query: couponEventsQuery,
+          notes: 'A page reads only the offsets the history index names for this coupon (plus what the index has not reached yet), so it ' +
+            'costs what the coupon\'s own events cost. `format=ndjson` streams every event from `fromOffset` to the end of the log as of ' +
+            'the request, one JSON object per line, for auditors.',
           ok: [200, { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } }, nextOffset: { type: ['integer', 'null'] } } }],
+          okAlso: { 'application/x-ndjson': { type: 'string' } },
           errors: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
         }),
       },

@@ -88,10 +88,12 @@ export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: 
           if (fresh.length === 0) continue;
           wrote = true;
           const { projection, target } = run;
-          const events = fresh.flatMap((d) =>
-            d.event && projection.handles.includes(d.event.type) && (!target.asOf || new Date(d.event.occurredAt) <= target.asOf) ? [d.event] : [],
-          );
-          if (events.length > 0) await projection.write(tx, projection.changes(events), target.tables);
+          const handled = fresh.filter((d): d is Decoded & { event: CouponEvent } =>
+            Boolean(d.event && projection.handles.includes(d.event.type) && (!target.asOf || new Date(d.event.occurredAt) <= target.asOf)));
+          const events = handled.map((d) => d.event);
+          if (events.length > 0) {
+            await projection.write(tx, projection.changes(events, handled.map((d) => ({ partition, offset: d.offset }))), target.tables);
+          }
           const failures = fresh.filter((d) => d.failure);
           if (failures.length > 0) {
             await tx

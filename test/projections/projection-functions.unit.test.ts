@@ -1,12 +1,19 @@
 import * as assert from 'uvu/assert';
 import { couponProjection } from '../../projections/coupon/coupon-projection.ts';
 import { issuedCouponProjection } from '../../projections/issued-coupon/issued-coupon-projection.ts';
+import { couponHistoryProjection } from '../../projections/coupon-history/coupon-history-projection.ts';
+import type { LogPosition } from '../../projections/projection.ts';
+import type { CouponEvent } from '../../src/events/coupon-events.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
 import { spec } from '../support/spec.ts';
 
+/** Events as read from partition 0, at these offsets (default: one after another from 0). */
+const at = (events: CouponEvent[], offsets: number[] = events.map((_, i) => i)): [CouponEvent[], LogPosition[]] =>
+  [events, offsets.map((o) => ({ partition: 0, offset: BigInt(o) }))];
+
 const coupon = spec('coupon projection');
 coupon('given a CouponCreated, then a coupon row with its definition, ACTIVE, nothing issued', () => {
-  const { created, progress } = couponProjection.changes([f.created()]);
+  const { created, progress } = couponProjection.changes(...at([f.created()]));
   assert.is(created.length, 1);
   assert.equal(
     { id: created[0]!.id, name: created[0]!.name, total: created[0]!.total_quantity, status: created[0]!.status, discount: [created[0]!.discount_type, created[0]!.discount_value] },
@@ -15,22 +22,22 @@ coupon('given a CouponCreated, then a coupon row with its definition, ACTIVE, no
   assert.is(progress.size, 0);
 });
 coupon('given issues and uses, then the counts are the highest sequences seen', () => {
-  const { progress } = couponProjection.changes([f.issued(1, 'a'), f.issued(2, 'b'), f.used(2, 'b', 1, '2026-12-03T00:00:00.000Z')]);
+  const { progress } = couponProjection.changes(...at([f.issued(1, 'a'), f.issued(2, 'b'), f.used(2, 'b', 1, '2026-12-03T00:00:00.000Z')]));
   assert.equal(progress.get(f.couponId), { issuedUpTo: 2, usedUpTo: 1, lastEventAt: new Date('2026-12-03T00:00:00.000Z') });
 });
 coupon('given the same events twice (relay redelivery), then the changes are the same as once', () => {
   const events = [f.created(), f.issued(1, 'a'), f.issued(2, 'b'), f.used(1, 'a', 1)];
-  assert.equal(couponProjection.changes([...events, ...events.slice(1)]), couponProjection.changes(events));
+  assert.equal(couponProjection.changes(...at([...events, ...events.slice(1)])), couponProjection.changes(...at(events)));
 });
 coupon('given a close, then it records when issuing was closed', () => {
-  const { progress } = couponProjection.changes([f.closed('2026-12-01T09:30:00.000Z')]);
+  const { progress } = couponProjection.changes(...at([f.closed('2026-12-01T09:30:00.000Z')]));
   assert.equal(progress.get(f.couponId)!.closedAt, new Date('2026-12-01T09:30:00.000Z'));
 });
 coupon.run();
 
 const issued = spec('issued_coupon projection');
 issued('given a CouponIssued, then an ISSUED row for its holder with its validity', () => {
-  const { issued: rows, used } = issuedCouponProjection.changes([f.issued(1, 'alice', '2026-12-01T08:10:00.000Z')]);
+  const { issued: rows, used } = issuedCouponProjection.changes(...at([f.issued(1, 'alice', '2026-12-01T08:10:00.000Z')]));
   assert.equal(rows, [{
     id: `${f.couponId}.00000001`, coupon_id: f.couponId, user_id: 'alice', status: 'ISSUED', issued_at: new Date('2026-12-01T08:10:00.000Z'),
     valid_from: new Date('2026-12-01T08:00:00.000Z'), valid_until: new Date('2026-12-08T08:00:00.000Z'),
@@ -38,13 +45,29 @@ issued('given a CouponIssued, then an ISSUED row for its holder with its validit
   assert.equal(used, []);
 });
 issued('given a CouponUsed, then that row becomes USED with when and the order', () => {
-  const { used } = issuedCouponProjection.changes([f.used(1, 'alice', 1, '2026-12-02T08:00:00.000Z', 'order-9')]);
+  const { used } = issuedCouponProjection.changes(...at([f.used(1, 'alice', 1, '2026-12-02T08:00:00.000Z', 'order-9')]));
   assert.equal(used, [{ id: `${f.couponId}.00000001`, usedAt: new Date('2026-12-02T08:00:00.000Z'), orderId: 'order-9' }]);
 });
 issued('it ignores events it does not handle, and a duplicate within a batch', () => {
-  const { issued: rows, used } = issuedCouponProjection.changes([f.created(), f.closed(), f.issued(1, 'a'), f.issued(1, 'a')]);
+  const { issued: rows, used } = issuedCouponProjection.changes(...at([f.created(), f.closed(), f.issued(1, 'a'), f.issued(1, 'a')]));
   assert.is(rows.length, 1);
   assert.is(used.length, 0);
   assert.equal(issuedCouponProjection.handles, ['CouponIssued', 'CouponUsed']);
 });
 issued.run();
+
+const history = spec('coupon history index');
+history('given a coupon\'s events next to each other, then one range holding all of them', () => {
+  const ranges = couponHistoryProjection.changes(...at([f.created(), f.issued(1, 'a'), f.issued(2, 'b')], [10, 11, 13]));
+  assert.equal(ranges, [{ coupon_id: f.couponId, partition_no: 0, first_offset: '10', last_offset: '13', events: 3 }]);
+});
+history('given a gap wider than 256 other events, then a new range starts, so a range never reads mostly others\' events', () => {
+  const ranges = couponHistoryProjection.changes(...at([f.created(), f.issued(1, 'a'), f.issued(2, 'b')], [0, 256, 600]));
+  assert.equal(ranges.map((r) => [r.first_offset, r.last_offset, r.events]), [['0', '256', 2], ['600', '600', 1]]);
+});
+history('given two coupons interleaved, then each has its own ranges with its own counts', () => {
+  const other = { ...f.issued(1, 'z'), couponId: 'c_other' } as CouponEvent;
+  const ranges = couponHistoryProjection.changes(...at([f.created(), other, f.issued(1, 'a'), other], [5, 6, 7, 8]));
+  assert.equal(ranges.map((r) => [r.coupon_id, r.first_offset, r.last_offset, r.events]), [[f.couponId, '5', '7', 2], ['c_other', '6', '8', 2]]);
+});
+history.run();

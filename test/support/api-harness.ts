@@ -141,7 +141,7 @@ export class Harness {
   /** Every event of a coupon in the log, in log order, validated against the event schemas. */
   async eventsOf(couponId: string): Promise<CouponEvent[]> {
     const { topic, partitions } = this.runtime.config.kafka;
-    const messages = await this.runtime.kafka.readToEnd(topic, partitionFor(couponId, partitions), 0n, 60_000);
+    const messages = await this.runtime.kafka.readToEnd(topic, partitionFor(couponId, partitions), 0n);
     return messages.filter((m) => m.key === couponId).map((m) => parseCouponEvent(JSON.parse(m.value!)));
   }
 

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type Router from '@koa/router';
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
@@ -5,13 +6,13 @@ import { authenticate, requireAdmin } from '../../auth/authenticate.ts';
 import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';
 import type { CouponTable } from '../../db/schema.ts';
-import { parseCouponEvent } from '../../events/coupon-events.ts';
-import { partitionFor, type KafkaClient } from '../../kafka/kafka-client.ts';
+import type { KafkaClient } from '../../kafka/kafka-client.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
 import { Problem } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import type { AdmissionStore } from '../admission/admission-store.ts';
 import { adminCouponView, couponStatus, type adminCouponSchema } from '../coupon-view.ts';
+import { CouponHistory, type HistoryStep } from '../history/coupon-history.ts';
 import { isCouponId } from '../ids.ts';
 
 export interface AdminReadDeps {
@@ -27,10 +28,11 @@ export const adminCouponsQuery = z.strictObject(pageQuery);
 export const couponEventsQuery = z.strictObject({
   fromOffset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  format: z.enum(['json', 'ndjson']).default('json'),
 });
 
-/** How much of a partition one events page may scan for the coupon's key before it answers. */
-const SCAN_LIMIT = 5_000;
+/** How much of the log the history index has not reached yet one page may scan before it answers. */
+const TAIL_SCAN_LIMIT = 20_000;
 
 function rowView(row: Selectable<CouponTable>, now: number): z.infer<typeof adminCouponSchema> {
   const definition = {
@@ -56,6 +58,7 @@ function rowView(row: Selectable<CouponTable>, now: number): z.infer<typeof admi
 
 /** Admin queries: the coupon read model with its counts, and a coupon's history read from the log itself. */
 export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
+  const history = new CouponHistory(deps);
   const guard = [authenticate(deps.verify), requireAdmin] as const;
 
   router.get('/admin/coupons', ...guard, async (ctx) => {
@@ -86,24 +89,23 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
     const { couponId } = ctx.params as { couponId: string };
     const query = validate(couponEventsQuery, ctx.query, 'query');
     if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
-    const partition = partitionFor(couponId, deps.partitions);
-    const end = await deps.kafka.endOffset(deps.topic, partition);
     const from = BigInt(query.fromOffset);
-    const items: unknown[] = [];
-    let next: bigint | null = null;
-    if (from < end) {
-      let scanned = 0;
-      const messages = await deps.kafka.readPartition(deps.topic, partition, from.toString(), (m) => {
-        scanned++;
-        if (m.key === couponId) items.push({ offset: Number(m.offset), ...parseCouponEvent(JSON.parse(m.value!)) });
-        return items.length >= query.limit || scanned >= SCAN_LIMIT || BigInt(m.offset) >= end - 1n;
-      }, 30_000);
-      const last = BigInt(messages[messages.length - 1]!.offset);
-      next = last + 1n < end ? last + 1n : null;
+    const exists = async () =>
+      Boolean(await deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst()) || Boolean(await deps.admission.snapshot(couponId));
+    if (query.format === 'ndjson') {
+      if (!(await exists())) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+      ctx.type = 'application/x-ndjson';
+      ctx.body = Readable.from(ndjson(history.steps(couponId, from)));
+      return;
     }
-    if (items.length === 0 && from === 0n && !(await deps.admission.snapshot(couponId))) {
+    const page = await history.page(couponId, from, query.limit, TAIL_SCAN_LIMIT);
+    if (page.items.length === 0 && from === 0n && page.nextOffset === null && !(await exists())) {
       throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     }
-    ctx.body = { items, nextOffset: next === null ? null : Number(next) };
+    ctx.body = page;
   });
+}
+
+async function* ndjson(steps: AsyncIterable<HistoryStep>): AsyncGenerator<string> {
+  for await (const { offset, event } of steps) yield `${JSON.stringify({ offset: Number(offset), ...event })}\n`;
 }

@@ -3,22 +3,15 @@ import { parseCouponEvent, type CouponEvent } from '../../events/coupon-events.t
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import type { LogAndStores } from '../../runtime/runtime.ts';
 import { outboxEvents } from '../../audit/snapshots.ts';
-import { evolve, type AdmissionCoupon } from '../admission/decide.ts';
 import { couponKeys } from '../admission/keys.ts';
 import { chunks } from '../../batching/chunks.ts';
+import { CouponHistory } from '../history/coupon-history.ts';
+import { withReadModelSnapshot } from './read-model-snapshot.ts';
+import { foldInto, type RebuiltCoupon } from './rebuilt-coupon.ts';
 
 const RESTORE = readFileSync(new URL('../admission/restore.lua', import.meta.url), 'utf8');
 /** Present while Redis holds admission state; gone after a FLUSHALL or a fresh Redis. */
 export const ADMISSION_MARKER = 'admission:state';
-
-interface Rebuilt {
-  state: AdmissionCoupon;
-  definition: string;
-  validFrom: string;
-  validUntil: string;
-  createdAt: number;
-  closedAt?: number;
-}
 
 /**
  * Rebuilds Redis admission state from the log (and whatever outbox survived), so a lost Redis never
@@ -53,64 +46,88 @@ export class AdmissionRecovery {
   }
 
   /**
-   * Restores the given coupons (all in the log when none are named); returns the ones written.
+   * Restores the given coupons (every coupon when none are named); returns the ones written.
    *
    * The relay moves entries from the outbox to the log while this runs. The outbox is read before the log's
    * end is fixed: an entry moved after that read reached Kafka before the end was fixed, so the log read
    * has it, and one not moved yet is in that outbox read. The outbox is read again after the log, for what
-   * was admitted meanwhile. Copies are dropped by eventId: the log's copy is applied, an outbox copy only if
-   * the log read lacks it.
+   * was admitted meanwhile. Folding is idempotent (a holder, a use, a close counts once), so an event both
+   * read from the log and from the outbox changes nothing the second time.
+   *
+   * Named coupons are read through the history index: only their own events. A full restore goes partition
+   * by partition, so memory holds one partition's coupons: it starts from the read models at their
+   * checkpoint (a consistent snapshot whose counts are checked against its rows) and replays only the log
+   * after it; a partition whose snapshot does not check out, or `fromSnapshot: false`, is replayed from 0.
    */
-  async restore(only?: string[]): Promise<string[]> {
+  async restore(only?: string[], options: { fromSnapshot?: boolean } = {}): Promise<string[]> {
     // A log that does not exist yet (a fresh deployment) holds nothing to restore.
     if (!(await this.deps.kafka.topicExists(this.deps.topic))) return [];
-    const wanted = only ? new Set(only) : undefined;
-    const relevant = (event: CouponEvent) => !wanted || wanted.has(event.couponId);
-    const pendingBefore = (await outboxEvents(this.deps.redis, this.deps.shards)).filter(relevant);
-    const until = await this.deps.kafka.endOffsets(this.deps.topic);
-
-    const rebuilt = new Map<string, Rebuilt>();
-    const apply = (event: CouponEvent) => {
-      const current = rebuilt.get(event.couponId);
-      const state = evolve(current?.state, event);
-      if (!state) return;
-      if (event.type === 'CouponCreated' && !current) {
-        rebuilt.set(event.couponId, {
-          state, definition: JSON.stringify(event.data), validFrom: event.data.validFrom, validUntil: event.data.validUntil,
-          createdAt: Date.parse(event.occurredAt),
-        });
-      } else if (current && event.type === 'CouponIssuanceClosed') {
-        current.closedAt ??= Date.parse(event.occurredAt);
-      }
-    };
-    const inOutbox = new Set(pendingBefore.map((e) => e.eventId));
-    const partitions = only ? [...new Set(only.map((id) => partitionFor(id, this.deps.partitions)))] : undefined;
-    await this.deps.kafka.scan(this.deps.topic, (batch) => {
-      for (const message of batch.messages) {
-        if (wanted && (!message.key || !wanted.has(message.key))) continue;
-        try {
-          const event = parseCouponEvent(JSON.parse(message.value ?? 'null'));
-          inOutbox.delete(event.eventId);
-          apply(event);
-        } catch {
-          // Unreadable events are the audit's and the dead-letter table's to report; they never admitted anything.
-        }
-      }
-    }, { until, ...(partitions ? { partitions } : {}) });
-    const pendingAfter = (await outboxEvents(this.deps.redis, this.deps.shards)).filter(relevant);
-    // Still in the outbox before, not in the log read: the relay had not moved it. Added since: after.
-    const notInLog = [...pendingBefore.filter((e) => inOutbox.has(e.eventId)), ...pendingAfter.filter((e) => !pendingBefore.some((b) => b.eventId === e.eventId))];
-    for (const event of notInLog) apply(event);
-
-    const written: string[] = [];
-    for (const [couponId, r] of rebuilt) {
-      if (await this.write(couponId, r)) written.push(couponId);
-    }
+    const written = only ? await this.restoreCoupons(only) : await this.restoreAll(options.fromSnapshot ?? true);
     if (written.length > 0) this.deps.logger.warn({ coupons: written.length }, 'restored admission state from the log');
     return written;
   }
 
-  private async write(couponId: string, r: Rebuilt): Promise<boolean> {
+  private async restoreCoupons(only: string[]): Promise<string[]> {
+    const wanted = new Set(only);
+    const pendingBefore = (await outboxEvents(this.deps.redis, this.deps.shards)).filter((e) => wanted.has(e.couponId));
+    const rebuilt = new Map<string, RebuiltCoupon>();
+    const history = new CouponHistory(this.deps);
+    for (const couponId of wanted) {
+      for await (const { event } of history.steps(couponId, 0n)) if (event) foldInto(rebuilt, event);
+    }
+    const pendingAfter = (await outboxEvents(this.deps.redis, this.deps.shards)).filter((e) => wanted.has(e.couponId));
+    for (const event of [...pendingBefore, ...pendingAfter]) foldInto(rebuilt, event);
+    return this.writeAll(rebuilt);
+  }
+
+  private async restoreAll(fromSnapshot: boolean): Promise<string[]> {
+    const { db, kafka, topic, partitions } = this.deps;
+    const ofPartition = (partition: number) => (e: CouponEvent) => partitionFor(e.couponId, partitions) === partition;
+    const pendingBefore = await outboxEvents(this.deps.redis, this.deps.shards);
+    const until = await kafka.endOffsets(topic);
+    const written: string[] = [];
+    await withReadModelSnapshot(db, topic, async (snapshot) => {
+      const couponIds = fromSnapshot ? await snapshot.couponsByPartition(partitions) : new Map<number, string[]>();
+      for (const partition of until.keys()) {
+        const rebuilt = new Map<string, RebuiltCoupon>();
+        let from = 0n;
+        const checkpoint = fromSnapshot ? await snapshot.checkpoint(partition) : undefined;
+        if (checkpoint !== undefined) {
+          for (const couponId of couponIds.get(partition) ?? []) {
+            const coupon = await snapshot.coupon(couponId);
+            if (!coupon) {
+              this.deps.logger.warn({ partition, couponId }, 'read model does not check out for this coupon; replaying its partition from the start');
+              rebuilt.clear();
+              break;
+            }
+            rebuilt.set(couponId, coupon);
+          }
+          if (rebuilt.size === (couponIds.get(partition)?.length ?? 0)) from = checkpoint;
+        }
+        await kafka.scan(topic, (batch) => {
+          for (const message of batch.messages) {
+            try {
+              foldInto(rebuilt, parseCouponEvent(JSON.parse(message.value ?? 'null')));
+            } catch {
+              // Unreadable events are the audit's and the dead-letter table's to report; they never admitted anything.
+            }
+          }
+        }, { from: new Map([[partition, from]]), until, partitions: [partition] });
+        const pendingAfter = await outboxEvents(this.deps.redis, this.deps.shards);
+        for (const event of [...pendingBefore, ...pendingAfter].filter(ofPartition(partition))) foldInto(rebuilt, event);
+        written.push(...(await this.writeAll(rebuilt)));
+      }
+    });
+    return written;
+  }
+
+  private async writeAll(rebuilt: Map<string, RebuiltCoupon>): Promise<string[]> {
+    const written: string[] = [];
+    for (const [couponId, r] of rebuilt) if (await this.write(couponId, r)) written.push(couponId);
+    return written;
+  }
+
+  private async write(couponId: string, r: RebuiltCoupon): Promise<boolean> {
     const k = couponKeys(couponId, this.deps.shards);
     if (await this.deps.redis.exists(k.coupon)) return false;
     const { state } = r;

@@ -1,0 +1,90 @@
+import { sql } from 'kysely';
+import { couponProjection } from '../../../projections/coupon/coupon-projection.ts';
+import { issuedCouponProjection } from '../../../projections/issued-coupon/issued-coupon-projection.ts';
+import type { Db } from '../../db/database.ts';
+import { partitionFor } from '../../kafka/kafka-client.ts';
+import { parseIssuedCouponId } from '../ids.ts';
+import type { RebuiltCoupon } from './rebuilt-coupon.ts';
+
+/** The read models as one consistent snapshot, read partition by partition for a restore. */
+export interface ReadModelSnapshot {
+  /**
+   * Where the coupon and issued_coupon read models stand in this partition, when they stand at the same
+   * offset (they are written in one transaction, so they do unless one is being rebuilt).
+   */
+  checkpoint(partition: number): Promise<bigint | undefined>;
+  /**
+   * A coupon's admission state as the read models hold it, checked against their own counts: undefined when
+   * the rows do not agree with each other or predate the stored definition, and the log must be replayed.
+   */
+  coupon(couponId: string): Promise<RebuiltCoupon | undefined>;
+  /** Every coupon the read model knows, by the partition its events live in. */
+  couponsByPartition(partitions: number): Promise<Map<number, string[]>>;
+}
+
+const PAGE = 10_000;
+
+/** Runs `use` inside one REPEATABLE READ snapshot: rows and checkpoints agree for all it reads. */
+export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snapshot: ReadModelSnapshot) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (connection) => {
+    await sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`.execute(connection);
+    await sql`START TRANSACTION WITH CONSISTENT SNAPSHOT`.execute(connection);
+    try {
+      return await use({
+        async couponsByPartition(partitions) {
+          const byPartition = new Map<number, string[]>();
+          for (let after = ''; ;) {
+            const rows = await connection.selectFrom('coupon').select('id').where('id', '>', after).orderBy('id').limit(PAGE).execute();
+            for (const { id } of rows) {
+              const partition = partitionFor(id, partitions);
+              const ids = byPartition.get(partition);
+              if (ids) ids.push(id);
+              else byPartition.set(partition, [id]);
+            }
+            if (rows.length < PAGE) return byPartition;
+            after = rows[rows.length - 1]!.id;
+          }
+        },
+        async checkpoint(partition) {
+          const rows = await connection.selectFrom('projection_checkpoint').select(['projection', 'next_offset'])
+            .where('topic', '=', topic).where('partition_no', '=', partition)
+            .where('projection', 'in', [couponProjection.name, issuedCouponProjection.name]).execute();
+          const offsets = new Set(rows.map((r) => String(r.next_offset)));
+          return rows.length === 2 && offsets.size === 1 ? BigInt([...offsets][0]!) : undefined;
+        },
+        async coupon(couponId) {
+          const row = await connection.selectFrom('coupon').selectAll().where('id', '=', couponId).executeTakeFirst();
+          if (!row?.definition) return undefined;
+          const definition = JSON.parse(row.definition) as { totalQuantity: number; issueStartAt: string; issueEndAt: string; validFrom: string; validUntil: string };
+          const holders = new Map<string, number>();
+          const used = new Map<number, number>();
+          for (let after = ''; ;) {
+            const rows = await connection.selectFrom('issued_coupon').select(['id', 'user_id', 'status', 'used_at'])
+              .where('coupon_id', '=', couponId).where('id', '>', after).orderBy('id').limit(PAGE).execute();
+            for (const r of rows) {
+              const sequence = parseIssuedCouponId(r.id)?.sequence;
+              if (sequence === undefined) return undefined;
+              holders.set(r.user_id, sequence);
+              if (r.status === 'USED' && r.used_at) used.set(sequence, r.used_at.getTime());
+            }
+            if (rows.length < PAGE) break;
+            after = rows[rows.length - 1]!.id;
+          }
+          // Sequences are handed out 1, 2, 3…: the counts must equal the rows, or something is missing.
+          if (holders.size !== row.issued_count || used.size !== row.used_count) return undefined;
+          return {
+            state: {
+              couponId, status: row.closed_at ? 'CLOSED' : 'ACTIVE', totalQuantity: definition.totalQuantity, issued: row.issued_count, usedCount: row.used_count,
+              issueStartAt: Date.parse(definition.issueStartAt), issueEndAt: Date.parse(definition.issueEndAt),
+              validFrom: Date.parse(definition.validFrom), validUntil: Date.parse(definition.validUntil), holders, used,
+            },
+            definition: row.definition, validFrom: definition.validFrom, validUntil: definition.validUntil,
+            createdAt: row.created_at.getTime(), ...(row.closed_at ? { closedAt: row.closed_at.getTime() } : {}),
+          };
+        },
+      });
+    } finally {
+      await sql`COMMIT`.execute(connection);
+    }
+  });
+}
