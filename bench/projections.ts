@@ -16,7 +16,7 @@ import { projectionStatuses } from '../src/projections/projection-status.ts';
 import { startProjector } from '../src/projections/projector.ts';
 import { rebuildProjections } from '../src/projections/rebuild.ts';
 import { liveRun } from '../src/projections/apply-batch.ts';
-import { closeRuntime, openRuntime } from '../src/runtime/runtime.ts';
+import { closeRuntime, openRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { ensureLocalStack } from '../src/stack/local-stack.ts';
 
 export interface ProjectionBench {
@@ -26,6 +26,38 @@ export interface ProjectionBench {
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * Appends `events` synthetic events (coupons of 10,000 issues each, in admission order) to `topic`, as the
+ * relay would have; returns how many were written.
+ */
+export async function writeSyntheticLog(runtime: Runtime, topic: string, events: number, perCoupon = 10_000): Promise<number> {
+  const producer = await runtime.kafka.producer();
+  // In the past, so an audit compares them with Redis state read now.
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  let written = 0;
+  for (let c = 0; written < events; c++) {
+    const couponId = uuidv7(start + c);
+    const validity = { validFrom: '2026-01-01T00:00:00.000Z', validUntil: '2027-01-01T00:00:00.000Z' };
+    const batch: CouponEvent[] = [{
+      eventId: uuidv7(), type: 'CouponCreated', version: 1, couponId, occurredAt: new Date(start).toISOString(), meta: {},
+      data: { name: `Bench ${c}`, totalQuantity: perCoupon, discount: { type: 'PERCENT', value: 10 },
+        issueStartAt: '2026-01-01T00:00:00.000Z', issueEndAt: '2026-12-31T00:00:00.000Z', ...validity },
+    }];
+    for (let s = 1; s < perCoupon && written + batch.length < events; s++) {
+      batch.push({
+        eventId: uuidv7(), type: 'CouponIssued', version: 1, couponId, occurredAt: new Date(start + s).toISOString(), meta: {},
+        data: { issuedCouponId: issuedCouponId(couponId, s), userId: `user-${s}`, ...validity },
+      });
+    }
+    for (let i = 0; i < batch.length; i += 5_000) {
+      await producer.append(topic, batch.slice(i, i + 5_000).map((e) => ({ key: e.couponId, value: JSON.stringify(e) })));
+    }
+    written += batch.length;
+  }
+  await producer.close();
+  return written;
+}
 
 export async function benchProjections(events = Number(process.env.BENCH_EVENTS ?? 1_000_000)): Promise<ProjectionBench> {
   const base = loadConfig();
@@ -45,30 +77,7 @@ export async function benchProjections(events = Number(process.env.BENCH_EVENTS 
     await runtime.kafka.ensureTopics(eventLogTopics(config));
 
     say(`writing ${events.toLocaleString('en')} events to ${topic}`);
-    const perCoupon = 10_000;
-    const producer = await runtime.kafka.producer();
-    const start = Date.parse('2026-12-01T00:00:00Z');
-    let written = 0;
-    for (let c = 0; written < events; c++) {
-      const couponId = uuidv7(start + c);
-      const validity = { validFrom: '2026-12-01T00:00:00.000Z', validUntil: '2027-01-01T00:00:00.000Z' };
-      const batch: CouponEvent[] = [{
-        eventId: uuidv7(), type: 'CouponCreated', version: 1, couponId, occurredAt: new Date(start).toISOString(), meta: {},
-        data: { name: `Bench ${c}`, totalQuantity: perCoupon, discount: { type: 'PERCENT', value: 10 },
-          issueStartAt: '2026-12-01T00:00:00.000Z', issueEndAt: '2026-12-31T00:00:00.000Z', ...validity },
-      }];
-      for (let s = 1; s < perCoupon && written + batch.length < events; s++) {
-        batch.push({
-          eventId: uuidv7(), type: 'CouponIssued', version: 1, couponId, occurredAt: new Date(start + s).toISOString(), meta: {},
-          data: { issuedCouponId: issuedCouponId(couponId, s), userId: `user-${s}`, ...validity },
-        });
-      }
-      for (let i = 0; i < batch.length; i += 5_000) {
-        await producer.append(topic, batch.slice(i, i + 5_000).map((e) => ({ key: e.couponId, value: JSON.stringify(e) })));
-      }
-      written += batch.length;
-    }
-    await producer.close();
+    const written = await writeSyntheticLog(runtime, topic, events);
 
     say('live projector: from zero to lag 0');
     const projectorStarted = Date.now();

@@ -272,6 +272,11 @@ export class KafkaClient {
     return (await this.adminClient()).listTopics();
   }
 
+  /** Every consumer group the broker knows. */
+  async groupIds(): Promise<string[]> {
+    return (await (await this.adminClient()).listGroups()).groups.map((g) => g.groupId);
+  }
+
   /** The members of a consumer group and the partitions each holds now. */
   async groupMembers(groupId: string): Promise<{ memberId: string; partitions: Record<string, number[]> }[]> {
     const { groups } = await (await this.adminClient()).describeGroups([groupId]);

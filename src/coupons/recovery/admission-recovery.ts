@@ -19,6 +19,8 @@ export const ADMISSION_MARKER = 'admission:state';
  */
 export class AdmissionRecovery {
   private readonly inFlight = new Map<string, Promise<boolean>>();
+  /** Log events read by restores so far: what a restore cost. */
+  eventsRead = 0;
 
   constructor(private readonly deps: LogAndStores) {}
 
@@ -73,7 +75,10 @@ export class AdmissionRecovery {
     const rebuilt = new Map<string, RebuiltCoupon>();
     const history = new CouponHistory(this.deps);
     for (const couponId of wanted) {
-      for await (const { event } of history.steps(couponId, 0n)) if (event) foldInto(rebuilt, event);
+      for await (const { event } of history.steps(couponId, 0n)) {
+        this.eventsRead++;
+        if (event) foldInto(rebuilt, event);
+      }
     }
     const pendingAfter = (await outboxEvents(this.deps.redis, this.deps.shards)).filter((e) => wanted.has(e.couponId));
     for (const event of [...pendingBefore, ...pendingAfter]) foldInto(rebuilt, event);
@@ -105,6 +110,7 @@ export class AdmissionRecovery {
           if (rebuilt.size === (couponIds.get(partition)?.length ?? 0)) from = checkpoint;
         }
         await kafka.scan(topic, (batch) => {
+          this.eventsRead += batch.messages.length;
           for (const message of batch.messages) {
             try {
               foldInto(rebuilt, parseCouponEvent(JSON.parse(message.value ?? 'null')));
