@@ -10,18 +10,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PROJECTIONS } from '../projections/projections.ts';
-import { loadConfig } from '../src/config/config.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
-import { recreateDatabase } from '../src/db/recreate-database.ts';
-import { eventLogTopics } from '../src/kafka/topics.ts';
-import { createLogger } from '../src/log/logger.ts';
-import { liveRun } from '../src/projections/apply-batch.ts';
-import { projectionStatuses } from '../src/projections/projection-status.ts';
-import { startProjector } from '../src/projections/projector.ts';
-import { closeRuntime, openRuntime } from '../src/runtime/runtime.ts';
-import { ensureLocalStack } from '../src/stack/local-stack.ts';
-import { writeSyntheticLog } from './projections.ts';
+import { closeRuntime } from '../src/runtime/runtime.ts';
+import { openBenchRuntime, projectToEnd, writeSyntheticLog } from './projections.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HEAP_MB = 512;
@@ -84,32 +74,12 @@ function baselineTree(revision: string): string {
 
 async function main(): Promise<void> {
   const events = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-  const base = loadConfig();
-  const endpoints = base.redisUrl && base.mysqlUrl && base.kafka.brokers
-    ? { redisUrl: base.redisUrl, mysqlUrl: base.mysqlUrl, kafkaBrokers: base.kafka.brokers }
-    : await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
-  const redisUrl = new URL(endpoints.redisUrl);
-  redisUrl.pathname = '/13';
-  const env = {
-    REDIS_URL: redisUrl.toString(), MYSQL_URL: await recreateDatabase(endpoints.mysqlUrl, 'coupon_bench_logs'),
-    KAFKA_BROKERS: endpoints.kafkaBrokers.join(','), KAFKA_TOPIC: 'bench.log-readers', JWT_SECRET: 'bench-secret-that-is-at-least-32-characters-long',
-  };
-  const config = loadConfig({ ...process.env, ...env }) as Parameters<typeof openRuntime>[0];
-  const runtime = await openRuntime(config, createLogger('warn', 'bench'));
-  const topic = config.kafka.topic;
+  const { runtime, env } = await openBenchRuntime('coupon_bench_logs', 'bench.log-readers', 13);
+  const topic = runtime.config.kafka.topic;
   try {
-    await migrateToLatest(runtime.db);
-    await runtime.kafka.deleteTopics([topic]);
-    await runtime.kafka.ensureTopics(eventLogTopics(config));
     say(`writing ${events.toLocaleString('en')} events to ${topic}, then projecting them`);
     await writeSyntheticLog(runtime, topic, events);
-    const projector = await startProjector(runtime, PROJECTIONS.map(liveRun));
-    for (;;) {
-      const statuses = await projectionStatuses(runtime.db, runtime.kafka, topic);
-      if (statuses.filter((s) => PROJECTIONS.some((p) => p.name === s.name)).every((s) => s.lag === 0)) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    await projector.stop();
+    await projectToEnd(runtime);
 
     const variants = [
       ...(process.env.BENCH_BASELINE ? [{ name: `before (${process.env.BENCH_BASELINE})`, root: baselineTree(process.env.BENCH_BASELINE) }] : []),

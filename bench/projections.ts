@@ -59,36 +59,48 @@ export async function writeSyntheticLog(runtime: Runtime, topic: string, events:
   return written;
 }
 
-export async function benchProjections(events = Number(process.env.BENCH_EVENTS ?? 1_000_000)): Promise<ProjectionBench> {
+/** The test stack (or configured endpoints) with a database, Redis database and topic of the bench's own. */
+export async function openBenchRuntime(database: string, topic: string, redisDb = 0): Promise<{ runtime: Runtime; env: Record<string, string> }> {
   const base = loadConfig();
   const endpoints = base.redisUrl && base.mysqlUrl && base.kafka.brokers
     ? { redisUrl: base.redisUrl, mysqlUrl: base.mysqlUrl, kafkaBrokers: base.kafka.brokers }
     : await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
-  const mysqlUrl = await recreateDatabase(endpoints.mysqlUrl, 'coupon_bench');
-  const config = loadConfig({
-    ...process.env, REDIS_URL: endpoints.redisUrl, MYSQL_URL: mysqlUrl, KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-    KAFKA_TOPIC: 'bench.coupon.events', JWT_SECRET: 'bench-secret-that-is-at-least-32-characters-long',
-  }) as Parameters<typeof openRuntime>[0];
+  const redisUrl = new URL(endpoints.redisUrl);
+  redisUrl.pathname = `/${redisDb}`;
+  const env = {
+    REDIS_URL: redisUrl.toString(), MYSQL_URL: await recreateDatabase(endpoints.mysqlUrl, database), KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    KAFKA_TOPIC: topic, JWT_SECRET: 'bench-secret-that-is-at-least-32-characters-long',
+  };
+  const config = loadConfig({ ...process.env, ...env }) as Parameters<typeof openRuntime>[0];
   const runtime = await openRuntime(config, createLogger('warn', 'bench'));
-  const topic = config.kafka.topic;
-  try {
-    await migrateToLatest(runtime.db);
-    await runtime.kafka.deleteTopics([topic]);
-    await runtime.kafka.ensureTopics(eventLogTopics(config));
+  await migrateToLatest(runtime.db);
+  await runtime.kafka.deleteTopics([topic]);
+  await runtime.kafka.ensureTopics(eventLogTopics(config));
+  return { runtime, env };
+}
 
+/** Runs the live projector until every read model has applied the whole log; returns the seconds it took. */
+export async function projectToEnd(runtime: Runtime): Promise<number> {
+  const started = Date.now();
+  const projector = await startProjector(runtime, PROJECTIONS.map(liveRun));
+  for (;;) {
+    const statuses = await projectionStatuses(runtime.db, runtime.kafka, runtime.config.kafka.topic);
+    if (statuses.filter((s) => PROJECTIONS.some((p) => p.name === s.name)).every((s) => s.lag === 0)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await projector.stop();
+  return (Date.now() - started) / 1000;
+}
+
+export async function benchProjections(events = Number(process.env.BENCH_EVENTS ?? 1_000_000)): Promise<ProjectionBench> {
+  const { runtime } = await openBenchRuntime('coupon_bench', 'bench.coupon.events');
+  const topic = runtime.config.kafka.topic;
+  try {
     say(`writing ${events.toLocaleString('en')} events to ${topic}`);
     const written = await writeSyntheticLog(runtime, topic, events);
 
     say('live projector: from zero to lag 0');
-    const projectorStarted = Date.now();
-    const projector = await startProjector(runtime, PROJECTIONS.map(liveRun));
-    for (;;) {
-      const statuses = await projectionStatuses(runtime.db, runtime.kafka, topic);
-      if (statuses.filter((s) => PROJECTIONS.some((p) => p.name === s.name)).every((s) => s.lag === 0)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const projectorSeconds = (Date.now() - projectorStarted) / 1000;
-    await projector.stop();
+    const projectorSeconds = await projectToEnd(runtime);
 
     say('rebuild: every projection, from the log, swapped in');
     const rebuildStarted = Date.now();
