@@ -26,6 +26,7 @@ import { ensureLocalStack } from '../src/stack/local-stack.ts';
 import { spawnApp, spawnScript, type AppProcess } from '../test/support/app-process.ts';
 import { ensureWrk, load, type LoadResult } from './wrk-load.ts';
 import { benchProjections } from './projections.ts';
+import { flushEveryNode } from '../src/redis/redis-client.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -51,7 +52,7 @@ const env = {
 };
 const config = loadConfig({ ...process.env, ...env }) as ResolvedConfig;
 const runtime = await openRuntime(config, createLogger('warn', 'bench'));
-await runtime.redis.flushdb();
+await flushEveryNode(runtime.redis);
 await migrateToLatest(runtime.db);
 await runtime.kafka.deleteTopics([config.kafka.topic]);
 await runtime.kafka.ensureTopics(eventLogTopics(config));

@@ -5,6 +5,7 @@ import { waitForDependencies } from './health/dependency-health.ts';
 import { startOpsServer } from './health/ops-server.ts';
 import { eventLogTopics } from './kafka/topics.ts';
 import { createLogger } from './log/logger.ts';
+import { assertSafeForAdmission } from './redis/redis-client.ts';
 import { startRoles } from './roles/start-roles.ts';
 import { exitOnStrayFailures } from './runtime/crash-policy.ts';
 import { closeRuntime, openRuntime } from './runtime/runtime.ts';
@@ -25,6 +26,7 @@ try {
   const resolved = await resolveConfig(config, 'dev', (line) => logger.info(`local stack: ${line}`));
   const runtime = await openRuntime(resolved, logger);
   await waitForDependencies(runtime, 60_000);
+  if (resolved.roles.includes('api')) await assertSafeForAdmission(runtime.redis, resolved.admission, logger);
   const applied = await migrateToLatest(runtime.db);
   if (applied.length > 0) logger.info({ migrations: applied.map((m) => m.migrationName) }, 'migrated');
   await runtime.kafka.ensureTopics(eventLogTopics(resolved));

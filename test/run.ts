@@ -21,6 +21,7 @@ import { createConnection } from 'mysql2/promise';
 import { loadConfig } from '../src/config/config.ts';
 import { recreateDatabase } from '../src/db/recreate-database.ts';
 import { KafkaClient } from '../src/kafka/kafka-client.ts';
+import { connectRedis, flushEveryNode } from '../src/redis/redis-client.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { ensureLocalStack, type StackEndpoints } from '../src/stack/local-stack.ts';
 import { startContainerStack } from './support/container-stack.ts';
@@ -29,7 +30,10 @@ import type { ResultLine } from './support/spec.ts';
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const [dir = 'test', pattern = '.'] = args.filter((a) => !a.startsWith('--'));
-const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 2));
+const base = loadConfig();
+const onCluster = base.topology === 'cluster' || Boolean(base.redisClusterNodes);
+// A Redis Cluster has one database: files take turns, each after a flush, instead of a database each.
+const concurrency = onCluster ? 1 : Math.max(1, Number(process.env.TEST_CONCURRENCY ?? 2));
 const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 600_000);
 const allowedSkips = process.env.TEST_ALLOWED_SKIPS === undefined ? undefined : new Set(process.env.TEST_ALLOWED_SKIPS.split(',').map((s) => s.trim()).filter(Boolean));
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -54,7 +58,9 @@ function findFiles(): TestFile[] {
       const kind = path.endsWith('.unit.test.ts') ? 'unit' : path.endsWith('.outage.test.ts') ? 'exclusive' : 'integration';
       return { path, id, kind } as TestFile;
     })
-    .filter((f) => !unitOnly || f.kind === 'unit');
+    .filter((f) => !unitOnly || f.kind === 'unit')
+    // `*.cluster.test.ts` need the cluster topology and run only on it (`npm run test:cluster`).
+    .filter((f) => onCluster || !f.path.endsWith('.cluster.test.ts'));
 }
 
 const slug = (id: string) => id.replace(/[^a-z0-9]+/gi, '_').toLowerCase();
@@ -69,7 +75,6 @@ if (files.length === 0) {
 
 // ---- services -------------------------------------------------------------------------------------------
 
-const base = loadConfig();
 const dockerAnswers = () => spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5_000 }).status === 0;
 let stack: 'none' | 'external' | 'containers' | 'local' = 'none';
 let endpoints: StackEndpoints | undefined;
@@ -78,9 +83,7 @@ const started = Date.now();
 
 /** A stack the run owns starts from nothing: every Redis database, every topic, every test database. */
 async function resetOwnedState(e: StackEndpoints): Promise<void> {
-  const redis = new Redis(e.redisUrl);
-  await redis.flushall();
-  await redis.quit();
+  await flushRedis(e);
   const url = new URL(e.mysqlUrl);
   const server = await createConnection({ host: url.hostname, port: Number(url.port), user: url.username, password: url.password });
   const [rows] = await server.query<{ name: string }[] & import('mysql2').RowDataPacket[]>(
@@ -93,10 +96,28 @@ async function resetOwnedState(e: StackEndpoints): Promise<void> {
   await kafka.close();
 }
 
+async function flushRedis(e: StackEndpoints, db?: number): Promise<void> {
+  if (e.redisClusterNodes) {
+    const cluster = await connectRedis({ url: e.redisUrl, clusterNodes: e.redisClusterNodes }, { commandTimeoutMs: 10_000 });
+    await flushEveryNode(cluster);
+    await cluster.quit();
+    return;
+  }
+  const url = new URL(e.redisUrl);
+  if (db !== undefined) url.pathname = `/${db}`;
+  const redis = new Redis(url.toString());
+  await (db === undefined ? redis.flushall() : redis.flushdb());
+  await redis.quit();
+}
+
 if (files.some((f) => f.kind !== 'unit')) {
-  if (base.redisUrl && base.mysqlUrl && base.kafka.brokers) {
+  if ((base.redisUrl || base.redisClusterNodes) && base.mysqlUrl && base.kafka.brokers) {
     stack = 'external';
-    endpoints = { redisUrl: base.redisUrl, mysqlUrl: base.mysqlUrl, kafkaBrokers: base.kafka.brokers };
+    endpoints = { redisUrl: base.redisUrl ?? '', redisClusterNodes: base.redisClusterNodes, mysqlUrl: base.mysqlUrl, kafkaBrokers: base.kafka.brokers };
+  } else if (onCluster) {
+    stack = 'local';
+    endpoints = await ensureLocalStack(base.stackDir, 'test', (line) => say(`stack: ${line}`), undefined, 'cluster');
+    await resetOwnedState(endpoints);
   } else if (dockerAnswers()) {
     stack = 'containers';
     const containers = await startContainerStack();
@@ -138,16 +159,14 @@ function declaredInSource(path: string): number {
 
 async function environmentFor(file: TestFile, db: number): Promise<NodeJS.ProcessEnv> {
   if (!endpoints) return {};
-  const redisUrl = new URL(endpoints.redisUrl);
+  if (stack !== 'external') await flushRedis(endpoints, endpoints.redisClusterNodes ? undefined : db);
+  const redisUrl = new URL(endpoints.redisUrl || 'redis://unused');
   redisUrl.pathname = `/${db}`;
-  if (stack !== 'external') {
-    const redis = new Redis(redisUrl.toString());
-    await redis.flushdb();
-    await redis.quit();
-  }
   return {
     TEST_STACK: stack,
-    REDIS_URL: redisUrl.toString(),
+    ...(endpoints.redisClusterNodes
+      ? { REDIS_CLUSTER_NODES: endpoints.redisClusterNodes.join(','), REDIS_URL: '', STACK_TOPOLOGY: 'cluster' }
+      : { REDIS_URL: redisUrl.toString() }),
     MYSQL_URL: await recreateDatabase(endpoints.mysqlUrl, `t_${slug(file.id)}`.slice(0, 64)),
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
     KAFKA_TOPIC: `test.${slug(file.id)}`,

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { couponKeys, shardKeys } from '../coupons/admission/keys.ts';
 import type { CouponEvent } from '../events/coupon-events.ts';
+import { masterNodes } from '../redis/redis-client.ts';
 import { outboxEntryToEvent } from '../relay/outbox-entry.ts';
 
 export interface RedisCoupon {
@@ -14,15 +15,17 @@ export interface RedisCoupon {
   used: Map<number, number>;
 }
 
-/** Every coupon Redis holds admission state for. */
+/** Every coupon Redis holds admission state for (on a cluster, from every master). */
 export async function redisCouponIds(redis: Redis): Promise<string[]> {
   const ids = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', '{cp:*}:c:*', 'COUNT', 1000);
-    for (const key of keys) ids.add(key.slice(key.lastIndexOf(':') + 1));
-    cursor = next;
-  } while (cursor !== '0');
+  for (const node of masterNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', '{cp:*}:c:*', 'COUNT', 1000);
+      for (const key of keys) ids.add(key.slice(key.lastIndexOf(':') + 1));
+      cursor = next;
+    } while (cursor !== '0');
+  }
   return [...ids];
 }
 

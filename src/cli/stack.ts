@@ -1,18 +1,19 @@
 import '../runtime/pinned-node.ts';
 import { loadConfig } from '../config/config.ts';
-import { ensureLocalStack, localEndpoints, stopLocalStack, wipeLocalStack, type StackProfile } from '../stack/local-stack.ts';
+import { ensureLocalStack, stackMemoryMb, stopLocalStack, wipeLocalStack, type StackProfile } from '../stack/local-stack.ts';
 
 const [command = 'up', profileArg = 'dev'] = process.argv.slice(2);
 const profile = profileArg as StackProfile;
-const { stackDir } = loadConfig();
+const { stackDir, topology } = loadConfig();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 switch (command) {
   case 'up': {
     const started = Date.now();
-    await ensureLocalStack(stackDir, profile, log);
-    const e = localEndpoints(profile);
-    log(`stack (${profile}) ready in ${Date.now() - started} ms\n  REDIS_URL=${e.redisUrl}\n  MYSQL_URL=${e.mysqlUrl}\n  KAFKA_BROKERS=${e.kafkaBrokers.join(',')}`);
+    const e = await ensureLocalStack(stackDir, profile, log, undefined, topology);
+    const redis = e.redisClusterNodes ? `REDIS_CLUSTER_NODES=${e.redisClusterNodes.join(',')}` : `REDIS_URL=${e.redisUrl}`;
+    log(`stack (${profile}, ${topology}) ready in ${Date.now() - started} ms\n  ${redis}\n  MYSQL_URL=${e.mysqlUrl}\n  KAFKA_BROKERS=${e.kafkaBrokers.join(',')}`);
+    if (topology === 'cluster') log(`  memory (RSS) of the stack's servers: ${stackMemoryMb(stackDir, profile, topology)} MB`);
     break;
   }
   case 'stop':

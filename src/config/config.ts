@@ -29,14 +29,17 @@ const envSchema = z.object({
   ROLES: csv(z.enum(ROLES)).default([...ROLES]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
+  STACK_TOPOLOGY: z.enum(['single', 'cluster']).default('single'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  REDIS_CLUSTER_NODES: csv(hostPort).optional(),
   REDIS_COMMAND_TIMEOUT_MS: wholeNumber(50, 60_000).default(2_000),
   MYSQL_URL: z.url({ protocol: /^mysql$/, error: 'must be a mysql://user:password@host:port/database URL' }).optional(),
   KAFKA_BROKERS: csv(hostPort).optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('coupon-platform'),
   KAFKA_TOPIC: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a valid Kafka topic name').default('coupon.events'),
   KAFKA_PARTITIONS: wholeNumber(1, 1000).default(6),
-  KAFKA_REPLICATION_FACTOR: wholeNumber(1, 10).default(1),
+  KAFKA_REPLICATION_FACTOR: wholeNumber(1, 10).optional(),
+  KAFKA_MIN_INSYNC_REPLICAS: wholeNumber(1, 10).optional(),
 
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -45,6 +48,9 @@ const envSchema = z.object({
 
   ADMISSION_SHARDS: wholeNumber(1, 1024).default(16),
   ADMISSION_RETRY_MS: wholeNumber(0, 120_000).default(8_000),
+  ADMISSION_REPLICAS: z.enum(['0', '1']).transform(Number).default(0),
+  ADMISSION_REPLICA_WAIT_MS: wholeNumber(1, 60_000).default(1_000),
+  OUTBOX_MAX_ENTRIES: wholeNumber(1, 100_000_000).default(50_000),
   RELAY_BATCH_SIZE: wholeNumber(1, 10_000).default(1000),
   RELAY_LINGER_MS: wholeNumber(0, 1_000).default(10),
   RELAY_LEASE_MS: wholeNumber(500, 600_000).default(6_000),
@@ -82,12 +88,24 @@ export interface Config {
   http: { host: string; port: number; reusePort: boolean; corsOrigins: string[] };
   roles: Role[];
   logLevel: Env['LOG_LEVEL'];
+  /** Which local stack `npm start` and `npm test` bring up when no endpoints are set. */
+  topology: 'single' | 'cluster';
   redisUrl?: string;
+  /** Seed nodes of a Redis Cluster: when set, every Redis user talks to the cluster (REDIS_URL is not used). */
+  redisClusterNodes?: string[];
   redis: { commandTimeoutMs: number };
   mysqlUrl?: string;
-  kafka: { brokers?: string[]; clientId: string; topic: string; partitions: number; replicationFactor: number };
+  kafka: { brokers?: string[]; clientId: string; topic: string; partitions: number; replicationFactor: number; minInSyncReplicas: number };
   jwt: { secret?: string; jwksUrl?: string; issuer: string; ttlSeconds: number };
-  admission: { shards: number; retryMs: number };
+  admission: {
+    shards: number;
+    retryMs: number;
+    /** 1: a decision is answered only after a replica has it (`WAIT 1`), so a master's failover cannot take it back. */
+    replicas: 0 | 1;
+    replicaWaitMs: number;
+    /** Pending events past which admissions stop (503) instead of growing Redis while the log is away. */
+    outboxMaxEntries: number;
+  };
   loginLimits: { perEmail: number; perAddress: number; windowSeconds: number };
   userLimit: { requests: number; windowMs: number };
   notifier: {
@@ -140,6 +158,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
     throw new ConfigError(['WEBHOOK_SECRET: required with WEBHOOK_URL, to sign what is sent']);
   }
+  // A cluster stack defaults to what a log kept forever needs; one broker can only hold one copy.
+  const replication = env.KAFKA_REPLICATION_FACTOR ?? (env.STACK_TOPOLOGY === 'cluster' ? 3 : 1);
+  if (env.KAFKA_MIN_INSYNC_REPLICAS !== undefined && env.KAFKA_MIN_INSYNC_REPLICAS > replication) {
+    throw new ConfigError([`KAFKA_MIN_INSYNC_REPLICAS=${env.KAFKA_MIN_INSYNC_REPLICAS}: cannot exceed the replication factor (${replication}); every write would be refused`]);
+  }
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
     throw new ConfigError(['JWT_SECRET or JWT_JWKS_URL: one must be set when NODE_ENV=production']);
   }
@@ -148,7 +171,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     http: { host: env.HOST, port: env.PORT, reusePort: env.HTTP_REUSE_PORT === 'true', corsOrigins: env.CORS_ORIGINS ?? [] },
     roles: [...new Set(env.ROLES)],
     logLevel: env.LOG_LEVEL,
+    topology: env.STACK_TOPOLOGY,
     redisUrl: env.REDIS_URL,
+    redisClusterNodes: env.REDIS_CLUSTER_NODES,
     redis: { commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS },
     mysqlUrl: env.MYSQL_URL,
     kafka: {
@@ -156,10 +181,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       clientId: env.KAFKA_CLIENT_ID,
       topic: env.KAFKA_TOPIC,
       partitions: env.KAFKA_PARTITIONS,
-      replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+      replicationFactor: replication,
+      minInSyncReplicas: env.KAFKA_MIN_INSYNC_REPLICAS ?? Math.min(2, replication),
     },
     jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
-    admission: { shards: env.ADMISSION_SHARDS, retryMs: env.ADMISSION_RETRY_MS },
+    admission: {
+      shards: env.ADMISSION_SHARDS, retryMs: env.ADMISSION_RETRY_MS, replicas: env.ADMISSION_REPLICAS as 0 | 1,
+      replicaWaitMs: env.ADMISSION_REPLICA_WAIT_MS, outboxMaxEntries: env.OUTBOX_MAX_ENTRIES,
+    },
     userLimit: { requests: env.USER_LIMIT, windowMs: env.USER_LIMIT_WINDOW_MS },
     loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
     notifier: {

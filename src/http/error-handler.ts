@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { DependencyUnavailable, OutcomeUnknown } from '../runtime/dependency-unavailable.ts';
+import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../runtime/dependency-unavailable.ts';
 import { PROBLEM_CONTENT_TYPE, Problem } from './problem.ts';
 
 /** Errors that Koa or a body reader raise with a status, mapped to the platform's codes. */
@@ -30,9 +30,14 @@ function fromDependencyFailure(error: unknown): Problem | undefined {
   const retry = { 'Retry-After': '1' };
   if (error instanceof OutcomeUnknown) {
     return new Problem('OUTCOME_UNKNOWN',
-      'Redis did not answer in time, so this request may or may not have taken effect. Retry it: a retry with the same ' +
+      'The decision could not be confirmed (Redis did not answer in time, or no replica confirmed it), so this request may or may ' +
+        'not have taken effect. Retry it: a retry with the same ' +
         'Idempotency-Key gets the first outcome, and a plain retry of an issue answers ALREADY_ISSUED with your coupon if it was issued.',
       {}, retry);
+  }
+  if (error instanceof EventLogBacklog) {
+    return new Problem('EVENT_LOG_UNAVAILABLE',
+      'The event log has not taken events for a while and the backlog is at its bound; nothing was changed. Retry later.', {}, { 'Retry-After': '5' });
   }
   if (error instanceof DependencyUnavailable) {
     const detail = error.nothingChanged ? `${error.dependency} is unavailable; nothing was changed, retry shortly` : `${error.dependency} is unavailable; retry shortly`;

@@ -28,6 +28,7 @@ export const PROBLEMS = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL_ERROR: { status: 500, title: 'Something went wrong on our side' },
   DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A service the platform depends on is unavailable' },
+  EVENT_LOG_UNAVAILABLE: { status: 503, title: 'Admissions are paused until the event log takes events again' },
   OUTCOME_UNKNOWN: { status: 503, title: 'The request may or may not have taken effect' },
   LOOP_STUCK: { status: 503, title: 'A worker loop of this process has stopped moving' },
 } as const satisfies Record<string, { status: number; title: string }>;

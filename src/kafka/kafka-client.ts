@@ -16,6 +16,8 @@ export interface TopicSpec {
   topic: string;
   partitions: number;
   replicationFactor: number;
+  /** Acks=all waits for this many copies; fewer live replicas refuse writes rather than risk a lone copy. */
+  minInSyncReplicas: number;
   /** Kept forever: the event log is the system of record. */
   keepForever: boolean;
 }
@@ -225,32 +227,49 @@ export class KafkaClient {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
     if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((s) => ({
-          topic: s.topic,
-          numPartitions: s.partitions,
-          replicationFactor: s.replicationFactor,
-          configEntries: [
-            ...(s.keepForever ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] : []),
-            { name: 'cleanup.policy', value: 'delete' },
-            { name: 'min.insync.replicas', value: String(Math.min(2, s.replicationFactor)) },
-          ],
-        })),
+      // Just after topics were deleted, or while a cluster's brokers learn of a new topic, the leader wait
+      // can fail with a retriable error although the topic was created: what exists is not created again.
+      await retried(async () => {
+        const present = new Set(await admin.listTopics());
+        const toCreate = missing.filter((s) => !present.has(s.topic));
+        if (toCreate.length > 0) await this.createTopics(admin, toCreate);
       });
       // Created is not yet served: wait until every partition's leader answers for its offsets.
       for (const s of missing) await this.endOffsets(s.topic);
       for (const s of missing) this.logger.info({ topic: s.topic, partitions: s.partitions }, 'created topic');
     }
-    for (const spec of specs.filter((s) => s.keepForever)) {
+    for (const spec of specs) {
       const config = await this.topicConfig(spec.topic);
-      if (config['retention.ms'] !== '-1' || config['retention.bytes'] !== '-1') {
-        throw new Error(
-          `topic ${spec.topic} has retention.ms=${config['retention.ms']} retention.bytes=${config['retention.bytes']}; ` +
-            'the event log must be kept forever (set both to -1)',
-        );
+      const weaker: string[] = [];
+      if (spec.keepForever && (config['retention.ms'] !== '-1' || config['retention.bytes'] !== '-1')) {
+        weaker.push(`retention.ms=${config['retention.ms']} retention.bytes=${config['retention.bytes']} (the event log must be kept forever: set both to -1)`);
       }
+      const replicas = Math.min(...(await retried(() => admin.fetchTopicMetadata({ topics: [spec.topic] }))).topics[0]!.partitions.map((p) => p.replicas.length));
+      if (replicas < spec.replicationFactor) weaker.push(`replication factor ${replicas} (configured: ${spec.replicationFactor})`);
+      if (Number(config['min.insync.replicas'] ?? 1) < spec.minInSyncReplicas) {
+        weaker.push(`min.insync.replicas=${config['min.insync.replicas']} (configured: ${spec.minInSyncReplicas})`);
+      }
+      if (spec.replicationFactor > 1 && config['unclean.leader.election.enable'] === 'true') weaker.push('unclean.leader.election.enable=true');
+      if (weaker.length > 0) throw new Error(`topic ${spec.topic} is weaker than configured: ${weaker.join('; ')}`);
     }
+  }
+
+  private async createTopics(admin: Admin, specs: TopicSpec[]): Promise<void> {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: specs.map((s) => ({
+        topic: s.topic,
+        numPartitions: s.partitions,
+        replicationFactor: s.replicationFactor,
+        configEntries: [
+          ...(s.keepForever ? [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }] : []),
+          { name: 'cleanup.policy', value: 'delete' },
+          { name: 'min.insync.replicas', value: String(s.minInSyncReplicas) },
+          // A replica that fell behind must never become leader and silently drop acknowledged events.
+          { name: 'unclean.leader.election.enable', value: 'false' },
+        ],
+      })),
+    });
   }
 
   /** For tooling that owns its cluster (the test stack reset); waits until the broker has forgotten them. */

@@ -8,6 +8,7 @@ export function eventLogTopics(config: Pick<ResolvedConfig, 'kafka'>): TopicSpec
       topic: config.kafka.topic,
       partitions: config.kafka.partitions,
       replicationFactor: config.kafka.replicationFactor,
+      minInSyncReplicas: config.kafka.minInSyncReplicas,
       keepForever: true,
     },
   ];

@@ -183,7 +183,7 @@ export class OutboxRelay {
   private fence(held: HeldShard): void {
     this.fencedOut++;
     this.held.delete(held.lease.shard);
-    this.o.logger.warn({ shard: held.lease.shard, token: held.lease.token }, 'shard changed hands while its batch was in flight; batch dropped for the new holder');
+    this.o.logger.warn({ shard: held.lease.shard, token: held.lease.token }, 'shard changed hands while its batch was in flight (or, with ADMISSION_REPLICAS=1, no replica confirmed it); batch left in the outbox');
   }
 }
 

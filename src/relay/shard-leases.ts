@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { shardKeys } from '../coupons/admission/keys.ts';
+import { refreshSlotsAfter } from '../redis/redis-client.ts';
 
 /**
  * KEYS: lease, epoch. ARGV: holder, leaseMs. A held lease is renewed; a free one is taken with a new
@@ -54,6 +55,9 @@ export class ShardLeases {
     private readonly holder: string,
     private readonly shards: number,
     readonly leaseMs: number,
+    /** 1: a renewal also waits until a replica has everything written to the shard before it (see `renew`). */
+    private readonly replicas: 0 | 1 = 0,
+    private readonly replicaWaitMs = 1_000,
   ) {}
 
   private value(lease: Lease): string {
@@ -70,9 +74,22 @@ export class ShardLeases {
     return all.flatMap((shard) => (tokens[shard]! > 0 ? [{ shard, token: tokens[shard]! }] : []));
   }
 
-  /** Renews the lease this token names; false when the shard has changed hands. */
+  /**
+   * Renews the lease this token names; false when the shard has changed hands. With `replicas: 1` the
+   * renewal is followed by `WAIT 1` on the shard's node: the renewal is a write made after the entries about
+   * to be sent were read, so once a replica has it, it has them too, and a failover of that node cannot
+   * take back an event that reached the log. False too when no replica confirms in time (sent later).
+   */
   async renew(lease: Lease): Promise<boolean> {
-    return (await this.redis.eval(RENEW_FENCED, 1, shardKeys(lease.shard).relayLease, this.value(lease), this.leaseMs)) === 1;
+    const key = shardKeys(lease.shard).relayLease;
+    if (this.replicas === 0) return (await this.redis.eval(RENEW_FENCED, 1, key, this.value(lease), this.leaseMs)) === 1;
+    const [[renewError, renewed], [waitError, acked]] = (await this.redis.pipeline()
+      .eval(RENEW_FENCED, 1, key, this.value(lease), this.leaseMs)
+      .call('WAIT', 1, this.replicaWaitMs)
+      .exec()) as [[Error | null, unknown], [Error | null, unknown]];
+    if (renewError) refreshSlotsAfter(this.redis, renewError);
+    if (renewError ?? waitError) throw renewError ?? waitError;
+    return renewed === 1 && Number(acked) >= 1;
   }
 
   /** Deletes sent entries and records dead letters, if the lease is still this token's; false if fenced out. */

@@ -25,7 +25,9 @@ export function apiRouters(runtime: Runtime): Router[] {
   const { config, redis, db, kafka } = runtime;
   const verify = createTokenVerifier(config.jwt);
   const recovery = admissionRecovery(runtime);
-  const admission = new AdmissionStore(redis, config.admission, (couponId) => recovery.recoverIfLost(couponId));
+  // A cluster failing over refuses calls for a few seconds: they are tried again (nothing ran) within the retry time.
+  const admission = new AdmissionStore(redis, { ...config.admission, retryNotSentMs: config.redisClusterNodes ? config.admission.retryMs : 0 },
+    (couponId) => recovery.recoverIfLost(couponId));
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
   const coupons = couponRoutes({ admission, redis, verify, userLimit: config.userLimit });
   myCouponsRoute(coupons, { db, verify });

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { connectRedis, type Redis } from '../redis/redis-client.ts';
 import { OutboxRelay } from '../relay/outbox-relay.ts';
 import { ShardLeases } from '../relay/shard-leases.ts';
-import type { Runtime } from '../runtime/runtime.ts';
+import { redisTarget, type Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
 
 export interface RunningRelay extends RunningRole {
@@ -14,11 +14,12 @@ export interface RunningRelay extends RunningRole {
 export async function startRelay(runtime: Runtime, reader?: Redis): Promise<RunningRelay> {
   const { config, redis, kafka, logger } = runtime;
   const log = logger.child({ role: 'relay' });
-  const readerConnection = reader ?? (await connectRedis(config.redisUrl, config.redis, log));
+  const readerConnection = reader ?? (await connectRedis(redisTarget(runtime.config), config.redis, log));
   const relay = new OutboxRelay({
     redis,
     reader: readerConnection,
-    leases: new ShardLeases(redis, `${hostname()}:${process.pid}:${randomUUID()}`, config.admission.shards, config.relay.leaseMs),
+    leases: new ShardLeases(redis, `${hostname()}:${process.pid}:${randomUUID()}`, config.admission.shards, config.relay.leaseMs,
+      config.admission.replicas, config.admission.replicaWaitMs),
     openProducer: () => kafka.producer(),
     topic: config.kafka.topic,
     batchSize: config.relay.batchSize,

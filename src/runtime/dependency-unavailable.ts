@@ -23,3 +23,14 @@ export class OutcomeUnknown extends Error {
     this.name = 'OutcomeUnknown';
   }
 }
+
+/**
+ * The outbox holds as many pending events as it may (the relay cannot reach the log): the change was not
+ * made, and admissions resume once the backlog drains.
+ */
+export class EventLogBacklog extends Error {
+  constructor() {
+    super('the event log is not taking events; the outbox is full');
+    this.name = 'EventLogBacklog';
+  }
+}

@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/config.ts';
 import { connectDatabase, type Db } from '../db/database.ts';
 import { KafkaClient } from '../kafka/kafka-client.ts';
 import type { Logger } from '../log/logger.ts';
-import { connectRedis, type Redis } from '../redis/redis-client.ts';
+import { connectRedis, type Redis, type RedisTarget } from '../redis/redis-client.ts';
 import { Liveness } from './liveness.ts';
 
 /** The clients one process shares across its roles. */
@@ -16,8 +16,11 @@ export interface Runtime {
   liveness: Liveness;
 }
 
+/** The Redis a config names: its cluster when cluster nodes are set, else its one Redis. */
+export const redisTarget = (config: ResolvedConfig): RedisTarget => ({ url: config.redisUrl, clusterNodes: config.redisClusterNodes });
+
 export async function openRuntime(config: ResolvedConfig, logger: Logger): Promise<Runtime> {
-  const redis = await connectRedis(config.redisUrl, config.redis, logger.child({ component: 'redis' }));
+  const redis = await connectRedis(redisTarget(config), config.redis, logger.child({ component: 'redis' }));
   const db = connectDatabase(config.mysqlUrl);
   const kafka = new KafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger);
   return { config, logger, redis, db, kafka, liveness: new Liveness(config.liveness.stallMs) };

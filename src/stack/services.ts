@@ -8,6 +8,9 @@ export interface StackPorts {
   mysql: number;
   kafka: number;
   kafkaController: number;
+  /** The cluster topology's Redis nodes (three masters, then their replicas once the cluster forms). */
+  redisCluster: number[];
+  kafkaCluster: { broker: number; controller: number }[];
 }
 
 export interface ServiceContext {
@@ -16,8 +19,12 @@ export interface ServiceContext {
   kafkaLibs: string;
 }
 
+/** What a service is part of: a cluster topology runs several processes for one part. */
+export type StackPart = 'redis' | 'mysql' | 'kafka';
+
 export interface LocalService {
-  name: 'redis' | 'mysql' | 'kafka';
+  name: string;
+  part: StackPart;
   port(ports: StackPorts): number;
   /** Creates the data folder on first use and starts the server; returns its pid. */
   start(ctx: ServiceContext): Promise<number>;
@@ -32,6 +39,7 @@ export const MYSQL_DATABASE = 'coupon';
 
 const redis: LocalService = {
   name: 'redis',
+  part: 'redis',
   port: (p) => p.redis,
   async start({ dir, ports }) {
     const home = join(dir, 'redis');
@@ -51,6 +59,7 @@ const redis: LocalService = {
 
 const mysql: LocalService = {
   name: 'mysql',
+  part: 'mysql',
   port: (p) => p.mysql,
   async start({ dir, ports }) {
     const home = join(dir, 'mariadb');
@@ -85,6 +94,7 @@ GRANT ALL ON *.* TO '${MYSQL_USER}'@'127.0.0.1';
 
 const kafka: LocalService = {
   name: 'kafka',
+  part: 'kafka',
   port: (p) => p.kafka,
   async start({ dir, ports, kafkaLibs }) {
     const home = join(dir, 'kafka');
@@ -116,14 +126,7 @@ const kafka: LocalService = {
       const clusterId = randomBytes(16).toString('base64url');
       runOrThrow('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties]);
     }
-    const log4j = join(home, 'log4j.properties');
-    writeFileSync(
-      log4j,
-      'log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\n' +
-        'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n' +
-        'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n' +
-        'log4j.logger.kafka.server.KafkaServer=INFO\nlog4j.logger.kafka.server.KafkaRaftServer=INFO\n',
-    );
+    const log4j = kafkaLog4j(home);
     const pid = spawnDetached(
       'java',
       ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${log4j}`,
@@ -135,6 +138,19 @@ const kafka: LocalService = {
   },
 };
 
+/** Kafka's log4j settings in its folder: warnings, plus the lines that say it started. */
+export function kafkaLog4j(home: string): string {
+  const file = join(home, 'log4j.properties');
+  writeFileSync(
+    file,
+    'log4j.rootLogger=WARN, stdout\nlog4j.appender.stdout=org.apache.log4j.ConsoleAppender\n' +
+      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n' +
+      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n' +
+      'log4j.logger.kafka.server.KafkaServer=INFO\nlog4j.logger.kafka.server.KafkaRaftServer=INFO\n',
+  );
+  return file;
+}
+
 export const LOCAL_SERVICES: readonly LocalService[] = [redis, mysql, kafka];
-export const serviceDir = (dir: string, name: LocalService['name']) => join(dir, name === 'mysql' ? 'mariadb' : name);
-export const pidFileOf = (dir: string, name: LocalService['name']) => files(serviceDir(dir, name)).pid;
+export const serviceDir = (dir: string, name: string) => join(dir, name === 'mysql' ? 'mariadb' : name);
+export const pidFileOf = (dir: string, name: string) => files(serviceDir(dir, name)).pid;

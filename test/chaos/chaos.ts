@@ -17,6 +17,7 @@ import { closeRuntime, logAndStores, openRuntime } from '../../src/runtime/runti
 import { ensureLocalStack, type ServiceName } from '../../src/stack/local-stack.ts';
 import { spawnApp, type AppProcess } from '../support/app-process.ts';
 import { startService, stopService } from '../support/stack-control.ts';
+import { flushEveryNode } from '../../src/redis/redis-client.ts';
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 120);
 const PORT = 38_090;
@@ -36,7 +37,7 @@ const env = {
 };
 const config = loadConfig({ ...process.env, ...env }) as ResolvedConfig;
 const setup = await openRuntime(config, createLogger('error', 'chaos'));
-await setup.redis.flushdb();
+await flushEveryNode(setup.redis);
 await setup.kafka.deleteTopics([config.kafka.topic]);
 await closeRuntime(setup);
 

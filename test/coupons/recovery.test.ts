@@ -3,6 +3,7 @@ import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { Harness } from '../support/api-harness.ts';
 import { runCli, spawnApp } from '../support/app-process.ts';
 import { spec } from '../support/spec.ts';
+import { flushEveryNode } from '../../src/redis/redis-client.ts';
 
 let harness!: Harness;
 const recovery = spec('admission state rebuilt from the log after Redis loses it', async () => (harness = await Harness.start({ relay: true, projector: true })));
@@ -28,7 +29,7 @@ async function admitted(couponId: string, users: string[]): Promise<{ created: n
 
 recovery('FLUSHDB (all admission state lost), then recovery, then 1,000 more askers for a sold-out coupon: none admitted, holders keep theirs', async () => {
   const { couponId, holders } = await soldOutCoupon('flush');
-  await harness.runtime.redis.flushdb();
+  await flushEveryNode(harness.runtime.redis);
   const { code, output } = await runCli('restore-admission');
   assert.is(code, 0, output);
   assert.match(output, /restored \d+ coupon/);
@@ -55,7 +56,7 @@ recovery('a coupon key lost on its own is restored on the next request, with no 
 
 recovery('an API starting against an empty Redis restores admission state before it serves', async () => {
   const { couponId } = await soldOutCoupon('startup');
-  await harness.runtime.redis.flushdb();
+  await flushEveryNode(harness.runtime.redis);
   const api = await spawnApp({ ROLES: 'api', LOG_LEVEL: 'warn' });
   try {
     assert.is(await harness.runtime.redis.exists(couponKeys(couponId, harness.runtime.config.admission.shards).coupon), 1, 'restored before the URL was printed');

@@ -6,6 +6,7 @@ import { logAndStores } from '../../src/runtime/runtime.ts';
 import { Harness } from '../support/api-harness.ts';
 import { issueMany } from '../support/log-assertions.ts';
 import { spec } from '../support/spec.ts';
+import { flushEveryNode } from '../../src/redis/redis-client.ts';
 
 let harness!: Harness;
 const restore = spec('a full restore starts from the read models at their checkpoints', async () => (harness = await Harness.start({ relay: true, projector: true })));
@@ -65,13 +66,13 @@ restore('given read models behind the log (projector stopped), then snapshot + t
   const tail = Number(sum((await harness.runtime.kafka.endOffsets(config.kafka.topic)).values()) - sum(checkpoints.map((c) => c.next_offset)));
   assert.ok(tail >= all.length * 25, `the read models are behind by the second round (${tail} events)`);
   const fromSnapshot = new AdmissionRecovery(logAndStores(harness.runtime));
-  await harness.runtime.redis.flushdb();
+  await flushEveryNode(harness.runtime.redis);
   assert.equal((await fromSnapshot.restore()).sort(), [...all].sort());
   const restoredFromSnapshot = await admissionState(all);
   assert.is(fromSnapshot.eventsRead, tail, 'only the events after the checkpoints were read from the log');
 
   const fromStart = new AdmissionRecovery(logAndStores(harness.runtime));
-  await harness.runtime.redis.flushdb();
+  await flushEveryNode(harness.runtime.redis);
   assert.equal((await fromStart.restore(undefined, { fromSnapshot: false })).sort(), [...all].sort());
   const replayed = await admissionState(all);
   assert.is(fromStart.eventsRead, Number(sum((await harness.runtime.kafka.endOffsets(config.kafka.topic)).values())), 'a replay reads the whole log');

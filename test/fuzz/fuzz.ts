@@ -14,6 +14,7 @@ import { closeRuntime, openRuntime } from '../../src/runtime/runtime.ts';
 import { commandExists, runOrThrow } from '../../src/stack/process-control.ts';
 import { ensureLocalStack } from '../../src/stack/local-stack.ts';
 import { spawnApp } from '../support/app-process.ts';
+import { flushEveryNode } from '../../src/redis/redis-client.ts';
 
 const CHECKS = 'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance';
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -41,7 +42,7 @@ const env = {
 const config = loadConfig({ ...process.env, ...env }) as ResolvedConfig;
 // The run owns its Redis database and topic as well as its MySQL database: it starts from nothing.
 const runtime = await openRuntime(config, createLogger('warn', 'fuzz'));
-await runtime.redis.flushdb();
+await flushEveryNode(runtime.redis);
 await runtime.kafka.deleteTopics([config.kafka.topic]);
 await closeRuntime(runtime);
 const app = await spawnApp(env);

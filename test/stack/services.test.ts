@@ -47,7 +47,7 @@ services('migrations are safe to run twice', async ({ db }) => {
 
 services('kafka: a message produced is consumed back, key and value intact (on a probe topic, never the event log)', async ({ kafka, config }) => {
   const topic = `${config.kafka.topic}.probe`;
-  await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: 1, keepForever: false }]);
+  await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: 1, minInSyncReplicas: 1, keepForever: false }]);
   try {
     const producer = await kafka.producer();
     const key = randomUUID();
@@ -71,12 +71,25 @@ services('the event log is kept forever, with the configured partitions', async 
 
 services('start-up refuses an event log topic that would forget events', async ({ kafka }) => {
   const topic = `finite-${randomUUID()}`;
-  await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: 1, keepForever: false }]);
+  await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: 1, minInSyncReplicas: 1, keepForever: false }]);
   try {
-    await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: 1, keepForever: true }]);
+    await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: 1, minInSyncReplicas: 1, keepForever: true }]);
     assert.unreachable('a finite-retention event log was accepted');
   } catch (error) {
     assert.match((error as Error).message, /must be kept forever/);
+  } finally {
+    await kafka.deleteTopics([topic]);
+  }
+});
+
+services('start-up refuses an event log topic with fewer copies than configured', async ({ kafka }) => {
+  const topic = `weak-${randomUUID()}`;
+  await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: 1, minInSyncReplicas: 1, keepForever: true }]);
+  try {
+    await kafka.ensureTopics([{ topic, partitions: 1, replicationFactor: 3, minInSyncReplicas: 2, keepForever: true }]);
+    assert.unreachable('a topic with one copy was accepted where three are configured');
+  } catch (error) {
+    assert.match((error as Error).message, /weaker than configured: replication factor 1 \(configured: 3\); min\.insync\.replicas=1 \(configured: 2\)/);
   } finally {
     await kafka.deleteTopics([topic]);
   }

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { couponCreatedData } from '../../events/coupon-events.ts';
-import { classifyRedisFailure } from '../../redis/redis-client.ts';
-import { DependencyUnavailable, OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
+import { classifyRedisFailure, refreshSlotsAfter } from '../../redis/redis-client.ts';
+import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
 import { issuedCouponId } from '../ids.ts';
 import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
 import { couponKeys } from './keys.ts';
@@ -71,6 +71,13 @@ export interface AdmissionSettings {
   shards: number;
   /** How long a decision that went unanswered keeps being retried under its request id before the outcome is unknown. */
   retryMs: number;
+  /** 1: a decision counts only once a replica of its node has it (`WAIT 1`); 0: once its master has it. */
+  replicas?: 0 | 1;
+  replicaWaitMs?: number;
+  /** Pending events per outbox shard past which changes are refused (the log is not taking them). */
+  outboxMaxEntries?: number;
+  /** How long a call that never reached Redis is tried again (a cluster failing over); 0 answers at once. */
+  retryNotSentMs?: number;
 }
 
 /** A script's reply, with the REPLAYED marker a remembered decision carries taken off. */
@@ -104,21 +111,47 @@ export class AdmissionStore {
    * answer comes within the retry time is the outcome unknown (503 OUTCOME_UNKNOWN).
    */
   private async decide(script: Exclude<keyof typeof SCRIPTS, 'couponRead'>, args: (string | number)[]): Promise<{ reply: string[]; replayed: boolean }> {
-    const deadline = Date.now() + this.settings.retryMs;
+    const started = Date.now();
+    const deadline = started + this.settings.retryMs;
     let unanswered: unknown;
     for (let attempt = 0; ; attempt++) {
+      let reply: string[];
       try {
-        return unpack(await this.redis[script](...args));
+        reply = await this.call(script, [...args, this.settings.outboxMaxEntries ?? Number.MAX_SAFE_INTEGER]);
       } catch (error) {
         const failure = classifyRedisFailure(error);
         if (failure === 'bug') throw error;
         if (failure === 'unknown') unanswered = error;
-        if (unanswered === undefined) throw new DependencyUnavailable('redis', error, true);
         const pause = Math.min(500, 50 * 2 ** attempt);
-        if (Date.now() + pause >= deadline) throw new OutcomeUnknown(unanswered);
+        if (unanswered === undefined && Date.now() + pause - started > (this.settings.retryNotSentMs ?? 0)) throw new DependencyUnavailable('redis', error, true);
+        if (Date.now() + pause >= deadline) throw unanswered === undefined ? new DependencyUnavailable('redis', error, true) : new OutcomeUnknown(unanswered);
         await sleep(pause);
+        continue;
       }
+      if (reply[0] === 'EVENT_LOG_UNAVAILABLE') throw new EventLogBacklog();
+      return unpack(reply);
     }
+  }
+
+  /**
+   * One script call; with `replicas: 1`, followed on the same connection by `WAIT 1`, so the answer is given
+   * only once a replica has the decision. A decision no replica confirmed may be lost in a failover: that
+   * is an unknown outcome (a retry under the same request id answers what is still there, or decides again).
+   */
+  private async call(script: Exclude<keyof typeof SCRIPTS, 'couponRead'>, args: (string | number)[]): Promise<string[]> {
+    if (this.settings.replicas !== 1) return this.redis[script](...args);
+    const waitMs = this.settings.replicaWaitMs ?? 1_000;
+    const pipeline = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
+    pipeline[script]!(...args);
+    pipeline.call!('WAIT', 1, waitMs);
+    const [[scriptError, reply], [waitError, acked]] = (await pipeline.exec()) as [[Error | null, unknown], [Error | null, unknown]];
+    if (scriptError) {
+      refreshSlotsAfter(this.redis, scriptError);
+      throw scriptError;
+    }
+    if (waitError) throw waitError;
+    if (Number(acked) < 1) throw new OutcomeUnknown(new Error(`no replica confirmed the decision within ${waitMs} ms`));
+    return reply as string[];
   }
 
   private async read(script: 'couponRead', args: (string | number)[]): Promise<string[]> {

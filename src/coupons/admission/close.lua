@@ -1,10 +1,11 @@
 -- KEYS: coupon, outbox, memo
--- ARGV: couponId, eventId, meta, fingerprint, memoTtlMs
+-- ARGV: couponId, eventId, meta, fingerprint, memoTtlMs, outboxMaxEntries (last)
 local replayed = recall(KEYS[3], ARGV[4])
 if replayed then return replayed end
 local c = redis.call('HMGET', KEYS[1], 'st', 'cl')
 if not c[1] then return {'COUPON_NOT_FOUND'} end
 if c[1] == 'CLOSED' then return {'COUPON_CLOSED', c[2]} end
+if backlogged(KEYS[2], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'st', 'CLOSED', 'cl', now)
 append(KEYS[2], 'CouponIssuanceClosed', ARGV[2], ARGV[1], now, '{}', ARGV[3])

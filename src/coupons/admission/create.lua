@@ -1,9 +1,10 @@
 -- KEYS: coupon, outbox, memo
 -- ARGV: couponId, eventId, meta, data (CouponCreated data JSON), total, issueStart, issueEnd, validFrom, validUntil (ms),
---       validFrom, validUntil (ISO, copied into each CouponIssued), fingerprint, memoTtlMs
+--       validFrom, validUntil (ISO, copied into each CouponIssued), fingerprint, memoTtlMs, outboxMaxEntries (last)
 local replayed = recall(KEYS[3], ARGV[12])
 if replayed then return replayed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'COUPON_EXISTS'} end
+if backlogged(KEYS[2], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'st', 'ACTIVE', 'tot', ARGV[5], 'iss', 0, 'is', ARGV[6], 'ie', ARGV[7], 'vf', ARGV[8],
   'vu', ARGV[9], 'vfs', ARGV[10], 'vus', ARGV[11], 'def', ARGV[4], 'ca', now)

@@ -1,5 +1,5 @@
 -- KEYS: coupon, holders, outbox, memo
--- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs
+-- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, outboxMaxEntries (last)
 -- The same rules, in the same order, as decideIssue in decide.ts.
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
@@ -12,6 +12,7 @@ local now = now_ms()
 if now < tonumber(c[4]) then return {'ISSUE_NOT_STARTED'} end
 if now >= tonumber(c[5]) then return {'ISSUE_ENDED'} end
 if tonumber(c[3]) >= tonumber(c[2]) then return {'SOLD_OUT'} end
+if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local seq = redis.call('HINCRBY', KEYS[1], 'iss', 1)
 redis.call('HSET', KEYS[2], ARGV[2], seq)
 local data = cjson.encode({ issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = ARGV[2],

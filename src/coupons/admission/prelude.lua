@@ -9,6 +9,12 @@ local function append(outbox, event_type, event_id, coupon_id, at, data, meta)
   redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta)
 end
 
+-- Past this many pending events (the relay cannot reach the log) a change is refused rather than growing
+-- Redis until it runs out of memory; answers that change nothing are still given.
+local function backlogged(outbox, max)
+  return redis.call('XLEN', outbox) >= tonumber(max)
+end
+
 -- A decision that changed state is remembered under its request id, in the same atomic step, so a
 -- call retried after a timeout (or a client's retry with its Idempotency-Key) is answered with what was
 -- decided instead of being decided again. The fingerprint tells a reused key from a retried request.

@@ -1,5 +1,5 @@
 -- KEYS: coupon, holders, used, outbox, memo
--- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs
+-- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs, outboxMaxEntries (last)
 -- The same rules, in the same order, as decideUse in decide.ts.
 local replayed = recall(KEYS[5], ARGV[7])
 if replayed then return replayed end
@@ -11,6 +11,7 @@ if used_at then return {'ALREADY_USED', used_at} end
 local now = now_ms()
 if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
 if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
+if backlogged(KEYS[4], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 redis.call('HSET', KEYS[3], ARGV[2], now)
 -- The nth use of this coupon: read models count uses as max(useSequence), which a redelivered event cannot inflate.
 local use_seq = redis.call('HINCRBY', KEYS[1], 'usd', 1)

@@ -1,0 +1,113 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as assert from 'uvu/assert';
+import { auditPassed } from '../../src/audit/run-audit.ts';
+import { shardKeys } from '../../src/coupons/admission/keys.ts';
+import { shardOf } from '../../src/coupons/ids.ts';
+import { masterNodes } from '../../src/redis/redis-client.ts';
+import { Harness } from '../support/api-harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { spec } from '../support/spec.ts';
+import { freezeService, killService, startService } from '../support/stack-control.ts';
+
+let harness!: Harness;
+const cluster = spec('on a Redis Cluster and a 3-broker Kafka', async () =>
+  (harness = await Harness.start({ relay: true, projector: true, env: { ADMISSION_REPLICAS: '1', ADMISSION_REPLICA_WAIT_MS: '1000' } })));
+
+const nodes = () => harness.runtime.config.redisClusterNodes!;
+/** The stack's name for the node at host:port (`redis-1` … `redis-6`, in the order the stack lists them). */
+const nodeName = (address: string) => `redis-${nodes().indexOf(address) + 1}`;
+
+/** Who serves a slot now: its master's and replicas' host:port, from CLUSTER SLOTS. */
+async function servedBy(slot: number): Promise<{ master: string; replicas: string[] }> {
+  const ranges = await harness.runtime.redis.cluster('SLOTS');
+  const range = ranges.find(([from, to]) => slot >= from && slot <= to)!;
+  const [, , master, ...replicas] = range as unknown as [number, number, [string, number], ...[string, number][]];
+  return { master: `${master[0]}:${master[1]}`, replicas: replicas.map((r) => `${r[0]}:${r[1]}`) };
+}
+
+const slotOfShard = async (shard: number) => Number(await harness.runtime.redis.cluster('KEYSLOT', shardKeys(shard).outbox));
+
+cluster('the event log keeps three copies, needs two in sync for a write, and never elects a replica that fell behind', async () => {
+  const { kafka, config } = harness.runtime;
+  const topicConfig = await kafka.topicConfig(config.kafka.topic);
+  assert.equal([topicConfig['min.insync.replicas'], topicConfig['unclean.leader.election.enable'], topicConfig['retention.ms']], ['2', 'false', '-1']);
+  assert.equal(config.kafka.brokers.length, 3);
+  assert.is(config.kafka.replicationFactor, 3);
+});
+
+cluster('admission shards spread over every master (by CLUSTER KEYSLOT and CLUSTER SLOTS, not by assumption)', async () => {
+  const { shards } = harness.runtime.config.admission;
+  const owners = new Map<string, number[]>();
+  for (let shard = 0; shard < shards; shard++) {
+    const { master } = await servedBy(await slotOfShard(shard));
+    owners.set(master, [...(owners.get(master) ?? []), shard]);
+  }
+  const masters = masterNodes(harness.runtime.redis).map((n) => `${n.options.host}:${n.options.port}`);
+  assert.is(masters.length, 3);
+  assert.equal([...owners.keys()].sort(), [...masters].sort(), `shards by master: ${JSON.stringify([...owners])}`);
+});
+
+cluster('with ADMISSION_REPLICAS=1, a decision no replica confirms is 503 OUTCOME_UNKNOWN, and the same Idempotency-Key then gets the first outcome', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 10 });
+  const { replicas } = await servedBy(await slotOfShard(shardOf(couponId, harness.runtime.config.admission.shards)));
+  const token = await harness.token('frozen-replica-user');
+  const ask = () => harness.request('POST', `/coupons/${couponId}/issue`, { token, headers: { 'Idempotency-Key': 'first-try' } });
+  freezeService(nodeName(replicas[0]!), true);
+  let first;
+  try {
+    first = await ask();
+  } finally {
+    freezeService(nodeName(replicas[0]!), false);
+  }
+  assert.is(first.status, 503, first.text);
+  assert.is(first.body.code, 'OUTCOME_UNKNOWN');
+  const retried = await eventually('the retry to be answered once the replica is back', ask, (a) => a.status !== 503, { timeoutMs: 10_000, everyMs: 200 });
+  assert.is(retried.status, 201, retried.text);
+  assert.is(retried.headers['idempotent-replayed'], 'true', 'the decision made under the first try, not a new one');
+});
+
+cluster('a master killed with -9 under issue traffic: its replica takes over; every 201 is in the log once, nothing over-issued, only 503 in between', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 1_500 });
+  const { master } = await servedBy(await slotOfShard(shardOf(couponId, harness.runtime.config.admission.shards)));
+  const answers: { user: string; status: number; code?: string; issuedCouponId?: string; at: number }[] = [];
+  const users = Array.from({ length: 3_000 }, (_, i) => `failover-${i}`);
+  const tokens = await Promise.all(users.map((u) => harness.token(u)));
+  let killedAt = 0;
+  let restarted: Promise<void> | undefined;
+  for (let i = 0; i < users.length; i += 100) {
+    if (i === 600) {
+      killService(nodeName(master));
+      killedAt = Date.now();
+      // As a supervisor would: back after a few seconds, now as the replica of the node that took over.
+      restarted = sleep(3_000).then(() => startService(nodeName(master)));
+    }
+    await Promise.all(users.slice(i, i + 100).map(async (user, j) => {
+      const a = await harness.request('POST', `/coupons/${couponId}/issue`, { token: tokens[i + j]! });
+      answers.push({ user, status: a.status, code: (a.body.code ?? a.body.detail) as string | undefined, issuedCouponId: a.body.issuedCouponId as string | undefined, at: Date.now() });
+    }));
+  }
+  await restarted;
+
+  const odd = answers.filter((a) => a.status !== 201 && a.status !== 409 && a.status !== 503);
+  assert.equal(odd.slice(0, 3), [], `${odd.length} answers neither 201, 409 nor 503`);
+  const issued = answers.filter((a) => a.status === 201);
+  assert.ok(issued.length <= 1_500 && issued.length > 600, `${issued.length} issued`);
+  const unavailable = answers.filter((a) => a.status === 503).sort((a, b) => a.at - b.at);
+  const window = unavailable.length ? unavailable[unavailable.length - 1]!.at - killedAt : 0;
+  process.stdout.write(`failover: ${issued.length} issued, ${unavailable.length} answered 503, the last ${window} ms after the kill\n`);
+  assert.ok(answers.filter((a) => a.at > killedAt + window).some((a) => a.status === 201) || issued.length === 1_500, 'issuing resumed after the failover');
+
+  await harness.drained(couponId, 120_000);
+  await harness.projected(120_000);
+  const log = await harness.eventsOf(couponId);
+  const inLog = log.filter((e) => e.type === 'CouponIssued').map((e) => (e.data as { issuedCouponId: string; userId: string }));
+  assert.is(new Set(inLog.map((e) => e.issuedCouponId)).size, inLog.length, 'no issued coupon twice in the log');
+  assert.is(new Set(inLog.map((e) => e.userId)).size, inLog.length, 'nobody twice');
+  assert.ok(inLog.length <= 1_500, 'not over-issued');
+  const logged = new Set(inLog.map((e) => e.issuedCouponId));
+  assert.equal(issued.filter((a) => !logged.has(a.issuedCouponId!)).map((a) => a.user), [], 'every answered 201 is in the log');
+  const report = await harness.audit(couponId);
+  assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
+});
+
+cluster.run();
