@@ -99,6 +99,10 @@ const pageOf = (item: z.ZodType | Record<string, unknown>) => ({
   properties: { items: { type: 'array', items: item instanceof z.ZodType ? jsonSchema(item, 'output') : item }, nextCursor: { type: ['string', 'null'] } },
 });
 const statusOk = { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] };
+const readinessSchema = {
+  type: 'object', required: ['status'],
+  properties: { status: { type: 'string', enum: ['ready', 'degraded'] }, degraded: { type: 'array', items: { type: 'string' } } },
+};
 
 export function openApiDocument(): Record<string, unknown> {
   return {
@@ -121,7 +125,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: operation({
           summary: 'Create a coupon', tag: 'admin', auth: 'admin', body: createCouponRequest, bodyRequired: true, idempotent: true,
           notes: 'Also required, across fields: issueStartAt < issueEndAt, validFrom < validUntil, issueEndAt <= validUntil.',
-          ok: [201, adminCouponSchema], errors: ['IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN'],
+          ok: [201, adminCouponSchema], errors: ['IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/admin/coupons/{couponId}': {
@@ -156,7 +160,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/admin/coupons/{couponId}/close': {
         post: operation({
           summary: 'Stop issuing a coupon now; issued coupons stay valid', tag: 'admin', auth: 'admin', params: couponId, idempotent: true,
-          ok: [200, closedCouponSchema], errors: ['COUPON_NOT_FOUND', 'COUPON_CLOSED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN'],
+          ok: [200, closedCouponSchema], errors: ['COUPON_NOT_FOUND', 'COUPON_CLOSED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/coupons/{couponId}': {
@@ -170,7 +174,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Ask for a coupon; the first N askers get one', tag: 'coupons', auth: 'user', params: couponId, idempotent: true,
           notes: 'OUTCOME_UNKNOWN: Redis did not answer in time and the request may have been issued; a retry answers ALREADY_ISSUED with the coupon if it was (or, with the same Idempotency-Key, the first 201).',
           ok: [201, issuedCouponSchema],
-          errors: ['COUPON_NOT_FOUND', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN'],
+          errors: ['COUPON_NOT_FOUND', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/coupons/{couponId}/issuance': {
@@ -183,7 +187,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: operation({
           summary: 'Use an issued coupon, once, inside its validity', tag: 'coupons', auth: 'user',
           params: { issuedCouponId: 'The issued coupon id' }, body: useCouponRequest, idempotent: true, ok: [200, usedCouponSchema],
-          errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'RATE_LIMITED'],
+          errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE', 'RATE_LIMITED'],
         }),
       },
       '/auth/signup': {
@@ -223,7 +227,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/healthz': { get: operation({ summary: 'The process is up', tag: 'operations', ok: [200, statusOk] }) },
       '/readyz': {
-        get: operation({ summary: 'Redis, MySQL and Kafka answer, and no worker loop is stuck', tag: 'operations', ok: [200, statusOk], errors: ['DEPENDENCY_UNAVAILABLE', 'LOOP_STUCK'] }),
+        get: operation({ summary: 'Redis, MySQL and Kafka answer, and no worker loop is stuck; status `degraded` (still 200) when an outbox shard is at its bound and changes answer 503 EVENT_LOG_UNAVAILABLE', tag: 'operations', ok: [200, readinessSchema], errors: ['DEPENDENCY_UNAVAILABLE', 'LOOP_STUCK'] }),
       },
       '/openapi.json': { get: operation({ summary: 'This document', tag: 'operations', ok: [200, { type: 'object' }] }) },
       '/docs': {

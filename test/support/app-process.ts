@@ -71,8 +71,8 @@ export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, t
 }
 
 /** Runs `src/main.ts` expecting it to refuse to start. */
-export function runAppToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return runToExit(MAIN, [], env);
+export function runAppToExit(env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<{ code: number | null; output: string }> {
+  return runToExit(MAIN, [], env, timeoutMs);
 }
 
 /** Runs one of the project's CLIs (`src/cli/<name>.ts`) to completion. */
@@ -80,7 +80,8 @@ export function runCli(name: string, args: string[] = [], env: NodeJS.ProcessEnv
   return runToExit(fileURLToPath(new URL(`../../src/cli/${name}.ts`, import.meta.url)), args, env);
 }
 
-async function runToExit(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+/** Bounded: a process still running after `timeoutMs` is killed and the wait fails with what it printed. */
+async function runToExit(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--disable-warning=TimeoutNegativeWarning', script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,6 +89,13 @@ async function runToExit(script: string, args: string[], env: NodeJS.ProcessEnv)
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(timer);
+  if (timedOut) throw new Error(`${script} was still running after ${timeoutMs} ms, expected it to exit:\n${output}`);
   return { code, output };
 }
