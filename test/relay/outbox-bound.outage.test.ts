@@ -67,7 +67,7 @@ bounded('given the relay stopped with Kafka up, when a shard reaches the bound, 
     assert.is(ready.status, 200, ready.text);
     assert.is(ready.body.status, 'degraded');
     assert.ok(/shard 0 at the bound of 150/.test(JSON.stringify(ready.body.degraded)), ready.text);
-    assert.is(ready.body.outbox.pending[0], BOUND);
+    assert.is((ready.body.outbox as { pending: number[] }).pending[0], BOUND);
   } finally {
     await harness.startRelay();
   }
