@@ -324,6 +324,13 @@ export class KafkaClient {
     return meta.topics[0]?.partitions.length ?? 0;
   }
 
+  /** The broker (node id) leading each partition now. */
+  async partitionLeaders(topic: string): Promise<Map<number, number>> {
+    const admin = await this.adminClient();
+    const meta = await retried(() => admin.fetchTopicMetadata({ topics: [topic] }));
+    return new Map((meta.topics[0]?.partitions ?? []).map((p) => [p.partitionId, p.leader]));
+  }
+
   /** The offset the next message appended to this partition will get (the high watermark). */
   async endOffset(topic: string, partition: number): Promise<bigint> {
     return (await this.endOffsets(topic)).get(partition) ?? 0n;

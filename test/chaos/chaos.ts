@@ -4,6 +4,12 @@
  * stopped and started again. Then, once everything has caught up: every 201 is in the log exactly once,
  * nothing is in the log that Redis did not admit, the audit passes, nothing is over-issued, and no answer
  * was a 5xx other than 503. Prints the counts; exits 1 on any finding.
+ *
+ * `npm run test:chaos -- --cluster` runs on the cluster topology (3 brokers, Redis Cluster 3+3) and kills
+ * -9, in turn, the broker leading the busiest partition, the Redis master of the busiest shard (its replica
+ * takes over), then both at once; each node comes back after a few seconds, as a supervisor would bring it.
+ * It reports how long the issue route answered 503 around each failover. `ADMISSION_REPLICAS` (default 1
+ * on the cluster) chooses whether a 201 waits for a replica.
  */
 import '../../src/runtime/pinned-node.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,17 +22,23 @@ import { createLogger } from '../../src/log/logger.ts';
 import { closeRuntime, logAndStores, openRuntime } from '../../src/runtime/runtime.ts';
 import { ensureLocalStack, type ServiceName } from '../../src/stack/local-stack.ts';
 import { spawnApp, type AppProcess } from '../support/app-process.ts';
-import { startService, stopService } from '../support/stack-control.ts';
+import { redisNodeName, servedBy, slotOfShard } from '../support/cluster-topology.ts';
+import { killService, startService, stopService } from '../support/stack-control.ts';
 import { flushEveryNode } from '../../src/redis/redis-client.ts';
+import { shardOf } from '../../src/coupons/ids.ts';
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 120);
+const CLUSTER = process.argv.includes('--cluster');
 const PORT = 38_090;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
+if (CLUSTER) process.env.STACK_TOPOLOGY = 'cluster';
 const base = loadConfig();
-const endpoints = await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
+const endpoints = await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`), undefined, base.topology);
 const env = {
-  REDIS_URL: `${endpoints.redisUrl}/6`,
+  ...(CLUSTER
+    ? { REDIS_CLUSTER_NODES: endpoints.redisClusterNodes!.join(','), ADMISSION_REPLICAS: process.env.ADMISSION_REPLICAS ?? '1' }
+    : { REDIS_URL: `${endpoints.redisUrl}/6` }),
   MYSQL_URL: await recreateDatabase(endpoints.mysqlUrl, 'coupon_chaos'),
   KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
   KAFKA_TOPIC: 'chaos.coupon.events',
@@ -66,6 +78,8 @@ for (let i = 0; i < 4; i++) {
 }
 
 const counts = { requests: 0, issued: 0, used: 0, conflicts: 0, unavailable503: 0, otherFivexx: 0, unanswered: 0 };
+/** When the issue route answered 201 and when 503: the failover windows are read from these. */
+const issueTimeline: { at: number; status: 201 | 503 }[] = [];
 const answeredIssued = new Set<string>();
 let stopping = false;
 let user = 0;
@@ -79,6 +93,7 @@ async function worker(): Promise<void> {
       counts.requests++;
       const res = await fetch(`${api}/coupons/${couponId}/issue`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
       const body = (await res.json()) as { issuedCouponId?: string };
+      if (res.status === 201 || res.status === 503) issueTimeline.push({ at: Date.now(), status: res.status });
       if (res.status === 201) {
         counts.issued++;
         answeredIssued.add(body.issuedCouponId!);
@@ -99,7 +114,7 @@ async function worker(): Promise<void> {
   }
 }
 
-const actions: { name: string; run: () => Promise<void> }[] = [
+const singleNodeActions: { name: string; run: () => Promise<void> }[] = [
   ...(['api', 'relay', 'projector'] as Role[]).map((role) => ({
     name: `kill -9 ${role}`,
     run: async () => {
@@ -120,20 +135,76 @@ const actions: { name: string; run: () => Promise<void> }[] = [
   })),
 ];
 
+const control = await openRuntime(config, createLogger('error', 'chaos'));
+
+/** The broker leading the partition with the most events. */
+async function busiestLeader(): Promise<ServiceName> {
+  const ends = await control.kafka.endOffsets(config.kafka.topic);
+  const [busiest] = [...ends].sort((a, b) => Number(b[1] - a[1]))[0]!;
+  return `kafka-${(await control.kafka.partitionLeaders(config.kafka.topic)).get(busiest)}`;
+}
+
+/** The Redis master now serving the shard of the first coupon (every coupon gets the same traffic). */
+async function busiestMaster(): Promise<ServiceName> {
+  const { master } = await servedBy(control.redis, await slotOfShard(control.redis, shardOf(coupons[0]!, config.admission.shards)));
+  return redisNodeName(config.redisClusterNodes!, master);
+}
+
+/** kill -9 now, back after a few seconds as a supervisor would restart it (a Redis node rejoins as a replica). */
+async function crash(nodes: ServiceName[]): Promise<string> {
+  for (const node of nodes) killService(node);
+  await sleep(4_000);
+  for (const node of nodes) await startService(node);
+  return nodes.join(' + ');
+}
+
+const clusterActions: { name: string; run: () => Promise<string> }[] = [
+  { name: 'kill -9 the leader of the busiest partition', run: async () => crash([await busiestLeader()]) },
+  { name: 'kill -9 the Redis master of the busiest shard', run: async () => crash([await busiestMaster()]) },
+  { name: 'kill -9 both at once', run: async () => crash([await busiestLeader(), await busiestMaster()]) },
+];
+
+const actions: { name: string; run: () => Promise<string | void> }[] = CLUSTER ? clusterActions : singleNodeActions;
+
 say(`chaos for ${SECONDS} s: 40 clients issuing and using, something dies every 8 s`);
 const workers = Array.from({ length: 40 }, () => worker());
-const done: string[] = [];
+const done: { name: string; at: number }[] = [];
 const deadline = Date.now() + SECONDS * 1000;
 let round = 0;
 while (Date.now() < deadline) {
   await sleep(8_000);
   const action = actions[round++ % actions.length]!;
-  say(`  ${new Date().toISOString()} ${action.name}`);
-  await action.run();
-  done.push(action.name);
+  const at = Date.now();
+  const detail = await action.run();
+  say(`  ${new Date(at).toISOString()} ${action.name}${detail ? ` (${detail})` : ''}`);
+  done.push({ name: `${action.name}${detail ? ` (${detail})` : ''}`, at });
 }
 stopping = true;
 await Promise.all(workers);
+await closeRuntime(control);
+
+/** Around each action: how many issue answers were 503, and how long from the action to the last of them. */
+function unavailableWindows(): string[] {
+  return done.map(({ name, at }, i) => {
+    const until = done[i + 1]?.at ?? Infinity;
+    const within = issueTimeline.filter((a) => a.at >= at && a.at < until);
+    const refused = within.filter((a) => a.status === 503);
+    if (refused.length === 0) return `${name}: no 503`;
+    const last = refused[refused.length - 1]!.at;
+    let longest = 0;
+    let since: number | undefined;
+    for (const a of within) {
+      if (a.status === 503) since ??= a.at;
+      else if (since !== undefined) {
+        longest = Math.max(longest, a.at - since);
+        since = undefined;
+      }
+    }
+    if (since !== undefined) longest = Math.max(longest, last - since);
+    return `${name}: ${refused.length} answered 503, the last ${((last - at) / 1000).toFixed(1)} s after the kill; ` +
+      `longest stretch of only 503s ${(longest / 1000).toFixed(1)} s`;
+  });
+}
 
 say('traffic stopped; waiting for the outbox to drain and the projections to catch up');
 const runtime = await openRuntime(config, createLogger('error', 'chaos'));
@@ -171,7 +242,8 @@ try {
   if (!auditPassed(report)) findings.push(`audit: ${JSON.stringify({ violations: report.violations.slice(0, 5), readModels: report.readModelDifferences.slice(0, 5), redis: report.redisDifferences.slice(0, 5) })}`);
   const admittedUnanswered = [...issuedInLog.keys()].filter((id) => !answeredIssued.has(id)).length;
   if (counts.otherFivexx > 0) findings.push(`${counts.otherFivexx} answers were 5xx other than 503`);
-  say(`\nactions: ${done.join(', ')}`);
+  say(`\n${CLUSTER ? `cluster, ADMISSION_REPLICAS=${config.admission.replicas}` : 'single node'}; actions:`);
+  for (const line of unavailableWindows()) say(`  ${line}`);
   say(`requests ${counts.requests}: issued (201) ${counts.issued}, used ${counts.used}, 409 ${counts.conflicts}, 503 ${counts.unavailable503}, ` +
     `other 5xx ${counts.otherFivexx}, unanswered ${counts.unanswered}`);
   say(`log: ${issuedInLog.size} issued coupons (${admittedUnanswered} admitted while their answer was lost), ${report.events} events, ` +

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import { auditPassed } from '../../src/audit/run-audit.ts';
-import { shardKeys } from '../../src/coupons/admission/keys.ts';
 import { shardOf } from '../../src/coupons/ids.ts';
 import { masterNodes } from '../../src/redis/redis-client.ts';
 import { Harness } from '../support/api-harness.ts';
+import { redisNodeName, servedBy as servedByNode, slotOfShard as slotOf } from '../support/cluster-topology.ts';
 import { eventually } from '../support/eventually.ts';
 import { spec } from '../support/spec.ts';
 import { freezeService, killService, startService } from '../support/stack-control.ts';
@@ -13,19 +13,9 @@ let harness!: Harness;
 const cluster = spec('on a Redis Cluster and a 3-broker Kafka', async () =>
   (harness = await Harness.start({ relay: true, projector: true, env: { ADMISSION_REPLICAS: '1', ADMISSION_REPLICA_WAIT_MS: '1000' } })));
 
-const nodes = () => harness.runtime.config.redisClusterNodes!;
-/** The stack's name for the node at host:port (`redis-1` … `redis-6`, in the order the stack lists them). */
-const nodeName = (address: string) => `redis-${nodes().indexOf(address) + 1}`;
-
-/** Who serves a slot now: its master's and replicas' host:port, from CLUSTER SLOTS. */
-async function servedBy(slot: number): Promise<{ master: string; replicas: string[] }> {
-  const ranges = await harness.runtime.redis.cluster('SLOTS');
-  const range = ranges.find(([from, to]) => slot >= from && slot <= to)!;
-  const [, , master, ...replicas] = range as unknown as [number, number, [string, number], ...[string, number][]];
-  return { master: `${master[0]}:${master[1]}`, replicas: replicas.map((r) => `${r[0]}:${r[1]}`) };
-}
-
-const slotOfShard = async (shard: number) => Number(await harness.runtime.redis.cluster('KEYSLOT', shardKeys(shard).outbox));
+const nodeName = (address: string) => redisNodeName(harness.runtime.config.redisClusterNodes!, address);
+const servedBy = (slot: number) => servedByNode(harness.runtime.redis, slot);
+const slotOfShard = (shard: number) => slotOf(harness.runtime.redis, shard);
 
 cluster('the event log keeps three copies, needs two in sync for a write, and never elects a replica that fell behind', async () => {
   const { kafka, config } = harness.runtime;
