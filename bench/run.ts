@@ -6,12 +6,9 @@
  * 1,000,000 events. Prints a table and one line of figures, and writes them to bench/RESULTS.md.
  */
 import '../src/runtime/pinned-node.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { sql } from 'kysely';
-import { signAccessToken } from '../src/auth/token-signer.ts';
 import { loadConfig, type ResolvedConfig } from '../src/config/config.ts';
 import { couponKeys } from '../src/coupons/admission/keys.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -24,6 +21,7 @@ import { closeRuntime, openRuntime } from '../src/runtime/runtime.ts';
 import { KAFKA_VERSION } from '../src/stack/prerequisites.ts';
 import { ensureLocalStack } from '../src/stack/local-stack.ts';
 import { spawnApp, spawnScript, type AppProcess } from '../test/support/app-process.ts';
+import { createBenchCoupon, writeTokensFile } from './fixtures.ts';
 import { ensureWrk, load, type LoadResult } from './wrk-load.ts';
 import { benchProjections } from './projections.ts';
 import { flushEveryNode } from '../src/redis/redis-client.ts';
@@ -70,23 +68,9 @@ await spawnMany(PROCESSES, () => spawnScript(new URL('./baseline-server.ts', imp
 const api = `http://127.0.0.1:${API_PORT}`;
 
 try {
-  const admin = await signAccessToken(config.jwt, { userId: 'bench-admin', role: 'admin' });
-  const now = Date.now();
-  const created = await fetch(`${api}/admin/coupons`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'Bench', totalQuantity: QUANTITY, discount: { type: 'PERCENT', value: 10 },
-      issueStartAt: new Date(now - 60_000).toISOString(), issueEndAt: new Date(now + 3_600_000).toISOString(),
-      validFrom: new Date(now - 60_000).toISOString(), validUntil: new Date(now + 86_400_000).toISOString(),
-    }),
-  });
-  const couponId = ((await created.json()) as { id: string }).id;
+  const couponId = await createBenchCoupon(api, config.jwt, QUANTITY);
   say(`signing ${USERS.toLocaleString('en')} user tokens`);
-  const tokens: string[] = [];
-  for (let u = 0; u < USERS; u++) tokens.push(await signAccessToken(config.jwt, { userId: `bench-user-${u}`, role: 'user' }));
-  const tokensFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'tokens.txt');
-  writeFileSync(tokensFile, `${tokens.join('\n')}\n`);
+  const tokensFile = await writeTokensFile(config.jwt, USERS);
 
   // Admission → MySQL: new issued_coupon rows are seen within one poll of being committed.
   const latencies: number[] = [];

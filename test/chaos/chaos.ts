@@ -79,7 +79,8 @@ for (let i = 0; i < 4; i++) {
 
 const counts = { requests: 0, issued: 0, used: 0, conflicts: 0, unavailable503: 0, otherFivexx: 0, unanswered: 0 };
 /** When the issue route answered 201 and when 503: the failover windows are read from these. */
-const issueTimeline: { at: number; status: 201 | 503 }[] = [];
+const issueTimeline: { at: number; couponId: string; status: 201 | 503 }[] = [];
+let slowest = 0;
 const answeredIssued = new Set<string>();
 let stopping = false;
 let user = 0;
@@ -91,9 +92,11 @@ async function worker(): Promise<void> {
     const couponId = coupons[user % coupons.length]!;
     try {
       counts.requests++;
-      const res = await fetch(`${api}/coupons/${couponId}/issue`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+      const asked = Date.now();
+      const res = await fetch(`${api}/coupons/${couponId}/issue`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+      slowest = Math.max(slowest, Date.now() - asked);
       const body = (await res.json()) as { issuedCouponId?: string };
-      if (res.status === 201 || res.status === 503) issueTimeline.push({ at: Date.now(), status: res.status });
+      if (res.status === 201 || res.status === 503) issueTimeline.push({ at: Date.now(), couponId, status: res.status });
       if (res.status === 201) {
         counts.issued++;
         answeredIssued.add(body.issuedCouponId!);
@@ -137,27 +140,55 @@ const singleNodeActions: { name: string; run: () => Promise<void> }[] = [
 
 const control = await openRuntime(config, createLogger('error', 'chaos'));
 
-/** The broker leading the partition with the most events. */
-async function busiestLeader(): Promise<ServiceName> {
+interface Victim {
+  node: ServiceName;
+  /** True once another node serves what the victim served. */
+  replaced(): Promise<boolean>;
+}
+
+/** The broker leading the partition with the most events; replaced once another broker leads it. */
+async function busiestLeader(): Promise<Victim> {
   const ends = await control.kafka.endOffsets(config.kafka.topic);
   const [busiest] = [...ends].sort((a, b) => Number(b[1] - a[1]))[0]!;
-  return `kafka-${(await control.kafka.partitionLeaders(config.kafka.topic)).get(busiest)}`;
+  const leader = (await control.kafka.partitionLeaders(config.kafka.topic)).get(busiest)!;
+  return {
+    node: `kafka-${leader}`,
+    replaced: async () => {
+      const now = (await control.kafka.partitionLeaders(config.kafka.topic).catch(() => new Map<number, number>())).get(busiest);
+      return now !== undefined && now !== leader && now !== -1;
+    },
+  };
 }
 
-/** The Redis master now serving the shard of the first coupon (every coupon gets the same traffic). */
-async function busiestMaster(): Promise<ServiceName> {
-  const { master } = await servedBy(control.redis, await slotOfShard(control.redis, shardOf(coupons[0]!, config.admission.shards)));
-  return redisNodeName(config.redisClusterNodes!, master);
+/** The Redis master serving the first coupon's shard (every coupon gets the same traffic); replaced once its replica took over. */
+async function busiestMaster(): Promise<Victim> {
+  const slot = await slotOfShard(control.redis, shardOf(coupons[0]!, config.admission.shards));
+  const { master } = await servedBy(control.redis, slot);
+  return {
+    node: redisNodeName(config.redisClusterNodes!, master),
+    replaced: async () => (await servedBy(control.redis, slot).catch(() => ({ master }))).master !== master,
+  };
 }
 
-/** kill -9 now, back after a few seconds as a supervisor would restart it (a Redis node rejoins as a replica). */
-async function crash(nodes: ServiceName[]): Promise<string> {
-  for (const node of nodes) killService(node);
-  await sleep(4_000);
-  for (const node of nodes) await startService(node);
-  return nodes.join(' + ');
+/**
+ * kill -9, wait until the cluster has moved the victim's work to another node (a replica promoted, another
+ * leader elected), then start the victim again as a supervisor would: it rejoins as a follower or replica.
+ */
+async function crash(victims: Victim[]): Promise<string> {
+  const killedAt = Date.now();
+  for (const v of victims) killService(v.node);
+  const takeovers: string[] = [];
+  await Promise.all(victims.map(async (v) => {
+    const deadline = Date.now() + 60_000;
+    while (!(await v.replaced())) {
+      if (Date.now() > deadline) throw new Error(`nothing took over from ${v.node} within 60 s`);
+      await sleep(200);
+    }
+    takeovers.push(`${v.node} taken over after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+  }));
+  for (const v of victims) await startService(v.node);
+  return takeovers.join(', ');
 }
-
 const clusterActions: { name: string; run: () => Promise<string> }[] = [
   { name: 'kill -9 the leader of the busiest partition', run: async () => crash([await busiestLeader()]) },
   { name: 'kill -9 the Redis master of the busiest shard', run: async () => crash([await busiestMaster()]) },
@@ -183,7 +214,24 @@ stopping = true;
 await Promise.all(workers);
 await closeRuntime(control);
 
-/** Around each action: how many issue answers were 503, and how long from the action to the last of them. */
+/** The longest time one coupon's issue answers were all 503 (from its first 503 to its next 201). */
+function longestRefusal(answers: typeof issueTimeline): number {
+  let longest = 0;
+  for (const couponId of coupons) {
+    let since: number | undefined;
+    for (const a of answers.filter((x) => x.couponId === couponId)) {
+      if (a.status === 503) since ??= a.at;
+      else if (since !== undefined) {
+        longest = Math.max(longest, a.at - since);
+        since = undefined;
+      }
+    }
+    if (since !== undefined) longest = Math.max(longest, answers[answers.length - 1]!.at - since);
+  }
+  return longest;
+}
+
+/** Around each action: how many issue answers were 503, how long after the kill the last one came, and the longest refusal. */
 function unavailableWindows(): string[] {
   return done.map(({ name, at }, i) => {
     const until = done[i + 1]?.at ?? Infinity;
@@ -191,18 +239,8 @@ function unavailableWindows(): string[] {
     const refused = within.filter((a) => a.status === 503);
     if (refused.length === 0) return `${name}: no 503`;
     const last = refused[refused.length - 1]!.at;
-    let longest = 0;
-    let since: number | undefined;
-    for (const a of within) {
-      if (a.status === 503) since ??= a.at;
-      else if (since !== undefined) {
-        longest = Math.max(longest, a.at - since);
-        since = undefined;
-      }
-    }
-    if (since !== undefined) longest = Math.max(longest, last - since);
     return `${name}: ${refused.length} answered 503, the last ${((last - at) / 1000).toFixed(1)} s after the kill; ` +
-      `longest stretch of only 503s ${(longest / 1000).toFixed(1)} s`;
+      `longest a coupon answered only 503: ${(longestRefusal(within) / 1000).toFixed(1)} s`;
   });
 }
 
@@ -245,7 +283,7 @@ try {
   say(`\n${CLUSTER ? `cluster, ADMISSION_REPLICAS=${config.admission.replicas}` : 'single node'}; actions:`);
   for (const line of unavailableWindows()) say(`  ${line}`);
   say(`requests ${counts.requests}: issued (201) ${counts.issued}, used ${counts.used}, 409 ${counts.conflicts}, 503 ${counts.unavailable503}, ` +
-    `other 5xx ${counts.otherFivexx}, unanswered ${counts.unanswered}`);
+    `other 5xx ${counts.otherFivexx}, unanswered ${counts.unanswered}; slowest issue answer ${(slowest / 1000).toFixed(1)} s`);
   say(`log: ${issuedInLog.size} issued coupons (${admittedUnanswered} admitted while their answer was lost), ${report.events} events, ` +
     `${report.duplicates} redelivered copies; audit ${auditPassed(report) ? 'passed' : 'FAILED'}`);
 } finally {

@@ -3,16 +3,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { couponCreatedData } from '../../events/coupon-events.ts';
-import { classifyRedisFailure, refreshSlotsAfter } from '../../redis/redis-client.ts';
+import { classifyRedisFailure } from '../../redis/redis-client.ts';
 import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
 import { issuedCouponId } from '../ids.ts';
 import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
 import { couponKeys } from './keys.ts';
+import { ReplicaConfirmedCalls } from './replica-confirmed-calls.ts';
 
 const prelude = readFileSync(new URL('./prelude.lua', import.meta.url), 'utf8');
 const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')}`;
 
-const SCRIPTS = {
+export const SCRIPTS = {
   couponCreate: { numberOfKeys: 3, lua: script('create') },
   couponIssue: { numberOfKeys: 4, lua: script('issue') },
   couponUse: { numberOfKeys: 5, lua: script('use') },
@@ -91,6 +92,8 @@ function unpack(reply: string[]): { reply: string[]; replayed: boolean } {
  */
 export class AdmissionStore {
   private readonly redis: ScriptedRedis;
+  /** With ADMISSION_REPLICAS=1: decisions answered once a replica has them, grouped per slot. */
+  private readonly confirmed?: ReplicaConfirmedCalls;
 
   constructor(
     redis: Redis,
@@ -102,6 +105,7 @@ export class AdmissionStore {
       if (!(name in redis)) redis.defineCommand(name, definition);
     }
     this.redis = redis as ScriptedRedis;
+    if (settings.replicas === 1) this.confirmed = new ReplicaConfirmedCalls(redis, settings.replicaWaitMs ?? 1_000);
   }
 
   /**
@@ -138,20 +142,8 @@ export class AdmissionStore {
    * only once a replica has the decision. A decision no replica confirmed may be lost in a failover: that
    * is an unknown outcome (a retry under the same request id answers what is still there, or decides again).
    */
-  private async call(script: Exclude<keyof typeof SCRIPTS, 'couponRead'>, args: (string | number)[]): Promise<string[]> {
-    if (this.settings.replicas !== 1) return this.redis[script](...args);
-    const waitMs = this.settings.replicaWaitMs ?? 1_000;
-    const pipeline = this.redis.pipeline() as unknown as Record<string, (...a: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
-    pipeline[script]!(...args);
-    pipeline.call!('WAIT', 1, waitMs);
-    const [[scriptError, reply], [waitError, acked]] = (await pipeline.exec()) as [[Error | null, unknown], [Error | null, unknown]];
-    if (scriptError) {
-      refreshSlotsAfter(this.redis, scriptError);
-      throw scriptError;
-    }
-    if (waitError) throw waitError;
-    if (Number(acked) < 1) throw new OutcomeUnknown(new Error(`no replica confirmed the decision within ${waitMs} ms`));
-    return reply as string[];
+  private call(script: Exclude<keyof typeof SCRIPTS, 'couponRead'>, args: (string | number)[]): Promise<string[]> {
+    return this.confirmed ? this.confirmed.call(script, args) : this.redis[script](...args);
   }
 
   private async read(script: 'couponRead', args: (string | number)[]): Promise<string[]> {
