@@ -81,6 +81,7 @@ const counts = { requests: 0, issued: 0, used: 0, conflicts: 0, unavailable503: 
 /** When the issue route answered 201 and when 503: the failover windows are read from these. */
 const issueTimeline: { at: number; couponId: string; status: 201 | 503 }[] = [];
 let slowest = 0;
+const conflictCodes: Record<string, number> = {};
 const answeredIssued = new Set<string>();
 let stopping = false;
 let user = 0;
@@ -107,7 +108,11 @@ async function worker(): Promise<void> {
           else if (use.status === 503) counts.unavailable503++;
           else if (use.status >= 500) counts.otherFivexx++;
         }
-      } else if (res.status === 409) counts.conflicts++;
+      } else if (res.status === 409) {
+        counts.conflicts++;
+        const code = (body as { code?: string }).code ?? '?';
+        conflictCodes[code] = (conflictCodes[code] ?? 0) + 1;
+      }
       else if (res.status === 503) counts.unavailable503++;
       else if (res.status >= 500) counts.otherFivexx++;
     } catch {
@@ -138,7 +143,8 @@ const singleNodeActions: { name: string; run: () => Promise<void> }[] = [
   })),
 ];
 
-const control = await openRuntime(config, createLogger('error', 'chaos'));
+// Silent: it asks brokers that are down on purpose, and kafkajs would log every refused connection.
+const control = await openRuntime(config, createLogger('silent', 'chaos'));
 
 interface Victim {
   node: ServiceName;
@@ -186,7 +192,7 @@ async function crash(victims: Victim[]): Promise<string> {
     }
     takeovers.push(`${v.node} taken over after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
   }));
-  for (const v of victims) await startService(v.node);
+  await Promise.all(victims.map((v) => startService(v.node)));
   return takeovers.join(', ');
 }
 const clusterActions: { name: string; run: () => Promise<string> }[] = [
@@ -282,7 +288,7 @@ try {
   if (counts.otherFivexx > 0) findings.push(`${counts.otherFivexx} answers were 5xx other than 503`);
   say(`\n${CLUSTER ? `cluster, ADMISSION_REPLICAS=${config.admission.replicas}` : 'single node'}; actions:`);
   for (const line of unavailableWindows()) say(`  ${line}`);
-  say(`requests ${counts.requests}: issued (201) ${counts.issued}, used ${counts.used}, 409 ${counts.conflicts}, 503 ${counts.unavailable503}, ` +
+  say(`requests ${counts.requests}: issued (201) ${counts.issued}, used ${counts.used}, 409 ${counts.conflicts} ${JSON.stringify(conflictCodes)}, 503 ${counts.unavailable503}, ` +
     `other 5xx ${counts.otherFivexx}, unanswered ${counts.unanswered}; slowest issue answer ${(slowest / 1000).toFixed(1)} s`);
   say(`log: ${issuedInLog.size} issued coupons (${admittedUnanswered} admitted while their answer was lost), ${report.events} events, ` +
     `${report.duplicates} redelivered copies; audit ${auditPassed(report) ? 'passed' : 'FAILED'}`);
