@@ -1,6 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { signAccessToken } from '../src/auth/token-signer.ts';
 import type { ResolvedConfig } from '../src/config/config.ts';
 
@@ -28,4 +30,16 @@ export async function writeTokensFile(jwt: ResolvedConfig['jwt'], users: number,
   const file = join(mkdtempSync(join(tmpdir(), 'bench-')), 'tokens.txt');
   writeFileSync(file, `${tokens.join('\n')}\n`);
   return file;
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A git worktree of `revision` beside this one (sharing its node_modules), for a before/after in one run. */
+export function baselineTree(revision: string): string {
+  const dir = `/tmp/coupon-bench-baseline-${revision.replace(/[^\w.-]/g, '_')}`;
+  if (!existsSync(dir)) {
+    execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, revision], { stdio: 'ignore' });
+    symlinkSync(`${ROOT}/node_modules`, `${dir}/node_modules`);
+  }
+  return dir;
 }

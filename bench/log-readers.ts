@@ -6,11 +6,12 @@
  * worktree), against the same log and stores in the same run: a before/after on one machine.
  */
 import '../src/runtime/pinned-node.ts';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { closeRuntime } from '../src/runtime/runtime.ts';
+import { baselineTree } from './fixtures.ts';
 import { openBenchRuntime, projectToEnd, writeSyntheticLog } from './projections.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -61,15 +62,6 @@ function spawnStep(step: string, root: string, env: NodeJS.ProcessEnv): Promise<
     const result = /^RESULT (.*)$/m.exec(out)?.[1];
     resolve(code === 0 && result ? (JSON.parse(result) as StepResult) : `exit ${code}: ${/heap out of memory|Error[^\n]*/i.exec(out)?.[0] ?? out.trim().split('\n').pop()}`);
   }));
-}
-
-function baselineTree(revision: string): string {
-  const dir = `/tmp/coupon-bench-baseline-${revision.replace(/[^\w.-]/g, '_')}`;
-  if (!existsSync(dir)) {
-    execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, revision], { stdio: 'ignore' });
-    symlinkSync(`${ROOT}/node_modules`, `${dir}/node_modules`);
-  }
-  return dir;
 }
 
 async function main(): Promise<void> {

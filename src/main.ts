@@ -5,6 +5,7 @@ import { waitForDependencies } from './health/dependency-health.ts';
 import { startOpsServer } from './health/ops-server.ts';
 import { eventLogTopics } from './kafka/topics.ts';
 import { createLogger } from './log/logger.ts';
+import { metricsRoutes } from './metrics/metrics-routes.ts';
 import { assertSafeForAdmission } from './redis/redis-client.ts';
 import { startRoles } from './roles/start-roles.ts';
 import { exitOnStrayFailures } from './runtime/crash-policy.ts';
@@ -20,7 +21,7 @@ try {
   process.exit(2);
 }
 
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, undefined, config.logFormat);
 exitOnStrayFailures(logger);
 try {
   const resolved = await resolveConfig(config, 'dev', (line) => logger.info(`local stack: ${line}`));
@@ -32,7 +33,7 @@ try {
   await runtime.kafka.ensureTopics(eventLogTopics(resolved));
   const running = await startRoles(resolved.roles, runtime);
   const api = running.find((r) => 'url' in r) as { url: string } | undefined;
-  const ops = !api && resolved.metricsPort !== undefined ? await startOpsServer(runtime, resolved.metricsPort) : undefined;
+  const ops = !api && resolved.metricsPort !== undefined ? await startOpsServer(runtime, resolved.metricsPort, [metricsRoutes()]) : undefined;
 
   let stopping = false;
   const shutdown = async (signal: string) => {

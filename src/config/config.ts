@@ -28,6 +28,7 @@ const envSchema = z.object({
   CORS_ORIGINS: csv(z.url({ error: 'must be origins like https://shop.example' })).optional(),
   ROLES: csv(z.enum(ROLES)).default([...ROLES]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
   STACK_TOPOLOGY: z.enum(['single', 'cluster']).default('single'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
@@ -88,6 +89,8 @@ export interface Config {
   http: { host: string; port: number; reusePort: boolean; corsOrigins: string[] };
   roles: Role[];
   logLevel: Env['LOG_LEVEL'];
+  /** `auto`: coloured lines for a person at a terminal, JSON lines for everything else. */
+  logFormat: Env['LOG_FORMAT'];
   /** Which local stack `npm start` and `npm test` bring up when no endpoints are set. */
   topology: 'single' | 'cluster';
   redisUrl?: string;
@@ -171,6 +174,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     http: { host: env.HOST, port: env.PORT, reusePort: env.HTTP_REUSE_PORT === 'true', corsOrigins: env.CORS_ORIGINS ?? [] },
     roles: [...new Set(env.ROLES)],
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     topology: env.STACK_TOPOLOGY,
     redisUrl: env.REDIS_URL,
     redisClusterNodes: env.REDIS_CLUSTER_NODES,

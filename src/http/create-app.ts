@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from '../log/logger.ts';
+import { httpMetrics } from '../metrics/http-metrics.ts';
 import { errorHandler } from './error-handler.ts';
 import { requestContext } from './request-context.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -9,6 +10,7 @@ export function createApp(logger: Logger, routers: Router[], corsOrigins: readon
   const app = new Koa({ proxy: false });
   app.silent = true;
   app.use(requestContext(logger));
+  app.use(httpMetrics);
   app.use(securityHeaders(corsOrigins));
   app.use(errorHandler);
   for (const router of routers) {

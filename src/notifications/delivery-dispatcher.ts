@@ -5,6 +5,7 @@ import type { Db } from '../db/database.ts';
 import type { NotificationDeliveryTable } from '../db/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Liveness } from '../runtime/liveness.ts';
+import { metrics } from '../metrics/metrics.ts';
 import type { Channel, Recipient } from './channels/channel.ts';
 import { noticeOf } from './notice.ts';
 
@@ -58,7 +59,7 @@ export class DeliveryDispatcher {
 
   /** New notices get one delivery row per channel that can reach their user. */
   private async plan(): Promise<number> {
-    const fresh = await this.db.selectFrom('notification').select(['id', 'user_id']).where('dispatched', '=', 0).orderBy('id').limit(500).execute();
+    const fresh = await this.db.selectFrom('notification').select(['id', 'user_id', 'type']).where('dispatched', '=', 0).orderBy('id').limit(500).execute();
     if (fresh.length === 0) return 0;
     const now = new Date();
     const rows: Insertable<NotificationDeliveryTable>[] = [];
@@ -72,6 +73,7 @@ export class DeliveryDispatcher {
       if (rows.length > 0) await tx.insertInto('notification_delivery').values(rows).onDuplicateKeyUpdate({ channel: sql.ref('channel') }).execute();
       await tx.updateTable('notification').set({ dispatched: 1 }).where('id', 'in', fresh.map((n) => n.id)).execute();
     });
+    for (const notice of fresh) metrics.noticesRaised.inc({ kind: notice.type });
     return fresh.length;
   }
 
@@ -115,9 +117,11 @@ export class DeliveryDispatcher {
         .executeTakeFirstOrThrow();
       await channel.send(noticeOf(row, row.coupon_name), await this.recipient(row.user_id));
       await update({ status: 'DELIVERED', delivered_at: new Date(), last_error: null, updated_at: new Date() });
+      metrics.deliveries.inc({ channel: d.channel, status: 'delivered' });
     } catch (error) {
       const message = (error as Error).message.slice(0, 1000);
       const dead = d.attempts >= this.settings.maxAttempts;
+      metrics.deliveries.inc({ channel: d.channel, status: dead ? 'dead' : 'failed' });
       const delay = Math.min(3_600_000, this.settings.backoffMs * 2 ** (d.attempts - 1));
       await update(dead
         ? { status: 'DEAD' as const, last_error: message, updated_at: new Date() }

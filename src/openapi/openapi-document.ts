@@ -229,6 +229,12 @@ export function openApiDocument(): Record<string, unknown> {
       '/readyz': {
         get: operation({ summary: 'Redis, MySQL and Kafka answer, and no worker loop is stuck; status `degraded` (still 200) when an outbox shard is at its bound and changes answer 503 EVENT_LOG_UNAVAILABLE', tag: 'operations', ok: [200, readinessSchema], errors: ['DEPENDENCY_UNAVAILABLE', 'LOOP_STUCK'] }),
       },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics of this process (see README "Metrics")', tags: ['operations'],
+          responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
       '/openapi.json': { get: operation({ summary: 'This document', tag: 'operations', ok: [200, { type: 'object' }] }) },
       '/docs': {
         get: {

@@ -22,7 +22,7 @@ export interface ProjectionRun {
 }
 
 export type BatchOutcome =
-  | { kind: 'applied'; applied: number; deadLettered: number }
+  | { kind: 'applied'; applied: number; deadLettered: number; byProjection: { projection: string; applied: number; deadLettered: number }[] }
   | { kind: 'behind-checkpoint' }
   | { kind: 'seek'; offset: bigint };
 
@@ -83,6 +83,7 @@ export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: 
         let applied = 0;
         let deadLettered = 0;
         let wrote = false;
+        const byProjection: { projection: string; applied: number; deadLettered: number }[] = [];
         for (const run of runs) {
           const fresh = decoded.filter((d) => d.offset >= checkpointOf(run));
           if (fresh.length === 0) continue;
@@ -113,8 +114,9 @@ export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: 
               last_event_at = COALESCE(VALUES(last_event_at), last_event_at), updated_at = VALUES(updated_at)`.execute(tx);
           applied += events.length;
           deadLettered += failures.length;
+          byProjection.push({ projection: target.checkpointName, applied: events.length, deadLettered: failures.length });
         }
-        return wrote ? ({ kind: 'applied', applied, deadLettered } as const) : ({ kind: 'behind-checkpoint' } as const);
+        return wrote ? ({ kind: 'applied', applied, deadLettered, byProjection } as const) : ({ kind: 'behind-checkpoint' } as const);
       });
     } finally {
       for (const lock of locks) await sql`SELECT RELEASE_LOCK(${lock})`.execute(connection);

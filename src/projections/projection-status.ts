@@ -15,23 +15,31 @@ export interface ProjectionStatus {
   deadLetters: number;
 }
 
-export async function projectionStatuses(db: Db, kafka: KafkaClient, topic: string): Promise<ProjectionStatus[]> {
+/** Events of each partition that each projection has not applied yet: the end offset minus its checkpoint. */
+export async function projectionLags(db: Db, kafka: KafkaClient, topic: string): Promise<{ projection: string; partition: number; lag: number }[]> {
   const ends = await kafka.endOffsets(topic);
-  const checkpoints = await db.selectFrom('projection_checkpoint').selectAll().where('topic', '=', topic).execute();
+  const checkpoints = await db.selectFrom('projection_checkpoint').select(['projection', 'partition_no', 'next_offset']).where('topic', '=', topic).execute();
+  return ALL_PROJECTIONS.flatMap(({ name }) => [...ends].map(([partition, end]) => ({
+    projection: name,
+    partition,
+    lag: Number(end - BigInt(checkpoints.find((c) => c.projection === name && c.partition_no === partition)?.next_offset ?? 0)),
+  })));
+}
+
+export async function projectionStatuses(db: Db, kafka: KafkaClient, topic: string): Promise<ProjectionStatus[]> {
+  const lags = await projectionLags(db, kafka, topic);
+  const checkpoints = await db.selectFrom('projection_checkpoint').select(['projection', 'last_event_at']).where('topic', '=', topic).execute();
   const dead = await db.selectFrom('projection_dead_letter').select(['projection', db.fn.countAll<number>().as('n')]).groupBy('projection').execute();
   return ALL_PROJECTIONS.map((projection) => {
-    const mine = checkpoints.filter((c) => c.projection === projection.name);
-    let lag = 0n;
-    for (const [partition, end] of ends) {
-      lag += end - BigInt(mine.find((c) => c.partition_no === partition)?.next_offset ?? 0);
-    }
-    const last = mine.map((c) => c.last_event_at).filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0];
+    const lag = lags.filter((l) => l.projection === projection.name).reduce((sum, l) => sum + l.lag, 0);
+    const last = checkpoints.filter((c) => c.projection === projection.name).map((c) => c.last_event_at)
+      .filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0];
     const rebuilding = checkpoints.some((c) => c.projection === `${projection.name}${REBUILD_SUFFIX}`);
     return {
       name: projection.name,
-      lag: Number(lag),
+      lag,
       lastEventAt: last?.toISOString() ?? null,
-      status: rebuilding ? 'rebuilding' : lag === 0n ? 'up-to-date' : 'catching-up',
+      status: rebuilding ? 'rebuilding' : lag === 0 ? 'up-to-date' : 'catching-up',
       deadLetters: Number(dead.find((d) => d.projection === projection.name)?.n ?? 0),
     };
   });

@@ -1,3 +1,4 @@
+import { metrics } from '../metrics/metrics.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { applyBatch, lowestPositions, type ProjectionRun } from './apply-batch.ts';
 
@@ -35,6 +36,10 @@ export async function startProjector(runtime: Runtime, runs: readonly Projection
         seek(outcome.offset);
       } else if (outcome.kind === 'applied') {
         state.applied += outcome.applied;
+        for (const p of outcome.byProjection) {
+          metrics.projectorApplied.inc({ projection: p.projection }, p.applied);
+          metrics.projectorDeadLetters.inc({ projection: p.projection }, p.deadLettered);
+        }
         if (outcome.deadLettered > 0) log.error({ partition: batch.partition, count: outcome.deadLettered }, 'events dead-lettered');
       }
     },

@@ -1,3 +1,4 @@
+import { metrics } from '../metrics/metrics.ts';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { shardKeys } from '../coupons/admission/keys.ts';
@@ -85,6 +86,7 @@ export class OutboxRelay {
         if (sent === 0) await sleep(idleMs);
       } catch (error) {
         failures++;
+        metrics.relayRetries.inc();
         this.o.logger.warn({ err: error, failures }, 'relay iteration failed; retrying');
         await this.producer?.close().catch(() => undefined);
         this.producer = undefined;
@@ -151,7 +153,9 @@ export class OutboxRelay {
       // The send must end inside the lease just renewed; one that does not is treated as failed (and
       // retried by whoever then holds the shard: consumers drop a copy by eventId).
       const left = this.o.leases.leaseMs - (Date.now() - renewedAt) - 500;
+      const produced = metrics.relayProduceDuration.startTimer();
       await withDeadline(this.producer.append(this.o.topic, messages), left);
+      produced();
     }
     for (const batch of owned) {
       if (!(await this.o.leases.finish(batch.held.lease, batch.ids, batch.deadLetters))) {
@@ -161,6 +165,9 @@ export class OutboxRelay {
       batch.held.sentUpTo = batch.ids[batch.ids.length - 1]!;
       this.relayed += batch.messages.length;
       this.deadLettered += batch.deadLetters.length;
+      metrics.relayBatches.inc();
+      metrics.relayEventsSent.inc(batch.messages.length);
+      metrics.relayDeadLetters.inc(batch.deadLetters.length);
     }
     return messages.length;
   }

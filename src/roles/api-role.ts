@@ -12,6 +12,8 @@ import { accountRoutes } from '../accounts/account-routes.ts';
 import { notificationRoutes } from '../notifications/notification-routes.ts';
 import { createApp } from '../http/create-app.ts';
 import { healthRoutes } from '../health/health-routes.ts';
+import { metricsRoutes } from '../metrics/metrics-routes.ts';
+import { watchOutbox, watchProjectionLag } from '../metrics/runtime-gauges.ts';
 import { openApiRoutes } from '../openapi/openapi-routes.ts';
 import { logAndStores, type Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
@@ -26,7 +28,9 @@ export function apiRouters(runtime: Runtime): Router[] {
   const verify = createTokenVerifier(config.jwt);
   const recovery = admissionRecovery(runtime);
   // A cluster failing over refuses calls for a few seconds: they are tried again (nothing ran) within the retry time.
-  const admission = new AdmissionStore(redis, { ...config.admission, retryNotSentMs: config.redisClusterNodes ? config.admission.retryMs : 0 },
+  const admission = new AdmissionStore(redis, {
+    ...config.admission, commandTimeoutMs: config.redis.commandTimeoutMs, retryNotSentMs: config.redisClusterNodes ? config.admission.retryMs : 0,
+  },
     (couponId) => recovery.recoverIfLost(couponId));
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
   const coupons = couponRoutes({ admission, redis, verify, userLimit: config.userLimit });
@@ -35,7 +39,7 @@ export function apiRouters(runtime: Runtime): Router[] {
   projectionStatusRoute(coupons, { db, kafka, verify, topic: config.kafka.topic });
   notificationRoutes(coupons, { db, verify, expiryNoticeDays: config.notifier.expiryNoticeDays });
   accountRoutes(coupons, { db, redis, jwt: config.jwt, limits: config.loginLimits });
-  return [healthRoutes(runtime), coupons, openApiRoutes()];
+  return [healthRoutes(runtime), metricsRoutes(), coupons, openApiRoutes()];
 }
 
 const admissionRecovery = (runtime: Runtime) => new AdmissionRecovery(logAndStores(runtime));
@@ -43,6 +47,8 @@ const admissionRecovery = (runtime: Runtime) => new AdmissionRecovery(logAndStor
 export async function startApi(runtime: Runtime): Promise<RunningApi> {
   // A Redis that lost its data is refilled from the log before the first request is admitted.
   await admissionRecovery(runtime).ensureRestored();
+  watchOutbox(runtime);
+  watchProjectionLag(runtime);
   const app = createApp(runtime.logger, apiRouters(runtime), runtime.config.http.corsOrigins);
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;

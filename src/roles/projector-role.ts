@@ -1,4 +1,5 @@
 import { PROJECTIONS } from '../../projections/projections.ts';
+import { watchProjectionLag } from '../metrics/runtime-gauges.ts';
 import { liveRun } from '../projections/apply-batch.ts';
 import { startProjector, type RunningProjector } from '../projections/projector.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -9,6 +10,7 @@ export interface RunningProjectorRole extends RunningRole {
 }
 
 export async function startProjectorRole(runtime: Runtime): Promise<RunningProjectorRole> {
+  watchProjectionLag(runtime);
   const projector = await startProjector(runtime, PROJECTIONS.map(liveRun));
   return { name: 'projector', projector, stop: () => projector.stop() };
 }

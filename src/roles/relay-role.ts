@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { watchOutbox } from '../metrics/runtime-gauges.ts';
 import { connectRedis, type Redis } from '../redis/redis-client.ts';
 import { OutboxRelay } from '../relay/outbox-relay.ts';
 import { ShardLeases } from '../relay/shard-leases.ts';
@@ -14,6 +15,7 @@ export interface RunningRelay extends RunningRole {
 export async function startRelay(runtime: Runtime, reader?: Redis): Promise<RunningRelay> {
   const { config, redis, kafka, logger } = runtime;
   const log = logger.child({ role: 'relay' });
+  watchOutbox(runtime);
   const readerConnection = reader ?? (await connectRedis(redisTarget(runtime.config), config.redis, log));
   const relay = new OutboxRelay({
     redis,

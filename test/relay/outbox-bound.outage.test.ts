@@ -51,7 +51,10 @@ bounded('given the broker stopped, when 600 ask at once, then the bound admits a
     await startService('kafka');
   }
   await harness.drained(couponId, 120_000);
-  assertExactlyOnceInOrder(await harness.eventsOf(couponId), admitted);
+  // A send that timed out while the broker came back may have landed: the relay sends it again, and every
+  // reader keeps the first copy of an event id. What must hold is one event per admission, in order.
+  const firstCopies = [...new Map((await harness.eventsOf(couponId)).map((e) => [e.eventId, e])).values()];
+  assertExactlyOnceInOrder(firstCopies, admitted);
   const after = countBy(await askAll(harness, couponId, Array.from({ length: 100 }, (_, i) => `bound-after-${i}`)));
   assert.equal(after, { '201': 100 }, 'admissions resume once the backlog drained');
 });

@@ -145,6 +145,13 @@ export class Harness {
     return messages.filter((m) => m.key === couponId).map((m) => parseCouponEvent(JSON.parse(m.value!)));
   }
 
+  /** Every event of this file's topic, partition by partition. */
+  async allEvents(): Promise<CouponEvent[]> {
+    const { topic, partitions } = this.runtime.config.kafka;
+    const perPartition = await Promise.all(Array.from({ length: partitions }, (_, p) => this.runtime.kafka.readToEnd(topic, p, 0n)));
+    return perPartition.flat().map((m) => parseCouponEvent(JSON.parse(m.value!)));
+  }
+
   /** Waits until the relay has emptied the coupon's outbox shard. */
   async drained(couponId: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -6,6 +6,7 @@ import type { couponCreatedData } from '../../events/coupon-events.ts';
 import { classifyRedisFailure } from '../../redis/redis-client.ts';
 import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
 import { issuedCouponId } from '../ids.ts';
+import { metrics } from '../../metrics/metrics.ts';
 import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
 import { couponKeys } from './keys.ts';
 import { ReplicaConfirmedCalls } from './replica-confirmed-calls.ts';
@@ -22,6 +23,16 @@ export const SCRIPTS = {
 } as const;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
+type Decision = Exclude<keyof typeof SCRIPTS, 'couponRead'>;
+const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close' };
+
+/** The problem code a failed decision is answered with. */
+function failureCode(error: unknown): string {
+  if (error instanceof OutcomeUnknown) return 'OUTCOME_UNKNOWN';
+  if (error instanceof EventLogBacklog) return 'EVENT_LOG_UNAVAILABLE';
+  if (error instanceof DependencyUnavailable) return 'DEPENDENCY_UNAVAILABLE';
+  return 'ERROR';
+}
 type ScriptedRedis = Redis & Record<keyof typeof SCRIPTS, ScriptCall>;
 
 export interface EventMeta {
@@ -77,6 +88,8 @@ export interface AdmissionSettings {
   replicaWaitMs?: number;
   /** Pending events per outbox shard past which changes are refused (the log is not taking them). */
   outboxMaxEntries?: number;
+  /** How long Redis may take to answer one command (the client's command timeout). */
+  commandTimeoutMs?: number;
   /** How long a call that never reached Redis is tried again (a cluster failing over); 0 answers at once. */
   retryNotSentMs?: number;
 }
@@ -105,7 +118,10 @@ export class AdmissionStore {
       if (!(name in redis)) redis.defineCommand(name, definition);
     }
     this.redis = redis as ScriptedRedis;
-    if (settings.replicas === 1) this.confirmed = new ReplicaConfirmedCalls(redis, settings.replicaWaitMs ?? 1_000);
+    if (settings.replicas === 1) {
+      const waitMs = settings.replicaWaitMs ?? 1_000;
+      this.confirmed = new ReplicaConfirmedCalls(redis, waitMs, waitMs + (settings.commandTimeoutMs ?? 2_000));
+    }
   }
 
   /**
@@ -114,7 +130,22 @@ export class AdmissionStore {
    * with the remembered decision if the first call made one, or decides now if it did not. Only when no
    * answer comes within the retry time is the outcome unknown (503 OUTCOME_UNKNOWN).
    */
-  private async decide(script: Exclude<keyof typeof SCRIPTS, 'couponRead'>, args: (string | number)[]): Promise<{ reply: string[]; replayed: boolean }> {
+  private async decide(script: Decision, args: (string | number)[]): Promise<{ reply: string[]; replayed: boolean }> {
+    const decision = DECISION_NAMES[script];
+    const timer = metrics.admissionDuration.startTimer({ decision });
+    try {
+      const decided = await this.decideWithRetries(script, args);
+      metrics.admissionOutcomes.inc({ decision, code: decided.reply[0] });
+      return decided;
+    } catch (error) {
+      metrics.admissionOutcomes.inc({ decision, code: failureCode(error) });
+      throw error;
+    } finally {
+      timer();
+    }
+  }
+
+  private async decideWithRetries(script: Decision, args: (string | number)[]): Promise<{ reply: string[]; replayed: boolean }> {
     const started = Date.now();
     const deadline = started + this.settings.retryMs;
     let unanswered: unknown;
@@ -138,11 +169,12 @@ export class AdmissionStore {
   }
 
   /**
-   * One script call; with `replicas: 1`, followed on the same connection by `WAIT 1`, so the answer is given
-   * only once a replica has the decision. A decision no replica confirmed may be lost in a failover: that
-   * is an unknown outcome (a retry under the same request id answers what is still there, or decides again).
+   * One script call; with `replicas: 1`, answered only once a replica has the decision (a `WAIT 1` behind
+   * it on the slot's node, shared by the decisions sent with it). A decision no replica confirmed may be lost
+   * in a failover: that is an unknown outcome (a retry under the same request id answers what is still
+   * there, or decides again).
    */
-  private call(script: Exclude<keyof typeof SCRIPTS, 'couponRead'>, args: (string | number)[]): Promise<string[]> {
+  private call(script: Decision, args: (string | number)[]): Promise<string[]> {
     return this.confirmed ? this.confirmed.call(script, args) : this.redis[script](...args);
   }
 

@@ -28,18 +28,39 @@ export class ReplicaConfirmedCalls {
   constructor(
     private readonly redis: Redis,
     private readonly waitMs: number,
+    /** How long a call may take, queued and sent, before its caller is told it went unanswered (it may still run). */
+    private readonly timeoutMs: number,
   ) {}
 
   /** Runs `script` (its first argument is a key carrying the slot's hash tag) and resolves once a replica has it. */
   call(script: string, args: (string | number)[]): Promise<string[]> {
     const slot = /^\{[^}]*\}/.exec(String(args[0]))?.[0] ?? String(args[0]);
     return new Promise((resolve, reject) => {
+      // Behind a batch stuck on a dying node, a caller would wait for it and every batch before its own:
+      // it is answered in bounded time instead, and its request id makes a late run of it harmless.
+      const timer = setTimeout(() => {
+        const queue = this.queues.get(slot);
+        const queued = queue?.indexOf(pending) ?? -1;
+        if (queued >= 0) queue!.splice(queued, 1);
+        reject(new Error(`no answer from the slot's node within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      const pending: Pending = {
+        script, args,
+        resolve: (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
       const queue = this.queues.get(slot);
       if (queue) {
-        queue.push({ script, args, resolve, reject });
+        queue.push(pending);
         return;
       }
-      this.queues.set(slot, [{ script, args, resolve, reject }]);
+      this.queues.set(slot, [pending]);
       void this.drain(slot);
     });
   }
