@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import { z } from 'zod';
+import type { CouponTable } from '../db/schema.ts';
 import { discountSchema } from '../events/coupon-events.ts';
 import type { CouponSnapshot } from './admission/admission-store.ts';
 
@@ -58,4 +60,32 @@ export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof a
     createdAt: s.createdAt.toISOString(),
     closedAt: s.closedAt?.toISOString() ?? null,
   };
+}
+
+/** A coupon as the read model holds it (the admin view adds its counts and times); status computed at `now`. */
+export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof adminCouponSchema> {
+  const definition = {
+    name: row.name,
+    totalQuantity: row.total_quantity,
+    discount: { type: row.discount_type, value: Number(row.discount_value) } as z.infer<typeof discountSchema>,
+    issueStartAt: row.issue_start_at.toISOString(),
+    issueEndAt: row.issue_end_at.toISOString(),
+    validFrom: row.valid_from.toISOString(),
+    validUntil: row.valid_until.toISOString(),
+  };
+  return {
+    id: row.id,
+    ...definition,
+    remainingQuantity: Math.max(0, row.total_quantity - row.issued_count),
+    status: couponStatus({ closed: row.status === 'CLOSED', issuedCount: row.issued_count, definition }, now),
+    issuedCount: row.issued_count,
+    usedCount: row.used_count,
+    createdAt: row.created_at.toISOString(),
+    closedAt: row.closed_at?.toISOString() ?? null,
+  };
+}
+
+export function publicCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof publicCouponSchema> {
+  const { issuedCount: _issued, usedCount: _used, createdAt: _created, closedAt: _closed, ...rest } = adminCouponRowView(row, now);
+  return rest;
 }

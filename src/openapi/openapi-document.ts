@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { adminCouponsQuery, couponEventsQuery } from '../coupons/admin-read/admin-coupon-routes.ts';
+import { adminCouponsQuery, couponEventsQuery, holdersQuery } from '../coupons/admin-read/admin-coupon-routes.ts';
+import { catalogQuery } from '../coupons/catalog/catalog-route.ts';
 import { closedCouponSchema } from '../coupons/close/close-coupon-route.ts';
 import { myCouponSchema, myCouponsQuery } from '../coupons/mine/my-coupons-route.ts';
 import { adminCouponSchema, publicCouponSchema } from '../coupons/coupon-view.ts';
@@ -98,6 +99,13 @@ const pageOf = (item: z.ZodType | Record<string, unknown>) => ({
   required: ['items', 'nextCursor'],
   properties: { items: { type: 'array', items: item instanceof z.ZodType ? jsonSchema(item, 'output') : item }, nextCursor: { type: ['string', 'null'] } },
 });
+const holderSchema = {
+  type: 'object', required: ['issuedCouponId', 'userId', 'status', 'issuedAt', 'usedAt', 'orderId'],
+  properties: {
+    issuedCouponId: { type: 'string' }, userId: { type: 'string' }, status: { type: 'string', enum: ['ISSUED', 'USED', 'EXPIRED'] },
+    issuedAt: { type: 'string', format: 'date-time' }, usedAt: { type: ['string', 'null'] }, orderId: { type: ['string', 'null'] },
+  },
+};
 const statusOk = { type: 'object', properties: { status: { type: 'string' } }, required: ['status'] };
 const readinessSchema = {
   type: 'object', required: ['status'],
@@ -145,10 +153,29 @@ export function openApiDocument(): Record<string, unknown> {
           errors: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
         }),
       },
+      '/admin/coupons/{couponId}/holders': {
+        get: operation({
+          summary: "Every holder of a coupon (who won), with issue and use times, from the read model", tag: 'admin', auth: 'admin', params: couponId,
+          query: holdersQuery,
+          notes: 'Streamed in issue order, read in batches, so 100,000 holders cost one batch of memory. `format=csv` (a spreadsheet-safe CSV: ' +
+            'cells that would start a formula are prefixed with a quote mark) or `format=json` (one JSON array).',
+          ok: [200, { type: 'array', items: holderSchema }],
+          okAlso: { 'text/csv': { type: 'string' } },
+          errors: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
+        }),
+      },
       '/admin/projections': {
         get: operation({
           summary: 'Each read model: lag behind the log, last event time, status', tag: 'admin', auth: 'admin',
           ok: [200, { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } }],
+        }),
+      },
+      '/coupons': {
+        get: operation({
+          summary: 'Coupons a user can claim now (OPEN) or soon (UPCOMING: not started yet; their status is SCHEDULED), newest first', tag: 'coupons',
+          auth: 'user', query: catalogQuery,
+          notes: 'From the read model: stock is as of the last projected event. Without `status`, both.',
+          ok: [200, pageOf(publicCouponSchema)], errors: ['VALIDATION_FAILED'],
         }),
       },
       '/me/coupons': {

@@ -6,6 +6,7 @@ import { AdmissionStore } from '../coupons/admission/admission-store.ts';
 import { AdmissionRecovery } from '../coupons/recovery/admission-recovery.ts';
 import { adminCouponRoutes } from '../coupons/admin-read/admin-coupon-routes.ts';
 import { couponRoutes } from '../coupons/coupon-routes.ts';
+import { catalogRoute } from '../coupons/catalog/catalog-route.ts';
 import { myCouponsRoute } from '../coupons/mine/my-coupons-route.ts';
 import { projectionStatusRoute } from '../projections/projection-status.ts';
 import { accountRoutes } from '../accounts/account-routes.ts';
@@ -35,6 +36,7 @@ export function apiRouters(runtime: Runtime): Router[] {
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
   const coupons = couponRoutes({ admission, redis, verify, userLimit: config.userLimit });
   myCouponsRoute(coupons, { db, verify });
+  catalogRoute(coupons, { db, verify });
   adminCouponRoutes(coupons, { db, kafka, admission, verify, topic: config.kafka.topic, partitions: config.kafka.partitions });
   projectionStatusRoute(coupons, { db, kafka, verify, topic: config.kafka.topic });
   notificationRoutes(coupons, { db, verify, expiryNoticeDays: config.notifier.expiryNoticeDays });

@@ -1,18 +1,18 @@
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
-import type { Selectable } from 'kysely';
+import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { authenticate, requireAdmin } from '../../auth/authenticate.ts';
 import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';
-import type { CouponTable } from '../../db/schema.ts';
 import type { KafkaClient } from '../../kafka/kafka-client.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
 import { Problem } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import type { AdmissionStore } from '../admission/admission-store.ts';
-import { adminCouponView, couponStatus, type adminCouponSchema } from '../coupon-view.ts';
+import { adminCouponRowView, adminCouponView } from '../coupon-view.ts';
 import { CouponHistory, type HistoryStep } from '../history/coupon-history.ts';
+import { couponHolders, holdersCsv, holdersJson } from '../holders/coupon-holders.ts';
 import { isCouponId } from '../ids.ts';
 
 export interface AdminReadDeps {
@@ -25,6 +25,7 @@ export interface AdminReadDeps {
 }
 
 export const adminCouponsQuery = z.strictObject(pageQuery);
+export const holdersQuery = z.strictObject({ format: z.enum(['csv', 'json']).default('json') });
 export const couponEventsQuery = z.strictObject({
   fromOffset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -34,32 +35,11 @@ export const couponEventsQuery = z.strictObject({
 /** How much of the log the history index has not reached yet one page may scan before it answers. */
 const TAIL_SCAN_LIMIT = 20_000;
 
-function rowView(row: Selectable<CouponTable>, now: number): z.infer<typeof adminCouponSchema> {
-  const definition = {
-    name: row.name,
-    totalQuantity: row.total_quantity,
-    discount: { type: row.discount_type, value: Number(row.discount_value) } as never,
-    issueStartAt: row.issue_start_at.toISOString(),
-    issueEndAt: row.issue_end_at.toISOString(),
-    validFrom: row.valid_from.toISOString(),
-    validUntil: row.valid_until.toISOString(),
-  };
-  return {
-    id: row.id,
-    ...definition,
-    remainingQuantity: Math.max(0, row.total_quantity - row.issued_count),
-    status: couponStatus({ closed: row.status === 'CLOSED', issuedCount: row.issued_count, definition }, now),
-    issuedCount: row.issued_count,
-    usedCount: row.used_count,
-    createdAt: row.created_at.toISOString(),
-    closedAt: row.closed_at?.toISOString() ?? null,
-  };
-}
-
 /** Admin queries: the coupon read model with its counts, and a coupon's history read from the log itself. */
 export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
   const history = new CouponHistory(deps);
   const guard = [authenticate(deps.verify), requireAdmin] as const;
+  holdersRoute(router, deps, guard);
 
   router.get('/admin/coupons', ...guard, async (ctx) => {
     const query = validate(adminCouponsQuery, ctx.query, 'query');
@@ -68,7 +48,7 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
     const rows = await select.orderBy('id', 'desc').limit(query.limit + 1).execute();
     const { items, nextCursor } = page(rows, query.limit, (r) => r.id);
     const now = Date.now();
-    ctx.body = { items: items.map((r) => rowView(r, now)), nextCursor };
+    ctx.body = { items: items.map((r) => adminCouponRowView(r, now)), nextCursor };
   });
 
   router.get('/admin/coupons/:couponId', ...guard, async (ctx) => {
@@ -76,7 +56,7 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
     if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     const row = await deps.db.selectFrom('coupon').selectAll().where('id', '=', couponId).executeTakeFirst();
     if (row) {
-      ctx.body = rowView(row, Date.now());
+      ctx.body = adminCouponRowView(row, Date.now());
       return;
     }
     // Created a moment ago and not projected yet: admission state already knows it.
@@ -103,6 +83,21 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
       throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     }
     ctx.body = page;
+  });
+}
+
+/** Every holder of a coupon with issue and use times, streamed from the read model (see coupon-holders.ts). */
+function holdersRoute(router: Router, deps: AdminReadDeps, guard: readonly Middleware[]): void {
+  router.get('/admin/coupons/:couponId/holders', ...guard, async (ctx) => {
+    const { couponId } = ctx.params as { couponId: string };
+    const { format } = validate(holdersQuery, ctx.query, 'query');
+    if (!isCouponId(couponId) || !(await deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst())) {
+      throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id in the read model');
+    }
+    const holders = couponHolders(deps.db, couponId);
+    ctx.set('Content-Disposition', `attachment; filename="${couponId}-holders.${format}"`);
+    ctx.type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
+    ctx.body = Readable.from(format === 'csv' ? holdersCsv(holders) : holdersJson(holders));
   });
 }
 

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
+import { issuedCouponStatus } from '../issued-coupon-status.ts';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';
@@ -41,7 +42,7 @@ export function myCouponsRoute(router: Router, deps: { db: Db; verify: TokenVeri
         issuedCouponId: r.id,
         couponId: r.coupon_id,
         name: r.name,
-        status: r.status === 'USED' ? 'USED' : r.valid_until <= now ? 'EXPIRED' : 'ISSUED',
+        status: issuedCouponStatus({ status: r.status, validUntil: r.valid_until }, now),
         issuedAt: r.issued_at.toISOString(),
         usedAt: r.used_at?.toISOString() ?? null,
         validUntil: r.valid_until.toISOString(),

@@ -1,0 +1,30 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { authenticate } from '../../auth/authenticate.ts';
+import type { TokenVerifier } from '../../auth/token-verifier.ts';
+import type { Db } from '../../db/database.ts';
+import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
+import { validate } from '../../http/validate.ts';
+import { publicCouponRowView } from '../coupon-view.ts';
+
+export const catalogQuery = z.strictObject({ status: z.enum(['OPEN', 'UPCOMING']).optional(), ...pageQuery });
+
+/**
+ * `GET /coupons`: what a user can claim now (OPEN: inside its issue window, not closed, stock left in the read
+ * model) or soon (UPCOMING: its window not started), newest first. From the read model, so stock is as of the
+ * projection (seconds behind an opening at most); the issue route is what decides.
+ */
+export function catalogRoute(router: Router, deps: { db: Db; verify: TokenVerifier }): void {
+  router.get('/coupons', authenticate(deps.verify), async (ctx) => {
+    const query = validate(catalogQuery, ctx.query, 'query');
+    const now = new Date();
+    let select = deps.db.selectFrom('coupon').selectAll().where('status', '!=', 'CLOSED').where('issue_end_at', '>', now);
+    if (query.status === 'OPEN') select = select.where('issue_start_at', '<=', now).whereRef('issued_count', '<', 'total_quantity');
+    else if (query.status === 'UPCOMING') select = select.where('issue_start_at', '>', now);
+    else select = select.where((eb) => eb.or([eb('issue_start_at', '>', now), eb('issued_count', '<', eb.ref('total_quantity'))]));
+    if (query.cursor) select = select.where('id', '<', decodeCursor(query.cursor));
+    const rows = await select.orderBy('id', 'desc').limit(query.limit + 1).execute();
+    const { items, nextCursor } = page(rows, query.limit, (r) => r.id);
+    ctx.body = { items: items.map((r) => publicCouponRowView(r, now.getTime())), nextCursor };
+  });
+}
