@@ -43,7 +43,7 @@ export const couponProjection: Projection<CouponChanges> = {
               id: e.couponId, name: e.data.name, discount_type: e.data.discount.type, discount_value: e.data.discount.value,
               total_quantity: e.data.totalQuantity, issue_start_at: new Date(e.data.issueStartAt), issue_end_at: new Date(e.data.issueEndAt),
               valid_from: new Date(e.data.validFrom), valid_until: new Date(e.data.validUntil), status: 'ACTIVE', created_at: at, last_event_at: at,
-              definition: JSON.stringify(e.data),
+              definition: JSON.stringify(e.data), code: e.data.code ?? null,
             });
           }
           break;

@@ -3,9 +3,11 @@ import type { Redis } from 'ioredis';
 import { identityOf } from '../auth/authenticate.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { AdmissionStore, EventMeta } from './admission/admission-store.ts';
+import type { CouponCodes } from './codes/coupon-codes.ts';
 
 export interface CouponRouteDeps {
   admission: AdmissionStore;
+  codes: CouponCodes;
   redis: Redis;
   verify: TokenVerifier;
   /** Requests per user per window on issue and use. */

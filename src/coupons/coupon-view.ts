@@ -18,6 +18,7 @@ export function couponStatus(s: Pick<CouponSnapshot, 'closed' | 'issuedCount' | 
 
 export const publicCouponSchema = z.object({
   id: z.string(),
+  code: z.string().nullable(),
   name: z.string(),
   discount: discountSchema,
   totalQuantity: z.number().int(),
@@ -40,6 +41,7 @@ export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof 
   const d = s.definition;
   return {
     id,
+    code: d.code ?? null,
     name: d.name,
     discount: d.discount,
     totalQuantity: d.totalQuantity,
@@ -75,6 +77,7 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
   };
   return {
     id: row.id,
+    code: row.code,
     ...definition,
     remainingQuantity: Math.max(0, row.total_quantity - row.issued_count),
     status: couponStatus({ closed: row.status === 'CLOSED', issuedCount: row.issued_count, definition }, now),

@@ -20,6 +20,8 @@ export interface CouponTable {
   last_event_at: Timestamp;
   /** The CouponCreated data, as JSON. */
   definition: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The coupon's code, in capitals; NULL for coupons created before codes. */
+  code: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface IssuedCouponTable {

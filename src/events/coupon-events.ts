@@ -23,6 +23,8 @@ export const couponCreatedData = z.strictObject({
   issueEndAt: isoInstant,
   validFrom: isoInstant,
   validUntil: isoInstant,
+  /** Since codes: the coupon's code in capitals (older CouponCreated events have none). */
+  code: z.string().min(4).max(32).optional(),
 });
 
 export const couponIssuedData = z.strictObject({

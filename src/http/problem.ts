@@ -9,6 +9,7 @@ export const PROBLEMS = {
   FORBIDDEN: { status: 403, title: 'This route is not allowed for the caller' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   COUPON_NOT_FOUND: { status: 404, title: 'No such coupon' },
+  COUPON_CODE_TAKEN: { status: 409, title: 'Another coupon has this code' },
   ISSUED_COUPON_NOT_FOUND: { status: 404, title: 'No such issued coupon' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
   NOT_ACCEPTABLE: { status: 406, title: 'The requested media type is not available' },

@@ -3,6 +3,8 @@ import type { Context, Next } from 'koa';
 const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
 /** The docs page runs its own inline script and style and fetches /openapi.json; nothing else. */
 const DOCS_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
+/** The live dashboard: its own inline script and style, the chart library it is served, and its event stream. */
+const DASHBOARD_POLICY = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
 const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-Request-Id';
 
 /**
@@ -18,7 +20,7 @@ export function securityHeaders(corsOrigins: readonly string[]) {
       'Referrer-Policy': 'no-referrer',
       'Cross-Origin-Resource-Policy': 'same-origin',
       'Cache-Control': 'no-store',
-      'Content-Security-Policy': ctx.path === '/docs' ? DOCS_POLICY : API_POLICY,
+      'Content-Security-Policy': ctx.path === '/docs' ? DOCS_POLICY : ctx.path === '/admin/dashboard' ? DASHBOARD_POLICY : API_POLICY,
     });
     const origin = ctx.get('origin');
     if (origin && allowed.has(origin)) {

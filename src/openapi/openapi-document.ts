@@ -133,7 +133,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: operation({
           summary: 'Create a coupon', tag: 'admin', auth: 'admin', body: createCouponRequest, bodyRequired: true, idempotent: true,
           notes: 'Also required, across fields: issueStartAt < issueEndAt, validFrom < validUntil, issueEndAt <= validUntil.',
-          ok: [201, adminCouponSchema], errors: ['IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+          ok: [201, adminCouponSchema], errors: ['IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE', 'COUPON_CODE_TAKEN'],
         }),
       },
       '/admin/coupons/{couponId}': {
@@ -204,6 +204,20 @@ export function openApiDocument(): Record<string, unknown> {
           errors: ['COUPON_NOT_FOUND', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
+      '/coupons/by-code/{code}': {
+        get: operation({
+          summary: 'A coupon by its code (case-insensitive), exactly as GET /coupons/{couponId} answers', tag: 'coupons', auth: 'user', params: { code: 'The coupon code, e.g. K7QX-M2PD-9HTW' },
+          ok: [200, publicCouponSchema], errors: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
+        }),
+      },
+      '/coupons/by-code/{code}/issue': {
+        post: operation({
+          summary: 'Ask for a coupon by its code: the same admission, answers and events as POST /coupons/{couponId}/issue', tag: 'coupons', auth: 'user',
+          params: { code: 'The coupon code, e.g. K7QX-M2PD-9HTW' }, idempotent: true,
+          ok: [201, issuedCouponSchema],
+          errors: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+        }),
+      },
       '/coupons/{couponId}/issuance': {
         get: operation({
           summary: 'Whether the caller holds this coupon', tag: 'coupons', auth: 'user', params: couponId,
@@ -255,6 +269,24 @@ export function openApiDocument(): Record<string, unknown> {
       '/healthz': { get: operation({ summary: 'The process is up', tag: 'operations', ok: [200, statusOk] }) },
       '/readyz': {
         get: operation({ summary: 'Redis, MySQL and Kafka answer, and no worker loop is stuck; status `degraded` (still 200) when an outbox shard is at its bound and changes answer 503 EVENT_LOG_UNAVAILABLE', tag: 'operations', ok: [200, readinessSchema], errors: ['DEPENDENCY_UNAVAILABLE', 'LOOP_STUCK'] }),
+      },
+      '/admin/dashboard': {
+        get: {
+          summary: 'The live dashboard: a page that signs in with an admin token and shows /admin/dashboard/events as it happens', tags: ['operations'],
+          responses: { 200: { description: 'HTML (no data in it)', content: { 'text/html': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/admin/dashboard/events': {
+        get: operation({
+          summary: 'Server-Sent Events, one snapshot a second: per coupon issued, remaining and issued per second; issue outcomes and p99 of this API process; outbox depth; projection lag',
+          tag: 'admin', auth: 'admin', ok: [200, { type: 'string' }], okAlso: { 'text/event-stream': { type: 'string' } },
+        }),
+      },
+      '/assets/uplot.js': {
+        get: { summary: 'The chart library the dashboard uses (uPlot, from npm)', tags: ['operations'], responses: { 200: { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } } } },
+      },
+      '/assets/uplot.css': {
+        get: { summary: 'Its style sheet', tags: ['operations'], responses: { 200: { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } },
       },
       '/metrics': {
         get: {

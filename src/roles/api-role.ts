@@ -7,6 +7,8 @@ import { AdmissionRecovery } from '../coupons/recovery/admission-recovery.ts';
 import { adminCouponRoutes } from '../coupons/admin-read/admin-coupon-routes.ts';
 import { couponRoutes } from '../coupons/coupon-routes.ts';
 import { catalogRoute } from '../coupons/catalog/catalog-route.ts';
+import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
+import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { myCouponsRoute } from '../coupons/mine/my-coupons-route.ts';
 import { projectionStatusRoute } from '../projections/projection-status.ts';
 import { accountRoutes } from '../accounts/account-routes.ts';
@@ -24,7 +26,7 @@ export interface RunningApi extends RunningRole {
 }
 
 /** Every route the API serves; the OpenAPI document is checked against this list. */
-export function apiRouters(runtime: Runtime): Router[] {
+export function apiRouters(runtime: Runtime, streams = new DashboardStreams()): Router[] {
   const { config, redis, db, kafka } = runtime;
   const verify = createTokenVerifier(config.jwt);
   const recovery = admissionRecovery(runtime);
@@ -34,9 +36,12 @@ export function apiRouters(runtime: Runtime): Router[] {
   },
     (couponId) => recovery.recoverIfLost(couponId));
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
-  const coupons = couponRoutes({ admission, redis, verify, userLimit: config.userLimit });
+  const coupons = couponRoutes({ admission, codes: new CouponCodes(redis), redis, verify, userLimit: config.userLimit });
   myCouponsRoute(coupons, { db, verify });
   catalogRoute(coupons, { db, verify });
+  dashboardRoutes(coupons, {
+    db, redis, kafka, admission, verify, streams, topic: config.kafka.topic, shards: config.admission.shards, outboxMaxEntries: config.admission.outboxMaxEntries,
+  });
   adminCouponRoutes(coupons, { db, kafka, admission, verify, topic: config.kafka.topic, partitions: config.kafka.partitions });
   projectionStatusRoute(coupons, { db, kafka, verify, topic: config.kafka.topic });
   notificationRoutes(coupons, { db, verify, expiryNoticeDays: config.notifier.expiryNoticeDays });
@@ -51,7 +56,8 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   await admissionRecovery(runtime).ensureRestored();
   watchOutbox(runtime);
   watchProjectionLag(runtime);
-  const app = createApp(runtime.logger, apiRouters(runtime), runtime.config.http.corsOrigins);
+  const streams = new DashboardStreams();
+  const app = createApp(runtime.logger, apiRouters(runtime, streams), runtime.config.http.corsOrigins);
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 30_000;
@@ -70,6 +76,8 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
         // close() stops accepting and waits for in-flight requests; idle keep-alive sockets are closed at once.
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Dashboards hold their event streams open; they reconnect to whichever API answers next.
+        streams.closeAll();
       }),
   };
 }

@@ -91,7 +91,8 @@ catalog('given a coupon with 100,000 holders in the read model, when an admin ex
     }))).execute();
   }
 
-  const api = await spawnApp({ ROLES: 'api', LOG_LEVEL: 'warn' });
+  // A heap an operator might give an API process: too small to hold this export twice over.
+  const api = await spawnApp({ ROLES: 'api', LOG_LEVEL: 'warn', NODE_OPTIONS: '--max-old-space-size=96' });
   try {
     const admin = await harness.token('admin', 'admin');
     const url = `${api.url}/admin/coupons/${couponId}/holders`;

@@ -52,7 +52,9 @@ try {
     const token = await signAccessToken(config.jwt, { userId: who, role });
     say(`\nfuzzing every route as ${role}`);
     const run = spawnSync('python3', [...schemathesis, 'run', `${app.url}/openapi.json`, '-H', `Authorization: Bearer ${token}`, '--checks', CHECKS,
-      '--max-examples', process.env.FUZZ_EXAMPLES ?? '25', '--request-timeout', '10', '--seed', '20261122'], { stdio: 'inherit' });
+      '--max-examples', process.env.FUZZ_EXAMPLES ?? '25', '--request-timeout', '10', '--seed', '20261122',
+      // An event stream never ends, so it cannot pass a request timeout; test/dashboard covers it in a browser.
+      '--exclude-path', '/admin/dashboard/events'], { stdio: 'inherit' });
     if (run.status !== 0) failed++;
   }
 } finally {

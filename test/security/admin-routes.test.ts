@@ -18,7 +18,10 @@ const matrix = spec('every admin route refuses callers who are not admins', asyn
 const sample: Record<string, string> = { couponId: '01937a4e-0000-7000-8000-000000000001', notificationId: 'n-1', channel: 'webhook' };
 
 // Read from the router itself, so a new admin route is covered the day it is added.
-const adminRoutes = (await servedRoutes()).filter((r) => r.path.startsWith('/admin'));
+// The one exception is the dashboard's page: a browser navigating to it cannot send a token, and it holds no
+// data (it signs in and reads /admin/dashboard/events, which is checked here like every admin route).
+const PUBLIC_SHELLS = ['/admin/dashboard'];
+const adminRoutes = (await servedRoutes()).filter((r) => r.path.startsWith('/admin') && !PUBLIC_SHELLS.includes(r.path));
 
 matrix('the router has admin routes to check', () => {
   assert.ok(adminRoutes.length >= 9, JSON.stringify(adminRoutes));

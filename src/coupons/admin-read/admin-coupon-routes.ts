@@ -12,7 +12,7 @@ import { validate } from '../../http/validate.ts';
 import type { AdmissionStore } from '../admission/admission-store.ts';
 import { adminCouponRowView, adminCouponView } from '../coupon-view.ts';
 import { CouponHistory, type HistoryStep } from '../history/coupon-history.ts';
-import { couponHolders, holdersCsv, holdersJson } from '../holders/coupon-holders.ts';
+import { couponHolderBatches, holdersCsv, holdersJson } from '../holders/coupon-holders.ts';
 import { isCouponId } from '../ids.ts';
 
 export interface AdminReadDeps {
@@ -94,7 +94,7 @@ function holdersRoute(router: Router, deps: AdminReadDeps, guard: readonly Middl
     if (!isCouponId(couponId) || !(await deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst())) {
       throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id in the read model');
     }
-    const holders = couponHolders(deps.db, couponId);
+    const holders = couponHolderBatches(deps.db, couponId);
     ctx.set('Content-Disposition', `attachment; filename="${couponId}-holders.${format}"`);
     ctx.type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
     ctx.body = Readable.from(format === 'csv' ? holdersCsv(holders) : holdersJson(holders));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { discountSchema } from '../../events/coupon-events.ts';
+import { couponCode } from '../codes/coupon-code.ts';
 
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(3000, 0, 1);
@@ -20,6 +21,7 @@ export const createCouponRequest = z
     issueEndAt: instant,
     validFrom: instant,
     validUntil: instant,
+    code: couponCode.optional(),
   })
   .superRefine((c, ctx) => {
     if (Date.parse(c.issueStartAt) >= Date.parse(c.issueEndAt)) {

@@ -6,17 +6,23 @@ import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { adminCouponView } from '../coupon-view.ts';
 import { uuidv7 } from '../ids.ts';
+import { Problem } from '../../http/problem.ts';
+import { generatedCode } from '../codes/coupon-code.ts';
 import { couponIdForKey } from './coupon-id-for-key.ts';
 import { createCouponRequest } from './create-coupon-request.ts';
 
 export function createCouponRoute(router: Router, deps: CouponRouteDeps): void {
   router.post('/admin/coupons', authenticate(deps.verify), requireAdmin, async (ctx) => {
     const { value, raw } = await readJsonBody(ctx);
-    const definition = validate(createCouponRequest, value);
+    const requested = validate(createCouponRequest, value);
     const request = admissionRequestOf(ctx, identityOf(ctx).userId, raw);
     const claimed = request.keyed ? await couponIdForKey(deps.redis, request) : { couponId: uuidv7() };
     if (claimed === 'KEY_REUSED') throw keyReused();
     const { couponId } = claimed;
+    const definition = { ...requested, code: requested.code ?? generatedCode(couponId) };
+    if ((await deps.codes.reserve(definition.code, couponId)) === 'TAKEN') {
+      throw new Problem('COUPON_CODE_TAKEN', `The code ${definition.code} names another coupon`, { couponCode: definition.code });
+    }
     const created = await deps.admission.create(couponId, uuidv7(), definition, eventMeta(ctx), request);
     if (created.outcome === 'IDEMPOTENCY_KEY_REUSED') throw keyReused();
     if (created.outcome !== 'CREATED') throw new Error(`fresh coupon id ${couponId} already exists`);

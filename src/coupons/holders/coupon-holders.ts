@@ -13,22 +13,22 @@ export interface Holder {
 const BATCH = 2_000;
 
 /**
- * Every holder of a coupon from the issued_coupon read model, in issue order, read in key-ordered batches:
- * issued coupon ids are `<couponId>.<sequence>`, so each batch is one range of the primary key and memory
- * holds one batch, however many holders there are.
+ * Every holder of a coupon from the issued_coupon read model, in issue order, a batch at a time: issued
+ * coupon ids are `<couponId>.<sequence>`, so each batch is one range of the primary key, and memory holds one
+ * batch however many holders there are.
  */
-export async function* couponHolders(db: Db, couponId: string, now = new Date()): AsyncGenerator<Holder> {
+export async function* couponHolderBatches(db: Db, couponId: string, now = new Date()): AsyncGenerator<Holder[]> {
   let after = `${couponId}.`;
   for (;;) {
     const rows = await db.selectFrom('issued_coupon')
       .select(['id', 'user_id', 'status', 'issued_at', 'used_at', 'order_id', 'valid_until'])
       .where('id', '>', after).where('id', '<', `${couponId}/`).where('coupon_id', '=', couponId)
       .orderBy('id').limit(BATCH).execute();
-    for (const r of rows) {
-      yield {
+    if (rows.length > 0) {
+      yield rows.map((r) => ({
         issuedCouponId: r.id, userId: r.user_id, status: issuedCouponStatus({ status: r.status, validUntil: r.valid_until }, now),
         issuedAt: r.issued_at.toISOString(), usedAt: r.used_at?.toISOString() ?? null, orderId: r.order_id,
-      };
+      }));
     }
     if (rows.length < BATCH) return;
     after = rows[rows.length - 1]!.id;
@@ -47,18 +47,22 @@ function csvCell(value: string | null): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-export async function* holdersCsv(holders: AsyncIterable<Holder>): AsyncGenerator<string> {
+/** One chunk per batch: a few hundred kilobytes written at a time, not a write per holder. */
+export async function* holdersCsv(batches: AsyncIterable<Holder[]>): AsyncGenerator<string> {
   yield `${CSV_COLUMNS.join(',')}\r\n`;
-  for await (const h of holders) yield `${CSV_COLUMNS.map((c) => csvCell(h[c])).join(',')}\r\n`;
+  for await (const batch of batches) yield batch.map((h) => `${CSV_COLUMNS.map((c) => csvCell(h[c])).join(',')}\r\n`).join('');
 }
 
 /** A JSON array written as it is read: `[` first, one holder per line, `]` last. */
-export async function* holdersJson(holders: AsyncIterable<Holder>): AsyncGenerator<string> {
+export async function* holdersJson(batches: AsyncIterable<Holder[]>): AsyncGenerator<string> {
   yield '[';
   let first = true;
-  for await (const h of holders) {
-    yield `${first ? '\n' : ',\n'}${JSON.stringify(h)}`;
-    first = false;
+  for await (const batch of batches) {
+    yield batch.map((h) => {
+      const line = `${first ? '\n' : ',\n'}${JSON.stringify(h)}`;
+      first = false;
+      return line;
+    }).join('');
   }
   yield '\n]\n';
 }

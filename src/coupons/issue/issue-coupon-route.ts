@@ -1,10 +1,12 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
 import { Problem } from '../../http/problem.ts';
 import { perUserLimit } from '../../rate-limit/per-user-limit.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { isCouponId, uuidv7 } from '../ids.ts';
 
 export const issuedCouponSchema = z.object({
@@ -16,42 +18,50 @@ export const issuedCouponSchema = z.object({
   validUntil: z.string(),
 });
 
+/** `POST /coupons/{couponId}/issue` and, through the code index, `POST /coupons/by-code/{code}/issue`: one handler. */
 export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
   const limit = perUserLimit('issue', deps.userLimit.requests, deps.userLimit.windowMs);
   router.post('/coupons/:couponId/issue', authenticate(deps.verify), limit, async (ctx) => {
     const { couponId } = ctx.params as { couponId: string };
     if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
-    const userId = identityOf(ctx).userId;
-    const request = admissionRequestOf(ctx, userId);
-    const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request);
-    switch (result.outcome) {
-      case 'ISSUED':
-        markReplayed(ctx, request, result.replayed);
-        ctx.status = 201;
-        ctx.set('Location', `/me/coupons/${result.issuedCouponId}`);
-        ctx.body = {
-          issuedCouponId: result.issuedCouponId,
-          couponId,
-          userId,
-          issuedAt: result.issuedAt.toISOString(),
-          validFrom: result.validFrom,
-          validUntil: result.validUntil,
-        };
-        return;
-      case 'ALREADY_ISSUED':
-        throw new Problem('ALREADY_ISSUED', 'You already hold this coupon', { issuedCouponId: result.issuedCouponId });
-      case 'COUPON_NOT_FOUND':
-        throw new Problem(result.outcome, 'No coupon has this id');
-      case 'COUPON_CLOSED':
-        throw new Problem(result.outcome, 'Issuing of this coupon was closed');
-      case 'ISSUE_NOT_STARTED':
-        throw new Problem(result.outcome, 'The issue window has not opened yet');
-      case 'ISSUE_ENDED':
-        throw new Problem(result.outcome, 'The issue window has ended');
-      case 'SOLD_OUT':
-        throw new Problem(result.outcome, 'Every coupon has been issued');
-      case 'IDEMPOTENCY_KEY_REUSED':
-        throw keyReused();
-    }
+    await issueCoupon(ctx, deps, couponId);
   });
+  router.post('/coupons/by-code/:code/issue', authenticate(deps.verify), limit, async (ctx) => {
+    await issueCoupon(ctx, deps, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code));
+  });
+}
+
+async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string): Promise<void> {
+  const userId = identityOf(ctx).userId;
+  const request = admissionRequestOf(ctx, userId);
+  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request);
+  switch (result.outcome) {
+    case 'ISSUED':
+      markReplayed(ctx, request, result.replayed);
+      ctx.status = 201;
+      ctx.set('Location', `/me/coupons/${result.issuedCouponId}`);
+      ctx.body = {
+        issuedCouponId: result.issuedCouponId,
+        couponId,
+        userId,
+        issuedAt: result.issuedAt.toISOString(),
+        validFrom: result.validFrom,
+        validUntil: result.validUntil,
+      };
+      return;
+    case 'ALREADY_ISSUED':
+      throw new Problem('ALREADY_ISSUED', 'You already hold this coupon', { issuedCouponId: result.issuedCouponId });
+    case 'COUPON_NOT_FOUND':
+      throw new Problem(result.outcome, 'No coupon has this id');
+    case 'COUPON_CLOSED':
+      throw new Problem(result.outcome, 'Issuing of this coupon was closed');
+    case 'ISSUE_NOT_STARTED':
+      throw new Problem(result.outcome, 'The issue window has not opened yet');
+    case 'ISSUE_ENDED':
+      throw new Problem(result.outcome, 'The issue window has ended');
+    case 'SOLD_OUT':
+      throw new Problem(result.outcome, 'Every coupon has been issued');
+    case 'IDEMPOTENCY_KEY_REUSED':
+      throw keyReused();
+  }
 }

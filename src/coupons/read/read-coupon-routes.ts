@@ -1,9 +1,11 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import { Problem } from '../../http/problem.ts';
 import type { CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponView } from '../coupon-view.ts';
+import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { isCouponId } from '../ids.ts';
 
 export const issuanceSchema = z.union([
@@ -13,12 +15,13 @@ export const issuanceSchema = z.union([
 
 /** The fast path: answered from admission state in Redis, current to the last admission. */
 export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {
-  router.get('/coupons/:couponId', authenticate(deps.verify), async (ctx) => {
-    const { couponId } = ctx.params as { couponId: string };
+  const read = async (ctx: Context, couponId: string) => {
     const snapshot = isCouponId(couponId) ? await deps.admission.snapshot(couponId) : undefined;
     if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     ctx.body = publicCouponView(couponId, snapshot);
-  });
+  };
+  router.get('/coupons/:couponId', authenticate(deps.verify), (ctx) => read(ctx, (ctx.params as { couponId: string }).couponId));
+  router.get('/coupons/by-code/:code', authenticate(deps.verify), async (ctx) => read(ctx, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code)));
 
   router.get('/coupons/:couponId/issuance', authenticate(deps.verify), async (ctx) => {
     const { couponId } = ctx.params as { couponId: string };

@@ -3,6 +3,7 @@ import { parseCouponEvent, type CouponEvent } from '../../events/coupon-events.t
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import type { LogAndStores } from '../../runtime/runtime.ts';
 import { outboxEvents } from '../../audit/snapshots.ts';
+import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys } from '../admission/keys.ts';
 import { chunks } from '../../batching/chunks.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
@@ -144,6 +145,10 @@ export class AdmissionRecovery {
       vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, def: r.definition, ca: r.createdAt,
       ...(r.closedAt !== undefined ? { cl: r.closedAt } : {}),
     };
-    return (await this.deps.redis.eval(RESTORE, 1, k.coupon, ...Object.entries(fields).flat())) === 1;
+    const restored = (await this.deps.redis.eval(RESTORE, 1, k.coupon, ...Object.entries(fields).flat())) === 1;
+    // The code index lived in the same Redis: what the log says a code names, it names again.
+    const { code } = JSON.parse(r.definition) as { code?: string };
+    if (restored && code) await new CouponCodes(this.deps.redis).reserve(code, couponId);
+    return restored;
   }
 }

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { PassThrough } from 'node:stream';
+import type Router from '@koa/router';
+import { authenticate, requireAdmin } from '../auth/authenticate.ts';
+import type { TokenVerifier } from '../auth/token-verifier.ts';
+import { DashboardTicker, type DashboardDeps } from './dashboard-snapshot.ts';
+
+const require = createRequire(import.meta.url);
+const PAGE = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8');
+// The chart library is served from the installed package: the page needs no CDN and no network.
+const UPLOT_JS = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
+const UPLOT_CSS = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
+
+const TICK_MS = 1_000;
+
+/** Streams open now, so a shutting-down API can end them instead of waiting for browsers to hang up. */
+export class DashboardStreams {
+  private readonly open = new Set<PassThrough>();
+
+  add(stream: PassThrough): void {
+    this.open.add(stream);
+    stream.once('close', () => this.open.delete(stream));
+  }
+
+  closeAll(): void {
+    for (const stream of this.open) stream.end();
+  }
+}
+
+/**
+ * `/admin/dashboard`: one self-contained page (the page and its chart library are static; nothing secret is in
+ * them). Its data comes from `/admin/dashboard/events`, Server-Sent Events for admins only, read by the page
+ * with `fetch` so the token travels in the Authorization header rather than in a URL; the page reconnects
+ * when the stream ends (an API restart) and shows how long it has been away.
+ */
+export function dashboardRoutes(router: Router, deps: DashboardDeps & { verify: TokenVerifier; streams: DashboardStreams }): void {
+  router.get('/admin/dashboard', (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = PAGE;
+  });
+  router.get('/assets/uplot.js', (ctx) => {
+    ctx.type = 'text/javascript; charset=utf-8';
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = UPLOT_JS;
+  });
+  router.get('/assets/uplot.css', (ctx) => {
+    ctx.type = 'text/css; charset=utf-8';
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = UPLOT_CSS;
+  });
+  router.get('/admin/dashboard/events', authenticate(deps.verify), requireAdmin, (ctx) => {
+    const stream = new PassThrough();
+    deps.streams.add(stream);
+    const ticker = new DashboardTicker(deps);
+    let busy = false;
+    const send = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        stream.write(`data: ${JSON.stringify(await ticker.tick())}\n\n`);
+      } catch (error) {
+        stream.write(`event: unavailable\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(() => void send(), TICK_MS);
+    stream.once('close', () => clearInterval(timer));
+    ctx.req.once('close', () => stream.end());
+    ctx.type = 'text/event-stream';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Accel-Buffering', 'no');
+    ctx.body = stream;
+    stream.write('retry: 1000\n\n');
+    void send();
+  });
+}
