@@ -63,6 +63,7 @@ try {
   // Printed only once the signal handlers are in place: whoever waits for this line may stop us right away.
   const url = api?.url ?? ops?.url;
   process.stdout.write(`Coupon platform running roles [${resolved.roles.join(', ')}]${url ? ` at ${url}` : ''}\n`);
+  if (api) process.stdout.write(`  live dashboard: ${api.url}/admin/dashboard (sign in with: npm run --silent token -- --sub you --admin)\n`);
 } catch (error) {
   logger.fatal({ err: error }, 'start-up failed');
   process.exit(1);

@@ -6,6 +6,7 @@ import { masterNodes } from '../../src/redis/redis-client.ts';
 import { Harness } from '../support/api-harness.ts';
 import { redisNodeName, servedBy as servedByNode, slotOfShard as slotOf } from '../support/cluster-topology.ts';
 import { eventually } from '../support/eventually.ts';
+import { firstCopies } from '../support/log-assertions.ts';
 import { spec } from '../support/spec.ts';
 import { freezeService, killService, startService } from '../support/stack-control.ts';
 
@@ -90,11 +91,7 @@ cluster('a master killed with -9 under issue traffic: its replica takes over; ev
   await harness.drained(couponId, 120_000);
   await harness.projected(120_000);
   const log = await harness.eventsOf(couponId);
-  // A relay that lost its Redis master between the send and the delete sends the batch again: copies carry
-  // the same event id, and every reader of the log keeps the first. Two different events for one coupon
-  // issued, or for one user, would be a decision made twice.
-  const firstCopies = [...new Map(log.filter((e) => e.type === 'CouponIssued').map((e) => [e.eventId, e])).values()];
-  const inLog = firstCopies.map((e) => (e.data as { issuedCouponId: string; userId: string }));
+  const inLog = firstCopies(log).filter((e) => e.type === 'CouponIssued').map((e) => (e.data as { issuedCouponId: string; userId: string }));
   process.stdout.write(`failover: ${log.length - new Set(log.map((e) => e.eventId)).size} redelivered copies in the log\n`);
   assert.is(new Set(inLog.map((e) => e.issuedCouponId)).size, inLog.length, 'no issued coupon twice in the log');
   assert.is(new Set(inLog.map((e) => e.userId)).size, inLog.length, 'nobody twice');

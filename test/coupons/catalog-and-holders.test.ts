@@ -121,8 +121,9 @@ catalog('given a coupon with 100,000 holders in the read model, when an admin ex
     assert.ok(json.tail.endsWith('\n]\n'));
 
     process.stdout.write(`export of 100,000 holders: CSV ${(csv.bytes / 1e6).toFixed(1)} MB, JSON ${(json.bytes / 1e6).toFixed(1)} MB; API peak RSS ${before.toFixed(0)} MB before, grew ${grew.toFixed(1)} MB\n`);
-    // Measured: streamed, +12 MB; the same export built in memory first, +151 MB.
-    assert.ok(grew < json.bytes / 1e6, `peak RSS grew ${grew.toFixed(1)} MB for a ${(json.bytes / 1e6).toFixed(1)} MB export: it was held in memory`);
+    // Measured here: streamed, +12 MB on an idle machine and up to +50 MB beside another test file (garbage
+    // collected later under load); the same export built in memory first: +151 MB.
+    assert.ok(grew < 90, `peak RSS grew ${grew.toFixed(1)} MB for a ${(json.bytes / 1e6).toFixed(1)} MB export: it was held in memory`);
   } finally {
     await api.stop();
   }

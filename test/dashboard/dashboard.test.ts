@@ -1,24 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
 import { spawnApp, type AppProcess } from '../support/app-process.ts';
 import { eventually } from '../support/eventually.ts';
 import { HeadlessPage } from '../support/headless-chromium.ts';
+import { freePort } from '../support/free-port.ts';
 import { spec } from '../support/spec.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../../.test-artifacts/', import.meta.url));
 
 const dashboard = spec('the live dashboard in a browser', () => Harness.start({ relay: true, projector: true }));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** What the page shows for one coupon, read from its DOM. */
 const rowOf = (page: HeadlessPage, couponId: string) => page.evaluate<{ issued?: string; remaining?: string; connection: string; outcomes: string }>(`(() => {

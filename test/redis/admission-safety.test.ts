@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { Redis } from 'ioredis';
 import { waitFor, isPortOpen } from '../../src/stack/process-control.ts';
 import { runAppToExit, spawnApp } from '../support/app-process.ts';
+import { freePort } from '../support/free-port.ts';
 import { spec } from '../support/spec.ts';
 
 /** A Redis server of this file's own, configured the way an operator might get it wrong. */
@@ -16,13 +16,6 @@ interface OwnRedis {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function ownRedis(): Promise<OwnRedis> {
   const port = await freePort();

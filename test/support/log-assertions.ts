@@ -9,6 +9,15 @@ export async function issueMany(harness: Harness, couponId: string, users: strin
   return answers.filter((a) => a.status === 201).length;
 }
 
+/**
+ * The log as its readers see it: a relay that lost an answer (a broker that came back, a Redis master that
+ * failed over between the send and the delete) sends a batch again, and every reader keeps the first copy of
+ * an event id. Two different events for one decision would still show here.
+ */
+export function firstCopies(events: CouponEvent[]): CouponEvent[] {
+  return [...new Map(events.map((e) => [e.eventId, e])).values()];
+}
+
 /** A coupon's history in the log: created first, each event once, its CouponIssued in admission order. */
 export function assertExactlyOnceInOrder(events: CouponEvent[], issuedCount: number): void {
   const ids = events.map((e) => e.eventId);
