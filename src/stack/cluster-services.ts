@@ -111,4 +111,24 @@ export async function formRedisCluster(ports: StackPorts, log: (line: string) =>
     if (Date.now() > deadline) throw new Error(`redis cluster not healthy after 60 s:\n${clusterInfo(first!)}`);
     await sleep(200);
   }
+  // Healthy is not yet redundant: a replica attaches and syncs after the slots are served, and until then a
+  // master's writes have one copy (and ADMISSION_REPLICAS=1 refuses to start).
+  while (!everyMasterReplicated(ports.redisCluster)) {
+    if (Date.now() > deadline) throw new Error(`redis cluster masters without an online replica after 60 s:\n${ports.redisCluster.map(replication).join('\n')}`);
+    await sleep(200);
+  }
+}
+
+function replication(port: number): string {
+  try {
+    return runOrThrow('redis-cli', ['-p', String(port), 'info', 'replication']);
+  } catch {
+    return '';
+  }
+}
+
+/** Every master the nodes report has a replica in state online. */
+function everyMasterReplicated(ports: readonly number[]): boolean {
+  const masters = ports.map(replication).filter((info) => /role:master/.test(info));
+  return masters.length > 0 && masters.every((info) => /slave\d+:[^\n]*state=online/.test(info));
 }
