@@ -19,6 +19,10 @@ export const metrics = {
     name: 'admission_outcomes_total', help: 'Admission decisions (create, issue, use, close) by outcome code, including OUTCOME_UNKNOWN and EVENT_LOG_UNAVAILABLE',
     labelNames: ['decision', 'code'], registers,
   }),
+  admissionFromMemory: new Counter({
+    name: 'admission_answers_from_memory_total', help: 'Issue answers given without Redis: the coupon is sold out or closed and this process knows its holders (also counted in admission_outcomes_total)',
+    labelNames: ['code'], registers,
+  }),
   admissionDuration: new Histogram({ name: 'admission_duration_seconds', help: 'Time from sending a decision to Redis to its answer, retries included', labelNames: ['decision'], buckets: LATENCY_BUCKETS, registers }),
   relayBatches: new Counter({ name: 'relay_batches_total', help: 'Outbox batches the relay produced to Kafka and removed from the outbox', registers }),
   relayEventsSent: new Counter({ name: 'relay_events_sent_total', help: 'Events the relay produced to Kafka', registers }),

@@ -9,6 +9,8 @@ import { couponRoutes } from '../coupons/coupon-routes.ts';
 import { catalogRoute } from '../coupons/catalog/catalog-route.ts';
 import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
 import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
+import { SettledCoupons } from '../coupons/issue/settled-coupons.ts';
+import { connectRedis } from '../redis/redis-client.ts';
 import { myCouponsRoute } from '../coupons/mine/my-coupons-route.ts';
 import { projectionStatusRoute } from '../projections/projection-status.ts';
 import { accountRoutes } from '../accounts/account-routes.ts';
@@ -18,7 +20,7 @@ import { healthRoutes } from '../health/health-routes.ts';
 import { metricsRoutes } from '../metrics/metrics-routes.ts';
 import { watchOutbox, watchProjectionLag } from '../metrics/runtime-gauges.ts';
 import { openApiRoutes } from '../openapi/openapi-routes.ts';
-import { logAndStores, type Runtime } from '../runtime/runtime.ts';
+import { logAndStores, redisTarget, type Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
 
 export interface RunningApi extends RunningRole {
@@ -26,7 +28,7 @@ export interface RunningApi extends RunningRole {
 }
 
 /** Every route the API serves; the OpenAPI document is checked against this list. */
-export function apiRouters(runtime: Runtime, streams = new DashboardStreams()): Router[] {
+export function apiRouters(runtime: Runtime, streams = new DashboardStreams(), settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger)): Router[] {
   const { config, redis, db, kafka } = runtime;
   const verify = createTokenVerifier(config.jwt);
   const recovery = admissionRecovery(runtime);
@@ -36,7 +38,7 @@ export function apiRouters(runtime: Runtime, streams = new DashboardStreams()): 
   },
     (couponId) => recovery.recoverIfLost(couponId));
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
-  const coupons = couponRoutes({ admission, codes: new CouponCodes(redis), redis, verify, userLimit: config.userLimit });
+  const coupons = couponRoutes({ admission, codes: new CouponCodes(redis), settled, redis, verify, userLimit: config.userLimit });
   myCouponsRoute(coupons, { db, verify });
   catalogRoute(coupons, { db, verify });
   dashboardRoutes(coupons, {
@@ -57,7 +59,10 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   watchOutbox(runtime);
   watchProjectionLag(runtime);
   const streams = new DashboardStreams();
-  const app = createApp(runtime.logger, apiRouters(runtime, streams), runtime.config.http.corsOrigins);
+  const settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger);
+  const subscriber = await connectRedis(redisTarget(runtime.config), runtime.config.redis, runtime.logger.child({ component: 'redis-subscriber' }));
+  await settled.listen(subscriber);
+  const app = createApp(runtime.logger, apiRouters(runtime, streams, settled), runtime.config.http.corsOrigins);
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 30_000;
@@ -78,6 +83,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
         server.closeIdleConnections();
         // Dashboards hold their event streams open; they reconnect to whichever API answers next.
         streams.closeAll();
+        subscriber.disconnect();
       }),
   };
 }

@@ -9,4 +9,6 @@ if backlogged(KEYS[2], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'st', 'CLOSED', 'cl', now)
 append(KEYS[2], 'CouponIssuanceClosed', ARGV[2], ARGV[1], now, '{}', ARGV[3])
+-- API processes answering a sold-out coupon from memory learn that it is closed now (settled-coupons.ts).
+redis.call('PUBLISH', 'coupon-closed', ARGV[1])
 return remember(KEYS[3], ARGV[4], ARGV[5], {'CLOSED', tostring(now)})

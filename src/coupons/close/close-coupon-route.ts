@@ -22,6 +22,8 @@ export function closeCouponRoute(router: Router, deps: CouponRouteDeps): void {
       case 'IDEMPOTENCY_KEY_REUSED':
         throw keyReused();
       case 'CLOSED':
+        // This process answers its next askers COUPON_CLOSED at once; the others learn it by pub/sub.
+        deps.settled.closed(couponId);
         markReplayed(ctx, request, result.replayed);
         ctx.body = { id: couponId, status: 'CLOSED', closedAt: result.closedAt.toISOString() };
     }

@@ -6,6 +6,7 @@ import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempote
 import { Problem } from '../../http/problem.ts';
 import { perUserLimit } from '../../rate-limit/per-user-limit.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { metrics } from '../../metrics/metrics.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { isCouponId, uuidv7 } from '../ids.ts';
 
@@ -34,7 +35,14 @@ export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
 async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string): Promise<void> {
   const userId = identityOf(ctx).userId;
   const request = admissionRequestOf(ctx, userId);
-  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request);
+  // A keyed request must replay its first outcome, which only Redis remembers.
+  const known = request.keyed ? undefined : deps.settled.answer(couponId, userId);
+  if (known) {
+    metrics.admissionOutcomes.inc({ decision: 'issue', code: known.outcome });
+    metrics.admissionFromMemory.inc({ code: known.outcome });
+  }
+  const result = known ?? (await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request));
+  if (!known && (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED')) deps.settled.learn(couponId, result.outcome);
   switch (result.outcome) {
     case 'ISSUED':
       markReplayed(ctx, request, result.replayed);

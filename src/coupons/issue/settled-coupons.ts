@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../log/logger.ts';
+import { issuedCouponId } from '../ids.ts';
+import { couponKeys } from '../admission/keys.ts';
+
+export const COUPON_CLOSED_CHANNEL = 'coupon-closed';
+
+type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
+type Entry = { state: 'loading' } | { state: 'too-many' } | { state: 'ready'; outcome: Final; holders: Map<string, number> };
+
+/** Above this many holders a coupon is not kept in memory: its askers go to Redis as before. */
+const MAX_HOLDERS = 200_000;
+
+/**
+ * Coupons that can never admit again in this process's memory, so the storm after a sell-out is answered
+ * without a Redis call. A sold-out or closed coupon's holders can no longer change, so once this process has
+ * learned the final state (from an answer Redis gave it) it loads the holders once and then answers exactly as
+ * the script would: ALREADY_ISSUED with the caller's coupon for a holder, the final code for anyone else. The
+ * one change left, a sold-out coupon being closed, arrives by pub/sub from the close script; when the
+ * subscription drops, everything learned is forgotten and learned again from Redis.
+ */
+export class SettledCoupons {
+  private readonly entries = new Map<string, Entry>();
+  /** Without the close messages a remembered SOLD_OUT could outlive a close: nothing is answered from memory. */
+  private listening = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly shards: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Listens for closes on its own connection (a subscribed connection can do nothing else). */
+  async listen(subscriber: Redis): Promise<void> {
+    subscriber.on('message', (_channel: string, couponId: string) => this.closed(couponId));
+    // A message missed while the subscription was down could leave a stale SOLD_OUT: start over instead.
+    subscriber.on('ready', () => this.entries.clear());
+    subscriber.on('end', () => this.entries.clear());
+    await subscriber.subscribe(COUPON_CLOSED_CHANNEL);
+    this.listening = true;
+  }
+
+  /** The coupon was closed: a remembered SOLD_OUT becomes COUPON_CLOSED; one still loading is dropped. */
+  closed(couponId: string): void {
+    const entry = this.entries.get(couponId);
+    if (entry?.state === 'ready') entry.outcome = 'COUPON_CLOSED';
+    else this.entries.delete(couponId);
+  }
+
+  /** The answer Redis would give this caller, when it is known here; undefined sends the request to Redis. */
+  answer(couponId: string, userId: string): { outcome: 'ALREADY_ISSUED'; issuedCouponId: string } | { outcome: Final } | undefined {
+    const entry = this.listening ? this.entries.get(couponId) : undefined;
+    if (entry?.state !== 'ready') return undefined;
+    const held = entry.holders.get(userId);
+    return held === undefined ? { outcome: entry.outcome } : { outcome: 'ALREADY_ISSUED', issuedCouponId: issuedCouponId(couponId, held) };
+  }
+
+  /** Redis answered a final code for this coupon: load its holders (once) and answer from memory after that. */
+  learn(couponId: string, outcome: Final): void {
+    if (!this.listening) return;
+    const entry = this.entries.get(couponId);
+    if (entry?.state === 'ready') {
+      if (outcome === 'COUPON_CLOSED') entry.outcome = outcome;
+      return;
+    }
+    if (entry) return;
+    this.entries.set(couponId, { state: 'loading' });
+    void this.load(couponId, outcome).catch((error: unknown) => {
+      this.entries.delete(couponId);
+      this.logger.warn({ err: error, couponId }, 'could not load the holders of a settled coupon; answering from Redis');
+    });
+  }
+
+  private async load(couponId: string, outcome: Final): Promise<void> {
+    const { holders: key, coupon } = couponKeys(couponId, this.shards);
+    if ((await this.redis.hlen(key)) > MAX_HOLDERS) {
+      this.entries.set(couponId, { state: 'too-many' });
+      return;
+    }
+    const holders = new Map<string, number>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 5_000);
+      for (let i = 0; i < flat.length; i += 2) holders.set(flat[i]!, Number(flat[i + 1]));
+      cursor = next;
+    } while (cursor !== '0');
+    // Read last: a close before this read is seen here, one after it arrives as a message (which drops a
+    // loading entry), so the state set below is never older than Redis's.
+    const closed = (await this.redis.hget(coupon, 'st')) === 'CLOSED';
+    if (this.entries.get(couponId)?.state !== 'loading') return;
+    this.entries.set(couponId, { state: 'ready', outcome: closed ? 'COUPON_CLOSED' : outcome, holders });
+  }
+}
