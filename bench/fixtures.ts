@@ -36,9 +36,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** A git worktree of `revision` beside this one (sharing its node_modules), for a before/after in one run. */
 export function baselineTree(revision: string): string {
-  const dir = `/tmp/coupon-bench-baseline-${revision.replace(/[^\w.-]/g, '_')}`;
+  // Keyed by the commit, not the name: `HEAD` or a branch names another commit tomorrow.
+  const commit = execFileSync('git', ['-C', ROOT, 'rev-parse', '--verify', `${revision}^{commit}`], { encoding: 'utf8' }).trim();
+  const dir = `/tmp/coupon-bench-baseline-${commit}`;
   if (!existsSync(dir)) {
-    execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, revision], { stdio: 'ignore' });
+    execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, commit], { stdio: 'ignore' });
     symlinkSync(`${ROOT}/node_modules`, `${dir}/node_modules`);
   }
   return dir;
