@@ -53,6 +53,22 @@ settled('given a coupon of 10 sold out, when 1,000 more users and the 10 winners
   assert.equal([holder.body.code, holder.body.issuedCouponId], ['ALREADY_ISSUED', winners[1]!.id], 'a holder still learns which coupon they hold');
 });
 
+settled('given a sold-out coupon answered from memory, when its issue window ends, then askers get ISSUE_ENDED as the script answers, not a remembered SOLD_OUT', async (harness) => {
+  const now = Date.now();
+  const couponId = await harness.createCoupon({ totalQuantity: 2, issueStartAt: new Date(now - 60_000).toISOString(), issueEndAt: new Date(now + 9_000).toISOString() });
+  const ask = async (user: string) => harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token(user) });
+  assert.equal(tally(await Promise.all(['end-a', 'end-b', 'end-c'].map(ask))), { 201: 2, '409 SOLD_OUT': 1 });
+  let probe = 0;
+  const before = (await scrape(harness.api.url)).value('admission_answers_from_memory_total');
+  await eventually('an answer from memory', async () => {
+    await ask(`end-probe-${probe++}`);
+    return (await scrape(harness.api.url)).value('admission_answers_from_memory_total');
+  }, (n) => n > before, { timeoutMs: 3_000, everyMs: 20 });
+  await new Promise((r) => setTimeout(r, Math.max(0, now + 9_500 - Date.now())));
+  const late = await ask('end-late');
+  assert.equal([late.status, late.body.code], [409, 'ISSUE_ENDED']);
+});
+
 settled('given another API process answering a sold-out coupon from memory, when this one closes it, then that one learns it by pub/sub and answers COUPON_CLOSED', async (harness) => {
   const couponId = await harness.createCoupon({ totalQuantity: 3 });
   const other = await spawnApp({ ROLES: 'api', LOG_LEVEL: 'warn', USER_LIMIT: '100000' });

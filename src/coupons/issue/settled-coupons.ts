@@ -6,7 +6,14 @@ import { couponKeys } from '../admission/keys.ts';
 export const COUPON_CLOSED_CHANNEL = 'coupon-closed';
 
 type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
-type Entry = { state: 'loading' } | { state: 'too-many' } | { state: 'ready'; outcome: Final; holders: Map<string, number> };
+type Entry = { state: 'loading' } | { state: 'too-many' } | { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number };
+
+/**
+ * The script checks the issue window before the stock, so from the window's end it answers ISSUE_ENDED, not
+ * SOLD_OUT. Memory stops answering this long before that end (by this process's clock; Redis's decides), so
+ * the two clocks may disagree by as much without a wrong answer.
+ */
+const WINDOW_END_MARGIN_MS = 5_000;
 
 /** Above this many holders a coupon is not kept in memory: its askers go to Redis as before. */
 const MAX_HOLDERS = 200_000;
@@ -51,6 +58,7 @@ export class SettledCoupons {
   answer(couponId: string, userId: string): { outcome: 'ALREADY_ISSUED'; issuedCouponId: string } | { outcome: Final } | undefined {
     const entry = this.listening ? this.entries.get(couponId) : undefined;
     if (entry?.state !== 'ready') return undefined;
+    if (entry.outcome === 'SOLD_OUT' && Date.now() >= entry.issueEndMs - WINDOW_END_MARGIN_MS) return undefined;
     const held = entry.holders.get(userId);
     return held === undefined ? { outcome: entry.outcome } : { outcome: 'ALREADY_ISSUED', issuedCouponId: issuedCouponId(couponId, held) };
   }
@@ -86,8 +94,8 @@ export class SettledCoupons {
     } while (cursor !== '0');
     // Read last: a close before this read is seen here, one after it arrives as a message (which drops a
     // loading entry), so the state set below is never older than Redis's.
-    const closed = (await this.redis.hget(coupon, 'st')) === 'CLOSED';
+    const [status, issueEnd] = await this.redis.hmget(coupon, 'st', 'ie');
     if (this.entries.get(couponId)?.state !== 'loading') return;
-    this.entries.set(couponId, { state: 'ready', outcome: closed ? 'COUPON_CLOSED' : outcome, holders });
+    this.entries.set(couponId, { state: 'ready', outcome: status === 'CLOSED' ? 'COUPON_CLOSED' : outcome, holders, issueEndMs: Number(issueEnd) });
   }
 }
