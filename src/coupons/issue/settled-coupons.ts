@@ -6,7 +6,8 @@ import { couponKeys } from '../admission/keys.ts';
 export const COUPON_CLOSED_CHANNEL = 'coupon-closed';
 
 type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
-type Entry = { state: 'loading' } | { state: 'too-many' } | { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number };
+/** `done`: past its use (its window about to end): kept as a marker so its last SOLD_OUT answers do not reload it. */
+type Entry = { state: 'loading' } | { state: 'too-many' } | { state: 'done' } | { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number };
 
 /**
  * The script checks the issue window before the stock, so from the window's end it answers ISSUE_ENDED, not
@@ -17,6 +18,10 @@ const WINDOW_END_MARGIN_MS = 5_000;
 
 /** Above this many holders a coupon is not kept in memory: its askers go to Redis as before. */
 const MAX_HOLDERS = 200_000;
+/** Coupons remembered at all (markers included); the longest-known is forgotten first. */
+const MAX_COUPONS_KNOWN = 10_000;
+/** Holders kept across every settled coupon; the longest-known coupons make room for new ones. */
+const MAX_HOLDERS_KEPT = 1_000_000;
 
 /**
  * Coupons that can never admit again in this process's memory, so the storm after a sell-out is answered
@@ -58,7 +63,10 @@ export class SettledCoupons {
   answer(couponId: string, userId: string): { outcome: 'ALREADY_ISSUED'; issuedCouponId: string } | { outcome: Final } | undefined {
     const entry = this.listening ? this.entries.get(couponId) : undefined;
     if (entry?.state !== 'ready') return undefined;
-    if (entry.outcome === 'SOLD_OUT' && Date.now() >= entry.issueEndMs - WINDOW_END_MARGIN_MS) return undefined;
+    if (entry.outcome === 'SOLD_OUT' && Date.now() >= entry.issueEndMs - WINDOW_END_MARGIN_MS) {
+      this.entries.set(couponId, { state: 'done' });
+      return undefined;
+    }
     const held = entry.holders.get(userId);
     return held === undefined ? { outcome: entry.outcome } : { outcome: 'ALREADY_ISSUED', issuedCouponId: issuedCouponId(couponId, held) };
   }
@@ -72,6 +80,7 @@ export class SettledCoupons {
       return;
     }
     if (entry) return;
+    if (this.entries.size >= MAX_COUPONS_KNOWN) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(couponId, { state: 'loading' });
     void this.load(couponId, outcome).catch((error: unknown) => {
       this.entries.delete(couponId);
@@ -96,6 +105,19 @@ export class SettledCoupons {
     // loading entry), so the state set below is never older than Redis's.
     const [status, issueEnd] = await this.redis.hmget(coupon, 'st', 'ie');
     if (this.entries.get(couponId)?.state !== 'loading') return;
+    this.makeRoom(holders.size);
     this.entries.set(couponId, { state: 'ready', outcome: status === 'CLOSED' ? 'COUPON_CLOSED' : outcome, holders, issueEndMs: Number(issueEnd) });
+  }
+
+  /** A long-running process meets many campaigns: forget the earliest settled ones (they go back to Redis). */
+  private makeRoom(needed: number): void {
+    let kept = needed;
+    for (const entry of this.entries.values()) if (entry.state === 'ready') kept += entry.holders.size;
+    for (const [couponId, entry] of this.entries) {
+      if (kept <= MAX_HOLDERS_KEPT) return;
+      if (entry.state !== 'ready') continue;
+      kept -= entry.holders.size;
+      this.entries.delete(couponId);
+    }
   }
 }
