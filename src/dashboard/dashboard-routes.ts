@@ -14,17 +14,56 @@ const UPLOT_CSS = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf
 
 const TICK_MS = 1_000;
 
-/** Streams open now, so a shutting-down API can end them instead of waiting for browsers to hang up. */
+/**
+ * Every open dashboard of this process, fed by one ticker: the snapshot is read once a second however many
+ * dashboards watch (and not at all when none does), and a shutting-down API can end the streams instead of
+ * waiting for browsers to hang up.
+ */
 export class DashboardStreams {
   private readonly open = new Set<PassThrough>();
+  private ticker?: DashboardTicker;
+  private timer?: NodeJS.Timeout;
+  private last?: string;
+  private busy = false;
+
+  feed(ticker: DashboardTicker): void {
+    this.ticker = ticker;
+  }
 
   add(stream: PassThrough): void {
     this.open.add(stream);
-    stream.once('close', () => this.open.delete(stream));
+    stream.once('close', () => {
+      this.open.delete(stream);
+      if (this.open.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+        this.last = undefined;
+      }
+    });
+    stream.write(`retry: ${TICK_MS}\n\n`);
+    if (this.last) stream.write(this.last);
+    else void this.tick();
+    this.timer ??= setInterval(() => void this.tick(), TICK_MS);
   }
 
   closeAll(): void {
     for (const stream of this.open) stream.end();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy || !this.ticker) return;
+    this.busy = true;
+    let message: string;
+    try {
+      message = `data: ${JSON.stringify(await this.ticker.tick())}\n\n`;
+    } catch (error) {
+      message = `event: unavailable\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`;
+    } finally {
+      this.busy = false;
+    }
+    if (this.open.size === 0) return;
+    this.last = message;
+    for (const stream of this.open) stream.write(message);
   }
 }
 
@@ -49,30 +88,14 @@ export function dashboardRoutes(router: Router, deps: DashboardDeps & { verify: 
     ctx.set('Cache-Control', 'public, max-age=86400');
     ctx.body = UPLOT_CSS;
   });
+  deps.streams.feed(new DashboardTicker(deps));
   router.get('/admin/dashboard/events', authenticate(deps.verify), requireAdmin, (ctx) => {
     const stream = new PassThrough();
-    deps.streams.add(stream);
-    const ticker = new DashboardTicker(deps);
-    let busy = false;
-    const send = async () => {
-      if (busy) return;
-      busy = true;
-      try {
-        stream.write(`data: ${JSON.stringify(await ticker.tick())}\n\n`);
-      } catch (error) {
-        stream.write(`event: unavailable\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
-      } finally {
-        busy = false;
-      }
-    };
-    const timer = setInterval(() => void send(), TICK_MS);
-    stream.once('close', () => clearInterval(timer));
     ctx.req.once('close', () => stream.end());
     ctx.type = 'text/event-stream';
     ctx.set('Cache-Control', 'no-store');
     ctx.set('X-Accel-Buffering', 'no');
     ctx.body = stream;
-    stream.write('retry: 1000\n\n');
-    void send();
+    deps.streams.add(stream);
   });
 }

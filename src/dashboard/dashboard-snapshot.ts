@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { AdmissionStore } from '../coupons/admission/admission-store.ts';
 import { couponStatus } from '../coupons/coupon-view.ts';
 import type { Db } from '../db/database.ts';
@@ -50,7 +49,7 @@ export class DashboardTicker {
     this.previousAt = now;
     const rows = await this.deps.db.selectFrom('coupon').select(['id', 'code', 'name', 'total_quantity'])
       .where('status', '=', 'ACTIVE').where('issue_end_at', '>', new Date(now - 3_600_000)).where('issue_start_at', '<', new Date(now + 3_600_000))
-      .orderBy(sql`created_at`, 'desc').limit(SHOWN).execute();
+      .orderBy('created_at', 'desc').limit(SHOWN).execute();
     const coupons = [];
     for (const row of rows) {
       const snapshot = await this.deps.admission.snapshot(row.id);

@@ -15,10 +15,18 @@ export interface ProjectionStatus {
   deadLetters: number;
 }
 
+type Checkpoint = { projection: string; partition_no: number; next_offset: string | number | bigint; last_event_at: Date | null };
+
+const checkpointsOf = (db: Db, topic: string): Promise<Checkpoint[]> =>
+  db.selectFrom('projection_checkpoint').select(['projection', 'partition_no', 'next_offset', 'last_event_at']).where('topic', '=', topic).execute();
+
 /** Events of each partition that each projection has not applied yet: the end offset minus its checkpoint. */
 export async function projectionLags(db: Db, kafka: KafkaClient, topic: string): Promise<{ projection: string; partition: number; lag: number }[]> {
-  const ends = await kafka.endOffsets(topic);
-  const checkpoints = await db.selectFrom('projection_checkpoint').select(['projection', 'partition_no', 'next_offset']).where('topic', '=', topic).execute();
+  const [ends, checkpoints] = await Promise.all([kafka.endOffsets(topic), checkpointsOf(db, topic)]);
+  return lagsOf(ends, checkpoints);
+}
+
+function lagsOf(ends: Map<number, bigint>, checkpoints: Checkpoint[]): { projection: string; partition: number; lag: number }[] {
   return ALL_PROJECTIONS.flatMap(({ name }) => [...ends].map(([partition, end]) => ({
     projection: name,
     partition,
@@ -27,8 +35,8 @@ export async function projectionLags(db: Db, kafka: KafkaClient, topic: string):
 }
 
 export async function projectionStatuses(db: Db, kafka: KafkaClient, topic: string): Promise<ProjectionStatus[]> {
-  const lags = await projectionLags(db, kafka, topic);
-  const checkpoints = await db.selectFrom('projection_checkpoint').select(['projection', 'last_event_at']).where('topic', '=', topic).execute();
+  const [ends, checkpoints] = await Promise.all([kafka.endOffsets(topic), checkpointsOf(db, topic)]);
+  const lags = lagsOf(ends, checkpoints);
   const dead = await db.selectFrom('projection_dead_letter').select(['projection', db.fn.countAll<number>().as('n')]).groupBy('projection').execute();
   return ALL_PROJECTIONS.map((projection) => {
     const lag = lags.filter((l) => l.projection === projection.name).reduce((sum, l) => sum + l.lag, 0);

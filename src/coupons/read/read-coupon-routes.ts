@@ -7,6 +7,7 @@ import type { CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponView } from '../coupon-view.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { isCouponId } from '../ids.ts';
+import { issuedCouponStatus } from '../issued-coupon-status.ts';
 
 export const issuanceSchema = z.union([
   z.object({ issued: z.literal(false) }),
@@ -32,7 +33,7 @@ export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {
       ctx.body = { issued: false };
       return;
     }
-    const status = mine.usedAt ? 'USED' : snapshot.now.getTime() >= Date.parse(snapshot.definition.validUntil) ? 'EXPIRED' : 'ISSUED';
+    const status = issuedCouponStatus({ status: mine.usedAt ? 'USED' : 'ISSUED', validUntil: new Date(snapshot.definition.validUntil) }, snapshot.now);
     ctx.body = { issued: true, issuedCouponId: mine.issuedCouponId, status, ...(mine.usedAt ? { usedAt: mine.usedAt.toISOString() } : {}) };
   });
 }
