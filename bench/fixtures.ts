@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHmac, createSecretKey } from 'node:crypto';
+import { jwtVerify } from 'jose';
 import { signAccessToken } from '../src/auth/token-signer.ts';
 import type { ResolvedConfig } from '../src/config/config.ts';
 
@@ -23,10 +25,21 @@ export async function createBenchCoupon(api: string, jwt: ResolvedConfig['jwt'],
   return ((await created.json()) as { id: string }).id;
 }
 
-/** A file of one user token per line, for the token-rotating wrk script: every request is another user. */
+/**
+ * A file of one user token per line, for the token-rotating wrk script: every request is another user.
+ * Signed here with HMAC directly (hundreds of thousands take jose seconds); the first is checked against
+ * jose's verifier, so the bytes are what the platform's own signer would accept.
+ */
 export async function writeTokensFile(jwt: ResolvedConfig['jwt'], users: number, prefix = 'bench-user'): Promise<string> {
+  const key = createSecretKey(Buffer.from(jwt.secret!, 'utf8'));
+  const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+  const iat = Math.floor(Date.now() / 1000);
   const tokens: string[] = [];
-  for (let u = 0; u < users; u++) tokens.push(await signAccessToken(jwt, { userId: `${prefix}-${u}`, role: 'user' }));
+  for (let u = 0; u < users; u++) {
+    const payload = Buffer.from(JSON.stringify({ role: 'user', sub: `${prefix}-${u}`, iss: jwt.issuer, iat, exp: iat + jwt.ttlSeconds })).toString('base64url');
+    tokens.push(`${header}.${payload}.${createHmac('sha256', key).update(`${header}.${payload}`).digest('base64url')}`);
+  }
+  await jwtVerify(tokens[0]!, key, { algorithms: ['HS256'], issuer: jwt.issuer, requiredClaims: ['exp'] });
   const file = join(mkdtempSync(join(tmpdir(), 'bench-')), 'tokens.txt');
   writeFileSync(file, `${tokens.join('\n')}\n`);
   return file;

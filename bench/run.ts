@@ -1,5 +1,7 @@
 /**
- * `npm run bench`: brings up the stack, runs N API processes, the relay, the projector and a bare Koa
+ * `npm run bench`: brings up the stack; first what one API process does beside one bare Koa process (the
+ * admitting issue route, the coupon read, the sold-out storm, and the admitting route open loop at half its
+ * rate, see one-process.ts); then the full pipeline: N API processes, the relay, the projector and a bare Koa
  * baseline (N processes too, the same setup) as separate processes, loads the baseline, the issue route and
  * the coupon read with wrk, the same connections, duration and token-rotating client for each, in one run, measures admission → MySQL latency
  * while it runs, checks that Redis, Kafka and MySQL agree, then times the projector and a rebuild over
@@ -8,6 +10,7 @@
 import '../src/runtime/pinned-node.ts';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { loadConfig, type ResolvedConfig } from '../src/config/config.ts';
 import { couponKeys } from '../src/coupons/admission/keys.ts';
@@ -24,9 +27,12 @@ import { spawnApp, spawnScript, type AppProcess } from '../test/support/app-proc
 import { createBenchCoupon, writeTokensFile } from './fixtures.ts';
 import { ensureWrk, load, type LoadResult } from './wrk-load.ts';
 import { benchProjections } from './projections.ts';
+import { benchOneProcess } from './one-process.ts';
+import { ensureVegeta } from './open-loop.ts';
 import { flushEveryNode } from '../src/redis/redis-client.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+const ONE_CONNECTIONS = Number(process.env.BENCH_ONE_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const PROCESSES = Number(process.env.BENCH_API_PROCESSES ?? 2);
 const USERS = 100_000;
@@ -34,9 +40,12 @@ const QUANTITY = 50_000;
 const API_PORT = 38_080;
 const BASELINE_PORT = 38_081;
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const answersOf = (r: LoadResult) =>
+  `2xx ${r.answers.ok}, 409 ${r.answers.conflict}, other 4xx ${r.answers.client}, 5xx ${r.answers.server}, socket errors ${r.answers.errors}`;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 ensureWrk();
+ensureVegeta();
 const base = loadConfig();
 const endpoints = await ensureLocalStack(base.stackDir, 'test', (l) => say(`stack: ${l}`));
 const mysqlUrl = await recreateDatabase(endpoints.mysqlUrl, 'coupon_bench_api');
@@ -55,6 +64,22 @@ await migrateToLatest(runtime.db);
 await runtime.kafka.deleteTopics([config.kafka.topic]);
 await runtime.kafka.ensureTopics(eventLogTopics(config));
 
+say(`signing ${USERS.toLocaleString('en')} user tokens`);
+const tokensFile = await writeTokensFile(config.jwt, USERS);
+const oneEnv = { ...env, REDIS_URL: `${endpoints.redisUrl}/4`, KAFKA_TOPIC: 'bench-api-one.coupon.events' };
+const oneRedis = new Redis(oneEnv.REDIS_URL);
+await oneRedis.flushdb();
+const one = await benchOneProcess({ env: oneEnv, config, tokensFile, connections: ONE_CONNECTIONS, seconds: SECONDS, say });
+await oneRedis.flushdb();
+await oneRedis.quit();
+// BENCH_ONE_PROCESS_ONLY=true stops here: the quick loop while working on per-request costs.
+if (process.env.BENCH_ONE_PROCESS_ONLY === 'true') {
+  for (const r of [one.bare, one.issue, one.read, one.soldOut]) say(`${r.name}: ${r.rps} req/s (${(r.rps / one.bare.rps).toFixed(2)}), p99 ${r.p99} ms, ${answersOf(r)}`);
+  say(`open loop at ${one.halfLoad.rate} req/s: p50 ${one.halfLoad.p50} ms, p99 ${one.halfLoad.p99} ms, statuses ${JSON.stringify(one.halfLoad.statuses)}`);
+  await closeRuntime(runtime);
+  process.exit(0);
+}
+
 // BENCH_PROFILE=dir writes a CPU profile of each API process there (open it in Chrome DevTools).
 const profile = process.env.BENCH_PROFILE ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE}` } : {};
 const children: AppProcess[] = [];
@@ -69,8 +94,6 @@ const api = `http://127.0.0.1:${API_PORT}`;
 
 try {
   const couponId = await createBenchCoupon(api, config.jwt, QUANTITY);
-  say(`signing ${USERS.toLocaleString('en')} user tokens`);
-  const tokensFile = await writeTokensFile(config.jwt, USERS);
 
   // Admission → MySQL: new issued_coupon rows are seen within one poll of being committed.
   const latencies: number[] = [];
@@ -128,25 +151,34 @@ try {
     mysql: (await sql<{ v: string }>`SELECT VERSION() AS v`.execute(runtime.db)).rows[0]!.v,
     kafka: KAFKA_VERSION,
   };
+  const ratio = (r: LoadResult, of: LoadResult) => (r.rps / of.rps).toFixed(2);
   const table = [
-    '| run | req/s | p50 ms | p99 ms | answers |',
-    '|---|---:|---:|---:|---|',
-    ...results.map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | 2xx ${r.answers.ok}, 409 ${r.answers.conflict}, other 4xx ${r.answers.client}, 5xx ${r.answers.server}, socket errors ${r.answers.errors} |`),
+    '| run | req/s | ratio to bare | p50 ms | p99 ms | answers |',
+    '|---|---:|---:|---:|---:|---|',
+    ...[one.bare, one.issue, one.read, one.soldOut].map((r) => `| ${r.name} | ${r.rps} | ${ratio(r, one.bare)} | ${r.p50} | ${r.p99} | ${answersOf(r)} |`),
+    ...results.map((r) => `| ${PROCESSES} processes + relay + projector: ${r.name} | ${r.rps} | ${ratio(r, bare)} | ${r.p50} | ${r.p99} | ${answersOf(r)} |`),
   ];
+  const half = one.halfLoad;
+  const openLoopLine = `Open loop, 1 process, admitting issue route at ${half.rate} req/s (half of ${one.issue.rps}) for ${SECONDS} s: ` +
+    `${half.requests} requests, p50 ${half.p50} ms, p99 ${half.p99} ms, max ${half.max} ms, statuses ${JSON.stringify(half.statuses)}`;
   const agreement = `admitted (201) ${admitted}, Redis issued ${redisIssued}, CouponIssued in Kafka ${logIssued.size}, MySQL rows ${mysqlRows}, quantity ${QUANTITY}`;
-  const line = `issue_rps=${issue.rps} baseline_rps=${bare.rps} ratio=${(issue.rps / bare.rps).toFixed(2)} issue_p99_ms=${issue.p99} ` +
-    `e2e_p99_ms=${e2e.p99} projector_eps=${projections.projectorEps} rebuild_eps=${projections.rebuildEps} overissued=${overissued} lost=${lost}`;
+  const line = `issue_rps=${issue.rps} baseline_rps=${bare.rps} ratio=${ratio(issue, bare)} issue_p99_ms=${issue.p99} ` +
+    `e2e_p99_ms=${e2e.p99} projector_eps=${projections.projectorEps} rebuild_eps=${projections.rebuildEps} overissued=${overissued} lost=${lost} ` +
+    `issue_ratio_1p=${ratio(one.issue, one.bare)} get_ratio_1p=${ratio(one.read, one.bare)} soldout_ratio_1p=${ratio(one.soldOut, one.bare)} ` +
+    `pipeline_ratio=${ratio(issue, bare)} p99_at_half_load_ms=${half.p99}`;
   say('');
   for (const row of table) say(row);
-  say(`\nGET /coupons/{id}: ${read.rps} req/s. Admission → MySQL row: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms over ${latencies.length} rows.`);
+  say(`\n${openLoopLine}.`);
+  say(`GET /coupons/{id}: ${read.rps} req/s. Admission → MySQL row: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms over ${latencies.length} rows.`);
   say(`Agreement: ${agreement}.`);
   say(`Projections over ${projections.events.toLocaleString('en')} events: projector ${projections.projectorEps} ev/s, rebuild ${projections.rebuildEps} ev/s.`);
   say(line);
   writeFileSync(new URL('./RESULTS.md', import.meta.url), [
     '# Benchmark results', '',
     `Run ${new Date().toISOString()} by \`npm run bench\` on ${versions.cpu}; Node ${versions.node}, Redis ${versions.redis}, MariaDB ${versions.mysql}, Kafka ${versions.kafka}.`,
-    `${CONNECTIONS} connections, ${SECONDS} s per run, ${PROCESSES} API processes (and ${PROCESSES} baseline processes), client on the same machine.`, '',
+    `One process: wrk 2 threads, ${ONE_CONNECTIONS} connections, a new user's token on every request; pipeline: ${CONNECTIONS} connections, ${SECONDS} s per run, ${PROCESSES} API processes (and ${PROCESSES} baseline processes), relay and projector; client on the same machine.`, '',
     ...table, '',
+    `- ${openLoopLine}`,
     `- GET /coupons/{id}: ${read.rps} req/s`,
     `- Admission → MySQL row: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms (${latencies.length} rows)`,
     `- Agreement: ${agreement}`,
