@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config/config.ts';
-import { verifyHs256, type RejectedToken } from './hs256.ts';
+import { hs256Key, verifyHs256, type RejectedToken } from './hs256.ts';
 import { identityClaims, type Identity } from './identity.ts';
 
 export type TokenVerifier = (token: string) => Promise<Identity>;
@@ -23,7 +23,7 @@ const CACHE_LIMIT = 50_000;
  */
 export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
   const jwks: JWTVerifyGetKey | undefined = jwt.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : undefined;
-  const secret = Buffer.from(jwt.secret ?? '', 'utf8');
+  const secret = hs256Key(jwt.secret ?? '');
   const verify = jwks
     ? (token: string) => jwtVerify(token, jwks, { algorithms: ['RS256', 'ES256'] })
     : async (token: string) => {

@@ -1,12 +1,26 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+
+const pool = Buffer.allocUnsafe(16 * 1024);
+let pooled = pool.length;
+
+/** Random bytes from a pool refilled 16 KiB at a time: one CSPRNG call per ~1,000 ids, not one per id. */
+export function randomBytesPooled(size: number): Buffer {
+  if (pooled + size > pool.length) {
+    randomFillSync(pool);
+    pooled = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(pooled, pooled + size));
+  pooled += size;
+  return bytes;
+}
 
 /**
  * UUIDv7 (RFC 9562): time-ordered, so ids sort by creation. With `seed`, the random bits come from its
  * hash, so the same thing at the same time always gets the same id.
  */
 export function uuidv7(now = Date.now(), seed?: string): string {
-  const bytes = seed === undefined ? randomBytes(16) : createHash('sha256').update(seed).digest().subarray(0, 16);
+  const bytes = seed === undefined ? randomBytesPooled(16) : createHash('sha256').update(seed).digest().subarray(0, 16);
   bytes.writeUIntBE(now, 0, 6);
   bytes[6] = (bytes[6]! & 0x0f) | 0x70;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../runtime/dependency-unavailable.ts';
 import { PROBLEM_CONTENT_TYPE, Problem } from './problem.ts';
+import { requestLog } from './request-context.ts';
 
 /** Errors that Koa or a body reader raise with a status, mapped to the platform's codes. */
 function fromHttpError(error: { status?: number; statusCode?: number; message?: string }): Problem | undefined {
@@ -58,14 +59,22 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
   } catch (error) {
     let problem = error instanceof Problem ? error : (fromDependencyFailure(error) ?? fromHttpError(error as { status?: number }));
     if (!problem) {
-      ctx.state.log?.error({ err: error }, 'unhandled error');
+      requestLog(ctx).error({ err: error }, 'unhandled error');
       problem = new Problem('INTERNAL_ERROR', 'The request failed; it has been logged with its request id');
     } else if (problem.status >= 500) {
-      ctx.state.log?.warn({ err: error, code: problem.code }, problem.detail);
+      requestLog(ctx).warn({ err: error, code: problem.code }, problem.detail);
     }
-    ctx.status = problem.status;
-    ctx.set(problem.headers);
-    ctx.type = PROBLEM_CONTENT_TYPE;
-    ctx.body = problem.body(ctx.state.requestId ? `urn:request:${ctx.state.requestId}` : undefined);
+    answerProblem(ctx, problem);
   }
+}
+
+/**
+ * Answers with a problem without throwing it: for outcomes a route expects by the thousand (a sold-out
+ * storm), where a throw unwinds every middleware's await.
+ */
+export function answerProblem(ctx: Context, problem: Problem): void {
+  ctx.status = problem.status;
+  ctx.set(problem.headers);
+  ctx.type = PROBLEM_CONTENT_TYPE;
+  ctx.body = problem.body(ctx.state.requestId ? `urn:request:${ctx.state.requestId}` : undefined);
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../ids.ts';
 
 /**
  * One request for a decision, as the admission scripts remember it. A decision that changes state is
@@ -17,4 +17,4 @@ export interface AdmissionRequest {
 export const memoTtlMs = (request: AdmissionRequest) => (request.keyed ? 24 * 3_600_000 : 10 * 60_000);
 
 /** A request of the API's own: no client key, so only the API's retries share its id. */
-export const internalRequest = (): AdmissionRequest => ({ requestId: randomBytes(12).toString('base64url'), fingerprint: '', keyed: false });
+export const internalRequest = (): AdmissionRequest => ({ requestId: randomBytesPooled(12).toString('base64url'), fingerprint: '', keyed: false });
