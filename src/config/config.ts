@@ -108,9 +108,10 @@ export interface Config {
     replicaWaitMs: number;
     /** Pending events past which admissions stop (503) instead of growing Redis while the log is away. */
     outboxMaxEntries: number;
+    /** Attempts per user, coupon and route in a window, counted by the admission scripts themselves. */
+    userLimit: { requests: number; windowMs: number };
   };
   loginLimits: { perEmail: number; perAddress: number; windowSeconds: number };
-  userLimit: { requests: number; windowMs: number };
   notifier: {
     cron: string;
     timezone: string;
@@ -192,8 +193,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     admission: {
       shards: env.ADMISSION_SHARDS, retryMs: env.ADMISSION_RETRY_MS, replicas: env.ADMISSION_REPLICAS as 0 | 1,
       replicaWaitMs: env.ADMISSION_REPLICA_WAIT_MS, outboxMaxEntries: env.OUTBOX_MAX_ENTRIES,
+      userLimit: { requests: env.USER_LIMIT, windowMs: env.USER_LIMIT_WINDOW_MS },
     },
-    userLimit: { requests: env.USER_LIMIT, windowMs: env.USER_LIMIT_WINDOW_MS },
     loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
     notifier: {
       cron: env.NOTIFIER_CRON,

@@ -14,7 +14,6 @@ export interface CouponRouteDeps {
   redis: Redis;
   verify: TokenVerifier;
   /** Requests per user per window on issue and use. */
-  userLimit: { requests: number; windowMs: number };
 }
 
 /** What every event records about the request that caused it. */

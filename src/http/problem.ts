@@ -38,6 +38,10 @@ export type ProblemCode = keyof typeof PROBLEMS;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/**
+ * An answer, not a bug: it carries no stack trace. Nobody reads one (clients never get stacks), and a
+ * sold-out storm answered from memory throws thousands of these a second.
+ */
 export class Problem extends Error {
   readonly status: number;
 
@@ -47,7 +51,10 @@ export class Problem extends Error {
     readonly extensions: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${detail}`);
+    Error.stackTraceLimit = limit;
     this.name = 'Problem';
     this.status = PROBLEMS[code].status;
   }
@@ -63,4 +70,10 @@ export class Problem extends Error {
       ...this.extensions,
     };
   }
+}
+
+/** 429 with Retry-After in whole seconds (at least one). */
+export function rateLimited(retryAfterMs: number): Problem {
+  const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  return new Problem('RATE_LIMITED', `Too many attempts on this coupon; retry in ${retryAfter} s`, {}, { 'Retry-After': retryAfter });
 }

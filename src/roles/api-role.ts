@@ -38,7 +38,7 @@ export function apiRouters(runtime: Runtime, streams = new DashboardStreams(), s
   },
     (couponId) => recovery.recoverIfLost(couponId));
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
-  const coupons = couponRoutes({ admission, codes: new CouponCodes(redis), settled, redis, verify, userLimit: config.userLimit });
+  const coupons = couponRoutes({ admission, codes: new CouponCodes(redis), settled, redis, verify });
   myCouponsRoute(coupons, { db, verify });
   catalogRoute(coupons, { db, verify });
   dashboardRoutes(coupons, {

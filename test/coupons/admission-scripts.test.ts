@@ -1,16 +1,18 @@
 import * as assert from 'uvu/assert';
 import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { decideClose, decideIssue, decideUse, type AdmissionCoupon } from '../../src/coupons/admission/decide.ts';
+import { decideClose, decideIssue, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/admission/decide.ts';
 import { uuidv7 } from '../../src/coupons/ids.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
 import { spec } from '../support/spec.ts';
 
 let store!: AdmissionStore;
+// Low enough that some users reach it on some coupons, and a window longer than the test.
+const USER_LIMIT = { requests: 7, windowMs: 600_000 };
 const equivalence = spec('Lua admission scripts agree with the TypeScript mirror', async () => {
   const runtime = await openTestRuntime();
-  store = new AdmissionStore(runtime.redis, runtime.config.admission);
+  store = new AdmissionStore(runtime.redis, { ...runtime.config.admission, userLimit: USER_LIMIT });
   return runtime;
 }, closeRuntime);
 
@@ -53,6 +55,12 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
   ids.push(uuidv7()); // one that does not exist
 
   const tally = new Map<string, number>();
+  const attempts = new Map<string, number>();
+  const limited = (route: string, couponId: string, user: string) => {
+    const key = `${route} ${couponId} ${user}`;
+    attempts.set(key, (attempts.get(key) ?? 0) + 1);
+    return overUserLimit(attempts.get(key)!, USER_LIMIT.requests);
+  };
   for (let step = 0; step < 2000; step++) {
     const couponId = pick(ids);
     const state = mirror.get(couponId);
@@ -60,7 +68,10 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
     const roll = next();
     let expected: string;
     let actual: string;
-    if (roll < 0.6) {
+    if (roll < 0.6 && limited('issue', couponId, user)) {
+      expected = 'RATE_LIMITED';
+      actual = (await store.issue(couponId, user, uuidv7(), {}, internalRequest())).outcome;
+    } else if (roll < 0.6) {
       const d = decideIssue(state, user, Date.now());
       expected = d.outcome + ('sequence' in d ? d.sequence : '');
       if (d.outcome === 'ISSUED') {
@@ -69,6 +80,9 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
       }
       const r = await store.issue(couponId, user, uuidv7(), {}, internalRequest());
       actual = r.outcome + ('issuedCouponId' in r ? Number(r.issuedCouponId.split('.')[1]) : '');
+    } else if (roll < 0.95 && limited('use', couponId, user)) {
+      expected = 'RATE_LIMITED';
+      actual = (await store.use(couponId, 1 + Math.floor(next() * 4), user, uuidv7(), undefined, {}, internalRequest())).outcome;
     } else if (roll < 0.95) {
       const sequence = 1 + Math.floor(next() * 4);
       const d = decideUse(state, sequence, user, Date.now());
@@ -86,7 +100,7 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
   }
   // The scenario must reach every outcome, or it proves less than it claims.
   for (const outcome of ['ISSUED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'COUPON_NOT_FOUND',
-    'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED']) {
+    'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED', 'RATE_LIMITED']) {
     assert.ok((tally.get(outcome) ?? 0) > 0, `no command reached ${outcome}: ${JSON.stringify([...tally])}`);
   }
 });

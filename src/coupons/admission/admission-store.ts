@@ -16,8 +16,8 @@ const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.
 
 export const SCRIPTS = {
   couponCreate: { numberOfKeys: 3, lua: script('create') },
-  couponIssue: { numberOfKeys: 4, lua: script('issue') },
-  couponUse: { numberOfKeys: 5, lua: script('use') },
+  couponIssue: { numberOfKeys: 5, lua: script('issue') },
+  couponUse: { numberOfKeys: 6, lua: script('use') },
   couponClose: { numberOfKeys: 3, lua: script('close') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
 } as const;
@@ -44,6 +44,8 @@ export type CouponDefinition = z.infer<typeof couponCreatedData>;
 
 /** Every decision may also answer that the client reused its Idempotency-Key for another request. */
 type KeyReused = { outcome: 'IDEMPOTENCY_KEY_REUSED' };
+/** The user's attempts on this coupon are over the limit for the window; nothing was decided. */
+export type RateLimited = { outcome: 'RATE_LIMITED'; retryAfterMs: number };
 /** `replayed`: the decision was made by an earlier call with the same request id and is repeated here. */
 type Replayable = { replayed: boolean };
 
@@ -53,12 +55,14 @@ export type IssueResult =
   | ({ outcome: 'ISSUED'; issuedCouponId: string; issuedAt: Date; validFrom: string; validUntil: string } & Replayable)
   | { outcome: 'ALREADY_ISSUED'; issuedCouponId: string }
   | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' }
+  | RateLimited
   | KeyReused;
 
 export type UseResult =
   | ({ outcome: 'USED'; usedAt: Date } & Replayable)
   | { outcome: 'ALREADY_USED'; usedAt: Date }
   | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' }
+  | RateLimited
   | KeyReused;
 
 export type CloseResult =
@@ -92,6 +96,8 @@ export interface AdmissionSettings {
   commandTimeoutMs?: number;
   /** How long a call that never reached Redis is tried again (a cluster failing over); 0 answers at once. */
   retryNotSentMs?: number;
+  /** Issue and use attempts per user and coupon in a window; none when absent. */
+  userLimit?: { requests: number; windowMs: number };
 }
 
 /** A script's reply, with the REPLAYED marker a remembered decision carries taken off. */
@@ -187,6 +193,11 @@ export class AdmissionStore {
     }
   }
 
+  private limit(): [number, number] {
+    const limit = this.settings.userLimit;
+    return limit ? [limit.requests, limit.windowMs] : [Number.MAX_SAFE_INTEGER, 60_000];
+  }
+
   private memo(couponId: string, request: AdmissionRequest): string[] {
     return [couponKeys(couponId, this.settings.shards).memo(request.requestId)];
   }
@@ -228,27 +239,31 @@ export class AdmissionStore {
   private async issueOnce(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<IssueResult> {
     const k = couponKeys(couponId, this.settings.shards);
     const { reply: [outcome, a, b, c, d], replayed } = await this.decide('couponIssue', [
-      k.coupon, k.holders, k.outbox, ...this.memo(couponId, request), couponId, userId, eventId, JSON.stringify(meta), request.fingerprint, memoTtlMs(request),
+      k.coupon, k.holders, k.outbox, ...this.memo(couponId, request), k.attempts('issue', userId), couponId, userId, eventId, JSON.stringify(meta),
+      request.fingerprint, memoTtlMs(request), ...this.limit(),
     ]);
     switch (outcome) {
       case 'ISSUED':
         return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)), issuedAt: new Date(Number(b)), validFrom: c!, validUntil: d!, replayed };
       case 'ALREADY_ISSUED':
         return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)) };
+      case 'RATE_LIMITED':
+        return { outcome, retryAfterMs: Number(a) };
       default:
-        return { outcome: outcome as Exclude<IssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED'> };
+        return { outcome: outcome as Exclude<IssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED' | 'RATE_LIMITED'> };
     }
   }
 
   private async useOnce(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest): Promise<UseResult> {
     const k = couponKeys(couponId, this.settings.shards);
     const { reply: [outcome, at], replayed } = await this.decide('couponUse', [
-      k.coupon, k.holders, k.used, k.outbox, ...this.memo(couponId, request), couponId, String(sequence), userId, eventId, orderId ?? '',
-      JSON.stringify(meta), request.fingerprint, memoTtlMs(request),
+      k.coupon, k.holders, k.used, k.outbox, ...this.memo(couponId, request), k.attempts('use', userId), couponId, String(sequence), userId, eventId,
+      orderId ?? '', JSON.stringify(meta), request.fingerprint, memoTtlMs(request), ...this.limit(),
     ]);
     if (outcome === 'USED') return { outcome, usedAt: new Date(Number(at)), replayed };
     if (outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };
-    return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED'> };
+    if (outcome === 'RATE_LIMITED') return { outcome, retryAfterMs: Number(at) };
+    return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED' | 'RATE_LIMITED'> };
   }
 
   private async closeOnce(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {

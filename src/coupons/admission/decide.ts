@@ -35,6 +35,12 @@ export type UseDecision =
 
 export type CloseDecision = { outcome: 'CLOSED' } | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' };
 
+/**
+ * Before any rule but a replay, the scripts count the user's attempts at this decision on this coupon in
+ * the current window (`attempts` includes this one); past the limit nothing is decided.
+ */
+export const overUserLimit = (attempts: number, limit: number): boolean => attempts > limit;
+
 /** A holder retrying learns their coupon whatever else changed since; then closed, window, stock, in that order. */
 export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number): IssueDecision {
   if (!coupon) return { outcome: 'COUPON_NOT_FOUND' };

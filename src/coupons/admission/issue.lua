@@ -1,8 +1,10 @@
--- KEYS: coupon, holders, outbox, memo
--- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, outboxMaxEntries (last)
+-- KEYS: coupon, holders, outbox, memo, attempts
+-- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, outboxMaxEntries (last)
 -- The same rules, in the same order, as decideIssue in decide.ts.
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
+local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])
+if wait then return {'RATE_LIMITED', tostring(wait)} end
 local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus')
 if not c[1] then return {'COUPON_NOT_FOUND'} end
 local held = redis.call('HGET', KEYS[2], ARGV[2])

@@ -13,6 +13,8 @@ export interface CouponKeys {
   outbox: string;
   /** Where a decision made under this request id is remembered, in the coupon's slot. */
   memo(requestId: string): string;
+  /** A user's attempts at one decision on this coupon in the current window. */
+  attempts(route: 'issue' | 'use', userId: string): string;
 }
 
 export function couponKeys(couponId: string, shards: number): CouponKeys {
@@ -20,6 +22,7 @@ export function couponKeys(couponId: string, shards: number): CouponKeys {
   return {
     coupon: `${t}:c:${couponId}`, holders: `${t}:h:${couponId}`, used: `${t}:u:${couponId}`, outbox: `${t}:outbox`,
     memo: (requestId) => `${t}:rq:${requestId}`,
+    attempts: (route, userId) => `${t}:rl:${route}:${couponId}:${userId}`,
   };
 }
 

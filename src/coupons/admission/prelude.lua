@@ -28,6 +28,15 @@ local function recall(memo, fingerprint)
   return reply
 end
 
+-- A user's attempts at one decision on one coupon, counted in fixed windows in the same atomic step as the
+-- decision: exact whatever the number of API processes. Answers the milliseconds left when over the limit.
+local function over_limit(key, limit, window_ms)
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('PEXPIRE', key, window_ms) end
+  if n > tonumber(limit) then return redis.call('PTTL', key) end
+  return nil
+end
+
 local function remember(memo, fingerprint, ttl_ms, reply)
   redis.call('SET', memo, cjson.encode({ f = fingerprint, r = reply }), 'PX', ttl_ms)
   return reply

@@ -1,8 +1,11 @@
--- KEYS: coupon, holders, used, outbox, memo
--- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs, outboxMaxEntries (last)
+-- KEYS: coupon, holders, used, outbox, memo, attempts
+-- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs,
+--   outboxMaxEntries (last)
 -- The same rules, in the same order, as decideUse in decide.ts.
 local replayed = recall(KEYS[5], ARGV[7])
 if replayed then return replayed end
+local wait = over_limit(KEYS[6], ARGV[9], ARGV[10])
+if wait then return {'RATE_LIMITED', tostring(wait)} end
 local c = redis.call('HMGET', KEYS[1], 'vf', 'vu')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end

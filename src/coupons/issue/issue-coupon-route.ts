@@ -3,8 +3,9 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
-import { Problem } from '../../http/problem.ts';
-import { perUserLimit } from '../../rate-limit/per-user-limit.ts';
+import { answerProblem } from '../../http/error-handler.ts';
+import { Problem, rateLimited } from '../../http/problem.ts';
+import type { IssueResult } from '../admission/admission-store.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { metrics } from '../../metrics/metrics.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
@@ -21,13 +22,12 @@ export const issuedCouponSchema = z.object({
 
 /** `POST /coupons/{couponId}/issue` and, through the code index, `POST /coupons/by-code/{code}/issue`: one handler. */
 export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  const limit = perUserLimit('issue', deps.userLimit.requests, deps.userLimit.windowMs);
-  router.post('/coupons/:couponId/issue', authenticate(deps.verify), limit, async (ctx) => {
+  router.post('/coupons/:couponId/issue', authenticate(deps.verify), async (ctx) => {
     const { couponId } = ctx.params as { couponId: string };
     if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     await issueCoupon(ctx, deps, couponId);
   });
-  router.post('/coupons/by-code/:code/issue', authenticate(deps.verify), limit, async (ctx) => {
+  router.post('/coupons/by-code/:code/issue', authenticate(deps.verify), async (ctx) => {
     await issueCoupon(ctx, deps, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code));
   });
 }
@@ -57,19 +57,29 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
         validUntil: result.validUntil,
       };
       return;
-    case 'ALREADY_ISSUED':
-      throw new Problem('ALREADY_ISSUED', 'You already hold this coupon', { issuedCouponId: result.issuedCouponId });
-    case 'COUPON_NOT_FOUND':
-      throw new Problem(result.outcome, 'No coupon has this id');
-    case 'COUPON_CLOSED':
-      throw new Problem(result.outcome, 'Issuing of this coupon was closed');
-    case 'ISSUE_NOT_STARTED':
-      throw new Problem(result.outcome, 'The issue window has not opened yet');
-    case 'ISSUE_ENDED':
-      throw new Problem(result.outcome, 'The issue window has ended');
-    case 'SOLD_OUT':
-      throw new Problem(result.outcome, 'Every coupon has been issued');
     case 'IDEMPOTENCY_KEY_REUSED':
       throw keyReused();
+    default:
+      answerProblem(ctx, problemOf(result));
+  }
+}
+
+/** The refusals, answered without a throw: a sold-out storm is thousands of them a second. */
+function problemOf(result: Exclude<IssueResult, { outcome: 'ISSUED' | 'IDEMPOTENCY_KEY_REUSED' }>): Problem {
+  switch (result.outcome) {
+    case 'ALREADY_ISSUED':
+      return new Problem('ALREADY_ISSUED', 'You already hold this coupon', { issuedCouponId: result.issuedCouponId });
+    case 'COUPON_NOT_FOUND':
+      return new Problem(result.outcome, 'No coupon has this id');
+    case 'COUPON_CLOSED':
+      return new Problem(result.outcome, 'Issuing of this coupon was closed');
+    case 'ISSUE_NOT_STARTED':
+      return new Problem(result.outcome, 'The issue window has not opened yet');
+    case 'ISSUE_ENDED':
+      return new Problem(result.outcome, 'The issue window has ended');
+    case 'SOLD_OUT':
+      return new Problem(result.outcome, 'Every coupon has been issued');
+    case 'RATE_LIMITED':
+      return rateLimited(result.retryAfterMs);
   }
 }

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
 import { readJsonBody } from '../../http/json-body.ts';
-import { Problem } from '../../http/problem.ts';
-import { perUserLimit } from '../../rate-limit/per-user-limit.ts';
+import { Problem, rateLimited } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
@@ -19,8 +18,7 @@ export const usedCouponSchema = z.object({
 });
 
 export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  const limit = perUserLimit('use', deps.userLimit.requests, deps.userLimit.windowMs);
-  router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), limit, async (ctx) => {
+  router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);
     const { orderId } = validate(useCouponRequest, value);
@@ -42,6 +40,8 @@ export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
         throw new Problem(result.outcome, 'This coupon cannot be used before its validity starts');
       case 'COUPON_EXPIRED':
         throw new Problem(result.outcome, 'This coupon expired unused');
+      case 'RATE_LIMITED':
+        throw rateLimited(result.retryAfterMs);
       case 'IDEMPOTENCY_KEY_REUSED':
         throw keyReused();
     }
