@@ -75,6 +75,6 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
 export function answerProblem(ctx: Context, problem: Problem): void {
   ctx.status = problem.status;
   ctx.set(problem.headers);
-  ctx.type = PROBLEM_CONTENT_TYPE;
+  ctx.set('Content-Type', PROBLEM_CONTENT_TYPE);
   ctx.body = problem.body(ctx.state.requestId ? `urn:request:${ctx.state.requestId}` : undefined);
 }

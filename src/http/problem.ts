@@ -40,7 +40,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /**
  * An answer, not a bug: it carries no stack trace. Nobody reads one (clients never get stacks), and a
- * sold-out storm answered from memory throws thousands of these a second.
+ * sold-out storm answers thousands of these a second.
  */
 export class Problem extends Error {
   readonly status: number;

@@ -34,15 +34,17 @@ export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
 
 async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string): Promise<void> {
   const userId = identityOf(ctx).userId;
-  const request = admissionRequestOf(ctx, userId);
   // A keyed request must replay its first outcome, which only Redis remembers.
-  const known = request.keyed ? undefined : deps.settled.answer(couponId, userId);
+  const known = ctx.headers['idempotency-key'] === undefined ? deps.settled.answer(couponId, userId) : undefined;
   if (known) {
     metrics.admissionOutcomes.inc({ decision: 'issue', code: known.outcome });
     metrics.admissionFromMemory.inc({ code: known.outcome });
+    answerProblem(ctx, problemOf(known));
+    return;
   }
-  const result = known ?? (await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request));
-  if (!known && (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED')) deps.settled.learn(couponId, result.outcome);
+  const request = admissionRequestOf(ctx, userId);
+  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request);
+  if (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED') deps.settled.learn(couponId, result.outcome);
   switch (result.outcome) {
     case 'ISSUED':
       markReplayed(ctx, request, result.replayed);
@@ -64,6 +66,9 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
   }
 }
 
+// Made once: a sold-out storm answers thousands of these a second.
+const SOLD_OUT = new Problem('SOLD_OUT', 'Every coupon has been issued');
+
 /** The refusals, answered without a throw: a sold-out storm is thousands of them a second. */
 function problemOf(result: Exclude<IssueResult, { outcome: 'ISSUED' | 'IDEMPOTENCY_KEY_REUSED' }>): Problem {
   switch (result.outcome) {
@@ -78,7 +83,7 @@ function problemOf(result: Exclude<IssueResult, { outcome: 'ISSUED' | 'IDEMPOTEN
     case 'ISSUE_ENDED':
       return new Problem(result.outcome, 'The issue window has ended');
     case 'SOLD_OUT':
-      return new Problem(result.outcome, 'Every coupon has been issued');
+      return SOLD_OUT;
     case 'RATE_LIMITED':
       return rateLimited(result.retryAfterMs);
   }
