@@ -74,6 +74,8 @@ export interface ConsumeOptions {
   /** Let the broker wait until this much is there (or `maxWaitMs` passed): fewer, larger batches under steady load. */
   minBytes?: number;
   maxWaitMs?: number;
+  /** Partitions whose batches are handled at once (kafkajs's partitionsConsumedConcurrently); default one. */
+  concurrency?: number;
 }
 
 export interface RunningConsumer {
@@ -114,6 +116,11 @@ function clusterOf(kafka: Kafka): KafkajsCluster {
   const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
   if (!create) throw new Error('this kafkajs has no private:Kafka:createCluster; the group-less reader needs updating');
   return (kafka as unknown as Record<symbol, (options: object) => KafkajsCluster>)[create]!({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED });
+}
+
+function connectedCluster(kafka: Kafka): Promise<KafkajsCluster> {
+  const cluster = clusterOf(kafka);
+  return cluster.connect().then(() => cluster);
 }
 
 export interface ReadOptions {
@@ -350,8 +357,7 @@ export class KafkaClient {
 
   private cluster(): Promise<KafkajsCluster> {
     if (!this.readerCluster) {
-      const cluster = clusterOf(this.kafka);
-      this.readerCluster = cluster.connect().then(() => cluster);
+      this.readerCluster = connectedCluster(this.kafka);
       this.readerCluster.catch(() => (this.readerCluster = undefined));
     }
     return this.readerCluster;
@@ -362,18 +368,24 @@ export class KafkaClient {
    * fetch (`maxBytes`, default 1 MiB); stopping early (`break`) costs nothing more. A moved leader is
    * looked up again; any other failure is thrown.
    */
-  async *read(topic: string, partition: number, from: bigint, until: bigint, options: ReadOptions = {}): AsyncGenerator<ConsumedMessage[]> {
+  read(topic: string, partition: number, from: bigint, until: bigint, options: ReadOptions = {}): AsyncGenerator<ConsumedMessage[]> {
+    return this.readWith(() => this.cluster(), topic, partition, from, until, options);
+  }
+
+  private async *readWith(
+    cluster: () => Promise<KafkajsCluster>, topic: string, partition: number, from: bigint, until: bigint, options: ReadOptions,
+  ): AsyncGenerator<ConsumedMessage[]> {
     const maxBytes = options.maxBytes ?? 1024 * 1024;
     let offset = from;
     let failures = 0;
     while (offset < until) {
       let batch: KafkajsBatch;
       try {
-        const cluster = await this.cluster();
-        await cluster.addTargetTopic(topic);
-        const leader = Object.entries(cluster.findLeaderForPartitions(topic, [partition]))[0]?.[0];
+        const connected = await cluster();
+        await connected.addTargetTopic(topic);
+        const leader = Object.entries(connected.findLeaderForPartitions(topic, [partition]))[0]?.[0];
         if (leader === undefined) throw Object.assign(new Error(`no leader known for ${topic}/${partition}`), { type: 'LEADER_NOT_AVAILABLE' });
-        const broker = await cluster.findBroker({ nodeId: leader });
+        const broker = await connected.findBroker({ nodeId: leader });
         const { responses } = await broker.fetch({
           maxWaitTime: 0, minBytes: 1, maxBytes, isolationLevel: READ_COMMITTED,
           topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes }] }],
@@ -386,7 +398,7 @@ export class KafkaClient {
         const { type, retriable, name } = error as { type?: string; retriable?: boolean; name?: string };
         const stale = (type && STALE_METADATA.has(type)) || name === 'KafkaJSBrokerNotFound' || name === 'KafkaJSConnectionError' || retriable;
         if (!stale || ++failures > 30) throw error;
-        await (await this.cluster().catch(() => undefined))?.refreshMetadata().catch(() => undefined);
+        await (await cluster().catch(() => undefined))?.refreshMetadata().catch(() => undefined);
         await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * failures)));
         continue;
       }
@@ -488,6 +500,7 @@ export class KafkaClient {
     });
     await consumer.run({
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.concurrency ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         let sought = false;
@@ -538,15 +551,39 @@ export class KafkaClient {
     const until = options.until ?? (await this.endOffsets(topic));
     const wanted = (options.partitions ?? [...until.keys()]).filter((p) => (until.get(p) ?? 0n) > (options.from?.get(p) ?? 0n));
     const queue = [...wanted];
-    const worker = async () => {
+    const workers = Math.min(options.concurrency ?? 1, wanted.length);
+    // One reader cluster per worker beyond the first: readers sharing one cluster at once left connections
+    // nobody closed (the process did not exit), and each worker on its own cluster reads as a single one does.
+    const own: Promise<KafkajsCluster>[] = [];
+    const worker = async (index: number) => {
+      let cluster = () => this.cluster();
+      if (index > 0) {
+        const mine = connectedCluster(this.kafka);
+        own.push(mine);
+        cluster = () => mine;
+      }
       for (let partition = queue.shift(); partition !== undefined; partition = queue.shift()) {
         const end = until.get(partition)!;
-        for await (const messages of this.read(topic, partition, options.from?.get(partition) ?? 0n, end, { maxBytes: 4 * 1024 * 1024 })) {
-          await onBatch({ topic, partition, messages, highWatermark: end.toString() });
+        // The next fetch is under way while the caller handles this batch.
+        const batches = this.readWith(cluster, topic, partition, options.from?.get(partition) ?? 0n, end, { maxBytes: 4 * 1024 * 1024 });
+        let next = batches.next();
+        try {
+          for (let current = await next; !current.done; current = await next) {
+            next = batches.next();
+            await onBatch({ topic, partition, messages: current.value, highWatermark: end.toString() });
+          }
+        } finally {
+          // A caller's failure leaves a fetch under way: its outcome is dropped, the reader closed.
+          next.catch(() => undefined);
+          await batches.return(undefined);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 1, wanted.length) }, worker));
+    try {
+      await Promise.all(Array.from({ length: workers }, (_, i) => worker(i)));
+    } finally {
+      await Promise.all(own.map(async (c) => (await c.catch(() => undefined))?.disconnect().catch(() => undefined)));
+    }
     return until;
   }
 

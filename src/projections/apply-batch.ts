@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Projection, Tables } from '../../projections/projection.ts';
 import type { Db } from '../db/database.ts';
+import { retryOnDeadlock } from '../db/retry-deadlock.ts';
 import { parseCouponEvent, type CouponEvent } from '../events/coupon-events.ts';
 import type { ConsumedMessage } from '../kafka/kafka-client.ts';
 
@@ -52,6 +53,22 @@ function decode(message: ConsumedMessage): Decoded {
   }
 }
 
+const ensured = new Set<string>();
+
+/**
+ * Checkpoint rows exist before the first batch's transaction locks them: batches of several partitions run
+ * at once, and a checkpoint inserted inside the transaction took gap locks that deadlocked with theirs.
+ * Offset 0 is what a missing row means anyway.
+ */
+async function ensureCheckpointRows(db: Db, runs: readonly ProjectionRun[], topic: string, partition: number): Promise<void> {
+  const missing = runs.map((r) => r.target.checkpointName).filter((name) => !ensured.has(`${name}\n${topic}\n${partition}`));
+  if (missing.length === 0) return;
+  await retryOnDeadlock(() => db.insertInto('projection_checkpoint').ignore()
+    .values(missing.map((projection) => ({ projection, topic, partition_no: partition, next_offset: 0, last_event_at: null, updated_at: new Date() })))
+    .execute());
+  for (const name of missing) ensured.add(`${name}\n${topic}\n${partition}`);
+}
+
 /**
  * Applies one partition's batch to every run exactly once: rows and checkpoints `(projection, topic,
  * partition, next offset)` are written in one transaction, and each run skips what is below its own
@@ -61,13 +78,14 @@ function decode(message: ConsumedMessage): Decoded {
 export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: string, partition: number, messages: readonly ConsumedMessage[]): Promise<BatchOutcome> {
   const decoded = messages.map(decode);
   const locks = runs.flatMap((r) => (r.target.lockName ? [projectionLock(r.target.lockName, partition)] : []));
+  await ensureCheckpointRows(db, runs, topic, partition);
   return db.connection().execute(async (connection) => {
     for (const lock of locks) {
       const { rows } = await sql<{ locked: number | null }>`SELECT GET_LOCK(${lock}, 60) AS locked`.execute(connection);
       if (rows[0]?.locked !== 1) throw new Error(`could not take ${lock} within 60 s`);
     }
     try {
-      return await connection.transaction().execute(async (tx) => {
+      return await retryOnDeadlock(() => connection.transaction().execute(async (tx) => {
         const stored = await tx
           .selectFrom('projection_checkpoint')
           .select(['projection', 'next_offset'])
@@ -117,7 +135,7 @@ export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: 
           byProjection.push({ projection: target.checkpointName, applied: events.length, deadLettered: failures.length });
         }
         return wrote ? ({ kind: 'applied', applied, deadLettered, byProjection } as const) : ({ kind: 'behind-checkpoint' } as const);
-      });
+      }));
     } finally {
       for (const lock of locks) await sql`SELECT RELEASE_LOCK(${lock})`.execute(connection);
     }

@@ -2,6 +2,12 @@ import { metrics } from '../metrics/metrics.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { applyBatch, lowestPositions, type ProjectionRun } from './apply-batch.ts';
 
+/**
+ * A coupon's events share a partition, so batches of different partitions touch different rows and
+ * checkpoints: while MySQL commits one, this process decodes the next.
+ */
+const PARTITIONS_AT_ONCE = 3;
+
 export interface RunningProjector {
   applied: number;
   stop(): Promise<void>;
@@ -24,6 +30,7 @@ export async function startProjector(runtime: Runtime, runs: readonly Projection
     // A fetch waits up to 50 ms for 256 KiB: a few large transactions instead of one per trickle of events.
     minBytes: 256 * 1024,
     maxWaitMs: 50,
+    concurrency: PARTITIONS_AT_ONCE,
     onAlive: () => runtime.liveness.moved(role),
     positionsFor: async (partitions) => {
       const stored = await lowestPositions(db, runs, topic);

@@ -20,6 +20,9 @@ export interface RebuildResult {
   swapped: boolean;
 }
 
+/** As in the live projector: partitions touch different rows, so MySQL commits one while the next is decoded. */
+const PARTITIONS_AT_ONCE = 3;
+
 /** Catch-up rounds stop when the shadow is this close to the live end; the rest is done under the locks. */
 const CLOSE_ENOUGH = 5_000n;
 
@@ -67,7 +70,7 @@ export async function rebuildProjections(
       if (outcome.kind === 'seek') throw new Error(`shadow checkpoint for partition ${batch.partition} is behind the scan`);
       done += batch.messages.length;
       report('replaying');
-    }, { from: await lowestPositions(db, runs, topic), until });
+    }, { from: await lowestPositions(db, runs, topic), until, concurrency: PARTITIONS_AT_ONCE });
   };
 
   // Rounds until the shadow is close to the moving end of the log.
