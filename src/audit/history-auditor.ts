@@ -1,4 +1,5 @@
 import { parseIssuedCouponId } from '../coupons/ids.ts';
+import { decide, evolve, type AdmissionCoupon } from '../coupons/rules/coupon-rules.ts';
 import type { CouponEvent, EventOf } from '../events/coupon-events.ts';
 
 export interface ReplayedCoupon {
@@ -12,10 +13,13 @@ export interface ReplayedCoupon {
   holders: Map<string, string>;
   /** issuedCouponId → when, for which order, and the event that used it */
   used: Map<string, { usedAt: Date; orderId: string | null; eventId: string }>;
+  /** The rules' state, folded by the rules' own evolve. */
+  state?: AdmissionCoupon;
 }
 
 /**
- * Folds the log event by event and checks the invariants the platform exists for. A copy of an event
+ * Folds the log event by event and checks that each recorded change is one the rules (coupon-rules.ts) allow
+ * at the time it happened: a refusal `decide` would have given is named as the invariant it breaks. A copy of an event
  * already seen (relay redelivery) is counted and otherwise ignored, as every projection ignores it. A copy
  * is recognised by the fact it would record again (the issue, use, creation or close it names was recorded
  * by an event with its id), so no set of every event id is kept: memory is the coupons' own state.
@@ -50,39 +54,47 @@ export class HistoryAuditor {
       if (c?.definition) return violation('created twice');
       this.coupons.set(event.couponId, {
         ...(c ?? { couponId: event.couponId, issued: new Map(), holders: new Map(), used: new Map() }), definition: event.data, createdBy: event.eventId,
+        state: evolve(undefined, event),
       });
       return;
     }
     if (!c?.definition) return violation('happened to a coupon that was never created');
-    const d = c.definition;
+    const before = c.state;
 
     switch (event.type) {
       case 'CouponIssued': {
         const { issuedCouponId, userId } = event.data;
-        if (at < new Date(d.issueStartAt) || at >= new Date(d.issueEndAt)) violation('issued outside the issue window');
-        if (c.closedAt && at >= c.closedAt) violation('issued after issuing was closed');
-        if (c.holders.has(userId)) violation(`second coupon for user ${userId}`);
         if (c.issued.has(issuedCouponId)) return violation(`${issuedCouponId} issued twice`);
-        if (c.issued.size + 1 > d.totalQuantity) violation(`over-issued: ${c.issued.size + 1} of ${d.totalQuantity}`);
+        const decided = decide({ type: 'IssueCoupon', userId }, before, at.getTime());
+        switch (decided.outcome) {
+          case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
+          case 'COUPON_CLOSED': violation('issued after issuing was closed'); break;
+          case 'ISSUE_NOT_STARTED': case 'ISSUE_ENDED': violation('issued outside the issue window'); break;
+          case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
+        }
         c.issued.set(issuedCouponId, { userId, sequence: parseIssuedCouponId(issuedCouponId)?.sequence ?? 0, eventId: event.eventId });
         c.holders.set(userId, issuedCouponId);
-        return;
+        break;
       }
       case 'CouponUsed': {
         const { issuedCouponId, userId } = event.data;
         const issued = c.issued.get(issuedCouponId);
         if (!issued) return violation(`${issuedCouponId} used but never issued`);
-        if (issued.userId !== userId) violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`);
-        if (c.used.has(issuedCouponId)) return violation(`${issuedCouponId} used twice`);
-        if (at < new Date(d.validFrom) || at >= new Date(d.validUntil)) violation(`${issuedCouponId} used outside its validity`);
+        const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId }, before, at.getTime());
+        switch (decided.outcome) {
+          case 'ISSUED_COUPON_NOT_FOUND': violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`); break;
+          case 'ALREADY_USED': return violation(`${issuedCouponId} used twice`);
+          case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
+        }
         c.used.set(issuedCouponId, { usedAt: at, orderId: event.data.orderId ?? null, eventId: event.eventId });
-        return;
+        break;
       }
       case 'CouponIssuanceClosed':
-        if (c.closedAt) return violation('closed twice');
+        if (decide({ type: 'CloseIssuance' }, before, at.getTime()).outcome !== 'CLOSED') return violation('closed twice');
         c.closedAt = at;
         c.closedBy = event.eventId;
-        return;
+        break;
     }
+    c.state = evolve(before, event);
   }
 }

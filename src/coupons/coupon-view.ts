@@ -3,18 +3,7 @@ import { z } from 'zod';
 import type { CouponTable } from '../db/schema.ts';
 import { discountSchema } from '../events/coupon-events.ts';
 import type { CouponSnapshot } from './admission/admission-store.ts';
-
-export const COUPON_STATUSES = ['SCHEDULED', 'OPEN', 'SOLD_OUT', 'ENDED', 'CLOSED'] as const;
-export type CouponStatus = (typeof COUPON_STATUSES)[number];
-
-/** Where a coupon stands for someone who wants one, at the admission clock's `now`. */
-export function couponStatus(s: Pick<CouponSnapshot, 'closed' | 'issuedCount' | 'definition'>, now: number): CouponStatus {
-  if (s.closed) return 'CLOSED';
-  if (now < Date.parse(s.definition.issueStartAt)) return 'SCHEDULED';
-  if (now >= Date.parse(s.definition.issueEndAt)) return 'ENDED';
-  if (s.issuedCount >= s.definition.totalQuantity) return 'SOLD_OUT';
-  return 'OPEN';
-}
+import { COUPON_STATUSES, couponStatus } from './rules/coupon-rules.ts';
 
 export const publicCouponSchema = z.object({
   id: z.string(),

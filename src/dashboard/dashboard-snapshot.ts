@@ -1,5 +1,5 @@
 import type { AdmissionStore } from '../coupons/admission/admission-store.ts';
-import { couponStatus } from '../coupons/coupon-view.ts';
+import { couponStatus } from '../coupons/rules/coupon-rules.ts';
 import type { Db } from '../db/database.ts';
 import { outboxDepth } from '../health/outbox-depth.ts';
 import type { KafkaClient } from '../kafka/kafka-client.ts';

@@ -8,8 +8,8 @@ const auditor = spec('the history auditor');
 auditor('given a history admission must never allow, then each broken invariant is named', () => {
   const audit = new HistoryAuditor();
   for (const e of [f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'u1'), f.issued(2, 'u1'), f.issued(3, 'u2'),
-    f.used(1, 'u9', 1), f.used(1, 'u1', 2), f.used(1, 'u1', 3), f.closed('2026-12-01T09:00:00.000Z'),
-    f.issued(4, 'u4', '2026-12-01T09:30:00.000Z'), f.issued(5, 'u5', '2026-12-01T07:00:00.000Z')]) audit.add(e);
+    f.used(1, 'u9', 1), f.used(1, 'u1', 2), f.used(1, 'u1', 3), f.issued(5, 'u5', '2026-12-01T07:00:00.000Z'),
+    f.closed('2026-12-01T09:00:00.000Z'), f.issued(4, 'u4', '2026-12-01T09:30:00.000Z')]) audit.add(e);
   const found = audit.violations.join('\n');
   for (const expected of [/second coupon for user u1/, /over-issued: 2 of 1/, /used by u9, not its holder u1/, /used twice/,
     /issued after issuing was closed/, /issued outside the issue window/]) assert.match(found, expected);

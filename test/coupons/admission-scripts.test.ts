@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { decideClose, decideIssue, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/admission/decide.ts';
+import { decideClose, decideIssue, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import { uuidv7 } from '../../src/coupons/ids.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';

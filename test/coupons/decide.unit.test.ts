@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { decideClose, decideIssue, decideUse, evolve, type AdmissionCoupon } from '../../src/coupons/admission/decide.ts';
+import { decideClose, decideIssue, decideUse, evolve, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';
 import { spec } from '../support/spec.ts';
 

@@ -107,7 +107,7 @@ function unpack(reply: string[]): { reply: string[]; replayed: boolean } {
 
 /**
  * The adapter between the HTTP handlers and the admission scripts: one EVALSHA per decision.
- * The decision itself lives in the Lua (and its mirror, decide.ts); this only shapes arguments and answers.
+ * The decision itself lives in the Lua (and its statement in ../rules/coupon-rules.ts); this only shapes arguments and answers.
  */
 export class AdmissionStore {
   private readonly redis: ScriptedRedis;

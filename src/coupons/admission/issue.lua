@@ -1,6 +1,6 @@
 -- KEYS: coupon, holders, outbox, memo, attempts
 -- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, outboxMaxEntries (last)
--- The same rules, in the same order, as decideIssue in decide.ts.
+-- The same rules, in the same order, as decideIssue in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
 local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])

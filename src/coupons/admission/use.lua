@@ -1,7 +1,7 @@
 -- KEYS: coupon, holders, used, outbox, memo, attempts
 -- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs,
 --   outboxMaxEntries (last)
--- The same rules, in the same order, as decideUse in decide.ts.
+-- The same rules, in the same order, as decideUse in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[5], ARGV[7])
 if replayed then return replayed end
 local wait = over_limit(KEYS[6], ARGV[9], ARGV[10])

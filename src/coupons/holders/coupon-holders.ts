@@ -1,5 +1,5 @@
 import type { Db } from '../../db/database.ts';
-import { issuedCouponStatus } from '../issued-coupon-status.ts';
+import { issuedCouponStatus } from '../rules/coupon-rules.ts';
 
 export interface Holder {
   issuedCouponId: string;

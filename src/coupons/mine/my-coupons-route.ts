@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { issuedCouponStatus } from '../issued-coupon-status.ts';
+import { issuedCouponStatus } from '../rules/coupon-rules.ts';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';

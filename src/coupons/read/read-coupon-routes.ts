@@ -7,7 +7,7 @@ import type { CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponView } from '../coupon-view.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { isCouponId } from '../ids.ts';
-import { issuedCouponStatus } from '../issued-coupon-status.ts';
+import { issuedCouponStatus } from '../rules/coupon-rules.ts';
 
 export const issuanceSchema = z.union([
   z.object({ issued: z.literal(false) }),

@@ -1,5 +1,5 @@
 import type { CouponEvent } from '../../events/coupon-events.ts';
-import { evolve, type AdmissionCoupon } from '../admission/decide.ts';
+import { evolve, type AdmissionCoupon } from '../rules/coupon-rules.ts';
 
 /** One coupon's admission state with what Redis keeps beside it, as a restore rebuilds it. */
 export interface RebuiltCoupon {

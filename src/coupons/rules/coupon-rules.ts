@@ -2,10 +2,11 @@ import type { CouponEvent } from '../../events/coupon-events.ts';
 import { parseIssuedCouponId } from '../ids.ts';
 
 /**
- * The admission rules as pure functions: the TypeScript mirror of the Lua scripts in this folder.
- * The Lua scripts are what runs; this mirror is what tests reason with, and an equivalence test keeps
- * the two in step. `evolve` folds events into the same state, which is how admission state is rebuilt
- * from the log.
+ * The coupon's rules, stated once: `decide(command, state, now)` says what a command may do, `evolve(state,
+ * event)` folds what the log says happened, and the status functions say where a coupon and an issued coupon
+ * stand. The Lua scripts in `../admission` are the atomic executor of `decide` (a random test holds the two to
+ * the same answers); restore folds the log with `evolve`; the auditor checks every recorded event was a decision
+ * `decide` allows; every view takes its status from here.
  */
 export interface AdmissionCoupon {
   couponId: string;
@@ -40,6 +41,25 @@ export type CloseDecision = { outcome: 'CLOSED' } | { outcome: 'COUPON_NOT_FOUND
  * the current window (`attempts` includes this one); past the limit nothing is decided.
  */
 export const overUserLimit = (attempts: number, limit: number): boolean => attempts > limit;
+
+export type CouponCommand =
+  | { type: 'IssueCoupon'; userId: string }
+  | { type: 'UseCoupon'; sequence: number; userId: string }
+  | { type: 'CloseIssuance' };
+
+export type Decision<C extends CouponCommand> = C extends { type: 'IssueCoupon' } ? IssueDecision : C extends { type: 'UseCoupon' } ? UseDecision : CloseDecision;
+
+export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCoupon | undefined, now: number): Decision<C> {
+  switch (command.type) {
+    case 'IssueCoupon':
+      return decideIssue(coupon, command.userId, now) as Decision<C>;
+    case 'UseCoupon':
+      return decideUse(coupon, command.sequence, command.userId, now) as Decision<C>;
+    case 'CloseIssuance':
+      return decideClose(coupon) as Decision<C>;
+  }
+  throw new Error(`no rule for ${(command as { type: string }).type}`);
+}
 
 /** A holder retrying learns their coupon whatever else changed since; then closed, window, stock, in that order. */
 export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number): IssueDecision {
@@ -104,4 +124,22 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
       if (coupon) coupon.status = 'CLOSED';
       return coupon;
   }
+}
+
+export const COUPON_STATUSES = ['SCHEDULED', 'OPEN', 'SOLD_OUT', 'ENDED', 'CLOSED'] as const;
+export type CouponStatus = (typeof COUPON_STATUSES)[number];
+
+/** Where a coupon stands for someone who wants one at `now`: the issue rules' refusals, in their order. */
+export function couponStatus(c: { closed: boolean; issuedCount: number; definition: { totalQuantity: number; issueStartAt: string; issueEndAt: string } }, now: number): CouponStatus {
+  if (c.closed) return 'CLOSED';
+  if (now < Date.parse(c.definition.issueStartAt)) return 'SCHEDULED';
+  if (now >= Date.parse(c.definition.issueEndAt)) return 'ENDED';
+  if (c.issuedCount >= c.definition.totalQuantity) return 'SOLD_OUT';
+  return 'OPEN';
+}
+
+/** What a holder's coupon is at `now`: USED once used; an unused one is EXPIRED from the end of its validity on, as decideUse refuses it. */
+export function issuedCouponStatus(row: { status: string; validUntil: Date }, now: Date): 'ISSUED' | 'USED' | 'EXPIRED' {
+  if (row.status === 'USED') return 'USED';
+  return row.validUntil <= now ? 'EXPIRED' : 'ISSUED';
 }

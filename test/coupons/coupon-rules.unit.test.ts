@@ -1,0 +1,52 @@
+import { fixtures as f } from '../support/event-fixtures.ts';
+import { given } from '../support/rules-spec.ts';
+import { spec } from '../support/spec.ts';
+
+const rules = spec('the coupon rules, given the log, when a command, then a decision');
+const issue = (userId: string) => ({ type: 'IssueCoupon' as const, userId });
+const use = (sequence: number, userId: string) => ({ type: 'UseCoupon' as const, sequence, userId });
+
+rules('the next in line gets the next sequence', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 2), f.issued(1, 'ann'))
+    .when(issue('bob'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 2 }));
+
+rules('a holder asking again learns their coupon, even sold out and closed', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'ann'), f.closed())
+    .when(issue('ann'), '2026-12-01T09:30:00.000Z').then({ outcome: 'ALREADY_ISSUED', sequence: 1 }));
+
+rules('closed comes before the window and the stock', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'ann'), f.closed())
+    .when(issue('bob'), '2026-12-01T11:00:00.000Z').then({ outcome: 'COUPON_CLOSED' }));
+
+rules('the window ends before the stock is checked', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'ann'))
+    .when(issue('bob'), '2026-12-01T10:00:00.000Z').then({ outcome: 'ISSUE_ENDED' }));
+
+rules('the last one gone, SOLD_OUT', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'ann'))
+    .when(issue('bob'), '2026-12-01T09:59:59.999Z').then({ outcome: 'SOLD_OUT' }));
+
+rules('a copy of an issue in the log changes nothing', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 2), f.issued(1, 'ann'), f.issued(1, 'ann'))
+    .when(issue('bob'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 2 }));
+
+rules('the holder uses it once, inside its validity', () =>
+  given(f.created(), f.issued(1, 'ann'))
+    .when(use(1, 'ann'), '2026-12-02T08:00:00.000Z').then({ outcome: 'USED' }));
+
+rules('someone else cannot tell it from a missing one', () =>
+  given(f.created(), f.issued(1, 'ann'))
+    .when(use(1, 'bob'), '2026-12-02T08:00:00.000Z').then({ outcome: 'ISSUED_COUPON_NOT_FOUND' }));
+
+rules('a second use answers when the first was', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z'))
+    .when(use(1, 'ann'), '2026-12-03T08:00:00.000Z').then({ outcome: 'ALREADY_USED', usedAt: Date.parse('2026-12-02T08:00:00.000Z') }));
+
+rules('from the end of validity on, EXPIRED', () =>
+  given(f.created(), f.issued(1, 'ann'))
+    .when(use(1, 'ann'), '2026-12-08T08:00:00.000Z').then({ outcome: 'COUPON_EXPIRED' }));
+
+rules('closing twice says it is closed', () =>
+  given(f.created(), f.closed()).when({ type: 'CloseIssuance' }, '2026-12-01T09:30:00.000Z').then({ outcome: 'COUPON_CLOSED' }));
+
+rules.run();
