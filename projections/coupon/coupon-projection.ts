@@ -11,6 +11,8 @@ export interface CouponProgress {
   /** Highest use sequence seen, likewise. */
   usedUpTo?: number;
   closedAt?: Date;
+  /** Highest total seen: stock only grows, so a redelivered CouponStockAdded changes nothing. */
+  totalQuantity?: number;
   lastEventAt: Date;
 }
 
@@ -23,7 +25,7 @@ export interface CouponChanges {
 export const couponProjection: Projection<CouponChanges> = {
   name: 'coupon',
   tables: ['coupon'],
-  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed'],
+  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded'],
 
   changes(events) {
     const created = new Map<string, Insertable<CouponTable>>();
@@ -63,6 +65,11 @@ export const couponProjection: Projection<CouponChanges> = {
           p.closedAt ??= at;
           break;
         }
+        case 'CouponStockAdded': {
+          const p = touch(e.couponId, at);
+          p.totalQuantity = Math.max(p.totalQuantity ?? 0, e.data.totalQuantity);
+          break;
+        }
       }
     }
     return { created: [...created.values()], progress };
@@ -80,11 +87,14 @@ export const couponProjection: Projection<CouponChanges> = {
       const issued = column((p) => p.issuedUpTo);
       const used = column((p) => p.usedUpTo);
       const closed = column((p) => p.closedAt);
+      const totals = column((p) => p.totalQuantity);
       await sql`UPDATE ${sql.table(table)} SET
           issued_count = GREATEST(issued_count, ${issued.length ? caseWhen('id', issued, sql`0`) : sql`0`}),
           used_count = GREATEST(used_count, ${used.length ? caseWhen('id', used, sql`0`) : sql`0`}),
           closed_at = COALESCE(closed_at, ${closed.length ? caseWhen('id', closed) : sql`NULL`}),
           status = IF(closed_at IS NULL, status, 'CLOSED'),
+          total_quantity = GREATEST(total_quantity, ${totals.length ? caseWhen('id', totals, sql`0`) : sql`0`}),
+          definition = IF(JSON_VALUE(definition, '$.totalQuantity') = total_quantity, definition, JSON_SET(definition, '$.totalQuantity', total_quantity)),
           last_event_at = GREATEST(last_event_at, ${caseWhen('id', part.map(([id, p]) => [id, p.lastEventAt]))})
         WHERE id IN (${sql.join(ids)})`.execute(tx);
     }

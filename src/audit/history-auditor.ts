@@ -13,6 +13,8 @@ export interface ReplayedCoupon {
   holders: Map<string, string>;
   /** issuedCouponId → when, for which order, and the event that used it */
   used: Map<string, { usedAt: Date; orderId: string | null; eventId: string }>;
+  /** The CouponStockAdded events recorded, by id (so a copy is known). */
+  stockAddedBy?: Set<string>;
   /** The rules' state, folded by the rules' own evolve. */
   state?: AdmissionCoupon;
 }
@@ -37,6 +39,7 @@ export class HistoryAuditor {
       case 'CouponIssued': return c?.issued.get(event.data.issuedCouponId)?.eventId === event.eventId;
       case 'CouponUsed': return c?.used.get(event.data.issuedCouponId)?.eventId === event.eventId;
       case 'CouponIssuanceClosed': return c?.closedBy === event.eventId;
+      case 'CouponStockAdded': return c?.stockAddedBy?.has(event.eventId) ?? false;
     }
   }
 
@@ -94,6 +97,16 @@ export class HistoryAuditor {
         c.closedAt = at;
         c.closedBy = event.eventId;
         break;
+      case 'CouponStockAdded': {
+        const decided = decide({ type: 'AddStock', add: event.data.add }, before, at.getTime());
+        if (decided.outcome === 'COUPON_CLOSED') violation('stock added after issuing was closed');
+        else if (decided.outcome === 'STOCK_LIMIT') violation(`stock added past the limit: ${before!.totalQuantity} + ${event.data.add}`);
+        else if (decided.outcome === 'STOCK_ADDED' && decided.totalQuantity !== event.data.totalQuantity) {
+          violation(`stock added says a total of ${event.data.totalQuantity}, the log before it ${before!.totalQuantity} + ${event.data.add}`);
+        }
+        (c.stockAddedBy ??= new Set()).add(event.eventId);
+        break;
+      }
     }
     c.state = evolve(before, event);
   }

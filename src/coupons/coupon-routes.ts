@@ -4,12 +4,14 @@ import type { CouponRouteDeps } from './coupon-route-deps.ts';
 import { createCouponRoute } from './create/create-coupon-route.ts';
 import { issueCouponRoute } from './issue/issue-coupon-route.ts';
 import { readCouponRoutes } from './read/read-coupon-routes.ts';
+import { addStockRoute } from './stock/add-stock-route.ts';
 import { useCouponRoute } from './use/use-coupon-route.ts';
 
 export function couponRoutes(deps: CouponRouteDeps): Router {
   const router = new Router();
   createCouponRoute(router, deps);
   closeCouponRoute(router, deps);
+  addStockRoute(router, deps);
   readCouponRoutes(router, deps);
   issueCouponRoute(router, deps);
   useCouponRoute(router, deps);

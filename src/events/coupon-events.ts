@@ -44,6 +44,12 @@ export const couponUsedData = z.strictObject({
 
 export const couponIssuanceClosedData = z.strictObject({});
 
+/** Stock raised by an admin during the coupon's life; `totalQuantity` is the total after it (stock only grows). */
+export const couponStockAddedData = z.strictObject({
+  add: z.number().int().min(1).max(10_000_000),
+  totalQuantity: z.number().int().min(1).max(10_000_000),
+});
+
 const meta = z.strictObject({
   requestId: z.string().max(100).optional(),
   actor: z.string().max(191).optional(),
@@ -65,12 +71,13 @@ export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponIssued', couponIssuedData),
   envelope('CouponUsed', couponUsedData),
   envelope('CouponIssuanceClosed', couponIssuanceClosedData),
+  envelope('CouponStockAdded', couponStockAddedData),
 ]);
 
 export type CouponEvent = z.infer<typeof couponEventSchema>;
 export type CouponEventType = CouponEvent['type'];
 export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T }>;
-export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed'] as const satisfies readonly CouponEventType[];
+export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded'] as const satisfies readonly CouponEventType[];
 
 export class InvalidEventError extends Error {
   constructor(

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { adminCouponsQuery, couponEventsQuery, holdersQuery } from '../coupons/admin-read/admin-coupon-routes.ts';
 import { catalogQuery } from '../coupons/catalog/catalog-route.ts';
 import { closedCouponSchema } from '../coupons/close/close-coupon-route.ts';
+import { addStockRequest, stockAddedSchema } from '../coupons/stock/add-stock-route.ts';
 import { myCouponSchema, myCouponsQuery } from '../coupons/mine/my-coupons-route.ts';
 import { adminCouponSchema, publicCouponSchema } from '../coupons/coupon-view.ts';
 import { createCouponRequest } from '../coupons/create/create-coupon-request.ts';
@@ -188,6 +189,13 @@ export function openApiDocument(): Record<string, unknown> {
         post: operation({
           summary: 'Stop issuing a coupon now; issued coupons stay valid', tag: 'admin', auth: 'admin', params: couponId, idempotent: true,
           ok: [200, closedCouponSchema], errors: ['COUPON_NOT_FOUND', 'COUPON_CLOSED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+        }),
+      },
+      '/admin/coupons/{couponId}/stock': {
+        post: operation({
+          summary: 'Add stock to a live coupon; a sold-out one admits again. Atomic with its admissions: never more issued than the total at the moment of each decision',
+          tag: 'admin', auth: 'admin', params: couponId, idempotent: true, body: addStockRequest, bodyRequired: true,
+          ok: [200, stockAddedSchema], errors: ['VALIDATION_FAILED', 'COUPON_NOT_FOUND', 'COUPON_CLOSED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/coupons/{couponId}': {

@@ -9,10 +9,10 @@ auditor('given a history admission must never allow, then each broken invariant 
   const audit = new HistoryAuditor();
   for (const e of [f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'u1'), f.issued(2, 'u1'), f.issued(3, 'u2'),
     f.used(1, 'u9', 1), f.used(1, 'u1', 2), f.used(1, 'u1', 3), f.issued(5, 'u5', '2026-12-01T07:00:00.000Z'),
-    f.closed('2026-12-01T09:00:00.000Z'), f.issued(4, 'u4', '2026-12-01T09:30:00.000Z')]) audit.add(e);
+    f.closed('2026-12-01T09:00:00.000Z'), f.issued(4, 'u4', '2026-12-01T09:30:00.000Z'), f.stockAdded(1, 2, '2026-12-01T09:40:00.000Z')]) audit.add(e);
   const found = audit.violations.join('\n');
   for (const expected of [/second coupon for user u1/, /over-issued: 2 of 1/, /used by u9, not its holder u1/, /used twice/,
-    /issued after issuing was closed/, /issued outside the issue window/]) assert.match(found, expected);
+    /issued after issuing was closed/, /issued outside the issue window/, /stock added after issuing was closed/]) assert.match(found, expected);
 });
 
 auditor('given a clean history with a redelivered copy, then no violation and the copy is counted apart', () => {
@@ -22,6 +22,14 @@ auditor('given a clean history with a redelivered copy, then no violation and th
   assert.equal(audit.violations, []);
   assert.is(audit.duplicates, 1);
   assert.is(audit.events, 3);
+});
+
+auditor('given stock added before the sell-out, then the issues up to the new total are no violation, and a false total is', () => {
+  const audit = new HistoryAuditor();
+  for (const e of [f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'u1'), f.stockAdded(1, 2), f.issued(2, 'u2', '2026-12-01T08:30:00.000Z')]) audit.add(e);
+  assert.equal(audit.violations, []);
+  audit.add(f.stockAdded(1, 5, '2026-12-01T08:40:00.000Z'));
+  assert.match(audit.violations.join('\n'), /stock added says a total of 5, the log before it 2 \+ 1/);
 });
 
 auditor.run();

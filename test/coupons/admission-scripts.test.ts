@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { decideClose, decideIssue, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
+import { decideAddStock, decideClose, decideIssue, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import { uuidv7 } from '../../src/coupons/ids.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
@@ -89,6 +89,14 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
       expected = d.outcome;
       if (d.outcome === 'USED') state!.used.set(sequence, Date.now());
       actual = (await store.use(couponId, sequence, user, uuidv7(), undefined, {}, internalRequest())).outcome;
+    } else if (roll < 0.97) {
+      // Now and then enough to pass the limit, so STOCK_LIMIT is reached too.
+      const add = next() < 0.1 ? 10_000_000 : 1 + Math.floor(next() * 2);
+      const d = decideAddStock(state, add);
+      expected = d.outcome + ('totalQuantity' in d ? d.totalQuantity : '');
+      if (d.outcome === 'STOCK_ADDED') state!.totalQuantity = d.totalQuantity;
+      const r = await store.addStock(couponId, add, uuidv7(), {}, internalRequest());
+      actual = r.outcome + ('totalQuantity' in r ? r.totalQuantity : '');
     } else {
       const d = decideClose(state);
       expected = d.outcome;
@@ -100,7 +108,7 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
   }
   // The scenario must reach every outcome, or it proves less than it claims.
   for (const outcome of ['ISSUED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'COUPON_NOT_FOUND',
-    'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED', 'RATE_LIMITED']) {
+    'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED', 'RATE_LIMITED', 'STOCK_ADDED', 'STOCK_LIMIT']) {
     assert.ok((tally.get(outcome) ?? 0) > 0, `no command reached ${outcome}: ${JSON.stringify([...tally])}`);
   }
 });

@@ -49,4 +49,18 @@ rules('from the end of validity on, EXPIRED', () =>
 rules('closing twice says it is closed', () =>
   given(f.created(), f.closed()).when({ type: 'CloseIssuance' }, '2026-12-01T09:30:00.000Z').then({ outcome: 'COUPON_CLOSED' }));
 
+rules('stock added to a sold-out coupon admits again, up to the new total', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 1), f.issued(1, 'ann'), f.stockAdded(2, 3))
+    .when(issue('bob'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 2 }));
+
+rules('a copy of a stock addition adds nothing', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 1), f.stockAdded(1, 2), f.stockAdded(1, 2), f.issued(1, 'ann'), f.issued(2, 'bob'))
+    .when(issue('cat'), '2026-12-01T08:30:00.000Z').then({ outcome: 'SOLD_OUT' }));
+
+rules('stock cannot be added once issuing is closed', () =>
+  given(f.created(), f.closed()).when({ type: 'AddStock', add: 5 }, '2026-12-01T09:30:00.000Z').then({ outcome: 'COUPON_CLOSED' }));
+
+rules('the total stays within the limit', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 3)).when({ type: 'AddStock', add: 9_999_998 }, '2026-12-01T08:30:00.000Z').then({ outcome: 'STOCK_LIMIT' }));
+
 rules.run();

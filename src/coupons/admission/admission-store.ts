@@ -10,6 +10,7 @@ import { metrics } from '../../metrics/metrics.ts';
 import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
 import { couponKeys } from './keys.ts';
 import { ReplicaConfirmedCalls } from './replica-confirmed-calls.ts';
+import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
 
 const prelude = readFileSync(new URL('./prelude.lua', import.meta.url), 'utf8');
 const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')}`;
@@ -19,12 +20,13 @@ export const SCRIPTS = {
   couponIssue: { numberOfKeys: 5, lua: script('issue') },
   couponUse: { numberOfKeys: 6, lua: script('use') },
   couponClose: { numberOfKeys: 3, lua: script('close') },
+  couponAddStock: { numberOfKeys: 3, lua: script('stock') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
 } as const;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
 type Decision = Exclude<keyof typeof SCRIPTS, 'couponRead'>;
-const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close' };
+const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock' };
 
 /** The problem code a failed decision is answered with. */
 function failureCode(error: unknown): string {
@@ -63,6 +65,11 @@ export type UseResult =
   | { outcome: 'ALREADY_USED'; usedAt: Date }
   | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' }
   | RateLimited
+  | KeyReused;
+
+export type AddStockResult =
+  | ({ outcome: 'STOCK_ADDED'; totalQuantity: number } & Replayable)
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'STOCK_LIMIT' }
   | KeyReused;
 
 export type CloseResult =
@@ -274,6 +281,19 @@ export class AdmissionStore {
     if (outcome === 'CLOSED') return { outcome, closedAt: new Date(Number(at)), replayed };
     if (outcome === 'COUPON_CLOSED') return { outcome, closedAt: new Date(Number(at)) };
     return { outcome: outcome as 'COUPON_NOT_FOUND' | 'IDEMPOTENCY_KEY_REUSED' };
+  }
+
+  /** Raises a coupon's stock, atomically with every admission of it. */
+  addStock(couponId: string, add: number, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<AddStockResult> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
+      const k = couponKeys(couponId, this.settings.shards);
+      const { reply: [outcome, total], replayed } = await this.decide('couponAddStock', [
+        k.coupon, k.outbox, ...this.memo(couponId, request), couponId, eventId, JSON.stringify(meta), add, MAX_TOTAL_QUANTITY, request.fingerprint,
+        memoTtlMs(request),
+      ]);
+      if (outcome === 'STOCK_ADDED') return { outcome, totalQuantity: Number(total), replayed };
+      return { outcome: outcome as 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'STOCK_LIMIT' | 'IDEMPOTENCY_KEY_REUSED' };
+    });
   }
 
   private async snapshotOnce(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {

@@ -4,6 +4,8 @@ import { issuedCouponId } from '../ids.ts';
 import { couponKeys } from '../admission/keys.ts';
 
 export const COUPON_CLOSED_CHANNEL = 'coupon-closed';
+/** Stock added: a sold-out coupon may admit again. */
+export const COUPON_REOPENED_CHANNEL = 'coupon-reopened';
 
 type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
 /** `done`: past its use (its window about to end): kept as a marker so its last SOLD_OUT answers do not reload it. */
@@ -28,8 +30,9 @@ const MAX_HOLDERS_KEPT = 1_000_000;
  * without a Redis call. A sold-out or closed coupon's holders can no longer change, so once this process has
  * learned the final state (from an answer Redis gave it) it loads the holders once and then answers exactly as
  * the script would: ALREADY_ISSUED with the caller's coupon for a holder, the final code for anyone else. The
- * one change left, a sold-out coupon being closed, arrives by pub/sub from the close script; when the
- * subscription drops, everything learned is forgotten and learned again from Redis.
+ * changes left arrive by pub/sub: a sold-out coupon being closed (from the close script) and stock added to it
+ * (from the stock script: it is forgotten and asked of Redis again); when the subscription drops, everything
+ * learned is forgotten and learned again from Redis.
  */
 export class SettledCoupons {
   private readonly entries = new Map<string, Entry>();
@@ -44,11 +47,11 @@ export class SettledCoupons {
 
   /** Listens for closes on its own connection (a subscribed connection can do nothing else). */
   async listen(subscriber: Redis): Promise<void> {
-    subscriber.on('message', (_channel: string, couponId: string) => this.closed(couponId));
+    subscriber.on('message', (channel: string, couponId: string) => (channel === COUPON_REOPENED_CHANNEL ? this.reopened(couponId) : this.closed(couponId)));
     // A message missed while the subscription was down could leave a stale SOLD_OUT: start over instead.
     subscriber.on('ready', () => this.entries.clear());
     subscriber.on('end', () => this.entries.clear());
-    await subscriber.subscribe(COUPON_CLOSED_CHANNEL);
+    await subscriber.subscribe(COUPON_CLOSED_CHANNEL, COUPON_REOPENED_CHANNEL);
     this.listening = true;
   }
 
@@ -57,6 +60,11 @@ export class SettledCoupons {
     const entry = this.entries.get(couponId);
     if (entry?.state === 'ready') entry.outcome = 'COUPON_CLOSED';
     else this.entries.delete(couponId);
+  }
+
+  /** Stock was added: whatever was learned of the coupon is forgotten, one still loading included. */
+  reopened(couponId: string): void {
+    this.entries.delete(couponId);
   }
 
   /** The answer Redis would give this caller, when it is known here; undefined sends the request to Redis. */
@@ -103,8 +111,13 @@ export class SettledCoupons {
     } while (cursor !== '0');
     // Read last: a close before this read is seen here, one after it arrives as a message (which drops a
     // loading entry), so the state set below is never older than Redis's.
-    const [status, issueEnd] = await this.redis.hmget(coupon, 'st', 'ie');
+    const [status, issueEnd, total, issued] = await this.redis.hmget(coupon, 'st', 'ie', 'tot', 'iss');
     if (this.entries.get(couponId)?.state !== 'loading') return;
+    // Learned from an answer that stock added since has made stale (its message may come first): not settled.
+    if (status !== 'CLOSED' && Number(issued) < Number(total)) {
+      this.entries.delete(couponId);
+      return;
+    }
     this.makeRoom(holders.size);
     this.entries.set(couponId, { state: 'ready', outcome: status === 'CLOSED' ? 'COUPON_CLOSED' : outcome, holders, issueEndMs: Number(issueEnd) });
   }

@@ -36,6 +36,11 @@ export type UseDecision =
 
 export type CloseDecision = { outcome: 'CLOSED' } | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' };
 
+export type AddStockDecision = { outcome: 'STOCK_ADDED'; totalQuantity: number } | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'STOCK_LIMIT' };
+
+/** The largest total a coupon may have, as at create. */
+export const MAX_TOTAL_QUANTITY = 10_000_000;
+
 /**
  * Before any rule but a replay, the scripts count the user's attempts at this decision on this coupon in
  * the current window (`attempts` includes this one); past the limit nothing is decided.
@@ -45,9 +50,10 @@ export const overUserLimit = (attempts: number, limit: number): boolean => attem
 export type CouponCommand =
   | { type: 'IssueCoupon'; userId: string }
   | { type: 'UseCoupon'; sequence: number; userId: string }
-  | { type: 'CloseIssuance' };
+  | { type: 'CloseIssuance' }
+  | { type: 'AddStock'; add: number };
 
-export type Decision<C extends CouponCommand> = C extends { type: 'IssueCoupon' } ? IssueDecision : C extends { type: 'UseCoupon' } ? UseDecision : CloseDecision;
+export type Decision<C extends CouponCommand> = C extends { type: 'IssueCoupon' } ? IssueDecision : C extends { type: 'UseCoupon' } ? UseDecision : C extends { type: 'AddStock' } ? AddStockDecision : CloseDecision;
 
 export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCoupon | undefined, now: number): Decision<C> {
   switch (command.type) {
@@ -57,6 +63,8 @@ export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCou
       return decideUse(coupon, command.sequence, command.userId, now) as Decision<C>;
     case 'CloseIssuance':
       return decideClose(coupon) as Decision<C>;
+    case 'AddStock':
+      return decideAddStock(coupon, command.add) as Decision<C>;
   }
   throw new Error(`no rule for ${(command as { type: string }).type}`);
 }
@@ -87,6 +95,17 @@ export function decideClose(coupon: AdmissionCoupon | undefined): CloseDecision 
   if (!coupon) return { outcome: 'COUPON_NOT_FOUND' };
   if (coupon.status === 'CLOSED') return { outcome: 'COUPON_CLOSED' };
   return { outcome: 'CLOSED' };
+}
+
+/**
+ * Stock only grows, and a closed coupon never admits again, so adding to it means nothing. A sold-out coupon
+ * given stock admits again.
+ */
+export function decideAddStock(coupon: AdmissionCoupon | undefined, add: number): AddStockDecision {
+  if (!coupon) return { outcome: 'COUPON_NOT_FOUND' };
+  if (coupon.status === 'CLOSED') return { outcome: 'COUPON_CLOSED' };
+  if (coupon.totalQuantity + add > MAX_TOTAL_QUANTITY) return { outcome: 'STOCK_LIMIT' };
+  return { outcome: 'STOCK_ADDED', totalQuantity: coupon.totalQuantity + add };
 }
 
 export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent): AdmissionCoupon | undefined {
@@ -122,6 +141,10 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
     }
     case 'CouponIssuanceClosed':
       if (coupon) coupon.status = 'CLOSED';
+      return coupon;
+    case 'CouponStockAdded':
+      // The total after the addition, not the addition: a copy of the event changes nothing.
+      if (coupon) coupon.totalQuantity = Math.max(coupon.totalQuantity, event.data.totalQuantity);
       return coupon;
   }
 }
