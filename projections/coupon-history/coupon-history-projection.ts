@@ -17,7 +17,7 @@ export const MAX_RANGE_GAP = 256n;
 export const couponHistoryProjection: Projection<Insertable<CouponEventRangeTable>[]> = {
   name: 'coupon_history',
   tables: ['coupon_event_range'],
-  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded'],
+  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged'],
 
   changes(events, positions) {
     const open = new Map<string, Insertable<CouponEventRangeTable> & { last: bigint }>();

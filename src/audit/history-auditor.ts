@@ -13,8 +13,8 @@ export interface ReplayedCoupon {
   holders: Map<string, string>;
   /** issuedCouponId → when, for which order, and the event that used it */
   used: Map<string, { usedAt: Date; orderId: string | null; eventId: string }>;
-  /** The CouponStockAdded events recorded, by id (so a copy is known). */
-  stockAddedBy?: Set<string>;
+  /** The CouponStockAdded and CouponIssueWindowChanged events recorded, by id (so a copy is known). */
+  changedBy?: Set<string>;
   /** The rules' state, folded by the rules' own evolve. */
   state?: AdmissionCoupon;
 }
@@ -39,7 +39,8 @@ export class HistoryAuditor {
       case 'CouponIssued': return c?.issued.get(event.data.issuedCouponId)?.eventId === event.eventId;
       case 'CouponUsed': return c?.used.get(event.data.issuedCouponId)?.eventId === event.eventId;
       case 'CouponIssuanceClosed': return c?.closedBy === event.eventId;
-      case 'CouponStockAdded': return c?.stockAddedBy?.has(event.eventId) ?? false;
+      case 'CouponStockAdded':
+      case 'CouponIssueWindowChanged': return c?.changedBy?.has(event.eventId) ?? false;
     }
   }
 
@@ -104,7 +105,16 @@ export class HistoryAuditor {
         else if (decided.outcome === 'STOCK_ADDED' && decided.totalQuantity !== event.data.totalQuantity) {
           violation(`stock added says a total of ${event.data.totalQuantity}, the log before it ${before!.totalQuantity} + ${event.data.add}`);
         }
-        (c.stockAddedBy ??= new Set()).add(event.eventId);
+        (c.changedBy ??= new Set()).add(event.eventId);
+        break;
+      }
+      case 'CouponIssueWindowChanged': {
+        const change = { issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt) };
+        const decided = decide({ type: 'ChangeIssueWindow', ...change }, before, at.getTime());
+        if (decided.outcome === 'COUPON_CLOSED') violation('issue window moved after issuing was closed');
+        else if (decided.outcome === 'ISSUE_STARTED') violation('issue window start moved after issuing began');
+        else if (decided.outcome === 'WINDOW_INVALID') violation(`issue window moved to an invalid one: ${event.data.issueStartAt} to ${event.data.issueEndAt}`);
+        (c.changedBy ??= new Set()).add(event.eventId);
         break;
       }
     }

@@ -6,12 +6,14 @@ import { issueCouponRoute } from './issue/issue-coupon-route.ts';
 import { readCouponRoutes } from './read/read-coupon-routes.ts';
 import { addStockRoute } from './stock/add-stock-route.ts';
 import { useCouponRoute } from './use/use-coupon-route.ts';
+import { changeWindowRoute } from './window/change-window-route.ts';
 
 export function couponRoutes(deps: CouponRouteDeps): Router {
   const router = new Router();
   createCouponRoute(router, deps);
   closeCouponRoute(router, deps);
   addStockRoute(router, deps);
+  changeWindowRoute(router, deps);
   readCouponRoutes(router, deps);
   issueCouponRoute(router, deps);
   useCouponRoute(router, deps);

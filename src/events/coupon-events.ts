@@ -44,6 +44,12 @@ export const couponUsedData = z.strictObject({
 
 export const couponIssuanceClosedData = z.strictObject({});
 
+/**
+ * The issue window moved by an admin: the window after the change, both ends. Applied in log order (a copy
+ * the relay writes again is part of a re-sent run of the outbox, so the latest change still comes last).
+ */
+export const couponIssueWindowChangedData = z.strictObject({ issueStartAt: isoInstant, issueEndAt: isoInstant });
+
 /** Stock raised by an admin during the coupon's life; `totalQuantity` is the total after it (stock only grows). */
 export const couponStockAddedData = z.strictObject({
   add: z.number().int().min(1).max(10_000_000),
@@ -72,12 +78,13 @@ export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponUsed', couponUsedData),
   envelope('CouponIssuanceClosed', couponIssuanceClosedData),
   envelope('CouponStockAdded', couponStockAddedData),
+  envelope('CouponIssueWindowChanged', couponIssueWindowChangedData),
 ]);
 
 export type CouponEvent = z.infer<typeof couponEventSchema>;
 export type CouponEventType = CouponEvent['type'];
 export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T }>;
-export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded'] as const satisfies readonly CouponEventType[];
+export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged'] as const satisfies readonly CouponEventType[];
 
 export class InvalidEventError extends Error {
   constructor(

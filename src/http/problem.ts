@@ -20,6 +20,7 @@ export const PROBLEMS = {
   ISSUE_NOT_STARTED: { status: 409, title: 'The issue window has not opened yet' },
   ISSUE_ENDED: { status: 409, title: 'The issue window has ended' },
   COUPON_CLOSED: { status: 409, title: 'The coupon is closed for issuing' },
+  ISSUE_STARTED: { status: 409, title: 'Issuing has started; the start of the window can no longer move' },
   ALREADY_USED: { status: 409, title: 'The coupon was already used' },
   COUPON_NOT_YET_VALID: { status: 409, title: 'The coupon is not valid yet' },
   COUPON_EXPIRED: { status: 409, title: 'The coupon has expired' },

@@ -27,7 +27,7 @@ export function securityHeaders(corsOrigins: readonly string[]) {
       ctx.set({ 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After, Location, Idempotent-Replayed' });
       ctx.vary('Origin');
       if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method')) {
-        ctx.set({ 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': ALLOWED_HEADERS, 'Access-Control-Max-Age': '600' });
+        ctx.set({ 'Access-Control-Allow-Methods': 'GET, POST, PATCH', 'Access-Control-Allow-Headers': ALLOWED_HEADERS, 'Access-Control-Max-Age': '600' });
         ctx.status = 204;
         return;
       }

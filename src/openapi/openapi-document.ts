@@ -3,6 +3,7 @@ import { adminCouponsQuery, couponEventsQuery, holdersQuery } from '../coupons/a
 import { catalogQuery } from '../coupons/catalog/catalog-route.ts';
 import { closedCouponSchema } from '../coupons/close/close-coupon-route.ts';
 import { addStockRequest, stockAddedSchema } from '../coupons/stock/add-stock-route.ts';
+import { changeWindowRequest, windowChangedSchema } from '../coupons/window/change-window-route.ts';
 import { myCouponSchema, myCouponsQuery } from '../coupons/mine/my-coupons-route.ts';
 import { adminCouponSchema, publicCouponSchema } from '../coupons/coupon-view.ts';
 import { createCouponRequest } from '../coupons/create/create-coupon-request.ts';
@@ -141,6 +142,11 @@ export function openApiDocument(): Record<string, unknown> {
         get: operation({
           summary: 'A coupon with its issued and used counts', tag: 'admin', auth: 'admin', params: couponId,
           ok: [200, adminCouponSchema], errors: ['COUPON_NOT_FOUND'],
+        }),
+        patch: operation({
+          summary: 'Move the issue window of a live coupon: the end to any future instant within validity, the start only before issuing begins. Atomic with its admissions',
+          tag: 'admin', auth: 'admin', params: couponId, idempotent: true, body: changeWindowRequest, bodyRequired: true,
+          ok: [200, windowChangedSchema], errors: ['VALIDATION_FAILED', 'COUPON_NOT_FOUND', 'COUPON_CLOSED', 'ISSUE_STARTED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/admin/coupons/{couponId}/events': {

@@ -32,4 +32,15 @@ auditor('given stock added before the sell-out, then the issues up to the new to
   assert.match(audit.violations.join('\n'), /stock added says a total of 5, the log before it 2 \+ 1/);
 });
 
+auditor('given the window moved, then issues inside the new window are no violation and outside it are; a start moved after issuing began is', () => {
+  const audit = new HistoryAuditor();
+  for (const e of [f.created('2026-12-01T08:00:00.000Z', 5), f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T12:00:00.000Z'),
+    f.issued(1, 'u1', '2026-12-01T11:00:00.000Z')]) audit.add(e);
+  assert.equal(audit.violations, []);
+  for (const e of [f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T11:30:00.000Z', '2026-12-01T11:10:00.000Z'), f.issued(2, 'u2', '2026-12-01T11:40:00.000Z'),
+    f.windowChanged('2026-12-01T09:00:00.000Z', '2026-12-01T11:30:00.000Z', '2026-12-01T11:20:00.000Z')]) audit.add(e);
+  assert.match(audit.violations.join('\n'), /issued outside the issue window/);
+  assert.match(audit.violations.join('\n'), /issue window start moved after issuing began/);
+});
+
 auditor.run();

@@ -63,4 +63,28 @@ rules('stock cannot be added once issuing is closed', () =>
 rules('the total stays within the limit', () =>
   given(f.created('2026-12-01T08:00:00.000Z', 3)).when({ type: 'AddStock', add: 9_999_998 }, '2026-12-01T08:30:00.000Z').then({ outcome: 'STOCK_LIMIT' }));
 
+const moveWindow = (issueStartAt?: string, issueEndAt?: string) => ({
+  type: 'ChangeIssueWindow' as const, ...(issueStartAt ? { issueStartAt: Date.parse(issueStartAt) } : {}), ...(issueEndAt ? { issueEndAt: Date.parse(issueEndAt) } : {}),
+});
+
+rules('an end brought in ends issuing then', () =>
+  given(f.created(), f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T08:30:00.000Z'))
+    .when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUE_ENDED' }));
+
+rules('an ended window moved out admits again', () =>
+  given(f.created(), f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T12:00:00.000Z'))
+    .when(issue('ann'), '2026-12-01T11:00:00.000Z').then({ outcome: 'ISSUED', sequence: 1 }));
+
+rules('the start cannot move once issuing has begun', () =>
+  given(f.created()).when(moveWindow('2026-12-01T08:45:00.000Z'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUE_STARTED' }));
+
+rules('the end stays within validity and in the future', () => {
+  given(f.created()).when(moveWindow(undefined, '2026-12-09T00:00:00.000Z'), '2026-12-01T08:30:00.000Z').then({ outcome: 'WINDOW_INVALID' });
+  given(f.created()).when(moveWindow(undefined, '2026-12-01T08:29:00.000Z'), '2026-12-01T08:30:00.000Z').then({ outcome: 'WINDOW_INVALID' });
+});
+
+rules('before it starts, both ends may move', () =>
+  given(f.created()).when(moveWindow('2026-12-01T07:30:00.000Z', '2026-12-01T11:00:00.000Z'), '2026-12-01T07:00:00.000Z')
+    .then({ outcome: 'WINDOW_CHANGED', issueStartAt: Date.parse('2026-12-01T07:30:00.000Z'), issueEndAt: Date.parse('2026-12-01T11:00:00.000Z') }));
+
 rules.run();

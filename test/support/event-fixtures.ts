@@ -22,5 +22,6 @@ export const fixtures = {
     data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, useSequence, ...(orderId ? { orderId } : {}) },
   }),
   closed: (at = '2026-12-01T09:00:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssuanceClosed', data: {} }),
+  windowChanged: (issueStartAt: string, issueEndAt: string, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssueWindowChanged', data: { issueStartAt, issueEndAt } }),
   stockAdded: (add: number, totalQuantity: number, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponStockAdded', data: { add, totalQuantity } }),
 };

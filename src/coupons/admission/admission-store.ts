@@ -21,12 +21,13 @@ export const SCRIPTS = {
   couponUse: { numberOfKeys: 6, lua: script('use') },
   couponClose: { numberOfKeys: 3, lua: script('close') },
   couponAddStock: { numberOfKeys: 3, lua: script('stock') },
+  couponChangeWindow: { numberOfKeys: 3, lua: script('window') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
 } as const;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
 type Decision = Exclude<keyof typeof SCRIPTS, 'couponRead'>;
-const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock' };
+const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window' };
 
 /** The problem code a failed decision is answered with. */
 function failureCode(error: unknown): string {
@@ -70,6 +71,11 @@ export type UseResult =
 export type AddStockResult =
   | ({ outcome: 'STOCK_ADDED'; totalQuantity: number } & Replayable)
   | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'STOCK_LIMIT' }
+  | KeyReused;
+
+export type ChangeWindowResult =
+  | ({ outcome: 'WINDOW_CHANGED'; issueStartAt: string; issueEndAt: string } & Replayable)
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_STARTED' | 'WINDOW_INVALID' }
   | KeyReused;
 
 export type CloseResult =
@@ -293,6 +299,20 @@ export class AdmissionStore {
       ]);
       if (outcome === 'STOCK_ADDED') return { outcome, totalQuantity: Number(total), replayed };
       return { outcome: outcome as 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'STOCK_LIMIT' | 'IDEMPOTENCY_KEY_REUSED' };
+    });
+  }
+
+  /** Moves a coupon's issue window (either end; ISO instants, normalized), atomically with every admission of it. */
+  changeWindow(couponId: string, change: { issueStartAt?: string; issueEndAt?: string }, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<ChangeWindowResult> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
+      const k = couponKeys(couponId, this.settings.shards);
+      const ms = (iso?: string) => (iso === undefined ? '' : Date.parse(iso));
+      const { reply: [outcome, start, end], replayed } = await this.decide('couponChangeWindow', [
+        k.coupon, k.outbox, ...this.memo(couponId, request), couponId, eventId, JSON.stringify(meta), ms(change.issueStartAt), ms(change.issueEndAt),
+        change.issueStartAt ?? '', change.issueEndAt ?? '', request.fingerprint, memoTtlMs(request),
+      ]);
+      if (outcome === 'WINDOW_CHANGED') return { outcome, issueStartAt: start!, issueEndAt: end!, replayed };
+      return { outcome: outcome as 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_STARTED' | 'WINDOW_INVALID' | 'IDEMPOTENCY_KEY_REUSED' };
     });
   }
 

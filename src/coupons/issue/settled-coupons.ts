@@ -4,7 +4,7 @@ import { issuedCouponId } from '../ids.ts';
 import { couponKeys } from '../admission/keys.ts';
 
 export const COUPON_CLOSED_CHANNEL = 'coupon-closed';
-/** Stock added: a sold-out coupon may admit again. */
+/** Stock added or the issue window moved: what a process learned of the coupon may no longer hold. */
 export const COUPON_REOPENED_CHANNEL = 'coupon-reopened';
 
 type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
@@ -62,7 +62,7 @@ export class SettledCoupons {
     else this.entries.delete(couponId);
   }
 
-  /** Stock was added: whatever was learned of the coupon is forgotten, one still loading included. */
+  /** Stock was added or the window moved: whatever was learned of the coupon is forgotten, one still loading included. */
   reopened(couponId: string): void {
     this.entries.delete(couponId);
   }

@@ -24,7 +24,9 @@ export function foldInto(rebuilt: Map<string, RebuiltCoupon>, event: CouponEvent
   } else if (current && event.type === 'CouponIssuanceClosed') {
     current.closedAt ??= Date.parse(event.occurredAt);
   } else if (current && event.type === 'CouponStockAdded') {
-    // Redis keeps the definition as the reads show it: with the total as it now is.
+    // Redis keeps the definition as the reads show it: with the total and window as they now are.
     current.definition = JSON.stringify({ ...(JSON.parse(current.definition) as object), totalQuantity: state.totalQuantity });
+  } else if (current && event.type === 'CouponIssueWindowChanged') {
+    current.definition = JSON.stringify({ ...(JSON.parse(current.definition) as object), ...event.data });
   }
 }

@@ -36,6 +36,10 @@ export type UseDecision =
 
 export type CloseDecision = { outcome: 'CLOSED' } | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' };
 
+export type ChangeWindowDecision =
+  | { outcome: 'WINDOW_CHANGED'; issueStartAt: number; issueEndAt: number }
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_STARTED' | 'WINDOW_INVALID' };
+
 export type AddStockDecision = { outcome: 'STOCK_ADDED'; totalQuantity: number } | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'STOCK_LIMIT' };
 
 /** The largest total a coupon may have, as at create. */
@@ -51,9 +55,10 @@ export type CouponCommand =
   | { type: 'IssueCoupon'; userId: string }
   | { type: 'UseCoupon'; sequence: number; userId: string }
   | { type: 'CloseIssuance' }
-  | { type: 'AddStock'; add: number };
+  | { type: 'AddStock'; add: number }
+  | { type: 'ChangeIssueWindow'; issueStartAt?: number; issueEndAt?: number };
 
-export type Decision<C extends CouponCommand> = C extends { type: 'IssueCoupon' } ? IssueDecision : C extends { type: 'UseCoupon' } ? UseDecision : C extends { type: 'AddStock' } ? AddStockDecision : CloseDecision;
+export type Decision<C extends CouponCommand> = C extends { type: 'IssueCoupon' } ? IssueDecision : C extends { type: 'UseCoupon' } ? UseDecision : C extends { type: 'AddStock' } ? AddStockDecision : C extends { type: 'ChangeIssueWindow' } ? ChangeWindowDecision : CloseDecision;
 
 export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCoupon | undefined, now: number): Decision<C> {
   switch (command.type) {
@@ -65,6 +70,8 @@ export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCou
       return decideClose(coupon) as Decision<C>;
     case 'AddStock':
       return decideAddStock(coupon, command.add) as Decision<C>;
+    case 'ChangeIssueWindow':
+      return decideChangeWindow(coupon, command, now) as Decision<C>;
   }
   throw new Error(`no rule for ${(command as { type: string }).type}`);
 }
@@ -108,6 +115,20 @@ export function decideAddStock(coupon: AdmissionCoupon | undefined, add: number)
   return { outcome: 'STOCK_ADDED', totalQuantity: coupon.totalQuantity + add };
 }
 
+/**
+ * The end may move either way, to any future instant within validity; the start only while issuing has not
+ * begun (a window that opened stays opened). A closed coupon has no window to move.
+ */
+export function decideChangeWindow(coupon: AdmissionCoupon | undefined, change: { issueStartAt?: number; issueEndAt?: number }, now: number): ChangeWindowDecision {
+  if (!coupon) return { outcome: 'COUPON_NOT_FOUND' };
+  if (coupon.status === 'CLOSED') return { outcome: 'COUPON_CLOSED' };
+  const issueStartAt = change.issueStartAt ?? coupon.issueStartAt;
+  const issueEndAt = change.issueEndAt ?? coupon.issueEndAt;
+  if (issueStartAt !== coupon.issueStartAt && now >= coupon.issueStartAt) return { outcome: 'ISSUE_STARTED' };
+  if (issueStartAt >= issueEndAt || issueEndAt > coupon.validUntil || issueEndAt <= now) return { outcome: 'WINDOW_INVALID' };
+  return { outcome: 'WINDOW_CHANGED', issueStartAt, issueEndAt };
+}
+
 export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent): AdmissionCoupon | undefined {
   switch (event.type) {
     case 'CouponCreated':
@@ -141,6 +162,12 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
     }
     case 'CouponIssuanceClosed':
       if (coupon) coupon.status = 'CLOSED';
+      return coupon;
+    case 'CouponIssueWindowChanged':
+      if (coupon) {
+        coupon.issueStartAt = Date.parse(event.data.issueStartAt);
+        coupon.issueEndAt = Date.parse(event.data.issueEndAt);
+      }
       return coupon;
     case 'CouponStockAdded':
       // The total after the addition, not the addition: a copy of the event changes nothing.
