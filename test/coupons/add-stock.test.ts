@@ -6,14 +6,9 @@ import { flushEveryNode } from '../../src/redis/redis-client.ts';
 import { eventually } from '../support/eventually.ts';
 import { scrape } from '../support/prometheus-text.ts';
 import { spec } from '../support/spec.ts';
+import { tally } from '../support/tally.ts';
 
 const stock = spec('stock added to a live coupon', () => Harness.start({ relay: true, projector: true, env: { USER_LIMIT: '100000' } }));
-
-const tally = (answers: { status: number; body: { code?: string } }[]) =>
-  answers.reduce<Record<string, number>>((n, a) => {
-    const key = `${a.status}${a.body?.code ? ` ${a.body.code}` : ''}`;
-    return { ...n, [key]: (n[key] ?? 0) + 1 };
-  }, {});
 
 stock('given bad input, a user, an unknown or a closed coupon, then a clear 4xx and the total is unchanged', async (harness) => {
   const couponId = await harness.createCoupon({ totalQuantity: 5 });

@@ -4,14 +4,9 @@ import { spawnApp } from '../support/app-process.ts';
 import { eventually } from '../support/eventually.ts';
 import { scrape } from '../support/prometheus-text.ts';
 import { spec } from '../support/spec.ts';
+import { tally } from '../support/tally.ts';
 
 const settled = spec('a sold-out coupon answered from memory', () => Harness.start({ relay: true, env: { USER_LIMIT: '100000' } }));
-
-const tally = (answers: { status: number; body: { code?: string } }[]) =>
-  answers.reduce<Record<string, number>>((n, a) => {
-    const key = `${a.status}${a.body?.code ? ` ${a.body.code}` : ''}`;
-    return { ...n, [key]: (n[key] ?? 0) + 1 };
-  }, {});
 
 settled('given a coupon of 10 sold out, when 1,000 more users and the 10 winners ask, then the answers are those Redis would give (SOLD_OUT, ALREADY_ISSUED with their own coupons, a keyed retry replayed) and none of them costs a Redis call; once closed, COUPON_CLOSED', async (harness) => {
   const couponId = await harness.createCoupon({ totalQuantity: 10 });
