@@ -96,4 +96,13 @@ codes('given Redis lost everything, when admission state is restored from the lo
   assert.is(back.body.id, created.body.id);
 });
 
+codes('given a code resolved once, then the API resolves it again without Redis (codes never move): even with its key gone', async (harness) => {
+  const couponId = await harness.createCoupon({ code: 'ONCE-ASKED' });
+  const token = await harness.token('asker');
+  assert.is((await harness.request('GET', '/coupons/by-code/once-asked', { token })).body.id, couponId);
+  assert.is(await harness.runtime.redis.del('code:{ONCE-ASKED}'), 1, 'the code is gone from Redis');
+  assert.is((await harness.request('GET', '/coupons/by-code/ONCE-ASKED', { token })).body.id, couponId);
+  assert.is((await harness.request('GET', '/coupons/by-code/NEVER-ASKED', { token })).status, 404, 'an unknown code is asked of Redis every time');
+});
+
 codes.run();
