@@ -34,12 +34,16 @@ export const couponIssuedData = z.strictObject({
   validUntil: isoInstant,
 });
 
+/**
+ * CouponUsed v2: `orderId` always present, null when the use named no order (the order a later cancellation
+ * must name). v1, in the log from before, has it only when given; it is upcast when read (see UPCASTS).
+ */
 export const couponUsedData = z.strictObject({
   issuedCouponId: id,
   userId,
   /** The nth use of this coupon, so a count of uses is max(useSequence) and survives redelivery. */
   useSequence: z.number().int().min(1),
-  orderId: z.string().min(1).max(100).optional(),
+  orderId: z.string().min(1).max(100).nullable(),
 });
 
 export const couponIssuanceClosedData = z.strictObject({});
@@ -61,11 +65,11 @@ const meta = z.strictObject({
   actor: z.string().max(191).optional(),
 });
 
-const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+const envelope = <T extends string, D extends z.ZodType, V extends number = 1>(type: T, data: D, version = 1 as V) =>
   z.strictObject({
     eventId: z.uuid(),
     type: z.literal(type),
-    version: z.literal(1),
+    version: z.literal(version),
     couponId: z.uuid(),
     occurredAt: isoInstant,
     data,
@@ -75,7 +79,7 @@ const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
 export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponCreated', couponCreatedData),
   envelope('CouponIssued', couponIssuedData),
-  envelope('CouponUsed', couponUsedData),
+  envelope('CouponUsed', couponUsedData, 2),
   envelope('CouponIssuanceClosed', couponIssuanceClosedData),
   envelope('CouponStockAdded', couponStockAddedData),
   envelope('CouponIssueWindowChanged', couponIssueWindowChangedData),
@@ -96,9 +100,28 @@ export class InvalidEventError extends Error {
   }
 }
 
-/** Validates an event read from anywhere (outbox, log); an invalid one is an error for the caller to dead-letter. */
+type RawEvent = { type?: unknown; version?: unknown; data?: unknown };
+
+/**
+ * Older shapes of an event, each turned into the next version where events are read, so every consumer sees
+ * only the latest. The admission scripts write the first shape of each event into the outbox; the relay
+ * produces it upcast, and the log keeps whatever older versions it already holds.
+ */
+const UPCASTS: Record<string, (event: RawEvent) => RawEvent> = {
+  'CouponUsed@1': (event) => ({ ...event, version: 2, data: { orderId: null, ...(event.data as object) } }),
+};
+
+function upcast(raw: unknown): unknown {
+  let event = raw as RawEvent;
+  for (let step = UPCASTS[`${String(event?.type)}@${String(event?.version)}`]; step; step = UPCASTS[`${String(event.type)}@${String(event.version)}`]) {
+    event = step(event);
+  }
+  return event;
+}
+
+/** Validates an event read from anywhere (outbox, log), upcast to its latest version; an invalid one is an error for the caller to dead-letter. */
 export function parseCouponEvent(raw: unknown): CouponEvent {
-  const result = couponEventSchema.safeParse(raw);
+  const result = couponEventSchema.safeParse(typeof raw === 'object' && raw !== null ? upcast(raw) : raw);
   if (!result.success) {
     const where = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new InvalidEventError(`invalid coupon event: ${where}`, raw);

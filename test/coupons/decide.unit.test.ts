@@ -79,8 +79,8 @@ const history: CouponEvent[] = [
       issueEndAt: '2026-12-01T10:00:00.000Z', validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-02T08:00:00.000Z' } },
   { ...base, eventId: '01937a4e-0000-7000-8000-00000000000b', type: 'CouponIssued', occurredAt: '2026-12-01T08:10:00.000Z',
     data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-02T08:00:00.000Z' } },
-  { ...base, eventId: '01937a4e-0000-7000-8000-00000000000c', type: 'CouponUsed', occurredAt: '2026-12-01T08:20:00.000Z',
-    data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', useSequence: 1 } },
+  { ...base, eventId: '01937a4e-0000-7000-8000-00000000000c', type: 'CouponUsed', version: 2, occurredAt: '2026-12-01T08:20:00.000Z',
+    data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', useSequence: 1, orderId: null } },
   { ...base, eventId: '01937a4e-0000-7000-8000-00000000000d', type: 'CouponIssuanceClosed', occurredAt: '2026-12-01T08:30:00.000Z', data: {} },
 ];
 fold('given the history, the state answers as the scripts would', () => {

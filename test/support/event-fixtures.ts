@@ -18,8 +18,8 @@ export const fixtures = {
     data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z' },
   }),
   used: (sequence: number, userId: string, useSequence: number, at = '2026-12-02T08:00:00.000Z', orderId?: string): CouponEvent => ({
-    ...base(at), type: 'CouponUsed',
-    data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, useSequence, ...(orderId ? { orderId } : {}) },
+    ...base(at), type: 'CouponUsed', version: 2,
+    data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, useSequence, orderId: orderId ?? null },
   }),
   closed: (at = '2026-12-01T09:00:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssuanceClosed', data: {} }),
   windowChanged: (issueStartAt: string, issueEndAt: string, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssueWindowChanged', data: { issueStartAt, issueEndAt } }),
