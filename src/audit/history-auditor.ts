@@ -10,12 +10,11 @@ export interface ReplayedCoupon {
   closedBy?: string;
   /** issuedCouponId → holder and the event that issued it */
   issued: Map<string, { userId: string; sequence: number; eventId: string }>;
-  holders: Map<string, string>;
   /** issuedCouponId → when, for which order, and the event that used it */
   used: Map<string, { usedAt: Date; orderId: string | null; eventId: string }>;
   /** The CouponStockAdded and CouponIssueWindowChanged events recorded, by id (so a copy is known). */
   changedBy?: Set<string>;
-  /** The rules' state, folded by the rules' own evolve. */
+  /** The rules' state, folded by the rules' own evolve: among the rest, each holder's sequence (user → #). */
   state?: AdmissionCoupon;
 }
 
@@ -57,7 +56,7 @@ export class HistoryAuditor {
     if (event.type === 'CouponCreated') {
       if (c?.definition) return violation('created twice');
       this.coupons.set(event.couponId, {
-        ...(c ?? { couponId: event.couponId, issued: new Map(), holders: new Map(), used: new Map() }), definition: event.data, createdBy: event.eventId,
+        ...(c ?? { couponId: event.couponId, issued: new Map(), used: new Map() }), definition: event.data, createdBy: event.eventId,
         state: evolve(undefined, event),
       });
       return;
@@ -77,7 +76,6 @@ export class HistoryAuditor {
           case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
         }
         c.issued.set(issuedCouponId, { userId, sequence: parseIssuedCouponId(issuedCouponId)?.sequence ?? 0, eventId: event.eventId });
-        c.holders.set(userId, issuedCouponId);
         break;
       }
       case 'CouponUsed': {

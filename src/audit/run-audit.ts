@@ -183,11 +183,11 @@ function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string
   if (r.issued !== c.issued.size) out.push(`coupon ${c.couponId}: Redis issued ${r.issued}, the log says ${c.issued.size}`);
   if (r.usedCount !== c.used.size) out.push(`coupon ${c.couponId}: Redis used ${r.usedCount}, the log says ${c.used.size}`);
   if ((r.status === 'CLOSED') !== Boolean(c.closedAt)) out.push(`coupon ${c.couponId}: Redis status ${r.status}, the log says ${c.closedAt ? 'CLOSED' : 'ACTIVE'}`);
-  for (const [userId, issuedCouponId] of c.holders) {
-    const sequence = c.issued.get(issuedCouponId)!.sequence;
+  const holders = c.state?.holders ?? new Map<string, number>();
+  for (const [userId, sequence] of holders) {
     if (r.holders.get(userId) !== sequence) out.push(`coupon ${c.couponId}: Redis does not record ${userId} holding #${sequence}`);
   }
-  for (const userId of r.holders.keys()) if (!c.holders.has(userId)) out.push(`coupon ${c.couponId}: Redis records ${userId} as a holder, the log does not`);
+  for (const userId of r.holders.keys()) if (!holders.has(userId)) out.push(`coupon ${c.couponId}: Redis records ${userId} as a holder, the log does not`);
   for (const issuedCouponId of c.used.keys()) {
     if (!r.used.has(c.issued.get(issuedCouponId)!.sequence)) out.push(`coupon ${c.couponId}: Redis does not record ${issuedCouponId} as used`);
   }
