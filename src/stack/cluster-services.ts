@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isPortOpen, runOrThrow, spawnDetached, waitFor } from './process-control.ts';
-import { kafkaLog4j, type LocalService, type StackPorts } from './services.ts';
+import { kafkaLog4j, newKafkaClusterId, type LocalService, type StackPorts } from './services.ts';
 
 const files = (dir: string) => ({ log: join(dir, 'server.log'), pid: join(dir, 'server.pid') });
 
@@ -67,7 +66,7 @@ function kafkaNode(index: number): LocalService {
       if (!existsSync(join(data, 'meta.properties'))) {
         // Every node of one cluster is formatted with the same cluster id, kept beside them.
         const idFile = join(dir, 'kafka-cluster-id');
-        if (!existsSync(idFile)) writeFileSync(idFile, randomBytes(16).toString('base64url'));
+        if (!existsSync(idFile)) writeFileSync(idFile, newKafkaClusterId());
         runOrThrow('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', readFileSync(idFile, 'utf8').trim(), '-c', properties]);
       }
       const pid = spawnDetached(

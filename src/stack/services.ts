@@ -123,7 +123,7 @@ const kafka: LocalService = {
     );
     const classpath = `${kafkaLibs}/*`;
     if (!existsSync(join(data, 'meta.properties'))) {
-      const clusterId = randomBytes(16).toString('base64url');
+      const clusterId = newKafkaClusterId();
       runOrThrow('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties]);
     }
     const log4j = kafkaLog4j(home);
@@ -153,4 +153,15 @@ export function kafkaLog4j(home: string): string {
 
 export const LOCAL_SERVICES: readonly LocalService[] = [redis, mysql, kafka];
 export const serviceDir = (dir: string, name: string) => join(dir, name === 'mysql' ? 'mariadb' : name);
+/**
+ * A KRaft cluster id: 16 random bytes in base64url, never starting with '-' (the storage tool would read it as an
+ * option; Kafka's own generator draws again in that case, and so does this). One fresh stack in 64 failed so.
+ */
+export function newKafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export const pidFileOf = (dir: string, name: string) => files(serviceDir(dir, name)).pid;
