@@ -14,7 +14,7 @@ export interface CouponProgress {
   /** Highest total seen: stock only grows, so a redelivered CouponStockAdded changes nothing. */
   totalQuantity?: number;
   /** The latest window in log order (a copy the relay writes again comes with everything after it). */
-  window?: { issueStartAt: Date; issueEndAt: Date; startIso: string; endIso: string };
+  window?: { issueStartAt: string; issueEndAt: string };
   lastEventAt: Date;
 }
 
@@ -69,7 +69,7 @@ export const couponProjection: Projection<CouponChanges> = {
         }
         case 'CouponIssueWindowChanged': {
           const p = touch(e.couponId, at);
-          p.window = { issueStartAt: new Date(e.data.issueStartAt), issueEndAt: new Date(e.data.issueEndAt), startIso: e.data.issueStartAt, endIso: e.data.issueEndAt };
+          p.window = e.data;
           break;
         }
         case 'CouponStockAdded': {
@@ -95,10 +95,7 @@ export const couponProjection: Projection<CouponChanges> = {
       const used = column((p) => p.usedUpTo);
       const closed = column((p) => p.closedAt);
       const totals = column((p) => p.totalQuantity);
-      const starts = column((p) => p.window?.issueStartAt);
-      const ends = column((p) => p.window?.issueEndAt);
-      const startIsos = column((p) => p.window?.startIso);
-      const endIsos = column((p) => p.window?.endIso);
+      const windows = part.flatMap(([id, p]) => (p.window ? [[id, p.window] as const] : []));
       await sql`UPDATE ${sql.table(table)} SET
           issued_count = GREATEST(issued_count, ${issued.length ? caseWhen('id', issued, sql`0`) : sql`0`}),
           used_count = GREATEST(used_count, ${used.length ? caseWhen('id', used, sql`0`) : sql`0`}),
@@ -106,8 +103,9 @@ export const couponProjection: Projection<CouponChanges> = {
           status = IF(closed_at IS NULL, status, 'CLOSED'),
           total_quantity = GREATEST(total_quantity, ${totals.length ? caseWhen('id', totals, sql`0`) : sql`0`}),
           definition = IF(JSON_VALUE(definition, '$.totalQuantity') = total_quantity, definition, JSON_SET(definition, '$.totalQuantity', total_quantity)),
-          ${starts.length ? sql`issue_start_at = ${caseWhen('id', starts, sql.ref('issue_start_at'))}, issue_end_at = ${caseWhen('id', ends, sql.ref('issue_end_at'))},
-          definition = ${caseWhen('id', startIsos.map(([id, start], i) => [id, sql`JSON_SET(definition, '$.issueStartAt', ${start}, '$.issueEndAt', ${endIsos[i]![1]})`]), sql.ref('definition'))},` : sql``}
+          ${windows.length ? sql`issue_start_at = ${caseWhen('id', windows.map(([id, w]) => [id, new Date(w.issueStartAt)]), sql.ref('issue_start_at'))},
+          issue_end_at = ${caseWhen('id', windows.map(([id, w]) => [id, new Date(w.issueEndAt)]), sql.ref('issue_end_at'))},
+          definition = ${caseWhen('id', windows.map(([id, w]) => [id, sql`JSON_SET(definition, '$.issueStartAt', ${w.issueStartAt}, '$.issueEndAt', ${w.issueEndAt})`]), sql.ref('definition'))},` : sql``}
           last_event_at = GREATEST(last_event_at, ${caseWhen('id', part.map(([id, p]) => [id, p.lastEventAt]))})
         WHERE id IN (${sql.join(ids)})`.execute(tx);
     }

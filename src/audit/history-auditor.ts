@@ -88,7 +88,7 @@ export class HistoryAuditor {
           case 'ALREADY_USED': return violation(`${issuedCouponId} used twice`);
           case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
         }
-        c.used.set(issuedCouponId, { usedAt: at, orderId: event.data.orderId ?? null, eventId: event.eventId });
+        c.used.set(issuedCouponId, { usedAt: at, orderId: event.data.orderId, eventId: event.eventId });
         break;
       }
       case 'CouponIssuanceClosed':

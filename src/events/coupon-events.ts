@@ -111,17 +111,15 @@ const UPCASTS: Record<string, (event: RawEvent) => RawEvent> = {
   'CouponUsed@1': (event) => ({ ...event, version: 2, data: { orderId: null, ...(event.data as object) } }),
 };
 
-function upcast(raw: unknown): unknown {
-  let event = raw as RawEvent;
-  for (let step = UPCASTS[`${String(event?.type)}@${String(event?.version)}`]; step; step = UPCASTS[`${String(event.type)}@${String(event.version)}`]) {
-    event = step(event);
-  }
+function upcast(raw: RawEvent): RawEvent {
+  let event = raw;
+  for (let step = UPCASTS[`${String(event.type)}@${String(event.version)}`]; step; step = UPCASTS[`${String(event.type)}@${String(event.version)}`]) event = step(event);
   return event;
 }
 
 /** Validates an event read from anywhere (outbox, log), upcast to its latest version; an invalid one is an error for the caller to dead-letter. */
 export function parseCouponEvent(raw: unknown): CouponEvent {
-  const result = couponEventSchema.safeParse(typeof raw === 'object' && raw !== null ? upcast(raw) : raw);
+  const result = couponEventSchema.safeParse(typeof raw === 'object' && raw !== null ? upcast(raw as RawEvent) : raw);
   if (!result.success) {
     const where = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new InvalidEventError(`invalid coupon event: ${where}`, raw);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { discountSchema } from '../../events/coupon-events.ts';
 import { couponCode } from '../codes/coupon-code.ts';
+import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
 
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(3000, 0, 1);
@@ -15,7 +16,7 @@ export const instant = z.iso
 export const createCouponRequest = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
-    totalQuantity: z.number().int().min(1).max(10_000_000),
+    totalQuantity: z.number().int().min(1).max(MAX_TOTAL_QUANTITY),
     discount: discountSchema,
     issueStartAt: instant,
     issueEndAt: instant,

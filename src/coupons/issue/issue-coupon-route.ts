@@ -66,7 +66,7 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
   }
 }
 
-// Made once: a sold-out storm answers thousands of these a second.
+// Made once, for the storm below.
 const SOLD_OUT = new Problem('SOLD_OUT', 'Every coupon has been issued');
 
 /** The refusals, answered without a throw: a sold-out storm is thousands of them a second. */
