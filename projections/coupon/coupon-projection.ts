@@ -8,8 +8,10 @@ import { caseWhen, type Projection } from '../projection.ts';
 export interface CouponProgress {
   /** Highest issue sequence seen: issued_count = max, so a redelivered CouponIssued changes nothing. */
   issuedUpTo?: number;
-  /** Highest use sequence seen, likewise. */
+  /** Highest use, cancel and revoked-total sequences seen, likewise. */
   usedUpTo?: number;
+  cancelledUpTo?: number;
+  revokedUpTo?: number;
   closedAt?: Date;
   /** Highest total seen: stock only grows, so a redelivered CouponStockAdded changes nothing. */
   totalQuantity?: number;
@@ -27,7 +29,7 @@ export interface CouponChanges {
 export const couponProjection: Projection<CouponChanges> = {
   name: 'coupon',
   tables: ['coupon'],
-  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged'],
+  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked'],
 
   changes(events) {
     const created = new Map<string, Insertable<CouponTable>>();
@@ -62,6 +64,16 @@ export const couponProjection: Projection<CouponChanges> = {
           p.usedUpTo = Math.max(p.usedUpTo ?? 0, e.data.useSequence);
           break;
         }
+        case 'CouponUseCancelled': {
+          const p = touch(e.couponId, at);
+          p.cancelledUpTo = Math.max(p.cancelledUpTo ?? 0, e.data.cancelSequence);
+          break;
+        }
+        case 'CouponsRevoked': {
+          const p = touch(e.couponId, at);
+          p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
+          break;
+        }
         case 'CouponIssuanceClosed': {
           const p = touch(e.couponId, at);
           p.closedAt ??= at;
@@ -93,12 +105,16 @@ export const couponProjection: Projection<CouponChanges> = {
         part.flatMap(([id, p]) => (pick(p) === undefined ? [] : [[id, pick(p)] as [string, unknown]]));
       const issued = column((p) => p.issuedUpTo);
       const used = column((p) => p.usedUpTo);
+      const cancelled = column((p) => p.cancelledUpTo);
+      const revoked = column((p) => p.revokedUpTo);
       const closed = column((p) => p.closedAt);
       const totals = column((p) => p.totalQuantity);
       const windows = part.flatMap(([id, p]) => (p.window ? [[id, p.window] as const] : []));
       await sql`UPDATE ${sql.table(table)} SET
           issued_count = GREATEST(issued_count, ${issued.length ? caseWhen('id', issued, sql`0`) : sql`0`}),
           used_count = GREATEST(used_count, ${used.length ? caseWhen('id', used, sql`0`) : sql`0`}),
+          cancelled_count = GREATEST(cancelled_count, ${cancelled.length ? caseWhen('id', cancelled, sql`0`) : sql`0`}),
+          revoked_count = GREATEST(revoked_count, ${revoked.length ? caseWhen('id', revoked, sql`0`) : sql`0`}),
           closed_at = COALESCE(closed_at, ${closed.length ? caseWhen('id', closed) : sql`NULL`}),
           status = IF(closed_at IS NULL, status, 'CLOSED'),
           total_quantity = GREATEST(total_quantity, ${totals.length ? caseWhen('id', totals, sql`0`) : sql`0`}),

@@ -10,19 +10,34 @@ export const usedNotice = (issuedCouponId: string, usedAt: string): Pick<Inserta
   type: 'COUPON_USED',
 });
 
+export const revokedNotice = (issuedCouponId: string, revokedAt: string): Pick<Insertable<NotificationTable>, 'id' | 'type'> => ({
+  id: uuidv7(Date.parse(revokedAt), `COUPON_REVOKED:${issuedCouponId}`),
+  type: 'COUPON_REVOKED',
+});
+
 /**
- * COUPON_USED notices, one per CouponUsed: the inbox rows the notifier delivers. A redelivered event maps
- * to the same id and the same (type, issued coupon) key, so it adds nothing.
+ * The inbox rows the notifier delivers: COUPON_USED for an issued coupon's first use, COUPON_REVOKED for
+ * each revoked one. One notice per type and issued coupon (the table's key): a use after a cancelled one is
+ * not notified again (the holder was told at the first use, and the cancellation came from their own order),
+ * and a redelivered event maps to the same id and key, so it adds nothing.
  */
 export const notificationProjection: Projection<Insertable<NotificationTable>[]> = {
   name: 'notification',
   tables: ['notification'],
-  handles: ['CouponUsed'],
+  handles: ['CouponUsed', 'CouponsRevoked'],
 
   changes(events) {
     const notices = new Map<string, Insertable<NotificationTable>>();
     for (const e of events) {
-      if (e.type !== 'CouponUsed' || notices.has(e.data.issuedCouponId)) continue;
+      if (e.type === 'CouponsRevoked') {
+        for (const { issuedCouponId, userId } of e.data.revoked) {
+          notices.set(`R${issuedCouponId}`, {
+            ...revokedNotice(issuedCouponId, e.occurredAt), user_id: userId, issued_coupon_id: issuedCouponId, coupon_id: e.couponId,
+            data: JSON.stringify({ revokedAt: e.occurredAt }), created_at: new Date(e.occurredAt),
+          });
+        }
+      }
+      if (e.type !== 'CouponUsed' || e.data.useGeneration > 1 || notices.has(e.data.issuedCouponId)) continue;
       notices.set(e.data.issuedCouponId, {
         ...usedNotice(e.data.issuedCouponId, e.occurredAt),
         user_id: e.data.userId,

@@ -10,9 +10,13 @@ export interface ReplayedCoupon {
   closedBy?: string;
   /** issuedCouponId → holder and the event that issued it */
   issued: Map<string, { userId: string; sequence: number; eventId: string }>;
-  /** issuedCouponId → when, for which order, and the event that used it */
+  /** issuedCouponId → the use in force: when, for which order, and the event that used it */
   used: Map<string, { usedAt: Date; orderId: string | null; eventId: string }>;
-  /** The CouponStockAdded and CouponIssueWindowChanged events recorded, by id (so a copy is known). */
+  /** issuedCouponId → its latest use generation and the events that made and cancelled it (so a copy is known) */
+  uses: Map<string, { generation: number; usedBy: string; cancelledBy?: string }>;
+  /** issuedCouponId → when it was revoked */
+  revoked: Map<string, Date>;
+  /** The CouponStockAdded, CouponIssueWindowChanged and CouponsRevoked events recorded, by id (so a copy is known). */
   changedBy?: Set<string>;
   /** The rules' state, folded by the rules' own evolve: among the rest, each holder's sequence (user → #). */
   state?: AdmissionCoupon;
@@ -36,10 +40,19 @@ export class HistoryAuditor {
     switch (event.type) {
       case 'CouponCreated': return c?.createdBy === event.eventId;
       case 'CouponIssued': return c?.issued.get(event.data.issuedCouponId)?.eventId === event.eventId;
-      case 'CouponUsed': return c?.used.get(event.data.issuedCouponId)?.eventId === event.eventId;
+      case 'CouponUsed': {
+        // An older generation's use can only be a copy re-sent with the run after it; the latest one, by its id.
+        const last = c?.uses.get(event.data.issuedCouponId);
+        return last !== undefined && (event.data.useGeneration < last.generation || last.usedBy === event.eventId);
+      }
+      case 'CouponUseCancelled': {
+        const last = c?.uses.get(event.data.issuedCouponId);
+        return last !== undefined && (event.data.useGeneration < last.generation || last.cancelledBy === event.eventId);
+      }
       case 'CouponIssuanceClosed': return c?.closedBy === event.eventId;
       case 'CouponStockAdded':
-      case 'CouponIssueWindowChanged': return c?.changedBy?.has(event.eventId) ?? false;
+      case 'CouponIssueWindowChanged':
+      case 'CouponsRevoked': return c?.changedBy?.has(event.eventId) ?? false;
     }
   }
 
@@ -56,7 +69,7 @@ export class HistoryAuditor {
     if (event.type === 'CouponCreated') {
       if (c?.definition) return violation('created twice');
       this.coupons.set(event.couponId, {
-        ...(c ?? { couponId: event.couponId, issued: new Map(), used: new Map() }), definition: event.data, createdBy: event.eventId,
+        ...(c ?? { couponId: event.couponId, issued: new Map(), used: new Map(), uses: new Map(), revoked: new Map() }), definition: event.data, createdBy: event.eventId,
         state: evolve(undefined, event),
       });
       return;
@@ -86,9 +99,45 @@ export class HistoryAuditor {
         switch (decided.outcome) {
           case 'ISSUED_COUPON_NOT_FOUND': violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`); break;
           case 'ALREADY_USED': return violation(`${issuedCouponId} used twice`);
+          case 'COUPON_REVOKED': return violation(`${issuedCouponId} used after it was revoked`);
           case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
+          case 'USED':
+            if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
         }
         c.used.set(issuedCouponId, { usedAt: at, orderId: event.data.orderId, eventId: event.eventId });
+        c.uses.set(issuedCouponId, { generation: event.data.useGeneration, usedBy: event.eventId });
+        break;
+      }
+      case 'CouponUseCancelled': {
+        const { issuedCouponId, userId, orderId } = event.data;
+        const issued = c.issued.get(issuedCouponId);
+        if (!issued) return violation(`${issuedCouponId} use cancelled but never issued`);
+        if (issued.userId !== userId) violation(`${issuedCouponId} cancellation names ${userId}, not its holder ${issued.userId}`);
+        const decided = decide({ type: 'CancelUse', sequence: issued.sequence, orderId }, before, at.getTime());
+        if (decided.outcome === 'ORDER_MISMATCH') return violation(`${issuedCouponId} use cancelled for order ${orderId}, not the order that used it`);
+        if (decided.outcome !== 'USE_CANCELLED') return violation(`${issuedCouponId} use cancelled while not in use`);
+        if (decided.generation !== event.data.useGeneration) return violation(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
+        c.used.delete(issuedCouponId);
+        c.uses.get(issuedCouponId)!.cancelledBy = event.eventId;
+        break;
+      }
+      case 'CouponsRevoked': {
+        const sequences = new Map<number, string>();
+        for (const { issuedCouponId, userId } of event.data.revoked) {
+          const issued = c.issued.get(issuedCouponId);
+          if (!issued || issued.userId !== userId) violation(`${issuedCouponId} revoked from ${userId}, who does not hold it`);
+          else sequences.set(issued.sequence, issuedCouponId);
+        }
+        const decided = decide({ type: 'RevokeUnused', holders: event.data.revoked.map(({ issuedCouponId, userId }) => [userId, c.issued.get(issuedCouponId)?.sequence ?? 0] as const) }, before, at.getTime());
+        if (decided.outcome === 'REVOKED') {
+          const allowed = new Set(decided.sequences);
+          for (const [sequence, issuedCouponId] of sequences) {
+            if (!allowed.has(sequence)) violation(`${issuedCouponId} revoked while in use or revoked already`);
+            else c.revoked.set(issuedCouponId, at);
+          }
+          if (decided.revokedCount !== event.data.revokedCount) violation(`revoke says a total of ${event.data.revokedCount}, the log before it ${decided.revokedCount}`);
+        }
+        (c.changedBy ??= new Set()).add(event.eventId);
         break;
       }
       case 'CouponIssuanceClosed':

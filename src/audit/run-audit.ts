@@ -46,7 +46,7 @@ export async function runAudit(deps: LogAndStores, couponId?: string, onProgress
       const checkpoints = await connection.selectFrom('projection_checkpoint').selectAll().where('topic', '=', deps.topic).execute();
       const checkpointOf = (projection: string, partition: number) =>
         BigInt(checkpoints.find((c) => c.projection === projection && c.partition_no === partition)?.next_offset ?? 0);
-      let couponRows = connection.selectFrom('coupon').select(['id', 'issued_count', 'used_count', 'status']);
+      let couponRows = connection.selectFrom('coupon').select(['id', 'issued_count', 'used_count', 'cancelled_count', 'revoked_count', 'status']);
       if (couponId) couponRows = couponRows.where('id', '=', couponId);
       const mysqlCoupons = await couponRows.execute();
 
@@ -121,7 +121,7 @@ export async function runAudit(deps: LogAndStores, couponId?: string, onProgress
   return report;
 }
 
-function couponRowDifferences(log: HistoryAuditor, rows: { id: string; issued_count: number; used_count: number; status: string }[]): string[] {
+function couponRowDifferences(log: HistoryAuditor, rows: { id: string; issued_count: number; used_count: number; cancelled_count: number; revoked_count: number; status: string }[]): string[] {
   const out: string[] = [];
   const byId = new Map(rows.map((r) => [r.id, r]));
   for (const c of log.coupons.values()) {
@@ -132,7 +132,9 @@ function couponRowDifferences(log: HistoryAuditor, rows: { id: string; issued_co
       continue;
     }
     if (row.issued_count !== c.issued.size) out.push(`coupon ${c.couponId}: issued_count ${row.issued_count}, the log says ${c.issued.size}`);
-    if (row.used_count !== c.used.size) out.push(`coupon ${c.couponId}: used_count ${row.used_count}, the log says ${c.used.size}`);
+    const inUse = row.used_count - row.cancelled_count;
+    if (inUse !== c.used.size) out.push(`coupon ${c.couponId}: ${inUse} in use (used_count - cancelled_count), the log says ${c.used.size}`);
+    if (row.revoked_count !== c.revoked.size) out.push(`coupon ${c.couponId}: revoked_count ${row.revoked_count}, the log says ${c.revoked.size}`);
     if ((row.status === 'CLOSED') !== Boolean(c.closedAt)) out.push(`coupon ${c.couponId}: status ${row.status}, the log says ${c.closedAt ? 'CLOSED' : 'ACTIVE'}`);
   }
   for (const id of byId.keys()) if (!log.coupons.get(id)?.definition) out.push(`coupon ${id}: a row with no CouponCreated before the checkpoint`);
@@ -153,9 +155,10 @@ async function issuedRowDifferences(connection: Connection, log: HistoryAuditor,
         rows++;
         const issued = c?.issued.get(row.id);
         const usedAt = c?.used.get(row.id)?.usedAt;
+        const logStatus = usedAt ? 'USED' : c?.revoked.has(row.id) ? 'REVOKED' : 'ISSUED';
         if (!issued) out.push(`issued_coupon ${row.id}: a row with no CouponIssued before the checkpoint`);
         else if (row.user_id !== issued.userId) out.push(`issued_coupon ${row.id}: held by ${row.user_id}, the log says ${issued.userId}`);
-        else if ((row.status === 'USED') !== Boolean(usedAt)) out.push(`issued_coupon ${row.id}: status ${row.status}, the log says ${usedAt ? 'USED' : 'ISSUED'}`);
+        else if (row.status !== logStatus) out.push(`issued_coupon ${row.id}: status ${row.status}, the log says ${logStatus}`);
         else if (usedAt && row.used_at?.getTime() !== usedAt.getTime()) out.push(`issued_coupon ${row.id}: used_at ${row.used_at?.toISOString()}, the log says ${usedAt.toISOString()}`);
       }
       if (page.length < 10_000) break;
@@ -188,9 +191,14 @@ function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string
     if (r.holders.get(userId) !== sequence) out.push(`coupon ${c.couponId}: Redis does not record ${userId} holding #${sequence}`);
   }
   for (const userId of r.holders.keys()) if (!holders.has(userId)) out.push(`coupon ${c.couponId}: Redis records ${userId} as a holder, the log does not`);
-  for (const issuedCouponId of c.used.keys()) {
-    if (!r.used.has(c.issued.get(issuedCouponId)!.sequence)) out.push(`coupon ${c.couponId}: Redis does not record ${issuedCouponId} as used`);
+  if (r.revokedCount !== c.revoked.size) out.push(`coupon ${c.couponId}: Redis revoked ${r.revokedCount}, the log says ${c.revoked.size}`);
+  const inRedis = (state: string) => [...r.redemptions].filter(([, x]) => x.state === state).map(([sequence]) => sequence);
+  for (const [state, log] of [['USED', c.used], ['REVOKED', c.revoked]] as const) {
+    const recorded = new Set(inRedis(state));
+    for (const issuedCouponId of log.keys()) {
+      if (!recorded.has(c.issued.get(issuedCouponId)!.sequence)) out.push(`coupon ${c.couponId}: Redis does not record ${issuedCouponId} as ${state}`);
+    }
+    if (recorded.size !== log.size) out.push(`coupon ${c.couponId}: Redis records ${recorded.size} ${state}, the log ${log.size}`);
   }
-  if (r.used.size !== c.used.size) out.push(`coupon ${c.couponId}: Redis records ${r.used.size} uses, the log ${c.used.size}`);
   return out;
 }

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { couponKeys, shardKeys } from '../coupons/admission/keys.ts';
 import type { CouponEvent } from '../events/coupon-events.ts';
+import { parseRedemption } from '../coupons/admission/redemption-value.ts';
+import type { Redemption } from '../coupons/rules/coupon-rules.ts';
 import { masterNodes } from '../redis/redis-client.ts';
 import { outboxEntryToEvent } from '../relay/outbox-entry.ts';
 
@@ -10,9 +12,11 @@ export interface RedisCoupon {
   at: Date;
   status: string | null;
   issued: number;
+  /** In use now: uses made less uses cancelled. */
   usedCount: number;
+  revokedCount: number;
   holders: Map<string, number>;
-  used: Map<number, number>;
+  redemptions: Map<number, Redemption>;
 }
 
 /** Every coupon Redis holds admission state for (on a cluster, from every master). */
@@ -34,16 +38,17 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
   const out = new Map<string, RedisCoupon>();
   for (const couponId of ids) {
     const k = couponKeys(couponId, shards);
-    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd').hgetall(k.holders).hgetall(k.used).exec();
+    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk').hgetall(k.holders).hgetall(k.used).exec();
     const [time, fields, holders, used] = replies!.map(([, value]) => value) as [[string, string], (string | null)[], Record<string, string>, Record<string, string>];
     out.set(couponId, {
       couponId,
       at: new Date(Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)),
       status: fields[0] ?? null,
       issued: Number(fields[1] ?? 0),
-      usedCount: Number(fields[2] ?? 0),
+      usedCount: Number(fields[2] ?? 0) - Number(fields[3] ?? 0),
+      revokedCount: Number(fields[4] ?? 0),
       holders: new Map(Object.entries(holders).map(([u, s]) => [u, Number(s)])),
-      used: new Map(Object.entries(used).map(([s, at]) => [Number(s), Number(at)])),
+      redemptions: new Map(Object.entries(used).map(([s, value]) => [Number(s), parseRedemption(value)])),
     });
   }
   return out;

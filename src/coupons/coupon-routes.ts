@@ -1,9 +1,11 @@
 import Router from '@koa/router';
+import { cancelUseRoute } from './cancel-use/cancel-use-route.ts';
 import { closeCouponRoute } from './close/close-coupon-route.ts';
 import type { CouponRouteDeps } from './coupon-route-deps.ts';
 import { createCouponRoute } from './create/create-coupon-route.ts';
 import { issueCouponRoute } from './issue/issue-coupon-route.ts';
 import { readCouponRoutes } from './read/read-coupon-routes.ts';
+import { revokeUnusedRoute } from './revoke/revoke-unused-route.ts';
 import { addStockRoute } from './stock/add-stock-route.ts';
 import { useCouponRoute } from './use/use-coupon-route.ts';
 import { changeWindowRoute } from './window/change-window-route.ts';
@@ -17,5 +19,7 @@ export function couponRoutes(deps: CouponRouteDeps): Router {
   readCouponRoutes(router, deps);
   issueCouponRoute(router, deps);
   useCouponRoute(router, deps);
+  cancelUseRoute(router, deps);
+  revokeUnusedRoute(router, deps);
   return router;
 }

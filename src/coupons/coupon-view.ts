@@ -21,7 +21,9 @@ export const publicCouponSchema = z.object({
 
 export const adminCouponSchema = publicCouponSchema.extend({
   issuedCount: z.number().int(),
+  /** In use now: a cancelled use is no longer counted. */
   usedCount: z.number().int(),
+  revokedCount: z.number().int(),
   createdAt: z.string(),
   closedAt: z.string().nullable(),
 });
@@ -48,6 +50,7 @@ export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof a
     ...publicCouponView(id, s),
     issuedCount: s.issuedCount,
     usedCount: s.usedCount,
+    revokedCount: s.revokedCount,
     createdAt: s.createdAt.toISOString(),
     closedAt: s.closedAt?.toISOString() ?? null,
   };
@@ -71,13 +74,14 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
     remainingQuantity: Math.max(0, row.total_quantity - row.issued_count),
     status: couponStatus({ closed: row.status === 'CLOSED', issuedCount: row.issued_count, definition }, now),
     issuedCount: row.issued_count,
-    usedCount: row.used_count,
+    usedCount: row.used_count - row.cancelled_count,
+    revokedCount: row.revoked_count,
     createdAt: row.created_at.toISOString(),
     closedAt: row.closed_at?.toISOString() ?? null,
   };
 }
 
 export function publicCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof publicCouponSchema> {
-  const { issuedCount: _issued, usedCount: _used, createdAt: _created, closedAt: _closed, ...rest } = adminCouponRowView(row, now);
+  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, createdAt: _created, closedAt: _closed, ...rest } = adminCouponRowView(row, now);
   return rest;
 }

@@ -14,7 +14,10 @@ export interface CouponTable {
   valid_until: Timestamp;
   status: 'ACTIVE' | 'CLOSED';
   issued_count: Generated<number>;
+  /** Uses made; in use now is used_count - cancelled_count. */
   used_count: Generated<number>;
+  cancelled_count: Generated<number>;
+  revoked_count: Generated<number>;
   created_at: Timestamp;
   closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   last_event_at: Timestamp;
@@ -28,10 +31,13 @@ export interface IssuedCouponTable {
   id: string;
   coupon_id: string;
   user_id: string;
-  status: 'ISSUED' | 'USED';
+  status: 'ISSUED' | 'USED' | 'REVOKED';
   issued_at: Timestamp;
   used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   order_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The nth use in force or last cancelled; 0 while never used. */
+  use_generation: Generated<number>;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   valid_from: Timestamp;
   valid_until: Timestamp;
 }
@@ -71,7 +77,7 @@ export interface UserAccountTable {
   created_at: Timestamp;
 }
 
-export type NotificationType = 'COUPON_EXPIRING' | 'COUPON_USED';
+export type NotificationType = 'COUPON_EXPIRING' | 'COUPON_USED' | 'COUPON_REVOKED';
 
 export interface NotificationTable {
   id: string;

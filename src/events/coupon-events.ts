@@ -34,16 +34,42 @@ export const couponIssuedData = z.strictObject({
   validUntil: isoInstant,
 });
 
+const orderId = z.string().min(1).max(100).nullable();
+
 /**
- * CouponUsed v2: `orderId` always present, null when the use named no order (the order a later cancellation
- * must name). v1, in the log from before, has it only when given; it is upcast when read (see UPCASTS).
+ * CouponUsed v3. v2 made `orderId` always present, null when the use named no order (the order a later
+ * cancellation must name); v3 added `useGeneration`. Older versions in the log are upcast when read (see UPCASTS).
  */
 export const couponUsedData = z.strictObject({
   issuedCouponId: id,
   userId,
   /** The nth use of this coupon, so a count of uses is max(useSequence) and survives redelivery. */
   useSequence: z.number().int().min(1),
-  orderId: z.string().min(1).max(100).nullable(),
+  orderId,
+  /** The nth use of this issued coupon (a cancelled use lets it be used again): a copy of an older use is told from a new one. */
+  useGeneration: z.number().int().min(1),
+});
+
+/** A use undone because its order was cancelled: the issued coupon is usable again inside its validity. */
+export const couponUseCancelledData = z.strictObject({
+  issuedCouponId: id,
+  /** The holder. */
+  userId,
+  orderId,
+  /** The use it undoes. */
+  useGeneration: z.number().int().min(1),
+  /** The nth cancellation on this coupon: uses in force are max(useSequence) - max(cancelSequence). */
+  cancelSequence: z.number().int().min(1),
+});
+
+/**
+ * Unused coupons revoked by an admin, up to 1,000 per event: one event per chunk of a revoke-unused run
+ * rather than per coupon, so revoking 100,000 holders writes 100 log entries, each one atomic decision.
+ */
+export const couponsRevokedData = z.strictObject({
+  revoked: z.array(z.strictObject({ issuedCouponId: id, userId })).min(1).max(1_000),
+  /** The coupon's revoked total after this chunk, so a copy of the event counts nothing twice. */
+  revokedCount: z.number().int().min(1),
 });
 
 export const couponIssuanceClosedData = z.strictObject({});
@@ -79,7 +105,9 @@ const envelope = <T extends string, D extends z.ZodType, V extends number = 1>(t
 export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponCreated', couponCreatedData),
   envelope('CouponIssued', couponIssuedData),
-  envelope('CouponUsed', couponUsedData, 2),
+  envelope('CouponUsed', couponUsedData, 3),
+  envelope('CouponUseCancelled', couponUseCancelledData),
+  envelope('CouponsRevoked', couponsRevokedData),
   envelope('CouponIssuanceClosed', couponIssuanceClosedData),
   envelope('CouponStockAdded', couponStockAddedData),
   envelope('CouponIssueWindowChanged', couponIssueWindowChangedData),
@@ -88,7 +116,7 @@ export const couponEventSchema = z.discriminatedUnion('type', [
 export type CouponEvent = z.infer<typeof couponEventSchema>;
 export type CouponEventType = CouponEvent['type'];
 export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T }>;
-export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged'] as const satisfies readonly CouponEventType[];
+export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked'] as const satisfies readonly CouponEventType[];
 
 export class InvalidEventError extends Error {
   constructor(
@@ -104,11 +132,13 @@ type RawEvent = { type?: unknown; version?: unknown; data?: unknown };
 
 /**
  * Older shapes of an event, each turned into the next version where events are read, so every consumer sees
- * only the latest. The admission scripts write the first shape of each event into the outbox; the relay
- * produces it upcast, and the log keeps whatever older versions it already holds.
+ * only the latest. An outbox entry says its version (`v`; the first when absent); the relay produces it
+ * upcast, and the log keeps whatever older versions it already holds.
  */
 const UPCASTS: Record<string, (event: RawEvent) => RawEvent> = {
   'CouponUsed@1': (event) => ({ ...event, version: 2, data: { orderId: null, ...(event.data as object) } }),
+  // Before cancellations an issued coupon could be used only once: every older use is its first.
+  'CouponUsed@2': (event) => ({ ...event, version: 3, data: { ...(event.data as object), useGeneration: 1 } }),
 };
 
 function upcast(raw: RawEvent): RawEvent {

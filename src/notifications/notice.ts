@@ -13,6 +13,7 @@ export interface Notice {
   validUntil?: string;
   usedAt?: string;
   orderId?: string;
+  revokedAt?: string;
 }
 
 export function noticeOf(row: Selectable<NotificationTable>, couponName: string | null): Notice {
@@ -24,13 +25,18 @@ export function noticeOf(row: Selectable<NotificationTable>, couponName: string 
     couponId: row.coupon_id,
     couponName,
     createdAt: row.created_at.toISOString(),
-    ...(JSON.parse(row.data) as Pick<Notice, 'validUntil' | 'usedAt' | 'orderId'>),
+    ...(JSON.parse(row.data) as Pick<Notice, 'validUntil' | 'usedAt' | 'orderId' | 'revokedAt'>),
   };
 }
 
 export function describe(notice: Notice): { subject: string; text: string } {
   const name = notice.couponName ?? 'Your coupon';
-  return notice.type === 'COUPON_EXPIRING'
-    ? { subject: `${name} expires soon`, text: `${name} (${notice.issuedCouponId}) is unused and expires at ${notice.validUntil}.` }
-    : { subject: `${name} was used`, text: `${name} (${notice.issuedCouponId}) was used at ${notice.usedAt}${notice.orderId ? ` for order ${notice.orderId}` : ''}.` };
+  switch (notice.type) {
+    case 'COUPON_EXPIRING':
+      return { subject: `${name} expires soon`, text: `${name} (${notice.issuedCouponId}) is unused and expires at ${notice.validUntil}.` };
+    case 'COUPON_USED':
+      return { subject: `${name} was used`, text: `${name} (${notice.issuedCouponId}) was used at ${notice.usedAt}${notice.orderId ? ` for order ${notice.orderId}` : ''}.` };
+    case 'COUPON_REVOKED':
+      return { subject: `${name} was withdrawn`, text: `${name} (${notice.issuedCouponId}) was withdrawn by the shop at ${notice.revokedAt} and can no longer be used.` };
+  }
 }

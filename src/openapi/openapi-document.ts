@@ -10,6 +10,9 @@ import { createCouponRequest } from '../coupons/create/create-coupon-request.ts'
 import { issuedCouponSchema } from '../coupons/issue/issue-coupon-route.ts';
 import { issuanceSchema } from '../coupons/read/read-coupon-routes.ts';
 import { usedCouponSchema, useCouponRequest } from '../coupons/use/use-coupon-route.ts';
+import { cancelUseRequest, useCancelledSchema } from '../coupons/cancel-use/cancel-use-route.ts';
+import { revokedSchema } from '../coupons/revoke/revoke-unused-route.ts';
+import { ISSUED_COUPON_STATUSES } from '../coupons/rules/coupon-rules.ts';
 import { PROBLEMS, type ProblemCode } from '../http/problem.ts';
 import { credentials, tokenSchema } from '../accounts/account-routes.ts';
 import { deliveriesQuery, inboxQuery } from '../notifications/notification-routes.ts';
@@ -104,7 +107,7 @@ const pageOf = (item: z.ZodType | Record<string, unknown>) => ({
 const holderSchema = {
   type: 'object', required: ['issuedCouponId', 'userId', 'status', 'issuedAt', 'usedAt', 'orderId'],
   properties: {
-    issuedCouponId: { type: 'string' }, userId: { type: 'string' }, status: { type: 'string', enum: ['ISSUED', 'USED', 'EXPIRED'] },
+    issuedCouponId: { type: 'string' }, userId: { type: 'string' }, status: { type: 'string', enum: [...ISSUED_COUPON_STATUSES] },
     issuedAt: { type: 'string', format: 'date-time' }, usedAt: { type: ['string', 'null'] }, orderId: { type: ['string', 'null'] },
   },
 };
@@ -242,7 +245,23 @@ export function openApiDocument(): Record<string, unknown> {
         post: operation({
           summary: 'Use an issued coupon, once, inside its validity', tag: 'coupons', auth: 'user',
           params: { issuedCouponId: 'The issued coupon id' }, body: useCouponRequest, idempotent: true, ok: [200, usedCouponSchema],
-          errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE', 'RATE_LIMITED'],
+          errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_REVOKED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE', 'RATE_LIMITED'],
+        }),
+      },
+      '/issued-coupons/{issuedCouponId}/cancel-use': {
+        post: operation({
+          summary: 'The order that used the coupon was cancelled: the use is undone (by the holder, or an admin for any holder); the coupon is ISSUED again inside its validity, EXPIRED after it, and can be used again',
+          tag: 'coupons', auth: 'user', params: { issuedCouponId: 'The issued coupon id' }, body: cancelUseRequest, idempotent: true, ok: [200, useCancelledSchema],
+          notes: '`orderId` must be the order the use named (absent for a use that named none). The same cancellation asked again answers the same 200.',
+          errors: ['VALIDATION_FAILED', 'ISSUED_COUPON_NOT_FOUND', 'NOT_USED', 'ORDER_MISMATCH', 'HOLDER_UNKNOWN', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+        }),
+      },
+      '/admin/coupons/{couponId}/revoke-unused': {
+        post: operation({
+          summary: 'End a campaign: close issuing and revoke every issued coupon not in use (stock is not returned; holders get a COUPON_REVOKED notice)',
+          tag: 'admin', auth: 'admin', params: couponId, idempotent: true, ok: [200, revokedSchema],
+          notes: 'Revokes in atomic chunks of at most 1,000 holders, each one CouponsRevoked event; a use racing it either comes first (USED) or finds the coupon REVOKED. A run cut short is finished by running it again. `revokedCount` is the coupon\'s revoked total.',
+          errors: ['COUPON_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/auth/signup': {

@@ -14,7 +14,7 @@ export function outboxEntryToEvent(fields: string[]): CouponEvent {
   return parseCouponEvent({
     eventId: f.e,
     type: f.t,
-    version: 1,
+    version: f.v ? Number(f.v) : 1,
     couponId: f.c,
     occurredAt: f.at && /^\d+$/.test(f.at) ? new Date(Number(f.at)).toISOString() : f.at,
     data: parseJson(f.d),

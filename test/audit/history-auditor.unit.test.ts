@@ -43,4 +43,25 @@ auditor('given the window moved, then issues inside the new window are no violat
   assert.match(audit.violations.join('\n'), /issue window start moved after issuing began/);
 });
 
+auditor('given use, cancel, use again, with copies of each re-sent after, then no violation and the copies counted apart', () => {
+  const audit = new HistoryAuditor();
+  const run = [f.used(1, 'u1', 1, '2026-12-02T08:00:00.000Z', 'o-1'), f.useCancelled(1, 'u1', 1, '2026-12-02T09:00:00.000Z', 'o-1'),
+    f.used(1, 'u1', 2, '2026-12-02T10:00:00.000Z', 'o-2', 2)];
+  for (const e of [f.created(), f.issued(1, 'u1'), ...run, ...run]) audit.add(e);
+  assert.equal(audit.violations, []);
+  assert.is(audit.duplicates, 3);
+  assert.equal([...audit.coupons.get(f.couponId)!.used.values()].map((u) => u.orderId), ['o-2']);
+});
+
+auditor('given cancellations and revocations the rules refuse, then each is named', () => {
+  const audit = new HistoryAuditor();
+  for (const e of [f.created(), f.issued(1, 'u1'), f.issued(2, 'u2'), f.issued(3, 'u3'),
+    f.useCancelled(1, 'u1', 1, '2026-12-02T07:00:00.000Z'),
+    f.used(2, 'u2', 1, '2026-12-02T08:00:00.000Z', 'o-2'), f.useCancelled(2, 'u2', 1, '2026-12-02T09:00:00.000Z', 'o-9'),
+    f.revoked([[2, 'u2'], [3, 'u3']], 2), f.used(3, 'u3', 2, '2026-12-03T09:00:00.000Z'), f.revoked([[1, 'u2']], 3, '2026-12-03T10:00:00.000Z')]) audit.add(e);
+  const found = audit.violations.join('\n');
+  for (const expected of [/use cancelled while not in use/, /use cancelled for order o-9, not the order that used it/,
+    /\.00000002 revoked while in use/, /revoke says a total of 2, the log before it 1/, /used after it was revoked/, /revoked from u2, who does not hold it/]) assert.match(found, expected);
+});
+
 auditor.run();

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { decideAddStock, decideChangeWindow, decideClose, decideIssue, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
+import { decideAddStock, decideCancelUse, decideChangeWindow, decideClose, decideIssue, decideRevoke, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import { uuidv7 } from '../../src/coupons/ids.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
@@ -25,12 +25,13 @@ function random(seed: number): () => number {
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-equivalence('on 40 random coupons and 2,000 random commands, every answer is the same', async () => {
+equivalence('on 40 random coupons and 3,000 random commands, every answer is the same', async () => {
   const next = random(20261122);
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
   // Windows are hours away from now, so the two sides never straddle a boundary on clock skew.
   const offsets = [-3 * HOUR, -2 * HOUR, 2 * HOUR, 3 * HOUR];
   const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+  const orders = [null, 'order-1', 'order-2'];
   const mirror = new Map<string, AdmissionCoupon>();
   const ids: string[] = [];
   const now = Date.now();
@@ -48,8 +49,8 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
     assert.is((await store.create(couponId, uuidv7(), definition, {}, internalRequest())).outcome, 'CREATED');
     ids.push(couponId);
     mirror.set(couponId, {
-      couponId, status: 'ACTIVE', totalQuantity: definition.totalQuantity, issued: 0, usedCount: 0, issueStartAt, issueEndAt,
-      validFrom, validUntil, holders: new Map(), used: new Map(),
+      couponId, status: 'ACTIVE', totalQuantity: definition.totalQuantity, issued: 0, usedCount: 0, cancelledCount: 0, revokedCount: 0,
+      issueStartAt, issueEndAt, validFrom, validUntil, holders: new Map(), redemptions: new Map(),
     });
   }
   ids.push(uuidv7()); // one that does not exist
@@ -61,17 +62,22 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
     attempts.set(key, (attempts.get(key) ?? 0) + 1);
     return overUserLimit(attempts.get(key)!, USER_LIMIT.requests);
   };
-  for (let step = 0; step < 2000; step++) {
+  // Mostly the caller's own coupon, so uses and cancellations get past the holder check; now and then any.
+  const aimed = (state: AdmissionCoupon | undefined, user: string) => {
+    const own = state?.holders.get(user);
+    return own !== undefined && next() < 0.8 ? own : 1 + Math.floor(next() * 4);
+  };
+  for (let step = 0; step < 3000; step++) {
     const couponId = pick(ids);
     const state = mirror.get(couponId);
     const user = pick(users);
     const roll = next();
     let expected: string;
     let actual: string;
-    if (roll < 0.6 && limited('issue', couponId, user)) {
+    if (roll < 0.45 && limited('issue', couponId, user)) {
       expected = 'RATE_LIMITED';
       actual = (await store.issue(couponId, user, uuidv7(), {}, internalRequest())).outcome;
-    } else if (roll < 0.6) {
+    } else if (roll < 0.45) {
       const d = decideIssue(state, user, Date.now());
       expected = d.outcome + ('sequence' in d ? d.sequence : '');
       if (d.outcome === 'ISSUED') {
@@ -80,23 +86,51 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
       }
       const r = await store.issue(couponId, user, uuidv7(), {}, internalRequest());
       actual = r.outcome + ('issuedCouponId' in r ? Number(r.issuedCouponId.split('.')[1]) : '');
-    } else if (roll < 0.88 && limited('use', couponId, user)) {
+    } else if (roll < 0.68 && limited('use', couponId, user)) {
       expected = 'RATE_LIMITED';
       actual = (await store.use(couponId, 1 + Math.floor(next() * 4), user, uuidv7(), undefined, {}, internalRequest())).outcome;
-    } else if (roll < 0.88) {
-      const sequence = 1 + Math.floor(next() * 4);
+    } else if (roll < 0.68) {
+      const sequence = aimed(state, user);
+      const orderId = pick(orders);
       const d = decideUse(state, sequence, user, Date.now());
       expected = d.outcome;
-      if (d.outcome === 'USED') state!.used.set(sequence, Date.now());
-      actual = (await store.use(couponId, sequence, user, uuidv7(), undefined, {}, internalRequest())).outcome;
-    } else if (roll < 0.92) {
+      if (d.outcome === 'USED') {
+        state!.redemptions.set(sequence, { state: 'USED', at: Date.now(), generation: d.generation, orderId });
+        state!.usedCount++;
+      }
+      actual = (await store.use(couponId, sequence, user, uuidv7(), orderId ?? undefined, {}, internalRequest())).outcome;
+    } else if (roll < 0.85) {
+      // The holder, someone else, or (one time in four) an admin; the order right or wrong.
+      const sequence = aimed(state, user);
+      const inForce = state?.redemptions.get(sequence);
+      const orderId = inForce && 'orderId' in inForce && next() < 0.6 ? inForce.orderId : pick(orders);
+      const by = next() < 0.25 ? undefined : user;
+      const d = decideCancelUse(state, { sequence, userId: by, orderId }, Date.now());
+      expected = d.outcome + ('status' in d ? ` ${d.status}` : '');
+      if (d.outcome === 'USE_CANCELLED') {
+        state!.redemptions.set(sequence, { state: 'CANCELLED', generation: d.generation, orderId });
+        state!.cancelledCount++;
+      }
+      const r = await store.cancelUse(couponId, sequence, by, orderId, uuidv7(), {}, internalRequest());
+      actual = r.outcome + ('status' in r ? ` ${r.status}` : '');
+    } else if (roll < 0.87) {
+      const holders = Array.from({ length: 1 + Math.floor(next() * 4) }, () => [pick(users), 1 + Math.floor(next() * 4)] as const);
+      const d = decideRevoke(state, holders);
+      expected = d.outcome + ('revokedCount' in d ? `${d.sequences.length}/${d.revokedCount}` : '');
+      if (d.outcome === 'REVOKED') {
+        for (const sequence of d.sequences) state!.redemptions.set(sequence, { state: 'REVOKED', at: Date.now(), generation: state!.redemptions.get(sequence)?.generation ?? 0 });
+        state!.revokedCount = d.revokedCount;
+      }
+      const r = await store.revokeChunk(couponId, holders, {});
+      actual = r.outcome + ('revokedCount' in r ? `${r.revoked}/${r.revokedCount}` : '');
+    } else if (roll < 0.91) {
       // The end only, hours from now, so the two sides never straddle a boundary on clock skew.
       const issueEndAt = Date.now() + pick([-HOUR, 2 * HOUR, 4 * HOUR, 40 * HOUR]);
       const d = decideChangeWindow(state, { issueEndAt }, Date.now());
       expected = d.outcome;
       if (d.outcome === 'WINDOW_CHANGED') state!.issueEndAt = d.issueEndAt;
       actual = (await store.changeWindow(couponId, { issueEndAt: iso(issueEndAt) }, uuidv7(), {}, internalRequest())).outcome;
-    } else if (roll < 0.97) {
+    } else if (roll < 0.975) {
       // Now and then enough to pass the limit, so STOCK_LIMIT is reached too.
       const add = next() < 0.2 ? 10_000_000 : 1 + Math.floor(next() * 2);
       const d = decideAddStock(state, add);
@@ -111,11 +145,13 @@ equivalence('on 40 random coupons and 2,000 random commands, every answer is the
       actual = (await store.close(couponId, uuidv7(), {}, internalRequest())).outcome;
     }
     assert.is(actual, expected, `step ${step}: ${couponId} ${user}`);
-    tally.set(expected.replace(/\d+$/, ''), (tally.get(expected.replace(/\d+$/, '')) ?? 0) + 1);
+    const outcome = expected.replace(/ \w+$|[\d/]+$/, '');
+    tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
   }
   // The scenario must reach every outcome, or it proves less than it claims.
   for (const outcome of ['ISSUED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'COUPON_NOT_FOUND',
-    'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED', 'RATE_LIMITED', 'STOCK_ADDED', 'STOCK_LIMIT', 'WINDOW_CHANGED', 'WINDOW_INVALID']) {
+    'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED', 'RATE_LIMITED', 'STOCK_ADDED', 'STOCK_LIMIT', 'WINDOW_CHANGED', 'WINDOW_INVALID',
+    'COUPON_REVOKED', 'USE_CANCELLED', 'ALREADY_CANCELLED', 'NOT_USED', 'ORDER_MISMATCH', 'REVOKED']) {
     assert.ok((tally.get(outcome) ?? 0) > 0, `no command reached ${outcome}: ${JSON.stringify([...tally])}`);
   }
 });

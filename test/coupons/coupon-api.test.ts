@@ -182,7 +182,7 @@ use('the holder uses it once: 200 USED, then 409 ALREADY_USED; the log has one C
   assert.is((await harness.request('GET', `/coupons/${couponId}/issuance`, { token: alice })).body.status, 'USED');
   await harness.drained(couponId);
   const uses = (await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponUsed');
-  assert.equal(uses.map((e) => e.data), [{ issuedCouponId: id, userId: 'alice', useSequence: 1, orderId: 'order-7' }]);
+  assert.equal(uses.map((e) => e.data), [{ issuedCouponId: id, userId: 'alice', useSequence: 1, orderId: 'order-7', useGeneration: 1 }]);
 });
 use('404 ISSUED_COUPON_NOT_FOUND for someone else\'s coupon, an unknown one and a malformed id', async () => {
   const couponId = await harness.createCoupon();

@@ -32,7 +32,7 @@ rules('a copy of an issue in the log changes nothing', () =>
 
 rules('the holder uses it once, inside its validity', () =>
   given(f.created(), f.issued(1, 'ann'))
-    .when(use(1, 'ann'), '2026-12-02T08:00:00.000Z').then({ outcome: 'USED' }));
+    .when(use(1, 'ann'), '2026-12-02T08:00:00.000Z').then({ outcome: 'USED', generation: 1 }));
 
 rules('someone else cannot tell it from a missing one', () =>
   given(f.created(), f.issued(1, 'ann'))
@@ -86,5 +86,63 @@ rules('the end stays within validity and in the future', () => {
 rules('before it starts, both ends may move', () =>
   given(f.created()).when(moveWindow('2026-12-01T07:30:00.000Z', '2026-12-01T11:00:00.000Z'), '2026-12-01T07:00:00.000Z')
     .then({ outcome: 'WINDOW_CHANGED', issueStartAt: Date.parse('2026-12-01T07:30:00.000Z'), issueEndAt: Date.parse('2026-12-01T11:00:00.000Z') }));
+
+const cancel = (sequence: number, orderId: string | null, userId?: string) => ({ type: 'CancelUse' as const, sequence, orderId, ...(userId ? { userId } : {}) });
+const revoke = (...holders: [string, number][]) => ({ type: 'RevokeUnused' as const, holders });
+
+rules('the holder cancels a use for its order: ISSUED again inside validity', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'))
+    .when(cancel(1, 'order-1', 'ann'), '2026-12-02T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'ISSUED' }));
+
+rules('cancelled after validity, the coupon is EXPIRED', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'))
+    .when(cancel(1, 'order-1'), '2026-12-09T00:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'EXPIRED' }));
+
+rules('another order cannot cancel the use', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'))
+    .when(cancel(1, 'order-2', 'ann'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ORDER_MISMATCH' }));
+
+rules('a use that named no order is cancelled naming none', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1))
+    .when(cancel(1, null, 'ann'), '2026-12-02T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'ISSUED' }));
+
+rules('the same cancellation again answers as the first', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'), f.useCancelled(1, 'ann', 1, '2026-12-02T09:00:00.000Z', 'order-1'))
+    .when(cancel(1, 'order-1', 'ann'), '2026-12-02T10:00:00.000Z').then({ outcome: 'ALREADY_CANCELLED', status: 'ISSUED' }));
+
+rules('an unused coupon has no use to cancel', () =>
+  given(f.created(), f.issued(1, 'ann')).when(cancel(1, 'order-1', 'ann'), '2026-12-02T09:00:00.000Z').then({ outcome: 'NOT_USED' }));
+
+rules('someone else\'s use cannot be cancelled; an admin\'s can, and a sequence never issued is not found', () => {
+  const log = [f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1')];
+  given(...log).when(cancel(1, 'order-1', 'bob'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ISSUED_COUPON_NOT_FOUND' });
+  given(...log).when(cancel(2, 'order-1'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ISSUED_COUPON_NOT_FOUND' });
+});
+
+rules('a cancelled use is followed by a new use, the next generation', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'), f.useCancelled(1, 'ann', 1, '2026-12-02T09:00:00.000Z', 'order-1'))
+    .when(use(1, 'ann'), '2026-12-02T10:00:00.000Z').then({ outcome: 'USED', generation: 2 }));
+
+rules('a copy of the first use after its cancellation changes nothing', () =>
+  given(f.created(), f.issued(1, 'ann'), ...((used) => [used, f.useCancelled(1, 'ann', 1, '2026-12-02T09:00:00.000Z', 'order-1'), used])(f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1')))
+    .when(use(1, 'ann'), '2026-12-02T10:00:00.000Z').then({ outcome: 'USED', generation: 2 }));
+
+rules('revoking takes every named coupon not in use, and counts the total', () =>
+  given(f.created(), f.issued(1, 'ann'), f.issued(2, 'bob'), f.issued(3, 'cat'), f.used(2, 'bob', 1), f.revoked([[3, 'cat']], 1))
+    .when(revoke(['ann', 1], ['bob', 2], ['cat', 3], ['ann', 1]), '2026-12-03T09:00:00.000Z').then({ outcome: 'REVOKED', sequences: [1], revokedCount: 2 }));
+
+rules('a coupon whose use was cancelled can be revoked', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1), f.useCancelled(1, 'ann', 1))
+    .when(revoke(['ann', 1]), '2026-12-03T09:00:00.000Z').then({ outcome: 'REVOKED', sequences: [1], revokedCount: 1 }));
+
+rules('a revoked coupon cannot be used, nor its absent use cancelled', () => {
+  const log = [f.created(), f.issued(1, 'ann'), f.revoked([[1, 'ann']], 1)];
+  given(...log).when(use(1, 'ann'), '2026-12-03T09:00:00.000Z').then({ outcome: 'COUPON_REVOKED' });
+  given(...log).when(cancel(1, null, 'ann'), '2026-12-03T09:00:00.000Z').then({ outcome: 'NOT_USED' });
+});
+
+rules('a holder named with another\'s sequence revokes nothing', () =>
+  given(f.created(), f.issued(1, 'ann'), f.issued(2, 'bob'))
+    .when(revoke(['ann', 2]), '2026-12-03T09:00:00.000Z').then({ outcome: 'REVOKED', sequences: [], revokedCount: 0 }));
 
 rules.run();

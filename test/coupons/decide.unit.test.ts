@@ -9,9 +9,9 @@ const couponId = '01937a4e-0000-7000-8000-000000000001';
 
 function coupon(overrides: Partial<AdmissionCoupon> = {}): AdmissionCoupon {
   return {
-    couponId, status: 'ACTIVE', totalQuantity: 2, issued: 0, usedCount: 0,
+    couponId, status: 'ACTIVE', totalQuantity: 2, issued: 0, usedCount: 0, cancelledCount: 0, revokedCount: 0,
     issueStartAt: now - HOUR, issueEndAt: now + HOUR, validFrom: now - HOUR, validUntil: now + 2 * HOUR,
-    holders: new Map(), used: new Map(), ...overrides,
+    holders: new Map(), redemptions: new Map(), ...overrides,
   };
 }
 
@@ -42,7 +42,7 @@ issue.run();
 const use = spec('decideUse');
 const held = () => coupon({ issued: 1, holders: new Map([['bob', 1]]) });
 use('given the holder inside validity, USED', () => {
-  assert.equal(decideUse(held(), 1, 'bob', now), { outcome: 'USED' });
+  assert.equal(decideUse(held(), 1, 'bob', now), { outcome: 'USED', generation: 1 });
 });
 use('someone else\'s coupon, or a sequence never issued, is ISSUED_COUPON_NOT_FOUND', () => {
   assert.equal(decideUse(held(), 1, 'mallory', now).outcome, 'ISSUED_COUPON_NOT_FOUND');
@@ -51,7 +51,7 @@ use('someone else\'s coupon, or a sequence never issued, is ISSUED_COUPON_NOT_FO
 });
 use('given it was used, ALREADY_USED with when, even after expiry', () => {
   const c = held();
-  c.used.set(1, now - 5);
+  c.redemptions.set(1, { state: 'USED', at: now - 5, generation: 1, orderId: null });
   assert.equal(decideUse(c, 1, 'bob', now + 10 * HOUR), { outcome: 'ALREADY_USED', usedAt: now - 5 });
 });
 use('validity is [from, until): before COUPON_NOT_YET_VALID, at until COUPON_EXPIRED', () => {
@@ -79,8 +79,8 @@ const history: CouponEvent[] = [
       issueEndAt: '2026-12-01T10:00:00.000Z', validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-02T08:00:00.000Z' } },
   { ...base, eventId: '01937a4e-0000-7000-8000-00000000000b', type: 'CouponIssued', occurredAt: '2026-12-01T08:10:00.000Z',
     data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-02T08:00:00.000Z' } },
-  { ...base, eventId: '01937a4e-0000-7000-8000-00000000000c', type: 'CouponUsed', version: 2, occurredAt: '2026-12-01T08:20:00.000Z',
-    data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', useSequence: 1, orderId: null } },
+  { ...base, eventId: '01937a4e-0000-7000-8000-00000000000c', type: 'CouponUsed', version: 3, occurredAt: '2026-12-01T08:20:00.000Z',
+    data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', useSequence: 1, orderId: null, useGeneration: 1 } },
   { ...base, eventId: '01937a4e-0000-7000-8000-00000000000d', type: 'CouponIssuanceClosed', occurredAt: '2026-12-01T08:30:00.000Z', data: {} },
 ];
 fold('given the history, the state answers as the scripts would', () => {
@@ -93,6 +93,6 @@ fold('given the history, the state answers as the scripts would', () => {
 fold('an event delivered twice changes nothing the second time', () => {
   const once = history.reduce<AdmissionCoupon | undefined>(evolve, undefined)!;
   const twice = [...history, history[1]!, history[2]!].reduce<AdmissionCoupon | undefined>(evolve, undefined)!;
-  assert.equal({ ...twice, holders: [...twice.holders], used: [...twice.used] }, { ...once, holders: [...once.holders], used: [...once.used] });
+  assert.equal({ ...twice, holders: [...twice.holders], redemptions: [...twice.redemptions] }, { ...once, holders: [...once.holders], redemptions: [...once.redemptions] });
 });
 fold.run();

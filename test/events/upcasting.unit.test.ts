@@ -18,21 +18,22 @@ const created = {
   data: { name: 'Upcast', totalQuantity: 5, discount: { type: 'PERCENT', value: 10 }, issueStartAt: '2026-12-01T08:00:00.000Z',
     issueEndAt: '2026-12-01T10:00:00.000Z', validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z' },
 };
-const used = (n: number, user: string, version: 1 | 2, orderId?: string) => ({
+const used = (n: number, user: string, version: 1 | 2 | 3, orderId?: string) => ({
   eventId: id(10 + n), type: 'CouponUsed', version, couponId, occurredAt: `2026-12-02T08:0${n}:00.000Z`, meta: {},
   data: { issuedCouponId: `${couponId}.0000000${n}`, userId: user, useSequence: n,
-    ...(version === 2 ? { orderId: orderId ?? null } : orderId ? { orderId } : {}) },
+    ...(version >= 2 ? { orderId: orderId ?? null } : orderId ? { orderId } : {}), ...(version === 3 ? { useGeneration: 1 } : {}) },
 });
 
-// The same history twice: uses written before v2 (one with an order, one without), and as v2 writes them.
-const mixed = [created, issued(1, 'ann'), issued(2, 'bob'), issued(3, 'cat'), used(1, 'ann', 1, 'order-1'), used(2, 'bob', 1), used(3, 'cat', 2)];
-const latest = [created, issued(1, 'ann'), issued(2, 'bob'), issued(3, 'cat'), used(1, 'ann', 2, 'order-1'), used(2, 'bob', 2), used(3, 'cat', 2)];
+// The same history twice: uses written as v1 (one with an order, one without), v2 and v3, and as v3 writes them.
+const mixed = [created, issued(1, 'ann'), issued(2, 'bob'), issued(3, 'cat'), issued(4, 'dan'), used(1, 'ann', 1, 'order-1'), used(2, 'bob', 1), used(3, 'cat', 2, 'order-3'), used(4, 'dan', 3)];
+const latest = [created, issued(1, 'ann'), issued(2, 'bob'), issued(3, 'cat'), issued(4, 'dan'), used(1, 'ann', 3, 'order-1'), used(2, 'bob', 3), used(3, 'cat', 3, 'order-3'), used(4, 'dan', 3)];
 const read = (raw: unknown[]) => raw.map((e) => parseCouponEvent(JSON.parse(JSON.stringify(e))));
 
-upcasting('given a log holding CouponUsed v1 and v2, when it is read, then every event is the latest version and equals the log written in v2 only', () => {
+upcasting('given a log holding CouponUsed v1, v2 and v3, when it is read, then every event is the latest version and equals the log written in v3 only', () => {
   const [a, b] = [read(mixed), read(latest)];
   assert.equal(a, b);
-  assert.equal(a.filter((e) => e.type === 'CouponUsed').map((e) => [e.version, (e.data as { orderId: string | null }).orderId]), [[2, 'order-1'], [2, null], [2, null]]);
+  const uses = a.flatMap((e) => (e.type === 'CouponUsed' ? [[e.version, e.data.orderId, e.data.useGeneration]] : []));
+  assert.equal(uses, [[3, 'order-1', 1], [3, null, 1], [3, 'order-3', 1], [3, null, 1]]);
 });
 
 upcasting('given both logs, then every read model, the rules state and the audit come out the same', () => {
@@ -52,10 +53,17 @@ upcasting('given both logs, then every read model, the rules state and the audit
   assert.equal(audits, [[], []]);
 });
 
-upcasting('given a use in the outbox as the scripts write it (no orderId), when the relay reads it, then it produces CouponUsed v2 with orderId null', () => {
+upcasting('given a use left in the outbox by the scripts before versions (no `v`, no orderId), when the relay reads it, then it produces CouponUsed v3, orderId null, first generation', () => {
   const event = outboxEntryToEvent(['t', 'CouponUsed', 'e', id(99), 'c', couponId, 'at', String(Date.parse('2026-12-02T08:00:00.000Z')),
     'd', JSON.stringify({ issuedCouponId: `${couponId}.00000001`, userId: 'ann', useSequence: 1 }), 'm', '{}']);
-  assert.equal([event.type, event.version, event.type === 'CouponUsed' && event.data.orderId], ['CouponUsed', 2, null]);
+  assert.equal(event.type === 'CouponUsed' && [event.version, event.data.orderId, event.data.useGeneration], [3, null, 1]);
+});
+
+upcasting('given a use in the outbox as the scripts now write it (`v` 3), when the relay reads it, then it is produced as it is', () => {
+  const data = { issuedCouponId: `${couponId}.00000001`, userId: 'ann', useSequence: 4, orderId: 'order-2', useGeneration: 2 };
+  const event = outboxEntryToEvent(['t', 'CouponUsed', 'e', id(98), 'c', couponId, 'at', String(Date.parse('2026-12-02T08:00:00.000Z')),
+    'd', JSON.stringify(data), 'm', '{}', 'v', '3']);
+  assert.equal([event.version, event.data], [3, data]);
 });
 
 upcasting.run();

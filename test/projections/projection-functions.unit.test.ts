@@ -2,6 +2,7 @@ import * as assert from 'uvu/assert';
 import { couponProjection } from '../../projections/coupon/coupon-projection.ts';
 import { issuedCouponProjection } from '../../projections/issued-coupon/issued-coupon-projection.ts';
 import { couponHistoryProjection } from '../../projections/coupon-history/coupon-history-projection.ts';
+import { notificationProjection } from '../../projections/notification/notification-projection.ts';
 import type { LogPosition } from '../../projections/projection.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
@@ -29,6 +30,10 @@ coupon('given the same events twice (relay redelivery), then the changes are the
   const events = [f.created(), f.issued(1, 'a'), f.issued(2, 'b'), f.used(1, 'a', 1)];
   assert.equal(couponProjection.changes(...at([...events, ...events.slice(1)])), couponProjection.changes(...at(events)));
 });
+coupon('given cancellations and revocations, then their counts are the highest sequences seen', () => {
+  const { progress } = couponProjection.changes(...at([f.useCancelled(1, 'a', 2), f.useCancelled(2, 'b', 1), f.revoked([[3, 'c']], 4), f.revoked([[3, 'c']], 4)]));
+  assert.equal([progress.get(f.couponId)!.cancelledUpTo, progress.get(f.couponId)!.revokedUpTo], [2, 4]);
+});
 coupon('given a close, then it records when issuing was closed', () => {
   const { progress } = couponProjection.changes(...at([f.closed('2026-12-01T09:30:00.000Z')]));
   assert.equal(progress.get(f.couponId)!.closedAt, new Date('2026-12-01T09:30:00.000Z'));
@@ -46,13 +51,25 @@ issued('given a CouponIssued, then an ISSUED row for its holder with its validit
 });
 issued('given a CouponUsed, then that row becomes USED with when and the order', () => {
   const { used } = issuedCouponProjection.changes(...at([f.used(1, 'alice', 1, '2026-12-02T08:00:00.000Z', 'order-9')]));
-  assert.equal(used, [{ id: `${f.couponId}.00000001`, usedAt: new Date('2026-12-02T08:00:00.000Z'), orderId: 'order-9' }]);
+  assert.equal(used, [{ id: `${f.couponId}.00000001`, usedAt: new Date('2026-12-02T08:00:00.000Z'), orderId: 'order-9', generation: 1 }]);
+});
+issued('given use, cancel, use again in one batch, then the latest use and the cancelled generation, written in that order', () => {
+  const changes = issuedCouponProjection.changes(...at([
+    f.used(1, 'alice', 1, '2026-12-02T08:00:00.000Z', 'order-1'), f.useCancelled(1, 'alice', 1, '2026-12-02T09:00:00.000Z', 'order-1'),
+    f.used(1, 'alice', 2, '2026-12-02T10:00:00.000Z', 'order-2', 2),
+  ]));
+  assert.equal(changes.used, [{ id: `${f.couponId}.00000001`, usedAt: new Date('2026-12-02T10:00:00.000Z'), orderId: 'order-2', generation: 2 }]);
+  assert.equal(changes.cancelled, [{ id: `${f.couponId}.00000001`, generation: 1 }]);
+});
+issued('given a revoke, then each named row is revoked once, at the event\'s time', () => {
+  const { revoked } = issuedCouponProjection.changes(...at([f.revoked([[1, 'a'], [2, 'b']], 2), f.revoked([[1, 'a'], [2, 'b']], 2, '2026-12-04T00:00:00.000Z')]));
+  assert.equal(revoked.map((r) => [r.id.slice(-1), r.revokedAt.toISOString()]), [['1', '2026-12-03T08:00:00.000Z'], ['2', '2026-12-03T08:00:00.000Z']]);
 });
 issued('it ignores events it does not handle, and a duplicate within a batch', () => {
   const { issued: rows, used } = issuedCouponProjection.changes(...at([f.created(), f.closed(), f.issued(1, 'a'), f.issued(1, 'a')]));
   assert.is(rows.length, 1);
   assert.is(used.length, 0);
-  assert.equal(issuedCouponProjection.handles, ['CouponIssued', 'CouponUsed']);
+  assert.equal(issuedCouponProjection.handles, ['CouponIssued', 'CouponUsed', 'CouponUseCancelled', 'CouponsRevoked']);
 });
 issued.run();
 
@@ -71,3 +88,17 @@ history('given two coupons interleaved, then each has its own ranges with its ow
   assert.equal(ranges.map((r) => [r.coupon_id, r.first_offset, r.last_offset, r.events]), [[f.couponId, '5', '7', 2], ['c_other', '6', '8', 2]]);
 });
 history.run();
+
+const notices = spec('notification projection');
+notices('given use, cancel, use again, then one COUPON_USED notice, for the first use', () => {
+  const rows = notificationProjection.changes(...at([
+    f.used(1, 'alice', 1, '2026-12-02T08:00:00.000Z', 'order-1'), f.useCancelled(1, 'alice', 1), f.used(1, 'alice', 2, '2026-12-02T10:00:00.000Z', 'order-2', 2),
+  ]));
+  assert.equal(rows.map((r) => [r.type, r.user_id, JSON.parse(r.data).orderId]), [['COUPON_USED', 'alice', 'order-1']]);
+});
+notices('given a revoke, then a COUPON_REVOKED notice to each holder named', () => {
+  const rows = notificationProjection.changes(...at([f.revoked([[1, 'a'], [2, 'b']], 2)]));
+  assert.equal(rows.map((r) => [r.type, r.user_id, r.issued_coupon_id.slice(-1), JSON.parse(r.data).revokedAt]),
+    [['COUPON_REVOKED', 'a', '1', '2026-12-03T08:00:00.000Z'], ['COUPON_REVOKED', 'b', '2', '2026-12-03T08:00:00.000Z']]);
+});
+notices.run();

@@ -4,6 +4,7 @@ import type { CouponEvent } from '../../src/events/coupon-events.ts';
 const couponId = '01937a4e-0000-7000-8000-0000000000c1';
 let n = 0;
 const eventId = () => `01937a4e-0000-7000-8000-${String(++n).padStart(12, '0')}`;
+const issuedId = (sequence: number) => `${couponId}.${String(sequence).padStart(8, '0')}`;
 const base = (at: string) => ({ eventId: eventId(), version: 1 as const, couponId, occurredAt: at, meta: {} });
 
 export const fixtures = {
@@ -17,9 +18,17 @@ export const fixtures = {
     ...base(at), type: 'CouponIssued',
     data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z' },
   }),
-  used: (sequence: number, userId: string, useSequence: number, at = '2026-12-02T08:00:00.000Z', orderId?: string): CouponEvent => ({
-    ...base(at), type: 'CouponUsed', version: 2,
-    data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, useSequence, orderId: orderId ?? null },
+  used: (sequence: number, userId: string, useSequence: number, at = '2026-12-02T08:00:00.000Z', orderId?: string, useGeneration = 1): CouponEvent => ({
+    ...base(at), type: 'CouponUsed', version: 3,
+    data: { issuedCouponId: issuedId(sequence), userId, useSequence, orderId: orderId ?? null, useGeneration },
+  }),
+  useCancelled: (sequence: number, userId: string, cancelSequence: number, at = '2026-12-02T09:00:00.000Z', orderId?: string, useGeneration = 1): CouponEvent => ({
+    ...base(at), type: 'CouponUseCancelled',
+    data: { issuedCouponId: issuedId(sequence), userId, orderId: orderId ?? null, useGeneration, cancelSequence },
+  }),
+  revoked: (holders: [number, string][], revokedCount: number, at = '2026-12-03T08:00:00.000Z'): CouponEvent => ({
+    ...base(at), type: 'CouponsRevoked',
+    data: { revoked: holders.map(([sequence, userId]) => ({ issuedCouponId: issuedId(sequence), userId })), revokedCount },
   }),
   closed: (at = '2026-12-01T09:00:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssuanceClosed', data: {} }),
   windowChanged: (issueStartAt: string, issueEndAt: string, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssueWindowChanged', data: { issueStartAt, issueEndAt } }),

@@ -5,12 +5,16 @@ import type { z } from 'zod';
 import type { couponCreatedData } from '../../events/coupon-events.ts';
 import { classifyRedisFailure } from '../../redis/redis-client.ts';
 import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
-import { issuedCouponId } from '../ids.ts';
+import { issuedCouponId, uuidv7 } from '../ids.ts';
+import { chunks } from '../../batching/chunks.ts';
 import { metrics } from '../../metrics/metrics.ts';
 import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
 import { couponKeys } from './keys.ts';
 import { ReplicaConfirmedCalls } from './replica-confirmed-calls.ts';
 import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
+
+/** Holders per revoke decision: the most one CouponsRevoked event names. */
+const REVOKE_CHUNK = 1_000;
 
 const prelude = readFileSync(new URL('./prelude.lua', import.meta.url), 'utf8');
 const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.lua`, import.meta.url), 'utf8')}`;
@@ -22,12 +26,14 @@ export const SCRIPTS = {
   couponClose: { numberOfKeys: 3, lua: script('close') },
   couponAddStock: { numberOfKeys: 3, lua: script('stock') },
   couponChangeWindow: { numberOfKeys: 3, lua: script('window') },
+  couponCancelUse: { numberOfKeys: 5, lua: script('cancel') },
+  couponRevoke: { numberOfKeys: 4, lua: script('revoke') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
 } as const;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
 type Decision = Exclude<keyof typeof SCRIPTS, 'couponRead'>;
-const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window' };
+const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window', couponCancelUse: 'cancel-use', couponRevoke: 'revoke' };
 
 /** The problem code a failed decision is answered with. */
 function failureCode(error: unknown): string {
@@ -64,9 +70,18 @@ export type IssueResult =
 export type UseResult =
   | ({ outcome: 'USED'; usedAt: Date } & Replayable)
   | { outcome: 'ALREADY_USED'; usedAt: Date }
-  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' }
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' }
   | RateLimited
   | KeyReused;
+
+export type CancelUseResult =
+  | ({ outcome: 'USE_CANCELLED'; status: 'ISSUED' | 'EXPIRED' } & Replayable)
+  | { outcome: 'ALREADY_CANCELLED'; status: 'ISSUED' | 'EXPIRED' }
+  /** HOLDER_UNKNOWN: a use Redis recorded before cancellations existed, which only its holder can cancel. */
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH' | 'HOLDER_UNKNOWN' }
+  | KeyReused;
+
+export type RevokeUnusedResult = { outcome: 'REVOKED'; revokedCount: number } | { outcome: 'COUPON_NOT_FOUND' } | KeyReused;
 
 export type AddStockResult =
   | ({ outcome: 'STOCK_ADDED'; totalQuantity: number } & Replayable)
@@ -90,10 +105,12 @@ export interface CouponSnapshot {
   closedAt?: Date;
   createdAt: Date;
   issuedCount: number;
+  /** Coupons in use now (uses less cancelled uses). */
   usedCount: number;
+  revokedCount: number;
   now: Date;
-  /** The caller's issuance, when a caller was named. */
-  mine?: { issuedCouponId: string; usedAt?: Date };
+  /** The caller's issuance, when a caller was named: when it was used (if in use) or revoked (if revoked). */
+  mine?: { issuedCouponId: string; usedAt?: Date; revokedAt?: Date };
 }
 
 export interface AdmissionSettings {
@@ -279,6 +296,66 @@ export class AdmissionStore {
     return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED' | 'RATE_LIMITED'> };
   }
 
+  /** Undoes a use whose order was cancelled; `userId` undefined: an admin, for any holder. */
+  cancelUse(couponId: string, sequence: number, userId: string | undefined, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => {
+      const k = couponKeys(couponId, this.settings.shards);
+      const { reply: [outcome, status], replayed } = await this.decide('couponCancelUse', [
+        k.coupon, k.holders, k.used, k.outbox, ...this.memo(couponId, request), couponId, String(sequence), userId ?? '', orderId ?? '', eventId,
+        JSON.stringify(meta), request.fingerprint, memoTtlMs(request),
+      ]);
+      if (outcome === 'USE_CANCELLED') return { outcome, status: status as 'ISSUED' | 'EXPIRED', replayed };
+      if (outcome === 'ALREADY_CANCELLED') return { outcome, status: status as 'ISSUED' | 'EXPIRED' };
+      return { outcome: outcome as 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH' | 'HOLDER_UNKNOWN' | 'IDEMPOTENCY_KEY_REUSED' };
+    });
+  }
+
+  /**
+   * Revokes every issued coupon of this one not in use. Issuing is closed first (under the caller's request
+   * id, so a retry replays it), which fixes the set of holders; they are then read a page at a time and
+   * revoked in chunks of at most 1,000, each one atomic decision and one CouponsRevoked event, so a use racing
+   * the revoke either comes first (and its coupon stays USED) or finds it REVOKED. A chunk is safe to send
+   * again, so a run cut short is finished by running it again; the answer is the coupon's revoked total.
+   */
+  async revokeUnused(couponId: string, meta: EventMeta, request: AdmissionRequest): Promise<RevokeUnusedResult> {
+    const closed = await this.close(couponId, uuidv7(), meta, request);
+    if (closed.outcome === 'COUPON_NOT_FOUND' || closed.outcome === 'IDEMPOTENCY_KEY_REUSED') return { outcome: closed.outcome };
+    const k = couponKeys(couponId, this.settings.shards);
+    let revokedCount = 0;
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.scanHolders(k.holders, cursor);
+      cursor = next;
+      const page: [string, string][] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) page.push([flat[i]!, flat[i + 1]!]);
+      for (const chunk of chunks(page, REVOKE_CHUNK)) {
+        const decided = await this.revokeChunk(couponId, chunk, meta);
+        if (decided.outcome === 'COUPON_NOT_FOUND') return decided;
+        revokedCount = decided.revokedCount;
+      }
+    } while (cursor !== '0');
+    if (revokedCount === 0) revokedCount = Number((await this.redis.hget(k.coupon, 'rvk')) ?? 0);
+    return { outcome: 'REVOKED', revokedCount };
+  }
+
+  /** One chunk of a revoke-unused run: each named holder's coupon revoked unless in use (at most 1,000 holders). */
+  async revokeChunk(couponId: string, holders: readonly (readonly [string, string | number])[], meta: EventMeta): Promise<{ outcome: 'REVOKED'; revoked: number; revokedCount: number } | { outcome: 'COUPON_NOT_FOUND' }> {
+    const k = couponKeys(couponId, this.settings.shards);
+    const { reply: [outcome, revoked, total] } = await this.decide('couponRevoke', [
+      k.coupon, k.holders, k.used, k.outbox, couponId, uuidv7(), JSON.stringify(meta), holders.length, ...holders.flat(),
+    ]);
+    return outcome === 'REVOKED' ? { outcome, revoked: Number(revoked), revokedCount: Number(total) } : { outcome: 'COUPON_NOT_FOUND' };
+  }
+
+  private async scanHolders(key: string, cursor: string): Promise<[string, string[]]> {
+    try {
+      return await this.redis.hscan(key, cursor, 'COUNT', REVOKE_CHUNK);
+    } catch (error) {
+      if (classifyRedisFailure(error) === 'bug') throw error;
+      throw new DependencyUnavailable('redis', error, true);
+    }
+  }
+
   private async closeOnce(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {
     const k = couponKeys(couponId, this.settings.shards);
     const { reply: [outcome, at], replayed } = await this.decide('couponClose', [
@@ -320,16 +397,20 @@ export class AdmissionStore {
     const k = couponKeys(couponId, this.settings.shards);
     const row = await this.read('couponRead', [k.coupon, k.holders, k.used, userId ?? '']);
     if (row.length === 0) return undefined;
-    const [definition, status, issued, closedAt, createdAt, now, sequence, usedAt, used] = row as [string, string, string, string, string, string, string, string, string];
+    const [definition, status, issued, closedAt, createdAt, now, sequence, state, at, used, cancelled, revoked] = row as string[] as [string, string, string, string, string, string, string, string, string, string, string, string];
     return {
       definition: JSON.parse(definition) as CouponDefinition,
       closed: status === 'CLOSED',
       closedAt: closedAt ? new Date(Number(closedAt)) : undefined,
       createdAt: new Date(Number(createdAt)),
       issuedCount: Number(issued),
-      usedCount: Number(used),
+      usedCount: Number(used) - Number(cancelled),
+      revokedCount: Number(revoked),
       now: new Date(Number(now)),
-      mine: sequence ? { issuedCouponId: issuedCouponId(couponId, Number(sequence)), usedAt: usedAt ? new Date(Number(usedAt)) : undefined } : undefined,
+      mine: sequence ? {
+        issuedCouponId: issuedCouponId(couponId, Number(sequence)),
+        ...(state === 'U' ? { usedAt: new Date(Number(at)) } : state === 'R' ? { revokedAt: new Date(Number(at)) } : {}),
+      } : undefined,
     };
   }
 }

@@ -5,8 +5,28 @@ local function now_ms()
 end
 
 -- The outbox entry is the event, written in the same atomic step as the decision it records.
-local function append(outbox, event_type, event_id, coupon_id, at, data, meta)
-  redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta)
+-- `version` when the event is past its first (the relay reads an entry without one as version 1).
+local function append(outbox, event_type, event_id, coupon_id, at, data, meta, version)
+  if version then
+    redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta, 'v', version)
+  else
+    redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta)
+  end
+end
+
+-- What became of an issued coupon, as the used hash keeps it under its sequence: JSON {s, at, g, u, o} with
+-- s 'U' in use, 'C' its last use cancelled, 'R' revoked; g the use generation, u the holder, o the order
+-- ('' for none). A bare number is a use recorded before cancellations existed: in use, the first
+-- generation, with neither holder nor order kept.
+local function redemption(v)
+  if not v then return nil end
+  if string.sub(v, 1, 1) == '{' then return cjson.decode(v) end
+  return { s = 'U', at = tonumber(v), g = 1, o = '' }
+end
+
+local function order_or_null(order)
+  if order == '' then return cjson.null end
+  return order
 end
 
 -- Past this many pending events (the relay cannot reach the log) a change is refused rather than growing

@@ -9,16 +9,18 @@ if wait then return {'RATE_LIMITED', tostring(wait)} end
 local c = redis.call('HMGET', KEYS[1], 'vf', 'vu')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
-local used_at = redis.call('HGET', KEYS[3], ARGV[2])
-if used_at then return {'ALREADY_USED', used_at} end
+local r = redemption(redis.call('HGET', KEYS[3], ARGV[2]))
+if r and r.s == 'U' then return {'ALREADY_USED', tostring(r.at)} end
+if r and r.s == 'R' then return {'COUPON_REVOKED'} end
 local now = now_ms()
 if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
 if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
 if backlogged(KEYS[4], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
-redis.call('HSET', KEYS[3], ARGV[2], now)
+local generation = (r and r.g or 0) + 1
+redis.call('HSET', KEYS[3], ARGV[2], cjson.encode({ s = 'U', at = now, g = generation, u = ARGV[3], o = ARGV[5] }))
 -- The nth use of this coupon: read models count uses as max(useSequence), which a redelivered event cannot inflate.
 local use_seq = redis.call('HINCRBY', KEYS[1], 'usd', 1)
-local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3], useSequence = use_seq }
-if ARGV[5] ~= '' then data.orderId = ARGV[5] end
-append(KEYS[4], 'CouponUsed', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[6])
+local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3], useSequence = use_seq,
+  orderId = order_or_null(ARGV[5]), useGeneration = generation }
+append(KEYS[4], 'CouponUsed', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[6], '3')
 return remember(KEYS[5], ARGV[7], ARGV[8], {'USED', tostring(now)})

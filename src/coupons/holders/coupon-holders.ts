@@ -1,10 +1,10 @@
 import type { Db } from '../../db/database.ts';
-import { issuedCouponStatus } from '../rules/coupon-rules.ts';
+import { issuedCouponStatus, type IssuedCouponStatus } from '../rules/coupon-rules.ts';
 
 export interface Holder {
   issuedCouponId: string;
   userId: string;
-  status: 'ISSUED' | 'USED' | 'EXPIRED';
+  status: IssuedCouponStatus;
   issuedAt: string;
   usedAt: string | null;
   orderId: string | null;
@@ -27,7 +27,7 @@ export async function* couponHolderBatches(db: Db, couponId: string, now = new D
     if (rows.length > 0) {
       yield rows.map((r) => ({
         issuedCouponId: r.id, userId: r.user_id, status: issuedCouponStatus({ status: r.status, validUntil: r.valid_until }, now),
-        issuedAt: r.issued_at.toISOString(), usedAt: r.used_at?.toISOString() ?? null, orderId: r.order_id,
+        issuedAt: r.issued_at.toISOString(), usedAt: r.used_at?.toISOString() ?? null, orderId: r.status === 'USED' ? r.order_id : null,
       }));
     }
     if (rows.length < BATCH) return;

@@ -1,13 +1,11 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { issuedCouponStatus } from '../rules/coupon-rules.ts';
+import { ISSUED_COUPON_STATUSES, issuedCouponStatus } from '../rules/coupon-rules.ts';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
 import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
 import { validate } from '../../http/validate.ts';
-
-export const ISSUED_COUPON_STATUSES = ['ISSUED', 'USED', 'EXPIRED'] as const;
 
 export const myCouponsQuery = z.strictObject({ status: z.enum(ISSUED_COUPON_STATUSES).optional(), ...pageQuery });
 
@@ -31,7 +29,7 @@ export function myCouponsRoute(router: Router, deps: { db: Db; verify: TokenVeri
       .leftJoin('coupon as c', 'c.id', 'ic.coupon_id')
       .select(['ic.id', 'ic.coupon_id', 'c.name', 'ic.status', 'ic.issued_at', 'ic.used_at', 'ic.valid_until'])
       .where('ic.user_id', '=', identityOf(ctx).userId);
-    if (query.status === 'USED') select = select.where('ic.status', '=', 'USED');
+    if (query.status === 'USED' || query.status === 'REVOKED') select = select.where('ic.status', '=', query.status);
     if (query.status === 'ISSUED') select = select.where('ic.status', '=', 'ISSUED').where('ic.valid_until', '>', now);
     if (query.status === 'EXPIRED') select = select.where('ic.status', '=', 'ISSUED').where('ic.valid_until', '<=', now);
     if (query.cursor) select = select.where('ic.id', '<', decodeCursor(query.cursor));

@@ -7,11 +7,11 @@ import type { CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponView } from '../coupon-view.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { isCouponId } from '../ids.ts';
-import { issuedCouponStatus } from '../rules/coupon-rules.ts';
+import { ISSUED_COUPON_STATUSES, issuedCouponStatus } from '../rules/coupon-rules.ts';
 
 export const issuanceSchema = z.union([
   z.object({ issued: z.literal(false) }),
-  z.object({ issued: z.literal(true), issuedCouponId: z.string(), status: z.enum(['ISSUED', 'USED', 'EXPIRED']), usedAt: z.string().optional() }),
+  z.object({ issued: z.literal(true), issuedCouponId: z.string(), status: z.enum(ISSUED_COUPON_STATUSES), usedAt: z.string().optional() }),
 ]);
 
 /** The fast path: answered from admission state in Redis, current to the last admission. */
@@ -33,7 +33,8 @@ export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {
       ctx.body = { issued: false };
       return;
     }
-    const status = issuedCouponStatus({ status: mine.usedAt ? 'USED' : 'ISSUED', validUntil: new Date(snapshot.definition.validUntil) }, snapshot.now);
+    const stored = mine.usedAt ? 'USED' : mine.revokedAt ? 'REVOKED' : 'ISSUED';
+    const status = issuedCouponStatus({ status: stored, validUntil: new Date(snapshot.definition.validUntil) }, snapshot.now);
     ctx.body = { issued: true, issuedCouponId: mine.issuedCouponId, status, ...(mine.usedAt ? { usedAt: mine.usedAt.toISOString() } : {}) };
   });
 }

@@ -5,6 +5,7 @@ import type { LogAndStores } from '../../runtime/runtime.ts';
 import { outboxEvents } from '../../audit/snapshots.ts';
 import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys } from '../admission/keys.ts';
+import { redemptionValue } from '../admission/redemption-value.ts';
 import { chunks } from '../../batching/chunks.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
@@ -139,9 +140,11 @@ export class AdmissionRecovery {
     if (await this.deps.redis.exists(k.coupon)) return false;
     const { state } = r;
     for (const part of chunks([...state.holders], 1_000)) await this.deps.redis.hset(k.holders, Object.fromEntries(part));
-    for (const part of chunks([...state.used], 1_000)) await this.deps.redis.hset(k.used, Object.fromEntries(part));
+    const holderOf = new Map([...state.holders].map(([userId, sequence]) => [sequence, userId]));
+    const redemptions = [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r, holderOf.get(sequence)!)] as const);
+    for (const part of chunks(redemptions, 1_000)) await this.deps.redis.hset(k.used, Object.fromEntries(part));
     const fields: Record<string, string | number> = {
-      st: state.status, tot: state.totalQuantity, iss: state.issued, usd: state.usedCount, is: state.issueStartAt, ie: state.issueEndAt,
+      st: state.status, tot: state.totalQuantity, iss: state.issued, usd: state.usedCount, cnc: state.cancelledCount, rvk: state.revokedCount, is: state.issueStartAt, ie: state.issueEndAt,
       vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, def: r.definition, ca: r.createdAt,
       ...(r.closedAt !== undefined ? { cl: r.closedAt } : {}),
     };

@@ -5,6 +5,7 @@ import type { Db } from '../../db/database.ts';
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import { parseIssuedCouponId } from '../ids.ts';
 import type { RebuiltCoupon } from './rebuilt-coupon.ts';
+import type { Redemption } from '../rules/coupon-rules.ts';
 
 /** The read models as one consistent snapshot, read partition by partition for a restore. */
 export interface ReadModelSnapshot {
@@ -23,6 +24,13 @@ export interface ReadModelSnapshot {
 }
 
 const PAGE = 10_000;
+
+/** An issued_coupon row's redemption, as the rules keep it: a row back to ISSUED with a use generation had its use cancelled. */
+function redemptionOf(r: { status: string; used_at: Date | null; order_id: string | null; use_generation: number; revoked_at: Date | null }): Redemption | undefined {
+  if (r.status === 'USED' && r.used_at) return { state: 'USED', at: r.used_at.getTime(), generation: r.use_generation, orderId: r.order_id };
+  if (r.status === 'REVOKED' && r.revoked_at) return { state: 'REVOKED', at: r.revoked_at.getTime(), generation: r.use_generation };
+  return r.use_generation > 0 ? { state: 'CANCELLED', generation: r.use_generation, orderId: r.order_id } : undefined;
+}
 
 /** Runs `use` inside one REPEATABLE READ snapshot: rows and checkpoints agree for all it reads. */
 export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snapshot: ReadModelSnapshot) => Promise<T>): Promise<T> {
@@ -57,26 +65,32 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
           if (!row?.definition) return undefined;
           const definition = JSON.parse(row.definition) as { totalQuantity: number; issueStartAt: string; issueEndAt: string; validFrom: string; validUntil: string };
           const holders = new Map<string, number>();
-          const used = new Map<number, number>();
+          const redemptions = new Map<number, Redemption>();
+          let inUse = 0;
+          let revoked = 0;
           for (let after = ''; ;) {
-            const rows = await connection.selectFrom('issued_coupon').select(['id', 'user_id', 'status', 'used_at'])
+            const rows = await connection.selectFrom('issued_coupon').select(['id', 'user_id', 'status', 'used_at', 'order_id', 'use_generation', 'revoked_at'])
               .where('coupon_id', '=', couponId).where('id', '>', after).orderBy('id').limit(PAGE).execute();
             for (const r of rows) {
               const sequence = parseIssuedCouponId(r.id)?.sequence;
               if (sequence === undefined) return undefined;
               holders.set(r.user_id, sequence);
-              if (r.status === 'USED' && r.used_at) used.set(sequence, r.used_at.getTime());
+              const redemption = redemptionOf(r);
+              if (redemption) redemptions.set(sequence, redemption);
+              if (redemption?.state === 'USED') inUse++;
+              if (redemption?.state === 'REVOKED') revoked++;
             }
             if (rows.length < PAGE) break;
             after = rows[rows.length - 1]!.id;
           }
           // Sequences are handed out 1, 2, 3…: the counts must equal the rows, or something is missing.
-          if (holders.size !== row.issued_count || used.size !== row.used_count) return undefined;
+          if (holders.size !== row.issued_count || inUse !== row.used_count - row.cancelled_count || revoked !== row.revoked_count) return undefined;
           return {
             state: {
               couponId, status: row.closed_at ? 'CLOSED' : 'ACTIVE', totalQuantity: definition.totalQuantity, issued: row.issued_count, usedCount: row.used_count,
+              cancelledCount: row.cancelled_count, revokedCount: row.revoked_count,
               issueStartAt: Date.parse(definition.issueStartAt), issueEndAt: Date.parse(definition.issueEndAt),
-              validFrom: Date.parse(definition.validFrom), validUntil: Date.parse(definition.validUntil), holders, used,
+              validFrom: Date.parse(definition.validFrom), validUntil: Date.parse(definition.validUntil), holders, redemptions,
             },
             definition: row.definition, validFrom: definition.validFrom, validUntil: definition.validUntil,
             createdAt: row.created_at.getTime(), ...(row.closed_at ? { closedAt: row.closed_at.getTime() } : {}),

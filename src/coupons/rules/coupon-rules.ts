@@ -13,16 +13,31 @@ export interface AdmissionCoupon {
   status: 'ACTIVE' | 'CLOSED';
   totalQuantity: number;
   issued: number;
+  /** Uses ever made (the nth use is CouponUsed's useSequence); cancellations and revocations counted apart. */
   usedCount: number;
+  cancelledCount: number;
+  revokedCount: number;
   issueStartAt: number;
   issueEndAt: number;
   validFrom: number;
   validUntil: number;
   /** userId → sequence of the coupon issued to them */
   holders: Map<string, number>;
-  /** sequence → when it was used */
-  used: Map<number, number>;
+  /** sequence → what became of that issued coupon; absent while it was never used nor revoked */
+  redemptions: Map<number, Redemption>;
 }
+
+/**
+ * An issued coupon's redemption: in use, its last use cancelled (usable again), or revoked. `generation` is
+ * the nth use of this issued coupon, so a copy of an older use or cancellation is told from a new one.
+ */
+export type Redemption =
+  | { state: 'USED'; at: number; generation: number; orderId: string | null }
+  | { state: 'CANCELLED'; generation: number; orderId: string | null }
+  | { state: 'REVOKED'; at: number; generation: number };
+
+/** Coupons in use now: uses made less uses cancelled. */
+export const inUse = (c: Pick<AdmissionCoupon, 'usedCount' | 'cancelledCount'>): number => c.usedCount - c.cancelledCount;
 
 export type IssueDecision =
   | { outcome: 'ISSUED'; sequence: number }
@@ -30,9 +45,17 @@ export type IssueDecision =
   | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' };
 
 export type UseDecision =
-  | { outcome: 'USED' }
+  | { outcome: 'USED'; generation: number }
   | { outcome: 'ALREADY_USED'; usedAt: number }
-  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' };
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' };
+
+/** After a cancellation the coupon is ISSUED again inside its validity, EXPIRED after it. */
+export type CancelUseDecision =
+  | { outcome: 'USE_CANCELLED'; generation: number; status: 'ISSUED' | 'EXPIRED' }
+  | { outcome: 'ALREADY_CANCELLED'; status: 'ISSUED' | 'EXPIRED' }
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH' };
+
+export type RevokeDecision = { outcome: 'REVOKED'; sequences: number[]; revokedCount: number } | { outcome: 'COUPON_NOT_FOUND' };
 
 export type CloseDecision = { outcome: 'CLOSED' } | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' };
 
@@ -54,11 +77,21 @@ export const overUserLimit = (attempts: number, limit: number): boolean => attem
 export type CouponCommand =
   | { type: 'IssueCoupon'; userId: string }
   | { type: 'UseCoupon'; sequence: number; userId: string }
+  /** `userId` undefined: an admin, who may cancel any holder's use. `orderId` null: the use named no order. */
+  | { type: 'CancelUse'; sequence: number; userId?: string; orderId: string | null }
+  /** One chunk of a revoke-unused run: these holders' coupons, each revoked if unused. */
+  | { type: 'RevokeUnused'; holders: readonly (readonly [string, number])[] }
   | { type: 'CloseIssuance' }
   | { type: 'AddStock'; add: number }
   | { type: 'ChangeIssueWindow'; issueStartAt?: number; issueEndAt?: number };
 
-export type Decision<C extends CouponCommand> = C extends { type: 'IssueCoupon' } ? IssueDecision : C extends { type: 'UseCoupon' } ? UseDecision : C extends { type: 'AddStock' } ? AddStockDecision : C extends { type: 'ChangeIssueWindow' } ? ChangeWindowDecision : CloseDecision;
+export type Decision<C extends CouponCommand> = C extends { type: 'IssueCoupon' } ? IssueDecision
+  : C extends { type: 'UseCoupon' } ? UseDecision
+  : C extends { type: 'CancelUse' } ? CancelUseDecision
+  : C extends { type: 'RevokeUnused' } ? RevokeDecision
+  : C extends { type: 'AddStock' } ? AddStockDecision
+  : C extends { type: 'ChangeIssueWindow' } ? ChangeWindowDecision
+  : CloseDecision;
 
 export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCoupon | undefined, now: number): Decision<C> {
   switch (command.type) {
@@ -66,6 +99,10 @@ export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCou
       return decideIssue(coupon, command.userId, now) as Decision<C>;
     case 'UseCoupon':
       return decideUse(coupon, command.sequence, command.userId, now) as Decision<C>;
+    case 'CancelUse':
+      return decideCancelUse(coupon, command, now) as Decision<C>;
+    case 'RevokeUnused':
+      return decideRevoke(coupon, command.holders) as Decision<C>;
     case 'CloseIssuance':
       return decideClose(coupon) as Decision<C>;
     case 'AddStock':
@@ -91,11 +128,42 @@ export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string,
 /** Someone else's coupon is indistinguishable from a missing one, so ids cannot be probed. */
 export function decideUse(coupon: AdmissionCoupon | undefined, sequence: number, userId: string, now: number): UseDecision {
   if (!coupon || coupon.holders.get(userId) !== sequence) return { outcome: 'ISSUED_COUPON_NOT_FOUND' };
-  const usedAt = coupon.used.get(sequence);
-  if (usedAt !== undefined) return { outcome: 'ALREADY_USED', usedAt };
+  const r = coupon.redemptions.get(sequence);
+  if (r?.state === 'USED') return { outcome: 'ALREADY_USED', usedAt: r.at };
+  if (r?.state === 'REVOKED') return { outcome: 'COUPON_REVOKED' };
   if (now < coupon.validFrom) return { outcome: 'COUPON_NOT_YET_VALID' };
   if (now >= coupon.validUntil) return { outcome: 'COUPON_EXPIRED' };
-  return { outcome: 'USED' };
+  return { outcome: 'USED', generation: (r?.generation ?? 0) + 1 };
+}
+
+/**
+ * The order that used the coupon is cancelled: the use is undone if the cancellation names the same order
+ * (none for a use that named none). Asked again for the same order, it answers as the first time did; the
+ * same order using it again is a new use, which the same cancellation would undo again.
+ */
+export function decideCancelUse(coupon: AdmissionCoupon | undefined, cancel: { sequence: number; userId?: string; orderId: string | null }, now: number): CancelUseDecision {
+  const { sequence, userId, orderId } = cancel;
+  const issued = coupon !== undefined && sequence >= 1 && sequence <= coupon.issued;
+  if (!issued || (userId !== undefined && coupon.holders.get(userId) !== sequence)) return { outcome: 'ISSUED_COUPON_NOT_FOUND' };
+  const status = now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
+  const r = coupon.redemptions.get(sequence);
+  if (r?.state === 'USED') return r.orderId === orderId ? { outcome: 'USE_CANCELLED', generation: r.generation, status } : { outcome: 'ORDER_MISMATCH' };
+  if (r?.state === 'CANCELLED' && r.orderId === orderId) return { outcome: 'ALREADY_CANCELLED', status };
+  return { outcome: 'NOT_USED' };
+}
+
+/**
+ * Revokes each named holder's coupon that is not in use (never used, or its use cancelled); one in use, or
+ * already revoked, is left as it is. Stock is not given back. `revokedCount` is the coupon's total after.
+ */
+export function decideRevoke(coupon: AdmissionCoupon | undefined, holders: readonly (readonly [string, number])[]): RevokeDecision {
+  if (!coupon) return { outcome: 'COUPON_NOT_FOUND' };
+  const sequences = new Set<number>();
+  for (const [userId, sequence] of holders) {
+    const state = coupon.redemptions.get(sequence)?.state;
+    if (coupon.holders.get(userId) === sequence && state !== 'USED' && state !== 'REVOKED') sequences.add(sequence);
+  }
+  return { outcome: 'REVOKED', sequences: [...sequences], revokedCount: coupon.revokedCount + sequences.size };
 }
 
 export function decideClose(coupon: AdmissionCoupon | undefined): CloseDecision {
@@ -138,12 +206,14 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
         totalQuantity: event.data.totalQuantity,
         issued: 0,
         usedCount: 0,
+        cancelledCount: 0,
+        revokedCount: 0,
         issueStartAt: Date.parse(event.data.issueStartAt),
         issueEndAt: Date.parse(event.data.issueEndAt),
         validFrom: Date.parse(event.data.validFrom),
         validUntil: Date.parse(event.data.validUntil),
         holders: new Map(),
-        used: new Map(),
+        redemptions: new Map(),
       };
     case 'CouponIssued': {
       const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
@@ -153,13 +223,34 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
       return coupon;
     }
     case 'CouponUsed': {
+      // A use is news only when it is a later generation than any seen: a copy of an earlier one, even after its cancellation, changes nothing.
       const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
-      if (coupon && sequence !== undefined && !coupon.used.has(sequence)) {
-        coupon.used.set(sequence, Date.parse(event.occurredAt));
+      const { useGeneration: generation, orderId } = event.data;
+      if (coupon && sequence !== undefined && (coupon.redemptions.get(sequence)?.generation ?? 0) < generation) {
+        coupon.redemptions.set(sequence, { state: 'USED', at: Date.parse(event.occurredAt), generation, orderId });
         coupon.usedCount = Math.max(coupon.usedCount, event.data.useSequence);
       }
       return coupon;
     }
+    case 'CouponUseCancelled': {
+      const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
+      const r = sequence === undefined ? undefined : coupon?.redemptions.get(sequence);
+      if (coupon && r?.state === 'USED' && r.generation === event.data.useGeneration) {
+        coupon.redemptions.set(sequence!, { state: 'CANCELLED', generation: r.generation, orderId: r.orderId });
+        coupon.cancelledCount = Math.max(coupon.cancelledCount, event.data.cancelSequence);
+      }
+      return coupon;
+    }
+    case 'CouponsRevoked':
+      if (coupon) {
+        for (const { issuedCouponId } of event.data.revoked) {
+          const sequence = parseIssuedCouponId(issuedCouponId)?.sequence;
+          const r = sequence === undefined ? undefined : coupon.redemptions.get(sequence);
+          if (sequence !== undefined && r?.state !== 'USED' && r?.state !== 'REVOKED') coupon.redemptions.set(sequence, { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r?.generation ?? 0 });
+        }
+        coupon.revokedCount = Math.max(coupon.revokedCount, event.data.revokedCount);
+      }
+      return coupon;
     case 'CouponIssuanceClosed':
       if (coupon) coupon.status = 'CLOSED';
       return coupon;
@@ -188,8 +279,11 @@ export function couponStatus(c: { closed: boolean; issuedCount: number; definiti
   return 'OPEN';
 }
 
-/** What a holder's coupon is at `now`: USED once used; an unused one is EXPIRED from the end of its validity on, as decideUse refuses it. */
-export function issuedCouponStatus(row: { status: string; validUntil: Date }, now: Date): 'ISSUED' | 'USED' | 'EXPIRED' {
-  if (row.status === 'USED') return 'USED';
+export const ISSUED_COUPON_STATUSES = ['ISSUED', 'USED', 'EXPIRED', 'REVOKED'] as const;
+export type IssuedCouponStatus = (typeof ISSUED_COUPON_STATUSES)[number];
+
+/** What a holder's coupon is at `now`: USED while in use, REVOKED once revoked; an unused one is EXPIRED from the end of its validity on, as decideUse refuses it. */
+export function issuedCouponStatus(row: { status: string; validUntil: Date }, now: Date): IssuedCouponStatus {
+  if (row.status === 'USED' || row.status === 'REVOKED') return row.status;
   return row.validUntil <= now ? 'EXPIRED' : 'ISSUED';
 }

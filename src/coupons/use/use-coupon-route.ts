@@ -40,6 +40,8 @@ export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
         throw new Problem(result.outcome, 'This coupon cannot be used before its validity starts');
       case 'COUPON_EXPIRED':
         throw new Problem(result.outcome, 'This coupon expired unused');
+      case 'COUPON_REVOKED':
+        throw new Problem(result.outcome, 'This coupon was revoked and can no longer be used');
       case 'RATE_LIMITED':
         throw rateLimited(result.retryAfterMs);
       case 'IDEMPOTENCY_KEY_REUSED':

@@ -1,0 +1,29 @@
+import type { Redemption } from '../rules/coupon-rules.ts';
+
+/**
+ * An issued coupon's redemption as the admission scripts keep it in the coupon's used hash (see `redemption`
+ * in prelude.lua): JSON `{s, at, g, u, o}`, or a bare instant for a use recorded before cancellations existed.
+ */
+interface Stored {
+  s: 'U' | 'C' | 'R';
+  at: number;
+  g: number;
+  u?: string;
+  o: string;
+}
+
+export function parseRedemption(value: string): Redemption & { holder?: string } {
+  if (!value.startsWith('{')) return { state: 'USED', at: Number(value), generation: 1, orderId: null };
+  const v = JSON.parse(value) as Stored;
+  const base = { at: v.at, generation: v.g, ...(v.u === undefined ? {} : { holder: v.u }) };
+  const orderId = v.o === '' ? null : v.o;
+  if (v.s === 'C') return { state: 'CANCELLED', generation: v.g, orderId, ...(v.u === undefined ? {} : { holder: v.u }) };
+  return v.s === 'R' ? { state: 'REVOKED', ...base } : { state: 'USED', ...base, orderId };
+}
+
+export function redemptionValue(r: Redemption, holder: string): string {
+  const stored: Stored = {
+    s: r.state === 'USED' ? 'U' : r.state === 'CANCELLED' ? 'C' : 'R', at: 'at' in r ? r.at : 0, g: r.generation, u: holder, o: 'orderId' in r ? r.orderId ?? '' : '',
+  };
+  return JSON.stringify(stored);
+}
