@@ -1,4 +1,5 @@
 import * as assert from 'uvu/assert';
+import { parseRedemption } from '../../src/coupons/admission/redemption-value.ts';
 import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { ADMISSION_MARKER, AdmissionRecovery } from '../../src/coupons/recovery/admission-recovery.ts';
 import { partitionFor } from '../../src/kafka/kafka-client.ts';
@@ -22,10 +23,13 @@ async function admissionState(couponIds: string[]): Promise<Record<string, unkno
   return out;
 }
 
-/** What admission decides by (a live coupon has no `usd` field until its first use). */
+/** What admission decides by (a live coupon has no `usd` field until its first use; a redemption is compared as read, not byte for byte). */
 function decisive(state: unknown): unknown {
-  const { coupon, holders, used } = state as { coupon: Record<string, string>; holders: unknown; used: unknown };
-  return { st: coupon.st, tot: coupon.tot, iss: coupon.iss, usd: coupon.usd ?? '0', def: coupon.def, windows: [coupon.is, coupon.ie, coupon.vf, coupon.vu], holders, used };
+  const { coupon, holders, used } = state as { coupon: Record<string, string>; holders: unknown; used: Record<string, string> };
+  return {
+    st: coupon.st, tot: coupon.tot, iss: coupon.iss, counts: [coupon.usd ?? '0', coupon.cnc ?? '0', coupon.rvk ?? '0'], def: coupon.def,
+    windows: [coupon.is, coupon.ie, coupon.vf, coupon.vu], holders, used: Object.fromEntries(Object.entries(used).map(([s, v]) => [s, parseRedemption(v)])),
+  };
 }
 
 async function activity(couponIds: string[], round: string, users: number, uses: number): Promise<void> {
