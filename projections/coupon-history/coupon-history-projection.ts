@@ -2,6 +2,7 @@ import { sql, type Insertable } from 'kysely';
 import type { CouponEventRangeTable } from '../../src/db/schema.ts';
 import { chunks } from '../../src/batching/chunks.ts';
 import type { Projection } from '../projection.ts';
+import { COUPON_EVENT_TYPES } from '../../src/events/coupon-events.ts';
 
 /**
  * A range is cut when a coupon's next event is further than this from its previous one, so reading a
@@ -17,7 +18,8 @@ export const MAX_RANGE_GAP = 256n;
 export const couponHistoryProjection: Projection<Insertable<CouponEventRangeTable>[]> = {
   name: 'coupon_history',
   tables: ['coupon_event_range'],
-  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged'],
+  // Every type: a history read skips what is not indexed, and a restore folds the whole history.
+  handles: COUPON_EVENT_TYPES,
 
   changes(events, positions) {
     const open = new Map<string, Insertable<CouponEventRangeTable> & { last: bigint }>();

@@ -17,6 +17,9 @@ export interface CouponProgress {
   totalQuantity?: number;
   /** The latest window in log order (a copy the relay writes again comes with everything after it). */
   window?: { issueStartAt: string; issueEndAt: string };
+  /** The latest eligibility changes in log order, likewise: required claims (null: none), allow-list in force (version null: none). */
+  requiredClaims?: { value: string | null };
+  allowList?: { version: number | null; size: number };
   lastEventAt: Date;
 }
 
@@ -29,7 +32,8 @@ export interface CouponChanges {
 export const couponProjection: Projection<CouponChanges> = {
   name: 'coupon',
   tables: ['coupon'],
-  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked'],
+  handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked',
+    'CouponEligibilityChanged', 'CouponAllowListReplaced'],
 
   changes(events) {
     const created = new Map<string, Insertable<CouponTable>>();
@@ -50,6 +54,8 @@ export const couponProjection: Projection<CouponChanges> = {
               total_quantity: e.data.totalQuantity, issue_start_at: new Date(e.data.issueStartAt), issue_end_at: new Date(e.data.issueEndAt),
               valid_from: new Date(e.data.validFrom), valid_until: new Date(e.data.validUntil), status: 'ACTIVE', created_at: at, last_event_at: at,
               definition: JSON.stringify(e.data), code: e.data.code ?? null,
+              required_claims: e.data.eligibility?.requiredClaims ? JSON.stringify(e.data.eligibility.requiredClaims) : null,
+              allow_list_version: e.data.eligibility?.allowList ? 0 : null, allow_list_size: e.data.eligibility?.allowList ? 0 : null,
             });
           }
           break;
@@ -69,6 +75,12 @@ export const couponProjection: Projection<CouponChanges> = {
           p.cancelledUpTo = Math.max(p.cancelledUpTo ?? 0, e.data.cancelSequence);
           break;
         }
+        case 'CouponEligibilityChanged':
+          touch(e.couponId, at).requiredClaims = { value: e.data.requiredClaims ? JSON.stringify(e.data.requiredClaims) : null };
+          break;
+        case 'CouponAllowListReplaced':
+          touch(e.couponId, at).allowList = e.data;
+          break;
         case 'CouponsRevoked': {
           const p = touch(e.couponId, at);
           p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
@@ -110,6 +122,8 @@ export const couponProjection: Projection<CouponChanges> = {
       const closed = column((p) => p.closedAt);
       const totals = column((p) => p.totalQuantity);
       const windows = part.flatMap(([id, p]) => (p.window ? [[id, p.window] as const] : []));
+      const claims = part.flatMap(([id, p]) => (p.requiredClaims ? [[id, p.requiredClaims.value] as [string, unknown]] : []));
+      const lists = part.flatMap(([id, p]) => (p.allowList ? [[id, p.allowList] as const] : []));
       await sql`UPDATE ${sql.table(table)} SET
           issued_count = GREATEST(issued_count, ${issued.length ? caseWhen('id', issued, sql`0`) : sql`0`}),
           used_count = GREATEST(used_count, ${used.length ? caseWhen('id', used, sql`0`) : sql`0`}),
@@ -122,6 +136,9 @@ export const couponProjection: Projection<CouponChanges> = {
           ${windows.length ? sql`issue_start_at = ${caseWhen('id', windows.map(([id, w]) => [id, new Date(w.issueStartAt)]), sql.ref('issue_start_at'))},
           issue_end_at = ${caseWhen('id', windows.map(([id, w]) => [id, new Date(w.issueEndAt)]), sql.ref('issue_end_at'))},
           definition = ${caseWhen('id', windows.map(([id, w]) => [id, sql`JSON_SET(definition, '$.issueStartAt', ${w.issueStartAt}, '$.issueEndAt', ${w.issueEndAt})`]), sql.ref('definition'))},` : sql``}
+          ${claims.length ? sql`required_claims = ${caseWhen('id', claims, sql.ref('required_claims'))},` : sql``}
+          ${lists.length ? sql`allow_list_version = ${caseWhen('id', lists.map(([id, l]) => [id, l.version]), sql.ref('allow_list_version'))},
+          allow_list_size = ${caseWhen('id', lists.map(([id, l]) => [id, l.version === null ? null : l.size]), sql.ref('allow_list_size'))},` : sql``}
           last_event_at = GREATEST(last_event_at, ${caseWhen('id', part.map(([id, p]) => [id, p.lastEventAt]))})
         WHERE id IN (${sql.join(ids)})`.execute(tx);
     }

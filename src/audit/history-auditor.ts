@@ -16,7 +16,7 @@ export interface ReplayedCoupon {
   uses: Map<string, { generation: number; usedBy: string; cancelledBy?: string }>;
   /** issuedCouponId → when it was revoked */
   revoked: Map<string, Date>;
-  /** The CouponStockAdded, CouponIssueWindowChanged and CouponsRevoked events recorded, by id (so a copy is known). */
+  /** The admin changes recorded (stock, window, revocations, eligibility, allow-lists), by event id (so a copy is known). */
   changedBy?: Set<string>;
   /** The rules' state, folded by the rules' own evolve: among the rest, each holder's sequence (user → #). */
   state?: AdmissionCoupon;
@@ -52,7 +52,10 @@ export class HistoryAuditor {
       case 'CouponIssuanceClosed': return c?.closedBy === event.eventId;
       case 'CouponStockAdded':
       case 'CouponIssueWindowChanged':
-      case 'CouponsRevoked': return c?.changedBy?.has(event.eventId) ?? false;
+      case 'CouponsRevoked':
+      case 'CouponEligibilityChanged':
+      case 'CouponAllowListChunkAdded':
+      case 'CouponAllowListReplaced': return c?.changedBy?.has(event.eventId) ?? false;
     }
   }
 
@@ -81,8 +84,9 @@ export class HistoryAuditor {
       case 'CouponIssued': {
         const { issuedCouponId, userId } = event.data;
         if (c.issued.has(issuedCouponId)) return violation(`${issuedCouponId} issued twice`);
-        const decided = decide({ type: 'IssueCoupon', userId }, before, at.getTime());
+        const decided = decide({ type: 'IssueCoupon', userId, ...(event.data.claims ? { claims: event.data.claims } : {}) }, before, at.getTime());
         switch (decided.outcome) {
+          case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
           case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
           case 'COUPON_CLOSED': violation('issued after issuing was closed'); break;
           case 'ISSUE_NOT_STARTED': case 'ISSUE_ENDED': violation('issued outside the issue window'); break;
@@ -119,6 +123,17 @@ export class HistoryAuditor {
         if (decided.generation !== event.data.useGeneration) return violation(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
         c.used.delete(issuedCouponId);
         c.uses.get(issuedCouponId)!.cancelledBy = event.eventId;
+        break;
+      }
+      case 'CouponEligibilityChanged':
+      case 'CouponAllowListChunkAdded':
+        (c.changedBy ??= new Set()).add(event.eventId);
+        break;
+      case 'CouponAllowListReplaced': {
+        const { version, size } = event.data;
+        const staged = before?.staged?.version === version ? before.staged.members.size : 0;
+        if (version !== null && before?.allowList?.version !== version && staged !== size) violation(`allow-list ${version} put in force with ${size} users, its chunks hold ${staged}`);
+        (c.changedBy ??= new Set()).add(event.eventId);
         break;
       }
       case 'CouponsRevoked': {

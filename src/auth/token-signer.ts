@@ -1,11 +1,12 @@
 import { SignJWT } from 'jose';
 import type { Config } from '../config/config.ts';
-import type { Identity } from './identity.ts';
+import type { EligibilityClaims, Identity } from './identity.ts';
 
 /** Signs the platform's own HS256 access tokens (login, the dev `token` script, tests). */
-export async function signAccessToken(jwt: Config['jwt'], identity: Pick<Identity, 'userId' | 'role'> & { email?: string }, ttlSeconds = jwt.ttlSeconds): Promise<string> {
+/** `claims`: further claims the token carries (what eligibility rules match, e.g. `{ tier: 'gold' }`). */
+export async function signAccessToken(jwt: Config['jwt'], identity: Pick<Identity, 'userId' | 'role'> & { email?: string; claims?: EligibilityClaims }, ttlSeconds = jwt.ttlSeconds): Promise<string> {
   if (!jwt.secret) throw new Error('JWT_SECRET is required to sign tokens');
-  return new SignJWT({ role: identity.role, ...(identity.email ? { email: identity.email } : {}) })
+  return new SignJWT({ ...identity.claims, role: identity.role, ...(identity.email ? { email: identity.email } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(identity.userId)
     .setIssuer(jwt.issuer)

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config/config.ts';
 import { hs256Key, verifyHs256, type RejectedToken } from './hs256.ts';
-import { identityClaims, type Identity } from './identity.ts';
+import { eligibilityClaims, identityClaims, type Identity } from './identity.ts';
 
 export type TokenVerifier = (token: string) => Promise<Identity>;
 
@@ -48,7 +48,9 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
     const claims = identityClaims.safeParse(payload);
     if (!claims.success) throw new InvalidTokenError('The token lacks a valid sub, role or exp claim');
     const email = typeof (payload as { email?: unknown }).email === 'string' ? (payload as { email: string }).email : undefined;
-    const identity: Identity = { userId: claims.data.sub, role: claims.data.role, ...(email ? { email } : {}) };
+    const identity: Identity = {
+      userId: claims.data.sub, role: claims.data.role, ...(email ? { email } : {}), claims: JSON.stringify(eligibilityClaims(payload as Record<string, unknown>)),
+    };
     if (verified.size >= CACHE_LIMIT) verified.clear();
     verified.set(token, { identity, expiresAt: claims.data.exp * 1000 });
     return identity;

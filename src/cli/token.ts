@@ -5,12 +5,13 @@ import { loadConfig } from '../config/config.ts';
 import { devJwtSecret } from '../stack/local-stack.ts';
 
 const { values } = parseArgs({
-  options: { sub: { type: 'string' }, admin: { type: 'boolean', default: false }, ttl: { type: 'string', default: '3600' } },
+  options: { sub: { type: 'string' }, admin: { type: 'boolean', default: false }, ttl: { type: 'string', default: '3600' }, claim: { type: 'string', multiple: true, default: [] } },
 });
-if (!values.sub) {
-  process.stderr.write('usage: npm run token -- --sub <userId> [--admin] [--ttl seconds]\n');
+const claims = Object.fromEntries(values.claim.map((c) => c.split('=', 2)).filter((kv) => kv.length === 2));
+if (!values.sub || Object.keys(claims).length !== values.claim.length) {
+  process.stderr.write('usage: npm run token -- --sub <userId> [--admin] [--ttl seconds] [--claim name=value …]\n');
   process.exit(2);
 }
 const config = loadConfig();
 const jwt = { ...config.jwt, secret: config.jwt.secret ?? devJwtSecret(config.stackDir) };
-process.stdout.write(`${await signAccessToken(jwt, { userId: values.sub, role: values.admin ? 'admin' : 'user' }, Number(values.ttl))}\n`);
+process.stdout.write(`${await signAccessToken(jwt, { userId: values.sub, role: values.admin ? 'admin' : 'user', claims }, Number(values.ttl))}\n`);

@@ -3,6 +3,7 @@ import { cancelUseRoute } from './cancel-use/cancel-use-route.ts';
 import { closeCouponRoute } from './close/close-coupon-route.ts';
 import type { CouponRouteDeps } from './coupon-route-deps.ts';
 import { createCouponRoute } from './create/create-coupon-route.ts';
+import { eligibilityRoutes } from './eligibility/eligibility-routes.ts';
 import { issueCouponRoute } from './issue/issue-coupon-route.ts';
 import { readCouponRoutes } from './read/read-coupon-routes.ts';
 import { revokeUnusedRoute } from './revoke/revoke-unused-route.ts';
@@ -21,5 +22,6 @@ export function couponRoutes(deps: CouponRouteDeps): Router {
   useCouponRoute(router, deps);
   cancelUseRoute(router, deps);
   revokeUnusedRoute(router, deps);
+  eligibilityRoutes(router, deps);
   return router;
 }

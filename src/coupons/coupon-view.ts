@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { CouponTable } from '../db/schema.ts';
-import { discountSchema } from '../events/coupon-events.ts';
+import { discountSchema, type RequiredClaims } from '../events/coupon-events.ts';
 import type { CouponSnapshot } from './admission/admission-store.ts';
 import { COUPON_STATUSES, couponStatus } from './rules/coupon-rules.ts';
 
@@ -24,6 +24,10 @@ export const adminCouponSchema = publicCouponSchema.extend({
   /** In use now: a cancelled use is no longer counted. */
   usedCount: z.number().int(),
   revokedCount: z.number().int(),
+  eligibility: z.object({
+    requiredClaims: z.record(z.string(), z.array(z.string())).nullable(),
+    allowList: z.object({ version: z.number().int(), size: z.number().int() }).nullable(),
+  }),
   createdAt: z.string(),
   closedAt: z.string().nullable(),
 });
@@ -51,6 +55,7 @@ export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof a
     issuedCount: s.issuedCount,
     usedCount: s.usedCount,
     revokedCount: s.revokedCount,
+    eligibility: s.eligibility,
     createdAt: s.createdAt.toISOString(),
     closedAt: s.closedAt?.toISOString() ?? null,
   };
@@ -76,12 +81,16 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
     issuedCount: row.issued_count,
     usedCount: row.used_count - row.cancelled_count,
     revokedCount: row.revoked_count,
+    eligibility: {
+      requiredClaims: row.required_claims ? (JSON.parse(row.required_claims) as RequiredClaims) : null,
+      allowList: row.allow_list_version === null ? null : { version: row.allow_list_version, size: row.allow_list_size ?? 0 },
+    },
     createdAt: row.created_at.toISOString(),
     closedAt: row.closed_at?.toISOString() ?? null,
   };
 }
 
 export function publicCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof publicCouponSchema> {
-  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, createdAt: _created, closedAt: _closed, ...rest } = adminCouponRowView(row, now);
+  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, eligibility: _eligibility, createdAt: _created, closedAt: _closed, ...rest } = adminCouponRowView(row, now);
   return rest;
 }

@@ -18,6 +18,11 @@ export interface CouponTable {
   used_count: Generated<number>;
   cancelled_count: Generated<number>;
   revoked_count: Generated<number>;
+  /** JSON: the claims required to be issued it; NULL for none. */
+  required_claims: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The allow-list in force (its version and size); NULL for none. */
+  allow_list_version: ColumnType<number | null, number | null | undefined, number | null>;
+  allow_list_size: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   last_event_at: Timestamp;

@@ -15,6 +15,20 @@ export const discountSchema = z.discriminatedUnion('type', [
 ]);
 export type Discount = z.infer<typeof discountSchema>;
 
+const claimName = z.string().min(1).max(64).regex(/^[A-Za-z_][A-Za-z0-9_.:-]*$/, 'must be a claim name such as tier or org:unit')
+  .refine((name) => !['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'role', 'email'].includes(name), 'is a claim eligibility cannot match');
+
+/**
+ * Claims a caller's verified token must carry to be issued the coupon: for each name, one of the values
+ * (a token claim holding a list matches when any of its items does). All names must match.
+ */
+export const requiredClaimsSchema = z.record(claimName, z.array(z.string().min(1).max(200)).min(1).max(100))
+  .refine((claims) => Object.keys(claims).length >= 1 && Object.keys(claims).length <= 16, 'must name 1 to 16 claims');
+export type RequiredClaims = z.infer<typeof requiredClaimsSchema>;
+
+/** Who may be issued the coupon; `allowList`: only users on an uploaded list (none until one is uploaded). */
+export const eligibilitySchema = z.strictObject({ requiredClaims: requiredClaimsSchema.optional(), allowList: z.boolean().optional() });
+
 export const couponCreatedData = z.strictObject({
   name: z.string().min(1).max(100),
   totalQuantity: z.number().int().min(1).max(10_000_000),
@@ -25,6 +39,8 @@ export const couponCreatedData = z.strictObject({
   validUntil: isoInstant,
   /** Since codes: the coupon's code in capitals (older CouponCreated events have none). */
   code: z.string().min(4).max(32).optional(),
+  /** Since eligibility: who may be issued it (older CouponCreated events have none: anyone). */
+  eligibility: eligibilitySchema.optional(),
 });
 
 export const couponIssuedData = z.strictObject({
@@ -32,6 +48,8 @@ export const couponIssuedData = z.strictObject({
   userId,
   validFrom: isoInstant,
   validUntil: isoInstant,
+  /** Since eligibility, when the coupon required claims: the holder's claims that qualified them, so an audit can check. */
+  claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
 });
 
 const orderId = z.string().min(1).max(100).nullable();
@@ -86,6 +104,18 @@ export const couponStockAddedData = z.strictObject({
   totalQuantity: z.number().int().min(1).max(10_000_000),
 });
 
+/** The claims required from now on (null: none). */
+export const couponEligibilityChangedData = z.strictObject({ requiredClaims: requiredClaimsSchema.nullable() });
+
+/** Users added to the allow-list being uploaded as `version`, up to 1,000 per event; it is not in force until replaced in. */
+export const couponAllowListChunkAddedData = z.strictObject({ version: z.number().int().min(1), userIds: z.array(userId).min(1).max(1_000) });
+
+/**
+ * The allow-list in force from now on: the upload `version` (its chunks before it, deduplicated: `size` users),
+ * 0 for the empty list a coupon created with `allowList` starts with, null for none (anyone may be issued it).
+ */
+export const couponAllowListReplacedData = z.strictObject({ version: z.number().int().min(0).nullable(), size: z.number().int().min(0) });
+
 const meta = z.strictObject({
   requestId: z.string().max(100).optional(),
   actor: z.string().max(191).optional(),
@@ -108,6 +138,9 @@ export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponUsed', couponUsedData, 3),
   envelope('CouponUseCancelled', couponUseCancelledData),
   envelope('CouponsRevoked', couponsRevokedData),
+  envelope('CouponEligibilityChanged', couponEligibilityChangedData),
+  envelope('CouponAllowListChunkAdded', couponAllowListChunkAddedData),
+  envelope('CouponAllowListReplaced', couponAllowListReplacedData),
   envelope('CouponIssuanceClosed', couponIssuanceClosedData),
   envelope('CouponStockAdded', couponStockAddedData),
   envelope('CouponIssueWindowChanged', couponIssueWindowChangedData),
@@ -116,7 +149,8 @@ export const couponEventSchema = z.discriminatedUnion('type', [
 export type CouponEvent = z.infer<typeof couponEventSchema>;
 export type CouponEventType = CouponEvent['type'];
 export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T }>;
-export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked'] as const satisfies readonly CouponEventType[];
+export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked',
+  'CouponEligibilityChanged', 'CouponAllowListChunkAdded', 'CouponAllowListReplaced'] as const satisfies readonly CouponEventType[];
 
 export class InvalidEventError extends Error {
   constructor(

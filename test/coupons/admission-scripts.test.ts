@@ -3,6 +3,8 @@ import { internalRequest } from '../../src/coupons/admission/admission-request.t
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
 import { decideAddStock, decideCancelUse, decideChangeWindow, decideClose, decideIssue, decideRevoke, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import { uuidv7 } from '../../src/coupons/ids.ts';
+import type { EligibilityClaims } from '../../src/auth/identity.ts';
+import type { RequiredClaims } from '../../src/events/coupon-events.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
 import { spec } from '../support/spec.ts';
@@ -32,6 +34,9 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
   const offsets = [-3 * HOUR, -2 * HOUR, 2 * HOUR, 3 * HOUR];
   const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
   const orders = [null, 'order-1', 'order-2'];
+  // Token claims by user: a single value, a list, a value no coupon asks for, none.
+  const claimsOf: Record<string, EligibilityClaims> = { u1: { tier: 'gold' }, u2: { tier: 'vip' }, u3: { tier: 'silver' }, u4: { tier: ['bronze', 'gold'] }, u5: {}, u6: { region: 'eu' } };
+  const requirements: (RequiredClaims | undefined)[] = [undefined, undefined, { tier: ['gold', 'vip'] }, { tier: ['gold'], region: ['eu'] }];
   const mirror = new Map<string, AdmissionCoupon>();
   const ids: string[] = [];
   const now = Date.now();
@@ -42,15 +47,19 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
     const issueEndAt = now + (a === b ? b + HOUR : b);
     const validFrom = now + pick(offsets);
     const validUntil = Math.max(validFrom, issueEndAt) + pick([1, 2]) * HOUR;
+    const requiredClaims = pick(requirements);
+    const allowList = next() < 0.15;
     const definition = {
       name: `c${i}`, totalQuantity: 1 + Math.floor(next() * 4), discount: { type: 'PERCENT' as const, value: 5 },
       issueStartAt: iso(issueStartAt), issueEndAt: iso(issueEndAt), validFrom: iso(validFrom), validUntil: iso(validUntil),
+      ...(requiredClaims || allowList ? { eligibility: { ...(requiredClaims ? { requiredClaims } : {}), ...(allowList ? { allowList } : {}) } } : {}),
     };
     assert.is((await store.create(couponId, uuidv7(), definition, {}, internalRequest())).outcome, 'CREATED');
     ids.push(couponId);
     mirror.set(couponId, {
       couponId, status: 'ACTIVE', totalQuantity: definition.totalQuantity, issued: 0, usedCount: 0, cancelledCount: 0, revokedCount: 0,
-      issueStartAt, issueEndAt, validFrom, validUntil, holders: new Map(), redemptions: new Map(),
+      issueStartAt, issueEndAt, validFrom, validUntil, holders: new Map(), redemptions: new Map(), allowListVersion: 0,
+      ...(requiredClaims ? { requiredClaims } : {}), ...(allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
     });
   }
   ids.push(uuidv7()); // one that does not exist
@@ -76,15 +85,15 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
     let actual: string;
     if (roll < 0.45 && limited('issue', couponId, user)) {
       expected = 'RATE_LIMITED';
-      actual = (await store.issue(couponId, user, uuidv7(), {}, internalRequest())).outcome;
+      actual = (await store.issue(couponId, user, uuidv7(), {}, internalRequest(), JSON.stringify(claimsOf[user]))).outcome;
     } else if (roll < 0.45) {
-      const d = decideIssue(state, user, Date.now());
+      const d = decideIssue(state, user, Date.now(), claimsOf[user]);
       expected = d.outcome + ('sequence' in d ? d.sequence : '');
       if (d.outcome === 'ISSUED') {
         state!.holders.set(user, d.sequence);
         state!.issued = d.sequence;
       }
-      const r = await store.issue(couponId, user, uuidv7(), {}, internalRequest());
+      const r = await store.issue(couponId, user, uuidv7(), {}, internalRequest(), JSON.stringify(claimsOf[user]));
       actual = r.outcome + ('issuedCouponId' in r ? Number(r.issuedCouponId.split('.')[1]) : '');
     } else if (roll < 0.68 && limited('use', couponId, user)) {
       expected = 'RATE_LIMITED';
@@ -138,6 +147,26 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
       if (d.outcome === 'STOCK_ADDED') state!.totalQuantity = d.totalQuantity;
       const r = await store.addStock(couponId, add, uuidv7(), {}, internalRequest());
       actual = r.outcome + ('totalQuantity' in r ? r.totalQuantity : '');
+    } else if (roll < 0.985) {
+      // A new allow-list (some of the users, uploaded in chunks of two), or none; then a new claim requirement.
+      const members = users.filter(() => next() < 0.5);
+      const remove = next() < 0.2;
+      const requiredClaims = pick(requirements);
+      async function* twoAtATime() {
+        for (let i = 0; i < members.length; i += 2) yield members.slice(i, i + 2);
+      }
+      if (state) {
+        if (remove) delete state.allowList;
+        else state.allowList = { version: state.allowListVersion + 1, members: new Set(members) };
+        if (!remove) state.allowListVersion++;
+        if (requiredClaims) state.requiredClaims = requiredClaims;
+        else delete state.requiredClaims;
+      }
+      expected = state ? (remove ? 'REMOVED' : `REPLACED${new Set(members).size}`) : 'COUPON_NOT_FOUND';
+      const r = remove ? await store.removeAllowList(couponId, {}) : await store.replaceAllowList(couponId, twoAtATime(), {});
+      actual = r.outcome + ('size' in r ? r.size : '');
+      const changed = await store.changeEligibility(couponId, requiredClaims ?? null, uuidv7(), {}, internalRequest());
+      assert.is(changed.outcome, state ? 'ELIGIBILITY_CHANGED' : 'COUPON_NOT_FOUND');
     } else {
       const d = decideClose(state);
       expected = d.outcome;
@@ -151,7 +180,7 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
   // The scenario must reach every outcome, or it proves less than it claims.
   for (const outcome of ['ISSUED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'COUPON_NOT_FOUND',
     'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED', 'RATE_LIMITED', 'STOCK_ADDED', 'STOCK_LIMIT', 'WINDOW_CHANGED', 'WINDOW_INVALID',
-    'COUPON_REVOKED', 'USE_CANCELLED', 'ALREADY_CANCELLED', 'NOT_USED', 'ORDER_MISMATCH', 'REVOKED']) {
+    'COUPON_REVOKED', 'USE_CANCELLED', 'ALREADY_CANCELLED', 'NOT_USED', 'ORDER_MISMATCH', 'REVOKED', 'NOT_ELIGIBLE', 'REPLACED', 'REMOVED']) {
     assert.ok((tally.get(outcome) ?? 0) > 0, `no command reached ${outcome}: ${JSON.stringify([...tally])}`);
   }
 });

@@ -145,4 +145,45 @@ rules('a holder named with another\'s sequence revokes nothing', () =>
   given(f.created(), f.issued(1, 'ann'), f.issued(2, 'bob'))
     .when(revoke(['ann', 2]), '2026-12-03T09:00:00.000Z').then({ outcome: 'REVOKED', sequences: [], revokedCount: 0 }));
 
+const gold = { tier: ['gold', 'vip'] };
+const issueWith = (userId: string, claims: Record<string, string | string[]>) => ({ type: 'IssueCoupon' as const, userId, claims });
+
+rules('a caller whose token lacks a required claim value is NOT_ELIGIBLE; one with it, or with it in a list, is issued', () => {
+  const log = [f.created(), f.eligibilityChanged(gold)];
+  given(...log).when(issueWith('ann', { tier: 'silver' }), '2026-12-01T08:30:00.000Z').then({ outcome: 'NOT_ELIGIBLE' });
+  given(...log).when(issueWith('ann', {}), '2026-12-01T08:30:00.000Z').then({ outcome: 'NOT_ELIGIBLE' });
+  given(...log).when(issueWith('ann', { tier: 'vip' }), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+  given(...log).when(issueWith('ann', { tier: ['bronze', 'gold'] }), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+});
+
+rules('every required claim must match', () =>
+  given(f.created(), f.eligibilityChanged({ tier: ['gold'], region: ['eu'] }))
+    .when(issueWith('ann', { tier: 'gold', region: 'us' }), '2026-12-01T08:30:00.000Z').then({ outcome: 'NOT_ELIGIBLE' }));
+
+rules('requirements dropped, anyone is issued', () =>
+  given(f.created(), f.eligibilityChanged(gold), f.eligibilityChanged(null))
+    .when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 }));
+
+rules('sold out comes before eligibility, as an answer from memory gives it', () =>
+  given(f.created('2026-12-01T08:00:00.000Z', 1), f.eligibilityChanged(gold), f.issued(1, 'ann', '2026-12-01T08:10:00.000Z', { tier: 'gold' }))
+    .when(issue('bob'), '2026-12-01T08:30:00.000Z').then({ outcome: 'SOLD_OUT' }));
+
+rules('an allow-list comes into force when replaced in, not chunk by chunk; users not on it are NOT_ELIGIBLE', () => {
+  const uploading = [f.created(), f.allowListChunk(1, ['ann', 'bob']), f.allowListChunk(1, ['cat'])];
+  given(...uploading).when(issue('dan'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+  given(...uploading, f.allowListReplaced(1, 3)).when(issue('dan'), '2026-12-01T08:30:00.000Z').then({ outcome: 'NOT_ELIGIBLE' });
+  given(...uploading, f.allowListReplaced(1, 3)).when(issue('cat'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+});
+
+rules('a new list replaces the old one whole; removed, anyone is issued again', () => {
+  const log = [f.created(), f.allowListChunk(1, ['ann']), f.allowListReplaced(1, 1), f.allowListChunk(2, ['bob']), f.allowListReplaced(2, 1)];
+  given(...log).when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'NOT_ELIGIBLE' });
+  given(...log, f.allowListReplaced(null, 0)).when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+});
+
+rules('a copy of a chunk re-sent after its list came into force changes nothing', () => {
+  const chunk = f.allowListChunk(1, ['ann']);
+  given(f.created(), chunk, f.allowListReplaced(1, 1), chunk).when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+});
+
 rules.run();

@@ -9,7 +9,7 @@ const couponId = '01937a4e-0000-7000-8000-000000000001';
 
 function coupon(overrides: Partial<AdmissionCoupon> = {}): AdmissionCoupon {
   return {
-    couponId, status: 'ACTIVE', totalQuantity: 2, issued: 0, usedCount: 0, cancelledCount: 0, revokedCount: 0,
+    couponId, status: 'ACTIVE', totalQuantity: 2, issued: 0, usedCount: 0, cancelledCount: 0, revokedCount: 0, allowListVersion: 0,
     issueStartAt: now - HOUR, issueEndAt: now + HOUR, validFrom: now - HOUR, validUntil: now + 2 * HOUR,
     holders: new Map(), redemptions: new Map(), ...overrides,
   };

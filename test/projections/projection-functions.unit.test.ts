@@ -4,7 +4,7 @@ import { issuedCouponProjection } from '../../projections/issued-coupon/issued-c
 import { couponHistoryProjection } from '../../projections/coupon-history/coupon-history-projection.ts';
 import { notificationProjection } from '../../projections/notification/notification-projection.ts';
 import type { LogPosition } from '../../projections/projection.ts';
-import type { CouponEvent } from '../../src/events/coupon-events.ts';
+import { COUPON_EVENT_TYPES, type CouponEvent } from '../../src/events/coupon-events.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
 import { spec } from '../support/spec.ts';
 
@@ -74,6 +74,9 @@ issued('it ignores events it does not handle, and a duplicate within a batch', (
 issued.run();
 
 const history = spec('coupon history index');
+history('it indexes every event type, so a coupon\'s history read from it misses none', () => {
+  assert.equal([...couponHistoryProjection.handles].sort(), [...COUPON_EVENT_TYPES].sort());
+});
 history('given a coupon\'s events next to each other, then one range holding all of them', () => {
   const ranges = couponHistoryProjection.changes(...at([f.created(), f.issued(1, 'a'), f.issued(2, 'b')], [10, 11, 13]));
   assert.equal(ranges, [{ coupon_id: f.couponId, partition_no: 0, first_offset: '10', last_offset: '13', events: 3 }]);

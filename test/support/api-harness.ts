@@ -1,5 +1,6 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { signAccessToken } from '../../src/auth/token-signer.ts';
+import type { EligibilityClaims } from '../../src/auth/identity.ts';
 import { shardKeys } from '../../src/coupons/admission/keys.ts';
 import { shardOf } from '../../src/coupons/ids.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
@@ -86,8 +87,8 @@ export class Harness {
     await closeRuntime(this.runtime);
   }
 
-  token(userId: string, role: 'user' | 'admin' = 'user', ttlSeconds?: number): Promise<string> {
-    return signAccessToken(this.runtime.config.jwt, { userId, role }, ttlSeconds);
+  token(userId: string, role: 'user' | 'admin' = 'user', ttlSeconds?: number, claims?: EligibilityClaims): Promise<string> {
+    return signAccessToken(this.runtime.config.jwt, { userId, role, ...(claims ? { claims } : {}) }, ttlSeconds);
   }
 
   request<T = Record<string, unknown>>(method: string, path: string, options: RequestOptions = {}): Promise<Answer<T>> {

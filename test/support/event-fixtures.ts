@@ -14,9 +14,9 @@ export const fixtures = {
     data: { name: 'Winter 10%', totalQuantity, discount: { type: 'PERCENT', value: 10 }, issueStartAt: '2026-12-01T08:00:00.000Z',
       issueEndAt: '2026-12-01T10:00:00.000Z', validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z' },
   }),
-  issued: (sequence: number, userId: string, at = '2026-12-01T08:10:00.000Z'): CouponEvent => ({
+  issued: (sequence: number, userId: string, at = '2026-12-01T08:10:00.000Z', claims?: Record<string, string | string[]>): CouponEvent => ({
     ...base(at), type: 'CouponIssued',
-    data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z' },
+    data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z', ...(claims ? { claims } : {}) },
   }),
   used: (sequence: number, userId: string, useSequence: number, at = '2026-12-02T08:00:00.000Z', orderId?: string, useGeneration = 1): CouponEvent => ({
     ...base(at), type: 'CouponUsed', version: 3,
@@ -30,6 +30,9 @@ export const fixtures = {
     ...base(at), type: 'CouponsRevoked',
     data: { revoked: holders.map(([sequence, userId]) => ({ issuedCouponId: issuedId(sequence), userId })), revokedCount },
   }),
+  eligibilityChanged: (requiredClaims: Record<string, string[]> | null, at = '2026-12-01T08:05:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponEligibilityChanged', data: { requiredClaims } }),
+  allowListChunk: (version: number, userIds: string[], at = '2026-12-01T08:05:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponAllowListChunkAdded', data: { version, userIds } }),
+  allowListReplaced: (version: number | null, size: number, at = '2026-12-01T08:06:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponAllowListReplaced', data: { version, size } }),
   closed: (at = '2026-12-01T09:00:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssuanceClosed', data: {} }),
   windowChanged: (issueStartAt: string, issueEndAt: string, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssueWindowChanged', data: { issueStartAt, issueEndAt } }),
   stockAdded: (add: number, totalQuantity: number, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponStockAdded', data: { add, totalQuantity } }),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import type { couponCreatedData } from '../../events/coupon-events.ts';
+import type { couponCreatedData, RequiredClaims } from '../../events/coupon-events.ts';
 import { classifyRedisFailure } from '../../redis/redis-client.ts';
 import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
 import { issuedCouponId, uuidv7 } from '../ids.ts';
@@ -21,19 +21,22 @@ const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.
 
 export const SCRIPTS = {
   couponCreate: { numberOfKeys: 3, lua: script('create') },
-  couponIssue: { numberOfKeys: 5, lua: script('issue') },
+  couponIssue: { numberOfKeys: 7, lua: script('issue') },
   couponUse: { numberOfKeys: 6, lua: script('use') },
   couponClose: { numberOfKeys: 3, lua: script('close') },
   couponAddStock: { numberOfKeys: 3, lua: script('stock') },
   couponChangeWindow: { numberOfKeys: 3, lua: script('window') },
   couponCancelUse: { numberOfKeys: 5, lua: script('cancel') },
   couponRevoke: { numberOfKeys: 4, lua: script('revoke') },
+  couponEligibility: { numberOfKeys: 3, lua: script('eligibility') },
+  couponAllowList: { numberOfKeys: 4, lua: script('allow-list') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
 } as const;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
 type Decision = Exclude<keyof typeof SCRIPTS, 'couponRead'>;
-const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window', couponCancelUse: 'cancel-use', couponRevoke: 'revoke' };
+const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window', couponCancelUse: 'cancel-use', couponRevoke: 'revoke',
+  couponEligibility: 'eligibility', couponAllowList: 'allow-list' };
 
 /** The problem code a failed decision is answered with. */
 function failureCode(error: unknown): string {
@@ -63,7 +66,7 @@ export type CreateResult = ({ outcome: 'CREATED'; createdAt: Date } & Replayable
 export type IssueResult =
   | ({ outcome: 'ISSUED'; issuedCouponId: string; issuedAt: Date; validFrom: string; validUntil: string } & Replayable)
   | { outcome: 'ALREADY_ISSUED'; issuedCouponId: string }
-  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' }
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE' }
   | RateLimited
   | KeyReused;
 
@@ -108,10 +111,19 @@ export interface CouponSnapshot {
   /** Coupons in use now (uses less cancelled uses). */
   usedCount: number;
   revokedCount: number;
+  eligibility: EligibilityView;
   now: Date;
   /** The caller's issuance, when a caller was named: when it was used (if in use) or revoked (if revoked). */
   mine?: { issuedCouponId: string; usedAt?: Date; revokedAt?: Date };
 }
+
+/** Who may be issued a coupon, as the views show it. */
+export interface EligibilityView {
+  requiredClaims: RequiredClaims | null;
+  allowList: { version: number; size: number } | null;
+}
+
+export type AllowListResult = { outcome: 'REPLACED'; version: number; size: number } | { outcome: 'COUPON_NOT_FOUND' | 'UPLOAD_SUPERSEDED' };
 
 export interface AdmissionSettings {
   shards: number;
@@ -238,6 +250,7 @@ export class AdmissionStore {
       k.coupon, k.outbox, ...this.memo(couponId, request), couponId, eventId, JSON.stringify(meta), JSON.stringify(definition), definition.totalQuantity,
       Date.parse(definition.issueStartAt), Date.parse(definition.issueEndAt), Date.parse(definition.validFrom),
       Date.parse(definition.validUntil), definition.validFrom, definition.validUntil, request.fingerprint, memoTtlMs(request),
+      definition.eligibility?.requiredClaims ? JSON.stringify(definition.eligibility.requiredClaims) : '', definition.eligibility?.allowList ? '1' : '',
     ]);
     if (outcome === 'CREATED') return { outcome, createdAt: new Date(Number(at)), replayed };
     return { outcome: outcome as 'COUPON_EXISTS' | 'IDEMPOTENCY_KEY_REUSED' };
@@ -249,8 +262,9 @@ export class AdmissionStore {
     return first.outcome === missing && (await this.restoreIfLost(couponId)) ? decide() : first;
   }
 
-  issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<IssueResult> {
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => this.issueOnce(couponId, userId, eventId, meta, request));
+  /** `claims`: the caller's eligibility claims as JSON (Identity.claims). */
+  issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims = '{}'): Promise<IssueResult> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => this.issueOnce(couponId, userId, eventId, meta, request, claims));
   }
 
   use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest): Promise<UseResult> {
@@ -266,11 +280,11 @@ export class AdmissionStore {
     return first === undefined && (await this.restoreIfLost(couponId)) ? this.snapshotOnce(couponId, userId) : first;
   }
 
-  private async issueOnce(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<IssueResult> {
+  private async issueOnce(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string): Promise<IssueResult> {
     const k = couponKeys(couponId, this.settings.shards);
     const { reply: [outcome, a, b, c, d], replayed } = await this.decide('couponIssue', [
-      k.coupon, k.holders, k.outbox, ...this.memo(couponId, request), k.attempts('issue', userId), couponId, userId, eventId, JSON.stringify(meta),
-      request.fingerprint, memoTtlMs(request), ...this.limit(),
+      k.coupon, k.holders, k.outbox, ...this.memo(couponId, request), k.attempts('issue', userId), ...k.allowLists, couponId, userId, eventId,
+      JSON.stringify(meta), request.fingerprint, memoTtlMs(request), ...this.limit(), claims,
     ]);
     switch (outcome) {
       case 'ISSUED':
@@ -347,6 +361,50 @@ export class AdmissionStore {
     return outcome === 'REVOKED' ? { outcome, revoked: Number(revoked), revokedCount: Number(total) } : { outcome: 'COUPON_NOT_FOUND' };
   }
 
+  /** The claims required of callers from now on (null: none), atomically with every admission. */
+  changeEligibility(couponId: string, requiredClaims: RequiredClaims | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<{ outcome: 'ELIGIBILITY_CHANGED' | 'COUPON_NOT_FOUND' | 'IDEMPOTENCY_KEY_REUSED' }> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
+      const k = couponKeys(couponId, this.settings.shards);
+      const { reply: [outcome] } = await this.decide('couponEligibility', [
+        k.coupon, k.outbox, ...this.memo(couponId, request), couponId, eventId, JSON.stringify(meta), requiredClaims ? JSON.stringify(requiredClaims) : '',
+        request.fingerprint, memoTtlMs(request),
+      ]);
+      return { outcome: outcome as 'ELIGIBILITY_CHANGED' | 'COUPON_NOT_FOUND' | 'IDEMPOTENCY_KEY_REUSED' };
+    });
+  }
+
+  private allowListCall(couponId: string, operation: string, eventId: string, meta: EventMeta, ...rest: (string | number)[]): Promise<{ reply: string[] }> {
+    const k = couponKeys(couponId, this.settings.shards);
+    return this.decide('couponAllowList', [k.coupon, ...k.allowLists, k.outbox, operation, couponId, eventId, JSON.stringify(meta), ...rest]);
+  }
+
+  /**
+   * Replaces the coupon's allow-list with the ids `chunks` yields (each at most 1,000; read one at a time, so a
+   * list of millions is never held), atomically at the end: until then the old list is in force, and a list
+   * cut short (the source failed) never comes into force.
+   */
+  async replaceAllowList(couponId: string, ids: AsyncIterable<string[]>, meta: EventMeta): Promise<AllowListResult> {
+    const uploadId = uuidv7();
+    const { reply: [begun, version] } = await this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
+      const { reply } = await this.allowListCall(couponId, 'begin', '', meta, uploadId);
+      return { outcome: reply[0]!, reply };
+    });
+    if (begun !== 'BEGUN') return { outcome: 'COUPON_NOT_FOUND' };
+    for await (const chunk of ids) {
+      if (chunk.length === 0) continue;
+      const { reply: [added] } = await this.allowListCall(couponId, 'add', uuidv7(), meta, uploadId, version!, ...chunk);
+      if (added !== 'ADDED') return { outcome: added as 'COUPON_NOT_FOUND' | 'UPLOAD_SUPERSEDED' };
+    }
+    const { reply: [outcome, size] } = await this.allowListCall(couponId, 'commit', uuidv7(), meta, uploadId, version!);
+    return outcome === 'REPLACED' ? { outcome, version: Number(version), size: Number(size) } : { outcome: outcome as 'COUPON_NOT_FOUND' | 'UPLOAD_SUPERSEDED' };
+  }
+
+  /** No allow-list from now on: anyone may be issued the coupon (required claims still apply). */
+  async removeAllowList(couponId: string, meta: EventMeta): Promise<{ outcome: 'REMOVED' | 'COUPON_NOT_FOUND' }> {
+    const { reply: [outcome] } = await this.allowListCall(couponId, 'remove', uuidv7(), meta);
+    return { outcome: outcome as 'REMOVED' | 'COUPON_NOT_FOUND' };
+  }
+
   private async scanHolders(key: string, cursor: string): Promise<[string, string[]]> {
     try {
       return await this.redis.hscan(key, cursor, 'COUNT', REVOKE_CHUNK);
@@ -397,7 +455,9 @@ export class AdmissionStore {
     const k = couponKeys(couponId, this.settings.shards);
     const row = await this.read('couponRead', [k.coupon, k.holders, k.used, userId ?? '']);
     if (row.length === 0) return undefined;
-    const [definition, status, issued, closedAt, createdAt, now, sequence, state, at, used, cancelled, revoked] = row as string[] as [string, string, string, string, string, string, string, string, string, string, string, string];
+    const [definition, status, issued, closedAt, createdAt, now, sequence, state, at, used, cancelled, revoked, claims, listVersion, listSize] = row as [
+      string, string, string, string, string, string, string, string, string, string, string, string, string, string, string,
+    ];
     return {
       definition: JSON.parse(definition) as CouponDefinition,
       closed: status === 'CLOSED',
@@ -406,6 +466,10 @@ export class AdmissionStore {
       issuedCount: Number(issued),
       usedCount: Number(used) - Number(cancelled),
       revokedCount: Number(revoked),
+      eligibility: {
+        requiredClaims: claims ? (JSON.parse(claims) as RequiredClaims) : null,
+        allowList: listVersion ? { version: Number(listVersion), size: Number(listSize) } : null,
+      },
       now: new Date(Number(now)),
       mine: sequence ? {
         issuedCouponId: issuedCouponId(couponId, Number(sequence)),

@@ -1,6 +1,7 @@
 -- KEYS: coupon, outbox, memo
 -- ARGV: couponId, eventId, meta, data (CouponCreated data JSON), total, issueStart, issueEnd, validFrom, validUntil (ms),
---       validFrom, validUntil (ISO, copied into each CouponIssued), fingerprint, memoTtlMs, outboxMaxEntries (last)
+--       validFrom, validUntil (ISO, copied into each CouponIssued), fingerprint, memoTtlMs, requiredClaims (JSON, '' for none),
+--       allowList ('1': only an uploaded list's users, none until one is), outboxMaxEntries (last)
 local replayed = recall(KEYS[3], ARGV[12])
 if replayed then return replayed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'COUPON_EXISTS'} end
@@ -8,5 +9,8 @@ if backlogged(KEYS[2], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'st', 'ACTIVE', 'tot', ARGV[5], 'iss', 0, 'is', ARGV[6], 'ie', ARGV[7], 'vf', ARGV[8],
   'vu', ARGV[9], 'vfs', ARGV[10], 'vus', ARGV[11], 'def', ARGV[4], 'ca', now)
+if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'elc', ARGV[14]) end
+-- The empty list, version 0, in force until the first upload.
+if ARGV[15] == '1' then redis.call('HSET', KEYS[1], 'ala', 'a', 'alav', 0, 'als', 0) end
 append(KEYS[2], 'CouponCreated', ARGV[2], ARGV[1], now, ARGV[4], ARGV[3])
 return remember(KEYS[3], ARGV[12], ARGV[13], {'CREATED', tostring(now)})

@@ -15,6 +15,8 @@ export interface CouponKeys {
   memo(requestId: string): string;
   /** A user's attempts at one decision on this coupon in the current window. */
   attempts(route: 'issue' | 'use', userId: string): string;
+  /** The two allow-list sets: the one in force (the coupon's `ala` names it) and the one an upload fills. */
+  allowLists: [string, string];
 }
 
 export function couponKeys(couponId: string, shards: number): CouponKeys {
@@ -23,6 +25,7 @@ export function couponKeys(couponId: string, shards: number): CouponKeys {
     coupon: `${t}:c:${couponId}`, holders: `${t}:h:${couponId}`, used: `${t}:u:${couponId}`, outbox: `${t}:outbox`,
     memo: (requestId) => `${t}:rq:${requestId}`,
     attempts: (route, userId) => `${t}:rl:${route}:${couponId}:${userId}`,
+    allowLists: [`${t}:al:${couponId}:a`, `${t}:al:${couponId}:b`],
   };
 }
 

@@ -24,6 +24,33 @@ local function redemption(v)
   return { s = 'U', at = tonumber(v), g = 1, o = '' }
 end
 
+-- The caller qualifies for the coupon `c` (its HMGET: c.elc the required claims, c.ala the allow-list in force,
+-- 'a' or 'b', naming KEYS `lists.a`/`lists.b`): every required claim carries an allowed value, and they are on
+-- the list. Answers the claims that qualified them (nil when none were required), or false.
+local function eligible(required, ala, lists, user, claims_json)
+  local qualifying = nil
+  if required then
+    local claims = cjson.decode(claims_json)
+    qualifying = {}
+    for name, allowed in pairs(cjson.decode(required)) do
+      local held = claims[name]
+      local values = held
+      if type(held) == 'string' then values = { held } end
+      if type(values) ~= 'table' then return false end
+      local ok = false
+      for _, v in ipairs(values) do
+        for _, a in ipairs(allowed) do
+          if v == a then ok = true end
+        end
+      end
+      if not ok then return false end
+      qualifying[name] = held
+    end
+  end
+  if ala and redis.call('SISMEMBER', lists[ala], user) == 0 then return false end
+  return qualifying or true
+end
+
 local function order_or_null(order)
   if order == '' then return cjson.null end
   return order

@@ -1,7 +1,7 @@
 -- KEYS: coupon, holders, used
 -- ARGV: userId ('' to skip the caller's issuance)
 -- The fast read path: the definition, live counts and the caller's issuance, with the admission clock.
-local c = redis.call('HMGET', KEYS[1], 'def', 'st', 'iss', 'cl', 'ca', 'usd', 'cnc', 'rvk')
+local c = redis.call('HMGET', KEYS[1], 'def', 'st', 'iss', 'cl', 'ca', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als')
 if not c[1] then return {} end
 local seq, state, at = false, '', ''
 if ARGV[1] ~= '' then
@@ -11,4 +11,5 @@ if ARGV[1] ~= '' then
     if r then state, at = r.s, tostring(r.at) end
   end
 end
-return {c[1], c[2], c[3], c[4] or '', c[5], tostring(now_ms()), seq or '', state, at, c[6] or '0', c[7] or '0', c[8] or '0'}
+return {c[1], c[2], c[3], c[4] or '', c[5], tostring(now_ms()), seq or '', state, at, c[6] or '0', c[7] or '0', c[8] or '0',
+  c[9] or '', c[10] or '', c[11] or ''}

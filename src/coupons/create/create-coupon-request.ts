@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { discountSchema } from '../../events/coupon-events.ts';
+import { discountSchema, eligibilitySchema } from '../../events/coupon-events.ts';
 import { couponCode } from '../codes/coupon-code.ts';
 import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
 
@@ -23,6 +23,7 @@ export const createCouponRequest = z
     validFrom: instant,
     validUntil: instant,
     code: couponCode.optional(),
+    eligibility: eligibilitySchema.optional(),
   })
   .superRefine((c, ctx) => {
     if (Date.parse(c.issueStartAt) >= Date.parse(c.issueEndAt)) {

@@ -32,6 +32,9 @@ export function createCouponRoute(router: Router, deps: CouponRouteDeps): void {
     const { createdAt } = created;
     ctx.status = 201;
     ctx.set('Location', `/admin/coupons/${couponId}`);
-    ctx.body = adminCouponView(couponId, { definition, closed: false, createdAt, issuedCount: 0, usedCount: 0, revokedCount: 0, now: createdAt });
+    const eligibility = {
+      requiredClaims: definition.eligibility?.requiredClaims ?? null, allowList: definition.eligibility?.allowList ? { version: 0, size: 0 } : null,
+    };
+    ctx.body = adminCouponView(couponId, { definition, closed: false, createdAt, issuedCount: 0, usedCount: 0, revokedCount: 0, eligibility, now: createdAt });
   });
 }

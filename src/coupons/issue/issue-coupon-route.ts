@@ -33,7 +33,7 @@ export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
 }
 
 async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string): Promise<void> {
-  const userId = identityOf(ctx).userId;
+  const { userId, claims } = identityOf(ctx);
   // A keyed request must replay its first outcome, which only Redis remembers.
   const known = ctx.headers['idempotency-key'] === undefined ? deps.settled.answer(couponId, userId) : undefined;
   if (known) {
@@ -43,7 +43,7 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
     return;
   }
   const request = admissionRequestOf(ctx, userId);
-  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request);
+  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims);
   if (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED') deps.settled.learn(couponId, result.outcome);
   switch (result.outcome) {
     case 'ISSUED':
@@ -84,6 +84,8 @@ function problemOf(result: Exclude<IssueResult, { outcome: 'ISSUED' | 'IDEMPOTEN
       return new Problem(result.outcome, 'The issue window has ended');
     case 'SOLD_OUT':
       return SOLD_OUT;
+    case 'NOT_ELIGIBLE':
+      return new Problem(result.outcome, 'This coupon is for other users: your account does not meet its conditions');
     case 'RATE_LIMITED':
       return rateLimited(result.retryAfterMs);
   }

@@ -143,10 +143,18 @@ export class AdmissionRecovery {
     const holderOf = new Map([...state.holders].map(([userId, sequence]) => [sequence, userId]));
     const redemptions = [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r, holderOf.get(sequence)!)] as const);
     for (const part of chunks(redemptions, 1_000)) await this.deps.redis.hset(k.used, Object.fromEntries(part));
+    // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
+    if (state.allowList) {
+      await this.deps.redis.unlink(...k.allowLists);
+      for (const part of chunks([...state.allowList.members], 1_000)) await this.deps.redis.sadd(k.allowLists[0], ...part);
+    }
     const fields: Record<string, string | number> = {
       st: state.status, tot: state.totalQuantity, iss: state.issued, usd: state.usedCount, cnc: state.cancelledCount, rvk: state.revokedCount, is: state.issueStartAt, ie: state.issueEndAt,
       vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, def: r.definition, ca: r.createdAt,
       ...(r.closedAt !== undefined ? { cl: r.closedAt } : {}),
+      ...(state.requiredClaims ? { elc: JSON.stringify(state.requiredClaims) } : {}),
+      ...(state.allowList ? { ala: 'a', alav: state.allowList.version, als: state.allowList.members.size } : {}),
+      alv: state.allowListVersion,
     };
     const restored = (await this.deps.redis.eval(RESTORE, 1, k.coupon, ...Object.entries(fields).flat())) === 1;
     // The code index lived in the same Redis: what the log says a code names, it names again.

@@ -1,4 +1,5 @@
-import type { CouponEvent } from '../../events/coupon-events.ts';
+import type { CouponEvent, RequiredClaims } from '../../events/coupon-events.ts';
+import type { EligibilityClaims } from '../../auth/identity.ts';
 import { parseIssuedCouponId } from '../ids.ts';
 
 /**
@@ -25,6 +26,30 @@ export interface AdmissionCoupon {
   holders: Map<string, number>;
   /** sequence → what became of that issued coupon; absent while it was never used nor revoked */
   redemptions: Map<number, Redemption>;
+  /** Claims a caller must carry to be issued it; none when absent. */
+  requiredClaims?: RequiredClaims;
+  /** The allow-list in force; anyone when absent. */
+  allowList?: { version: number; members: Set<string> };
+  /** The allow-list being uploaded, not yet in force. */
+  staged?: { version: number; members: Set<string> };
+  /** The highest allow-list version any event named: the next upload is numbered after it. */
+  allowListVersion: number;
+}
+
+/** Whether a caller qualifies: every required claim carries an allowed value, and they are on the allow-list in force. */
+export function isEligible(coupon: Pick<AdmissionCoupon, 'requiredClaims' | 'allowList'>, userId: string, claims: EligibilityClaims = {}): boolean {
+  for (const [name, allowed] of Object.entries(coupon.requiredClaims ?? {})) {
+    const held = claims[name];
+    const values = typeof held === 'string' ? [held] : held ?? [];
+    if (!values.some((v) => allowed.includes(v))) return false;
+  }
+  return !coupon.allowList || coupon.allowList.members.has(userId);
+}
+
+/** The caller's claims the coupon's rules looked at: what a CouponIssued records. */
+export function qualifyingClaims(requiredClaims: RequiredClaims | undefined, claims: EligibilityClaims): EligibilityClaims | undefined {
+  if (!requiredClaims) return undefined;
+  return Object.fromEntries(Object.keys(requiredClaims).flatMap((name) => (claims[name] === undefined ? [] : [[name, claims[name]!]])));
 }
 
 /**
@@ -42,7 +67,7 @@ export const inUse = (c: Pick<AdmissionCoupon, 'usedCount' | 'cancelledCount'>):
 export type IssueDecision =
   | { outcome: 'ISSUED'; sequence: number }
   | { outcome: 'ALREADY_ISSUED'; sequence: number }
-  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' };
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE' };
 
 export type UseDecision =
   | { outcome: 'USED'; generation: number }
@@ -75,7 +100,7 @@ export const MAX_TOTAL_QUANTITY = 10_000_000;
 export const overUserLimit = (attempts: number, limit: number): boolean => attempts > limit;
 
 export type CouponCommand =
-  | { type: 'IssueCoupon'; userId: string }
+  | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims }
   | { type: 'UseCoupon'; sequence: number; userId: string }
   /** `userId` undefined: an admin, who may cancel any holder's use. `orderId` null: the use named no order. */
   | { type: 'CancelUse'; sequence: number; userId?: string; orderId: string | null }
@@ -96,7 +121,7 @@ export type Decision<C extends CouponCommand> = C extends { type: 'IssueCoupon' 
 export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCoupon | undefined, now: number): Decision<C> {
   switch (command.type) {
     case 'IssueCoupon':
-      return decideIssue(coupon, command.userId, now) as Decision<C>;
+      return decideIssue(coupon, command.userId, now, command.claims) as Decision<C>;
     case 'UseCoupon':
       return decideUse(coupon, command.sequence, command.userId, now) as Decision<C>;
     case 'CancelUse':
@@ -113,8 +138,12 @@ export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCou
   throw new Error(`no rule for ${(command as { type: string }).type}`);
 }
 
-/** A holder retrying learns their coupon whatever else changed since; then closed, window, stock, in that order. */
-export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number): IssueDecision {
+/**
+ * A holder retrying learns their coupon whatever else changed since; then closed, window, stock, eligibility,
+ * in that order (eligibility last, so an answer given from memory for a sold-out or ended coupon is the one
+ * the script would give anyone).
+ */
+export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number, claims?: EligibilityClaims): IssueDecision {
   if (!coupon) return { outcome: 'COUPON_NOT_FOUND' };
   const held = coupon.holders.get(userId);
   if (held !== undefined) return { outcome: 'ALREADY_ISSUED', sequence: held };
@@ -122,6 +151,7 @@ export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string,
   if (now < coupon.issueStartAt) return { outcome: 'ISSUE_NOT_STARTED' };
   if (now >= coupon.issueEndAt) return { outcome: 'ISSUE_ENDED' };
   if (coupon.issued >= coupon.totalQuantity) return { outcome: 'SOLD_OUT' };
+  if (!isEligible(coupon, userId, claims)) return { outcome: 'NOT_ELIGIBLE' };
   return { outcome: 'ISSUED', sequence: coupon.issued + 1 };
 }
 
@@ -214,6 +244,9 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
         validUntil: Date.parse(event.data.validUntil),
         holders: new Map(),
         redemptions: new Map(),
+        allowListVersion: 0,
+        ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
+        ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
       };
     case 'CouponIssued': {
       const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
@@ -254,6 +287,34 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
     case 'CouponIssuanceClosed':
       if (coupon) coupon.status = 'CLOSED';
       return coupon;
+    case 'CouponEligibilityChanged':
+      if (coupon) {
+        if (event.data.requiredClaims) coupon.requiredClaims = event.data.requiredClaims;
+        else delete coupon.requiredClaims;
+      }
+      return coupon;
+    case 'CouponAllowListChunkAdded': {
+      const { version, userIds } = event.data;
+      // A chunk of a list already replaced in (a copy re-sent after its run) changes nothing.
+      if (!coupon || (coupon.allowList && coupon.allowList.version >= version)) return coupon;
+      if (coupon.staged?.version !== version) coupon.staged = { version, members: new Set() };
+      for (const id of userIds) coupon.staged.members.add(id);
+      coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
+      return coupon;
+    }
+    case 'CouponAllowListReplaced': {
+      const { version } = event.data;
+      if (!coupon) return coupon;
+      if (version === null) {
+        delete coupon.allowList;
+        delete coupon.staged;
+      } else if (coupon.allowList?.version !== version) {
+        coupon.allowList = coupon.staged?.version === version ? coupon.staged : { version, members: new Set() };
+        delete coupon.staged;
+        coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
+      }
+      return coupon;
+    }
     case 'CouponIssueWindowChanged':
       if (coupon) {
         coupon.issueStartAt = Date.parse(event.data.issueStartAt);
