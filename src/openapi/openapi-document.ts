@@ -12,6 +12,7 @@ import { issuanceSchema } from '../coupons/read/read-coupon-routes.ts';
 import { usedCouponSchema, useCouponRequest } from '../coupons/use/use-coupon-route.ts';
 import { cancelUseRequest, useCancelledSchema } from '../coupons/cancel-use/cancel-use-route.ts';
 import { revokedSchema } from '../coupons/revoke/revoke-unused-route.ts';
+import { allowListReplacedSchema, eligibilityRequest } from '../coupons/eligibility/eligibility-routes.ts';
 import { ISSUED_COUPON_STATUSES } from '../coupons/rules/coupon-rules.ts';
 import { PROBLEMS, type ProblemCode } from '../http/problem.ts';
 import { credentials, tokenSchema } from '../accounts/account-routes.ts';
@@ -49,6 +50,8 @@ interface Operation {
   body?: z.ZodType;
   /** An empty body is refused (400), so the document says the body is required. */
   bodyRequired?: boolean;
+  /** A body that is not JSON: its media types and schemas (the body is then required). */
+  rawBody?: Record<string, Record<string, unknown>>;
   /** Rules JSON Schema cannot carry (across fields), so clients and fuzzers know them. */
   notes?: string;
   idempotent?: boolean;
@@ -62,7 +65,7 @@ function operation(op: Operation): Record<string, unknown> {
   const errors = new Set<ProblemCode>(op.errors ?? []);
   if (op.auth) errors.add('UNAUTHENTICATED');
   if (op.auth === 'admin') errors.add('FORBIDDEN');
-  if (op.body) ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].forEach((c) => errors.add(c as ProblemCode));
+  if (op.body || op.rawBody) ['VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'].forEach((c) => errors.add(c as ProblemCode));
   if (op.auth) errors.add('DEPENDENCY_UNAVAILABLE');
   const byStatus = new Map<number, ProblemCode[]>();
   for (const code of errors) byStatus.set(PROBLEMS[code].status, [...(byStatus.get(PROBLEMS[code].status) ?? []), code]);
@@ -80,8 +83,9 @@ function operation(op: Operation): Record<string, unknown> {
       ...(op.idempotent ? [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$' } }] : []),
     ],
     ...(op.body ? { requestBody: { required: op.bodyRequired ?? false, content: { 'application/json': { schema: jsonSchema(op.body, 'input') } } } } : {}),
+    ...(op.rawBody ? { requestBody: { required: true, content: Object.fromEntries(Object.entries(op.rawBody).map(([type, schema]) => [type, { schema }])) } } : {}),
     responses: {
-      [okStatus]: {
+      [okStatus]: okStatus === 204 ? { description: 'Done; no content' } : {
         description: 'Success',
         content: {
           'application/json': { schema: okSchema instanceof z.ZodType ? jsonSchema(okSchema, 'output') : okSchema },
@@ -218,7 +222,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Ask for a coupon; the first N askers get one', tag: 'coupons', auth: 'user', params: couponId, idempotent: true,
           notes: 'OUTCOME_UNKNOWN: Redis did not answer in time and the request may have been issued; a retry answers ALREADY_ISSUED with the coupon if it was (or, with the same Idempotency-Key, the first 201).',
           ok: [201, issuedCouponSchema],
-          errors: ['COUPON_NOT_FOUND', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+          errors: ['COUPON_NOT_FOUND', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'NOT_ELIGIBLE', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/coupons/by-code/{code}': {
@@ -232,7 +236,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Ask for a coupon by its code: the same admission, answers and events as POST /coupons/{couponId}/issue', tag: 'coupons', auth: 'user',
           params: { code: 'The coupon code, e.g. K7QX-M2PD-9HTW' }, idempotent: true,
           ok: [201, issuedCouponSchema],
-          errors: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+          errors: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'NOT_ELIGIBLE', 'RATE_LIMITED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/coupons/{couponId}/issuance': {
@@ -254,6 +258,29 @@ export function openApiDocument(): Record<string, unknown> {
           tag: 'coupons', auth: 'user', params: { issuedCouponId: 'The issued coupon id' }, body: cancelUseRequest, idempotent: true, ok: [200, useCancelledSchema],
           notes: '`orderId` must be the order the use named (absent for a use that named none). The same cancellation asked again answers the same 200.',
           errors: ['VALIDATION_FAILED', 'ISSUED_COUPON_NOT_FOUND', 'NOT_USED', 'ORDER_MISMATCH', 'HOLDER_UNKNOWN', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+        }),
+      },
+      '/admin/coupons/{couponId}/eligibility': {
+        put: operation({
+          summary: 'The claims a caller\'s verified token must carry to be issued the coupon from now on (null: none). Checked in the same atomic step as the stock',
+          tag: 'admin', auth: 'admin', params: couponId, idempotent: true, body: eligibilityRequest, bodyRequired: true,
+          notes: 'For each claim name, one of the values; a token claim holding a list matches when any item does; every name must match. ' +
+            'A caller who does not qualify is answered 403 NOT_ELIGIBLE and takes no stock (SOLD_OUT, ended and closed come first).',
+          ok: [200, eligibilityRequest.extend({ id: z.string() })], errors: ['COUPON_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+        }),
+      },
+      '/admin/coupons/{couponId}/allow-list': {
+        put: operation({
+          summary: 'Replace the coupon\'s allow-list: only the users on it may be issued the coupon. Streamed in bounded memory; comes into force whole when the upload ends',
+          tag: 'admin', auth: 'admin', params: couponId,
+          rawBody: { 'application/x-ndjson': { type: 'string', description: 'One user id per line: a JSON string, or {"userId": "…"}' }, 'text/csv': { type: 'string', description: 'User ids in the first column; a first line `userId` is a header' } },
+          notes: 'Up to 5,000,000 ids, read in chunks of 1,000 as the body arrives (one CouponAllowListChunkAdded event each). A bad line answers 400 naming it, ' +
+            'and the list in force stays as it was. A later upload for the same coupon supersedes one still running (409 UPLOAD_SUPERSEDED).',
+          ok: [200, allowListReplacedSchema], errors: ['COUPON_NOT_FOUND', 'UPLOAD_SUPERSEDED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+        }),
+        delete: operation({
+          summary: 'Drop the allow-list: anyone (meeting the required claims) may be issued the coupon', tag: 'admin', auth: 'admin', params: couponId,
+          ok: [204, {}], errors: ['COUPON_NOT_FOUND', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/admin/coupons/{couponId}/revoke-unused': {
