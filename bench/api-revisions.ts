@@ -11,6 +11,7 @@ import { closeRuntime } from '../src/runtime/runtime.ts';
 import { spawnScript, type AppProcess } from '../test/support/app-process.ts';
 import { baselineTree, createBenchCoupon, writeTokensFile } from './fixtures.ts';
 import { openBenchRuntime } from './projections.ts';
+import { recreateDatabase } from '../src/db/recreate-database.ts';
 import { ensureWrk, load, type LoadResult } from './wrk-load.ts';
 
 const ROUNDS = 3;
@@ -30,13 +31,15 @@ const { runtime, env } = await openBenchRuntime('coupon_bench_revisions', 'bench
 const config = loadConfig({ ...process.env, ...env }) as ResolvedConfig;
 // No relay: both processes append to the outbox, and nothing they do may stop at its bound.
 const apiEnv = { ...env, ROLES: 'api', LOG_LEVEL: 'warn', OUTBOX_MAX_ENTRIES: '100000000', USER_LIMIT: '1000' };
+// Each tree migrates a database of its own: one revision's schema may not be the other's (the issue route
+// writes nothing to MySQL, so this changes nothing measured).
 const trees = [
-  { name: `${revision} (before)`, main: `${baselineTree(revision)}/src/main.ts`, port: 38_280 },
-  { name: 'this tree (after)', main: fileURLToPath(new URL('../src/main.ts', import.meta.url)), port: 38_281 },
+  { name: `${revision} (before)`, main: `${baselineTree(revision)}/src/main.ts`, port: 38_280, mysqlUrl: await recreateDatabase(env.MYSQL_URL!, 'coupon_bench_revisions_before') },
+  { name: 'this tree (after)', main: fileURLToPath(new URL('../src/main.ts', import.meta.url)), port: 38_281, mysqlUrl: env.MYSQL_URL! },
 ];
 const processes: AppProcess[] = [];
 try {
-  for (const tree of trees) processes.push(await spawnScript(tree.main, { ...apiEnv, PORT: String(tree.port) }, 120_000));
+  for (const tree of trees) processes.push(await spawnScript(tree.main, { ...apiEnv, PORT: String(tree.port), MYSQL_URL: tree.mysqlUrl }, 120_000));
   say('signing 60,000 user tokens');
   const tokensFile = await writeTokensFile(config.jwt, 60_000, 'revisions-user');
   for (const tree of trees) {
