@@ -28,18 +28,13 @@ revoke('given 1,000 holders, when revoke-unused races 500 concurrent uses, then 
     assert.is(issued.status, 201, issued.text);
     return { token, id: issued.body.issuedCouponId as string };
   }));
-  // Uses in ten waves of 50 at once; the revoke starts with the third wave, so some uses come before it and some after.
-  let revoked: Promise<{ status: number; body: Record<string, unknown> }> | undefined;
-  const uses: { status: number; body: Record<string, unknown> }[] = [];
-  for (let wave = 0; wave < 10; wave++) {
-    if (wave === 2) revoked = harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin });
-    uses.push(...await Promise.all(holders.slice(wave * 50, wave * 50 + 50).map(({ token, id }) =>
-      harness.request('POST', `/issued-coupons/${id}/use`, { token, body: { orderId: `order-${id}` } }))));
-  }
+  // The revoke is sent first, then 500 uses at once: its close and page read go ahead of them, its chunk lands among them.
+  const revoked = harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin });
+  const uses = await Promise.all(holders.slice(0, 500).map(({ token, id }) => harness.request('POST', `/issued-coupons/${id}/use`, { token, body: { orderId: `order-${id}` } })));
   const revokeAnswer = await revoked!;
   const used = uses.filter((u) => u.status === 200).length;
   assert.ok(uses.every((u) => u.status === 200 || u.body.code === 'COUPON_REVOKED'), JSON.stringify(tally(uses)));
-  assert.ok(used >= 100 && used < 500, `the race was real: ${JSON.stringify(tally(uses))}`);
+  assert.ok(used > 0 && used < 500, `the race was real: ${JSON.stringify(tally(uses))}`);
   assert.equal([revokeAnswer.status, revokeAnswer.body], [200, { id: couponId, status: 'CLOSED', revokedCount: 1_000 - used }]);
 
   const again = await harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin });
