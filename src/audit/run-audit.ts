@@ -179,6 +179,8 @@ async function issuedRowDifferences(connection: Connection, log: HistoryAuditor,
   return out;
 }
 
+const sortedKeys = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+
 function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string[] {
   const out: string[] = [];
   if (!c.definition) return out;
@@ -191,6 +193,11 @@ function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string
     if (r.holders.get(userId) !== sequence) out.push(`coupon ${c.couponId}: Redis does not record ${userId} holding #${sequence}`);
   }
   for (const userId of r.holders.keys()) if (!holders.has(userId)) out.push(`coupon ${c.couponId}: Redis records ${userId} as a holder, the log does not`);
+  const claims = (json: string | null | undefined) => JSON.stringify(json ? sortedKeys(JSON.parse(json) as Record<string, unknown>) : null);
+  const logClaims = claims(c.state?.requiredClaims ? JSON.stringify(c.state.requiredClaims) : null);
+  if (claims(r.requiredClaims) !== logClaims) out.push(`coupon ${c.couponId}: Redis requires claims ${r.requiredClaims ?? 'none'}, the log ${logClaims}`);
+  const list = c.state?.allowList ? { version: c.state.allowList.version, size: c.state.allowList.members.size } : null;
+  if (JSON.stringify(r.allowList) !== JSON.stringify(list)) out.push(`coupon ${c.couponId}: Redis allow-list ${JSON.stringify(r.allowList)}, the log ${JSON.stringify(list)}`);
   if (r.revokedCount !== c.revoked.size) out.push(`coupon ${c.couponId}: Redis revoked ${r.revokedCount}, the log says ${c.revoked.size}`);
   const inRedis = (state: string) => [...r.redemptions].filter(([, x]) => x.state === state).map(([sequence]) => sequence);
   for (const [state, log] of [['USED', c.used], ['REVOKED', c.revoked]] as const) {

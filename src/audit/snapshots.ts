@@ -17,6 +17,9 @@ export interface RedisCoupon {
   revokedCount: number;
   holders: Map<string, number>;
   redemptions: Map<number, Redemption>;
+  /** The required claims as stored (JSON), and the allow-list in force: its version and size. */
+  requiredClaims: string | null;
+  allowList: { version: number; size: number } | null;
 }
 
 /** Every coupon Redis holds admission state for (on a cluster, from every master). */
@@ -38,7 +41,7 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
   const out = new Map<string, RedisCoupon>();
   for (const couponId of ids) {
     const k = couponKeys(couponId, shards);
-    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk').hgetall(k.holders).hgetall(k.used).exec();
+    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als').hgetall(k.holders).hgetall(k.used).exec();
     const [time, fields, holders, used] = replies!.map(([, value]) => value) as [[string, string], (string | null)[], Record<string, string>, Record<string, string>];
     out.set(couponId, {
       couponId,
@@ -49,6 +52,8 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
       revokedCount: Number(fields[4] ?? 0),
       holders: new Map(Object.entries(holders).map(([u, s]) => [u, Number(s)])),
       redemptions: new Map(Object.entries(used).map(([s, value]) => [Number(s), parseRedemption(value)])),
+      requiredClaims: fields[5] ?? null,
+      allowList: fields[6] == null ? null : { version: Number(fields[6]), size: Number(fields[7] ?? 0) },
     });
   }
   return out;

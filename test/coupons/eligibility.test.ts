@@ -79,6 +79,39 @@ eligibility('given an allow-list coupon, then nobody until a list is uploaded (C
   assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
 });
 
+/** A PUT of an allow-list whose body the caller writes piece by piece. */
+async function streamedUpload(harness: Harness, couponId: string, body: AsyncIterable<string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const token = await harness.token('admin', 'admin');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${harness.api.url}/admin/coupons/${couponId}/allow-list`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    Readable.from(body).pipe(req);
+  });
+}
+
+eligibility('given an upload still running when another starts and finishes, then the first is refused 409 UPLOAD_SUPERSEDED and the second is in force', async (harness) => {
+  const couponId = await harness.createCoupon({ totalQuantity: 10, eligibility: { allowList: true } });
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const first = streamedUpload(harness, couponId, (async function* () {
+    yield Array.from({ length: 1_500 }, (_, i) => `"early-${i}"\n`).join('');
+    await held;
+    yield '"early-last"\n';
+  })());
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  await eventually('the first upload under way', async () => Math.max(...(await Promise.all(k.allowLists.map((key) => harness.runtime.redis.scard(key))))), (n) => n >= 1_000);
+  const second = await upload(harness, couponId, '"late-1"\n"late-2"\n', 'application/x-ndjson');
+  assert.equal([second.status, second.body.allowList], [200, { version: 2, size: 2 }]);
+  release();
+  const refused = await first;
+  assert.equal([refused.status, refused.body.code], [409, 'UPLOAD_SUPERSEDED']);
+  assert.equal([(await ask(harness, couponId, 'early-1')).body.code, (await ask(harness, couponId, 'late-1')).status], ['NOT_ELIGIBLE', 201]);
+});
+
 eligibility('given a list of 1,000,000 ids streamed, then the server takes it chunk by chunk as it arrives, it comes into force whole, and a restore from the log brings it back', async (harness) => {
   const couponId = await harness.createCoupon({ totalQuantity: 10, eligibility: { allowList: true } });
   const k = couponKeys(couponId, harness.runtime.config.admission.shards);
@@ -92,16 +125,7 @@ eligibility('given a list of 1,000,000 ids streamed, then the server takes it ch
       yield Array.from({ length: 10_000 }, (_, i) => `"member-${from + i}"\n`).join('');
     }
   }
-  const token = await harness.token('admin', 'admin');
-  const answer = await new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-    const req = httpRequest(`${harness.api.url}/admin/coupons/${couponId}/allow-list`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    Readable.from(body()).pipe(req);
-  });
+  const answer = await streamedUpload(harness, couponId, body());
   assert.equal([answer.status, answer.body.allowList], [200, { version: 1, size: TOTAL }]);
   assert.ok(seenMidway >= 100_000 && seenMidway <= TOTAL / 2, `staged midway: ${seenMidway}`);
   assert.equal([(await ask(harness, couponId, 'member-999999')).status, (await ask(harness, couponId, 'stranger')).body.code], [201, 'NOT_ELIGIBLE']);
