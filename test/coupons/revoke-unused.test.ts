@@ -28,14 +28,19 @@ revoke('given 1,000 holders, when revoke-unused races 500 concurrent uses, then 
     assert.is(issued.status, 201, issued.text);
     return { token, id: issued.body.issuedCouponId as string };
   }));
-  // The revoke is sent first, then 500 uses at once: its close and page read go ahead of them, its chunk lands among them.
+  const use = ({ token, id }: { token: string; id: string }) => harness.request('POST', `/issued-coupons/${id}/use`, { token, body: { orderId: `order-${id}` } });
+  // 20 used before the revoke (they must stay USED), then the revoke and 500 uses at once (each decided before or
+  // after the chunk holding its coupon: the split is the machine's), then 20 more after it answered (all refused).
+  const before = await Promise.all(holders.slice(0, 20).map(use));
+  assert.equal(tally(before), { 200: 20 });
   const revoked = harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin });
-  const uses = await Promise.all(holders.slice(0, 500).map(({ token, id }) => harness.request('POST', `/issued-coupons/${id}/use`, { token, body: { orderId: `order-${id}` } })));
-  const revokeAnswer = await revoked!;
-  const used = uses.filter((u) => u.status === 200).length;
-  assert.ok(uses.every((u) => u.status === 200 || u.body.code === 'COUPON_REVOKED'), JSON.stringify(tally(uses)));
-  assert.ok(used > 0 && used < 500, `the race was real: ${JSON.stringify(tally(uses))}`);
-  assert.equal([revokeAnswer.status, revokeAnswer.body], [200, { id: couponId, status: 'CLOSED', revokedCount: 1_000 - used }]);
+  const racing = await Promise.all(holders.slice(20, 520).map(use));
+  const revokeAnswer = await revoked;
+  const after = await Promise.all(holders.slice(520, 540).map(use));
+  assert.equal(tally(after), { '409 COUPON_REVOKED': 20 });
+  assert.ok(racing.every((u) => u.status === 200 || u.body.code === 'COUPON_REVOKED'), JSON.stringify(tally(racing)));
+  const used = 20 + racing.filter((u) => u.status === 200).length;
+  assert.equal([revokeAnswer.status, revokeAnswer.body], [200, { id: couponId, status: 'CLOSED', revokedCount: 1_000 - used }], JSON.stringify(tally(racing)));
 
   const again = await harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin });
   assert.equal(again.body, revokeAnswer.body, 'a second run revokes nothing more and answers the same');
