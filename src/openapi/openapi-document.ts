@@ -188,7 +188,8 @@ export function openApiDocument(): Record<string, unknown> {
         get: operation({
           summary: 'Coupons a user can claim now (OPEN) or soon (UPCOMING: not started yet; their status is SCHEDULED), newest first', tag: 'coupons',
           auth: 'user', query: catalogQuery,
-          notes: 'From the read model: stock is as of the last projected event. Without `status`, both.',
+          notes: 'From the read model: stock is as of the last projected event. Without `status`, both. Coupons the caller is not eligible for ' +
+            '(required claims, allow-list) are left out, so a page may hold fewer than `limit`: follow `nextCursor`.',
           ok: [200, pageOf(publicCouponSchema)], errors: ['VALIDATION_FAILED'],
         }),
       },

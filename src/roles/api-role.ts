@@ -40,7 +40,7 @@ export function apiRouters(runtime: Runtime, streams = new DashboardStreams(), s
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
   const coupons = couponRoutes({ admission, codes: new CouponCodes(redis), settled, redis, verify });
   myCouponsRoute(coupons, { db, verify });
-  catalogRoute(coupons, { db, verify });
+  catalogRoute(coupons, { db, verify, admission });
   dashboardRoutes(coupons, {
     db, redis, kafka, admission, verify, streams, topic: config.kafka.topic, shards: config.admission.shards, outboxMaxEntries: config.admission.outboxMaxEntries,
   });

@@ -43,6 +43,22 @@ eligibility('given required claims, then callers without them get 403 NOT_ELIGIB
   assert.ok(auditPassed(await harness.audit(couponId)));
 });
 
+eligibility('given a coupon for gold callers and one for an allow-list, then the catalog offers each only to callers who may claim it', async (harness) => {
+  const gold = await harness.createCoupon({ name: 'Gold only', eligibility: { requiredClaims: { tier: ['gold'] } } });
+  const listed = await harness.createCoupon({ name: 'Listed only', eligibility: { allowList: true } });
+  const anyone = await harness.createCoupon({ name: 'Anyone' });
+  assert.is((await upload(harness, listed, 'cat-listed\n', 'text/csv')).status, 200);
+  for (const id of [gold, listed, anyone]) await harness.drained(id);
+  await harness.projected();
+  const offered = async (user: string, claims?: Record<string, string>) => {
+    const answer = await harness.request<{ items: { id: string }[] }>('GET', '/coupons?status=OPEN&limit=100', { token: await harness.token(user, 'user', undefined, claims) });
+    return answer.body.items.map((i) => i.id).filter((id) => [gold, listed, anyone].includes(id)).sort();
+  };
+  assert.equal(await offered('cat-silver', { tier: 'silver' }), [anyone]);
+  assert.equal(await offered('cat-gold', { tier: 'gold' }), [gold, anyone].sort());
+  assert.equal(await offered('cat-listed'), [listed, anyone].sort());
+});
+
 eligibility('given 1,500 callers at once for 200 coupons, 1,000 of them without the claim, then all 200 go to callers with it', async (harness) => {
   const couponId = await harness.createCoupon({ totalQuantity: 200, eligibility: { requiredClaims: { tier: ['gold'] } } });
   const callers = Array.from({ length: 1_500 }, (_, i) => ({ user: `c-${i}`, gold: i % 3 === 0 }));

@@ -31,10 +31,11 @@ export const SCRIPTS = {
   couponEligibility: { numberOfKeys: 3, lua: script('eligibility') },
   couponAllowList: { numberOfKeys: 4, lua: script('allow-list') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
+  couponAllowListMember: { numberOfKeys: 3, lua: script('allow-list-member') },
 } as const;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
-type Decision = Exclude<keyof typeof SCRIPTS, 'couponRead'>;
+type Decision = Exclude<keyof typeof SCRIPTS, 'couponRead' | 'couponAllowListMember'>;
 const DECISION_NAMES: Record<Decision, string> = { couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window', couponCancelUse: 'cancel-use', couponRevoke: 'revoke',
   couponEligibility: 'eligibility', couponAllowList: 'allow-list' };
 
@@ -226,7 +227,14 @@ export class AdmissionStore {
     return this.confirmed ? this.confirmed.call(script, args) : this.redis[script](...args);
   }
 
-  private async read(script: 'couponRead', args: (string | number)[]): Promise<string[]> {
+  /** Whether the user is on the coupon's allow-list in force (true when it has none). */
+  async onAllowList(couponId: string, userId: string): Promise<boolean> {
+    const k = couponKeys(couponId, this.settings.shards);
+    const member: unknown = await this.read('couponAllowListMember', [k.coupon, ...k.allowLists, userId]);
+    return member === 1;
+  }
+
+  private async read(script: 'couponRead' | 'couponAllowListMember', args: (string | number)[]): Promise<string[]> {
     try {
       return await this.redis[script](...args);
     } catch (error) {

@@ -1,6 +1,10 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { authenticate } from '../../auth/authenticate.ts';
+import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import type { EligibilityClaims } from '../../auth/identity.ts';
+import type { RequiredClaims } from '../../events/coupon-events.ts';
+import type { AdmissionStore } from '../admission/admission-store.ts';
+import { isEligible } from '../rules/coupon-rules.ts';
 import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
@@ -10,12 +14,16 @@ import { publicCouponRowView } from '../coupon-view.ts';
 export const catalogQuery = z.strictObject({ status: z.enum(['OPEN', 'UPCOMING']).optional(), ...pageQuery });
 
 /**
- * `GET /coupons`: what a user can claim now (OPEN: inside its issue window, not closed, stock left in the read
+ * `GET /coupons`: what the caller can claim now (OPEN: inside its issue window, not closed, stock left in the read
  * model) or soon (UPCOMING: its window not started), newest first. From the read model, so stock is as of the
- * projection (seconds behind an opening at most); the issue route is what decides.
+ * projection (seconds behind an opening at most); the issue route is what decides. A coupon the caller is not
+ * eligible for (its required claims, its allow-list in force) is left out of the page, so a page may hold fewer
+ * than `limit`; `nextCursor` goes on from where the page's rows ended.
  */
-export function catalogRoute(router: Router, deps: { db: Db; verify: TokenVerifier }): void {
+export function catalogRoute(router: Router, deps: { db: Db; verify: TokenVerifier; admission: AdmissionStore }): void {
   router.get('/coupons', authenticate(deps.verify), async (ctx) => {
+    const { userId, claims } = identityOf(ctx);
+    const callerClaims = JSON.parse(claims) as EligibilityClaims;
     const query = validate(catalogQuery, ctx.query, 'query');
     const now = new Date();
     let select = deps.db.selectFrom('coupon').selectAll().where('status', '!=', 'CLOSED').where('issue_end_at', '>', now);
@@ -25,6 +33,11 @@ export function catalogRoute(router: Router, deps: { db: Db; verify: TokenVerifi
     if (query.cursor) select = select.where('id', '<', decodeCursor(query.cursor));
     const rows = await select.orderBy('id', 'desc').limit(query.limit + 1).execute();
     const { items, nextCursor } = page(rows, query.limit, (r) => r.id);
-    ctx.body = { items: items.map((r) => publicCouponRowView(r, now.getTime())), nextCursor };
+    const eligible = await Promise.all(items.map(async (r) => {
+      const requiredClaims = r.required_claims ? (JSON.parse(r.required_claims) as RequiredClaims) : undefined;
+      if (!isEligible({ requiredClaims }, userId, callerClaims)) return false;
+      return r.allow_list_version === null || deps.admission.onAllowList(r.id, userId);
+    }));
+    ctx.body = { items: items.filter((_, i) => eligible[i]).map((r) => publicCouponRowView(r, now.getTime())), nextCursor };
   });
 }
