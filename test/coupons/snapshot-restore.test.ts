@@ -37,11 +37,16 @@ async function activity(couponIds: string[], round: string, users: number, uses:
   for (const couponId of couponIds) {
     const names = Array.from({ length: users }, (_, i) => `${round}-${couponId.slice(-4)}-${i}`);
     await issueMany(harness, couponId, names);
-    for (const name of names.slice(0, uses)) {
+    for (const [i, name] of names.slice(0, uses).entries()) {
       const token = await harness.token(name);
-      const mine = await harness.request<{ items: { issuedCouponId: string; couponId: string }[] }>('GET', '/me/coupons', { token });
-      const held = mine.body.items.find((c) => c.couponId === couponId);
-      if (held) await harness.request('POST', `/issued-coupons/${held.issuedCouponId}/use`, { token });
+      // From admission state (the read models may be behind, or stopped).
+      const held = (await harness.request<{ issued: boolean; issuedCouponId: string }>('GET', `/coupons/${couponId}/issuance`, { token })).body;
+      if (!held.issued) continue;
+      const path = `/issued-coupons/${held.issuedCouponId}`;
+      await harness.request('POST', `${path}/use`, { token, body: { orderId: `${name}-1` } });
+      // Some uses cancelled, and one of those used again: restores must carry every redemption state.
+      if (i < 3) assert.is((await harness.request('POST', `${path}/cancel-use`, { token, body: { orderId: `${name}-1` } })).status, 200);
+      if (i === 0) await harness.request('POST', `${path}/use`, { token, body: { orderId: `${name}-2` } });
     }
   }
   if (round === 'after') await harness.request('POST', `/admin/coupons/${couponIds[0]}/close`, { token: admin });
@@ -52,13 +57,18 @@ restore('given read models behind the log (projector stopped), then snapshot + t
   const coupons: string[] = [];
   while (new Set(coupons.map((c) => partitionFor(c, config.kafka.partitions))).size < 3) coupons.push(await harness.createCoupon({ totalQuantity: 500 }));
   await activity(coupons, 'before', 60, 15);
+  // One coupon ended before the snapshot: its unused coupons revoked.
+  const ended = await harness.createCoupon({ totalQuantity: 30 });
+  coupons.push(ended);
+  await activity([ended], 'revoked', 20, 6);
+  assert.is((await harness.request('POST', `/admin/coupons/${ended}/revoke-unused`, { token: await harness.token('admin', 'admin') })).body.revokedCount, 16);
   for (const couponId of coupons) await harness.drained(couponId);
   await harness.projected(60_000, ['coupon', 'issued_coupon']);
   await harness.projector!.stop();
   harness.projector = undefined;
 
   const newcomers = [await harness.createCoupon({ totalQuantity: 50 })];
-  await activity([...coupons, ...newcomers], 'after', 25, 5);
+  await activity([...coupons.filter((c) => c !== ended), ...newcomers], 'after', 25, 5);
   for (const couponId of [...coupons, ...newcomers]) await harness.drained(couponId);
   const all = [...coupons, ...newcomers];
   const live = await admissionState(all);
