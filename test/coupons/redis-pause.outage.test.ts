@@ -125,4 +125,43 @@ pause('a retried request with its Idempotency-Key gets the first answer again; t
   assert.is((await useWith('order-2')).body.code, 'IDEMPOTENCY_KEY_REUSED');
 });
 
+pause('paused past the retry time under cancellations and a revoke: each retry answers as the first would have, and the log holds each change once', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 120 });
+  const holders = await Promise.all(Array.from({ length: 120 }, async (_, i) => {
+    const answer = await issue(couponId, `cr-${i}`);
+    return { user: `cr-${i}`, id: String(answer.body.issuedCouponId) };
+  }));
+  // The first 60 use theirs before the pause; the pause catches their cancellations and a revoke of the 60 unused.
+  assert.ok((await Promise.all(holders.slice(0, 60).map((h) => use(h.id, h.user)))).every((a) => a.status === 200));
+  const cancel = async (h: { user: string; id: string }) =>
+    harness.request('POST', `/issued-coupons/${h.id}/cancel-use`, { token: await harness.token(h.user), body: { orderId: `o-${h.user}` } });
+  const revoke = async () => harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: await harness.token('admin', 'admin') });
+  await pauseRedis(3_000);
+  const [cancels, revoked] = await Promise.all([Promise.all(holders.slice(0, 60).map(cancel)), revoke()]);
+  const answered = [...cancels, revoked].map(codeOf);
+  assert.ok(answered.includes('OUTCOME_UNKNOWN'), `the pause outlasted the retry time: ${[...new Set(answered)]}`);
+  assert.ok(answered.every((c) => ['200', 'OUTCOME_UNKNOWN'].includes(c)), `only outcomes or OUTCOME_UNKNOWN: ${[...new Set(answered)]}`);
+
+  await redisAnswers();
+  for (const [i, answer] of cancels.entries()) {
+    if (answer.status === 200) continue;
+    const retry = await cancel(holders[i]!);
+    assert.equal([retry.status, retry.body.status], [200, 'ISSUED'], `${holders[i]!.id}: the retried cancellation answers as the first would have`);
+  }
+  const again = await revoke();
+  assert.equal([again.status, again.body.status], [200, 'CLOSED']);
+  await harness.drained(couponId, 60_000);
+  const events = await harness.eventsOf(couponId);
+  const cancelled = events.flatMap((e) => (e.type === 'CouponUseCancelled' ? [e.data.issuedCouponId] : []));
+  const revokedIds = events.flatMap((e) => (e.type === 'CouponsRevoked' ? e.data.revoked.map((r) => r.issuedCouponId) : []));
+  assert.equal(cancelled.sort(), holders.slice(0, 60).map((h) => h.id).sort(), 'each use cancelled exactly once');
+  assert.is(new Set(revokedIds).size, revokedIds.length, 'no coupon revoked twice');
+  // The revoke's first step (closing) went unanswered, so it stopped there; run again after the cancellations,
+  // it finds all 120 unused.
+  assert.equal([revoked.body.code, again.body.revokedCount, revokedIds.sort()], ['OUTCOME_UNKNOWN', 120, holders.map((h) => h.id).sort()]);
+  await harness.projected();
+  const report = await harness.audit(couponId);
+  assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
+});
+
 pause.run();
