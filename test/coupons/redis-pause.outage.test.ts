@@ -164,4 +164,15 @@ pause('paused past the retry time under cancellations and a revoke: each retry a
   assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
 });
 
+pause('paused during an allow-list upload: 503, and the list in force is the old one, whole', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 10, eligibility: { allowList: true } });
+  const admin = await harness.token('admin', 'admin');
+  const put = (rawBody: string) => harness.request('PUT', `/admin/coupons/${couponId}/allow-list`, { token: admin, rawBody, headers: { 'content-type': 'text/csv' } });
+  assert.is((await put('old-1\nold-2\n')).status, 200);
+  const [cut] = await Promise.all([put(Array.from({ length: 5_000 }, (_, i) => `new-${i}`).join('\n')), pauseRedis(3_000)]);
+  assert.equal([cut.status, cut.body.code], [503, 'OUTCOME_UNKNOWN']);
+  await redisAnswers();
+  assert.equal([(await issue(couponId, 'new-1')).body.code, (await issue(couponId, 'old-1')).status], ['NOT_ELIGIBLE', 201]);
+});
+
 pause.run();
