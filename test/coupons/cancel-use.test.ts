@@ -122,4 +122,23 @@ cancelUse('given a use cancelled after the validity ended, then the coupon is EX
   assert.equal(issuance.body.status, 'EXPIRED');
 });
 
+cancelUse('given a use Redis recorded before cancellations (a bare instant, no holder or order kept), then it reads as used, its holder can cancel it, an admin is told to ask the holder', async (harness) => {
+  const { couponId, id, token } = await held(harness, 'legacy');
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  const usedAt = Date.now() - 60_000;
+  await harness.runtime.redis.hset(k.used, '1', String(usedAt));
+  await harness.runtime.redis.hincrby(k.coupon, 'usd', 1);
+  const again = await harness.request('POST', `/issued-coupons/${id}/use`, { token, body: {} });
+  assert.equal([again.body.code, again.body.usedAt], ['ALREADY_USED', new Date(usedAt).toISOString()]);
+  const byAdmin = await harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token: await harness.token('admin', 'admin'), body: {} });
+  assert.equal([byAdmin.status, byAdmin.body.code], [409, 'HOLDER_UNKNOWN']);
+  const byHolder = await harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token, body: {} });
+  assert.equal([byHolder.status, byHolder.body.status], [200, 'ISSUED']);
+  assert.is((await harness.request('POST', `/issued-coupons/${id}/use`, { token, body: { orderId: 'o-2' } })).status, 200);
+  await harness.drained(couponId);
+  const events = await harness.eventsOf(couponId);
+  assert.equal(events.filter((e) => e.type === 'CouponUseCancelled' || e.type === 'CouponUsed').map((e) => [e.type, e.data.useGeneration, e.data.userId]),
+    [['CouponUseCancelled', 1, 'legacy'], ['CouponUsed', 2, 'legacy']]);
+});
+
 cancelUse.run();
