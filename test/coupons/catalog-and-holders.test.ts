@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import * as assert from 'uvu/assert';
 import { issuedCouponId } from '../../src/coupons/ids.ts';
 import { Harness } from '../support/api-harness.ts';
 import { spawnApp } from '../support/app-process.ts';
 import { issueMany } from '../support/log-assertions.ts';
+import { peakRssMb } from '../support/peak-rss.ts';
 import { spec } from '../support/spec.ts';
 
 const catalog = spec('the catalog and the export of a coupon\'s holders', () => Harness.start({ relay: true, projector: true }));
@@ -52,8 +52,6 @@ catalog('given open, upcoming, sold-out, closed and ended coupons, when a user l
   assert.is(bad.body.code, 'VALIDATION_FAILED');
 });
 
-/** Peak resident memory of a process so far (VmHWM), in MB. */
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 /** Reads a streamed body to its end without keeping it: its size, its line count, and the first few lines. */
 function drain(url: string, token: string): Promise<{ status: number; type: string; bytes: number; lines: number; head: string[]; tail: string }> {
