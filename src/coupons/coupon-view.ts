@@ -17,6 +17,8 @@ export const publicCouponSchema = z.object({
   validFrom: z.string(),
   validUntil: z.string(),
   status: z.enum(COUPON_STATUSES),
+  /** Who may claim it, so a client can say so: the claims required, and whether only an allow-list's users may. */
+  eligibility: z.object({ requiredClaims: z.record(z.string(), z.array(z.string())).nullable(), allowList: z.boolean() }),
 });
 
 export const adminCouponSchema = publicCouponSchema.extend({
@@ -46,8 +48,13 @@ export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof 
     validFrom: d.validFrom,
     validUntil: d.validUntil,
     status: couponStatus(s, s.now.getTime()),
+    eligibility: publicEligibility(s.eligibility),
   };
 }
+
+/** The admin's view of eligibility, without the allow-list's version and size. */
+const publicEligibility = (e: z.infer<typeof adminCouponSchema>['eligibility']): z.infer<typeof publicCouponSchema>['eligibility'] =>
+  ({ requiredClaims: e.requiredClaims, allowList: e.allowList !== null });
 
 export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof adminCouponSchema> {
   return {
@@ -91,6 +98,6 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
 }
 
 export function publicCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof publicCouponSchema> {
-  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, eligibility: _eligibility, createdAt: _created, closedAt: _closed, ...rest } = adminCouponRowView(row, now);
-  return rest;
+  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, eligibility, createdAt: _created, closedAt: _closed, ...rest } = adminCouponRowView(row, now);
+  return { ...rest, eligibility: publicEligibility(eligibility) };
 }

@@ -26,6 +26,7 @@ eligibility('given required claims, then callers without them get 403 NOT_ELIGIB
   }
   const view = await harness.request('GET', `/coupons/${couponId}`, { token: await harness.token('viewer') });
   assert.is(view.body.remainingQuantity, 10, 'no stock taken');
+  assert.equal(view.body.eligibility, { requiredClaims: { tier: ['gold', 'vip'] }, allowList: false }, 'a client can say who may claim it');
   assert.is((await ask(harness, couponId, 'goldie', { tier: ['bronze', 'gold'] })).status, 201);
 
   const admin = await harness.token('admin', 'admin');
@@ -54,7 +55,9 @@ eligibility('given a coupon for gold callers and one for an allow-list, then the
   for (const id of [gold, listed, anyone]) await harness.drained(id);
   await harness.projected();
   const offered = async (user: string, claims?: Record<string, string>) => {
-    const answer = await harness.request<{ items: { id: string }[] }>('GET', '/coupons?status=OPEN&limit=100', { token: await harness.token(user, 'user', undefined, claims) });
+    const answer = await harness.request<{ items: { id: string; eligibility: unknown }[] }>('GET', '/coupons?status=OPEN&limit=100', { token: await harness.token(user, 'user', undefined, claims) });
+    const listedItem = answer.body.items.find((i) => i.id === listed);
+    if (listedItem) assert.equal(listedItem.eligibility, { requiredClaims: null, allowList: true });
     return answer.body.items.map((i) => i.id).filter((id) => [gold, listed, anyone].includes(id)).sort();
   };
   assert.equal(await offered('cat-silver', { tier: 'silver' }), [anyone]);
