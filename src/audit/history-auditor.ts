@@ -1,5 +1,5 @@
-import { parseIssuedCouponId } from '../coupons/ids.ts';
-import { decide, evolve, type AdmissionCoupon } from '../coupons/rules/coupon-rules.ts';
+import { issuedCouponId, parseIssuedCouponId } from '../coupons/ids.ts';
+import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import type { CouponEvent, EventOf } from '../events/coupon-events.ts';
 
 export interface ReplayedCoupon {
@@ -10,16 +10,21 @@ export interface ReplayedCoupon {
   closedBy?: string;
   /** issuedCouponId → holder and the event that issued it */
   issued: Map<string, { userId: string; sequence: number; eventId: string }>;
-  /** issuedCouponId → the use in force: when, for which order, and the event that used it */
-  used: Map<string, { usedAt: Date; orderId: string | null; eventId: string }>;
-  /** issuedCouponId → its latest use generation and the events that made and cancelled it (so a copy is known) */
-  uses: Map<string, { generation: number; usedBy: string; cancelledBy?: string }>;
-  /** issuedCouponId → when it was revoked */
-  revoked: Map<string, Date>;
+  /** issuedCouponId → the events that made its latest use and cancelled it (so a copy is known; the use itself is in `state`) */
+  useEvents: Map<string, { usedBy: string; cancelledBy?: string }>;
   /** The admin changes recorded (stock, window, revocations, eligibility, allow-lists), by event id (so a copy is known). */
   changedBy?: Set<string>;
-  /** The rules' state, folded by the rules' own evolve: among the rest, each holder's sequence (user → #). */
+  /** The rules' state, folded by the rules' own evolve: among the rest, each holder's sequence (user → #) and each redemption. */
   state?: AdmissionCoupon;
+}
+
+/** The coupon's issued coupons in a redemption state (in use, or revoked), by issued coupon id, as the rules' state holds them. */
+export function redemptionsOf<S extends 'USED' | 'REVOKED'>(c: ReplayedCoupon, state: S): Map<string, Extract<Redemption, { state: S }>> {
+  const out = new Map<string, Extract<Redemption, { state: S }>>();
+  for (const [sequence, r] of c.state?.redemptions ?? []) {
+    if (r.state === state) out.set(issuedCouponId(c.couponId, sequence), r as Extract<Redemption, { state: S }>);
+  }
+  return out;
 }
 
 /**
@@ -40,14 +45,13 @@ export class HistoryAuditor {
     switch (event.type) {
       case 'CouponCreated': return c?.createdBy === event.eventId;
       case 'CouponIssued': return c?.issued.get(event.data.issuedCouponId)?.eventId === event.eventId;
-      case 'CouponUsed': {
-        // An older generation's use can only be a copy re-sent with the run after it; the latest one, by its id.
-        const last = c?.uses.get(event.data.issuedCouponId);
-        return last !== undefined && (event.data.useGeneration < last.generation || last.usedBy === event.eventId);
-      }
+      case 'CouponUsed':
       case 'CouponUseCancelled': {
-        const last = c?.uses.get(event.data.issuedCouponId);
-        return last !== undefined && (event.data.useGeneration < last.generation || last.cancelledBy === event.eventId);
+        // An older generation's use or cancellation can only be a copy re-sent with the run after it; the latest one, by its id.
+        const generation = c?.state?.redemptions.get(parseIssuedCouponId(event.data.issuedCouponId)?.sequence ?? 0)?.generation ?? 0;
+        const last = c?.useEvents.get(event.data.issuedCouponId);
+        const recordedBy = event.type === 'CouponUsed' ? last?.usedBy : last?.cancelledBy;
+        return event.data.useGeneration < generation || recordedBy === event.eventId;
       }
       case 'CouponIssuanceClosed': return c?.closedBy === event.eventId;
       case 'CouponStockAdded':
@@ -72,7 +76,7 @@ export class HistoryAuditor {
     if (event.type === 'CouponCreated') {
       if (c?.definition) return violation('created twice');
       this.coupons.set(event.couponId, {
-        ...(c ?? { couponId: event.couponId, issued: new Map(), used: new Map(), uses: new Map(), revoked: new Map() }), definition: event.data, createdBy: event.eventId,
+        ...(c ?? { couponId: event.couponId, issued: new Map(), useEvents: new Map() }), definition: event.data, createdBy: event.eventId,
         state: evolve(undefined, event),
       });
       return;
@@ -108,8 +112,7 @@ export class HistoryAuditor {
           case 'USED':
             if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
         }
-        c.used.set(issuedCouponId, { usedAt: at, orderId: event.data.orderId, eventId: event.eventId });
-        c.uses.set(issuedCouponId, { generation: event.data.useGeneration, usedBy: event.eventId });
+        c.useEvents.set(issuedCouponId, { usedBy: event.eventId });
         break;
       }
       case 'CouponUseCancelled': {
@@ -121,8 +124,7 @@ export class HistoryAuditor {
         if (decided.outcome === 'ORDER_MISMATCH') return violation(`${issuedCouponId} use cancelled for order ${orderId}, not the order that used it`);
         if (decided.outcome !== 'USE_CANCELLED') return violation(`${issuedCouponId} use cancelled while not in use`);
         if (decided.generation !== event.data.useGeneration) return violation(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
-        c.used.delete(issuedCouponId);
-        c.uses.get(issuedCouponId)!.cancelledBy = event.eventId;
+        c.useEvents.set(issuedCouponId, { usedBy: c.useEvents.get(issuedCouponId)?.usedBy ?? '', cancelledBy: event.eventId });
         break;
       }
       case 'CouponEligibilityChanged':
@@ -148,7 +150,6 @@ export class HistoryAuditor {
           const allowed = new Set(decided.sequences);
           for (const [sequence, issuedCouponId] of sequences) {
             if (!allowed.has(sequence)) violation(`${issuedCouponId} revoked while in use or revoked already`);
-            else c.revoked.set(issuedCouponId, at);
           }
           if (decided.revokedCount !== event.data.revokedCount) violation(`revoke says a total of ${event.data.revokedCount}, the log before it ${decided.revokedCount}`);
         }

@@ -3,7 +3,9 @@ import { parseCouponEvent } from '../events/coupon-events.ts';
 import { partitionFor } from '../kafka/kafka-client.ts';
 import type { RebuildProgress } from '../projections/rebuild.ts';
 import type { LogAndStores } from '../runtime/runtime.ts';
-import { HistoryAuditor, type ReplayedCoupon } from './history-auditor.ts';
+import { HistoryAuditor, redemptionsOf, type ReplayedCoupon } from './history-auditor.ts';
+import { issuedCouponId, parseIssuedCouponId } from '../coupons/ids.ts';
+import type { Redemption } from '../coupons/rules/coupon-rules.ts';
 import { outboxEvents, redisCouponIds, redisSnapshot, type RedisCoupon } from './snapshots.ts';
 import type { Db } from '../db/database.ts';
 
@@ -133,8 +135,9 @@ function couponRowDifferences(log: HistoryAuditor, rows: { id: string; issued_co
     }
     if (row.issued_count !== c.issued.size) out.push(`coupon ${c.couponId}: issued_count ${row.issued_count}, the log says ${c.issued.size}`);
     const inUse = row.used_count - row.cancelled_count;
-    if (inUse !== c.used.size) out.push(`coupon ${c.couponId}: ${inUse} in use (used_count - cancelled_count), the log says ${c.used.size}`);
-    if (row.revoked_count !== c.revoked.size) out.push(`coupon ${c.couponId}: revoked_count ${row.revoked_count}, the log says ${c.revoked.size}`);
+    const [used, revoked] = [redemptionsOf(c, 'USED').size, redemptionsOf(c, 'REVOKED').size];
+    if (inUse !== used) out.push(`coupon ${c.couponId}: ${inUse} in use (used_count - cancelled_count), the log says ${used}`);
+    if (row.revoked_count !== revoked) out.push(`coupon ${c.couponId}: revoked_count ${row.revoked_count}, the log says ${revoked}`);
     if ((row.status === 'CLOSED') !== Boolean(c.closedAt)) out.push(`coupon ${c.couponId}: status ${row.status}, the log says ${c.closedAt ? 'CLOSED' : 'ACTIVE'}`);
   }
   for (const id of byId.keys()) if (!log.coupons.get(id)?.definition) out.push(`coupon ${id}: a row with no CouponCreated before the checkpoint`);
@@ -154,8 +157,10 @@ async function issuedRowDifferences(connection: Connection, log: HistoryAuditor,
       for (const row of page) {
         rows++;
         const issued = c?.issued.get(row.id);
-        const usedAt = c?.used.get(row.id)?.usedAt;
-        const logStatus = usedAt ? 'USED' : c?.revoked.has(row.id) ? 'REVOKED' : 'ISSUED';
+        const sequence = parseIssuedCouponId(row.id)?.sequence ?? 0;
+        const redemption = c?.state?.redemptions.get(sequence);
+        const usedAt = redemption?.state === 'USED' ? new Date(redemption.at) : undefined;
+        const logStatus = usedAt ? 'USED' : redemption?.state === 'REVOKED' ? 'REVOKED' : 'ISSUED';
         if (!issued) out.push(`issued_coupon ${row.id}: a row with no CouponIssued before the checkpoint`);
         else if (row.user_id !== issued.userId) out.push(`issued_coupon ${row.id}: held by ${row.user_id}, the log says ${issued.userId}`);
         else if (row.status !== logStatus) out.push(`issued_coupon ${row.id}: status ${row.status}, the log says ${logStatus}`);
@@ -186,7 +191,8 @@ function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string
   if (!c.definition) return out;
   if (!r || r.status === null) return [`coupon ${c.couponId}: in the log, missing in Redis`];
   if (r.issued !== c.issued.size) out.push(`coupon ${c.couponId}: Redis issued ${r.issued}, the log says ${c.issued.size}`);
-  if (r.usedCount !== c.used.size) out.push(`coupon ${c.couponId}: Redis used ${r.usedCount}, the log says ${c.used.size}`);
+  const [used, revoked] = [redemptionsOf(c, 'USED'), redemptionsOf(c, 'REVOKED')];
+  if (r.usedCount !== used.size) out.push(`coupon ${c.couponId}: Redis used ${r.usedCount}, the log says ${used.size}`);
   if ((r.status === 'CLOSED') !== Boolean(c.closedAt)) out.push(`coupon ${c.couponId}: Redis status ${r.status}, the log says ${c.closedAt ? 'CLOSED' : 'ACTIVE'}`);
   const holders = c.state?.holders ?? new Map<string, number>();
   for (const [userId, sequence] of holders) {
@@ -198,12 +204,12 @@ function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string
   if (claims(r.requiredClaims) !== logClaims) out.push(`coupon ${c.couponId}: Redis requires claims ${r.requiredClaims ?? 'none'}, the log ${logClaims}`);
   const list = c.state?.allowList ? { version: c.state.allowList.version, size: c.state.allowList.members.size } : null;
   if (JSON.stringify(r.allowList) !== JSON.stringify(list)) out.push(`coupon ${c.couponId}: Redis allow-list ${JSON.stringify(r.allowList)}, the log ${JSON.stringify(list)}`);
-  if (r.revokedCount !== c.revoked.size) out.push(`coupon ${c.couponId}: Redis revoked ${r.revokedCount}, the log says ${c.revoked.size}`);
-  const inRedis = (state: string) => [...r.redemptions].filter(([, x]) => x.state === state).map(([sequence]) => sequence);
-  for (const [state, log] of [['USED', c.used], ['REVOKED', c.revoked]] as const) {
-    const recorded = new Set(inRedis(state));
-    for (const issuedCouponId of log.keys()) {
-      if (!recorded.has(c.issued.get(issuedCouponId)!.sequence)) out.push(`coupon ${c.couponId}: Redis does not record ${issuedCouponId} as ${state}`);
+  if (r.revokedCount !== revoked.size) out.push(`coupon ${c.couponId}: Redis revoked ${r.revokedCount}, the log says ${revoked.size}`);
+  const sequencesIn = (redemptions: Map<number, Redemption>, state: string) => [...redemptions].filter(([, x]) => x.state === state).map(([sequence]) => sequence);
+  for (const [state, log] of [['USED', used], ['REVOKED', revoked]] as const) {
+    const recorded = new Set(sequencesIn(r.redemptions, state));
+    for (const sequence of sequencesIn(c.state?.redemptions ?? new Map(), state)) {
+      if (!recorded.has(sequence)) out.push(`coupon ${c.couponId}: Redis does not record ${issuedCouponId(c.couponId, sequence)} as ${state}`);
     }
     if (recorded.size !== log.size) out.push(`coupon ${c.couponId}: Redis records ${recorded.size} ${state}, the log ${log.size}`);
   }

@@ -21,7 +21,7 @@ export interface Identity {
 }
 
 /** Registered JWT claims and the ones identity already uses: never matched by eligibility. */
-const RESERVED = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'role', 'email']);
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'role', 'email']);
 const LIMIT = 32;
 const text = (v: unknown): v is string => typeof v === 'string' && v.length <= 200;
 
@@ -29,7 +29,7 @@ const text = (v: unknown): v is string => typeof v === 'string' && v.length <= 2
 export function eligibilityClaims(payload: Record<string, unknown>): EligibilityClaims {
   const out: EligibilityClaims = {};
   for (const [name, value] of Object.entries(payload)) {
-    if (RESERVED.has(name) || name.length > 64 || Object.keys(out).length >= LIMIT) continue;
+    if (RESERVED_CLAIMS.has(name) || name.length > 64 || Object.keys(out).length >= LIMIT) continue;
     if (text(value)) out[name] = value;
     else if (Array.isArray(value) && value.length <= LIMIT && value.every(text)) out[name] = value;
   }

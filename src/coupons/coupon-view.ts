@@ -5,6 +5,8 @@ import { discountSchema, type RequiredClaims } from '../events/coupon-events.ts'
 import type { CouponSnapshot } from './admission/admission-store.ts';
 import { COUPON_STATUSES, couponStatus } from './rules/coupon-rules.ts';
 
+const requiredClaimsView = z.record(z.string(), z.array(z.string())).nullable();
+
 export const publicCouponSchema = z.object({
   id: z.string(),
   code: z.string().nullable(),
@@ -18,7 +20,7 @@ export const publicCouponSchema = z.object({
   validUntil: z.string(),
   status: z.enum(COUPON_STATUSES),
   /** Who may claim it, so a client can say so: the claims required, and whether only an allow-list's users may. */
-  eligibility: z.object({ requiredClaims: z.record(z.string(), z.array(z.string())).nullable(), allowList: z.boolean() }),
+  eligibility: z.object({ requiredClaims: requiredClaimsView, allowList: z.boolean() }),
 });
 
 export const adminCouponSchema = publicCouponSchema.extend({
@@ -27,7 +29,7 @@ export const adminCouponSchema = publicCouponSchema.extend({
   usedCount: z.number().int(),
   revokedCount: z.number().int(),
   eligibility: z.object({
-    requiredClaims: z.record(z.string(), z.array(z.string())).nullable(),
+    requiredClaims: requiredClaimsView,
     allowList: z.object({ version: z.number().int(), size: z.number().int() }).nullable(),
   }),
   createdAt: z.string(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RESERVED_CLAIMS } from '../auth/identity.ts';
 
 /**
  * The events of the log (`coupon.events`), as the one definition every producer and consumer validates
@@ -16,7 +17,7 @@ export const discountSchema = z.discriminatedUnion('type', [
 export type Discount = z.infer<typeof discountSchema>;
 
 const claimName = z.string().min(1).max(64).regex(/^[A-Za-z_][A-Za-z0-9_.:-]*$/, 'must be a claim name such as tier or org:unit')
-  .refine((name) => !['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'role', 'email'].includes(name), 'is a claim eligibility cannot match');
+  .refine((name) => !RESERVED_CLAIMS.has(name), 'is a claim eligibility cannot match');
 
 /**
  * Claims a caller's verified token must carry to be issued the coupon: for each name, one of the values

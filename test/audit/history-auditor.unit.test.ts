@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { HistoryAuditor } from '../../src/audit/history-auditor.ts';
+import { HistoryAuditor, redemptionsOf } from '../../src/audit/history-auditor.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
 import { spec } from '../support/spec.ts';
 
@@ -50,7 +50,7 @@ auditor('given use, cancel, use again, with copies of each re-sent after, then n
   for (const e of [f.created(), f.issued(1, 'u1'), ...run, ...run]) audit.add(e);
   assert.equal(audit.violations, []);
   assert.is(audit.duplicates, 3);
-  assert.equal([...audit.coupons.get(f.couponId)!.used.values()].map((u) => u.orderId), ['o-2']);
+  assert.equal([...redemptionsOf(audit.coupons.get(f.couponId)!, 'USED').values()].map((u) => u.orderId), ['o-2']);
 });
 
 auditor('given cancellations and revocations the rules refuse, then each is named', () => {

@@ -234,9 +234,14 @@ export class AdmissionStore {
     return member === 1;
   }
 
-  private async read(script: 'couponRead' | 'couponAllowListMember', args: (string | number)[]): Promise<string[]> {
+  private read(script: 'couponRead' | 'couponAllowListMember', args: (string | number)[]): Promise<string[]> {
+    return this.reading(() => this.redis[script](...args));
+  }
+
+  /** A read changes nothing, so one Redis did not answer is simply unavailable (503, retry at will). */
+  private async reading<T>(call: () => Promise<T>): Promise<T> {
     try {
-      return await this.redis[script](...args);
+      return await call();
     } catch (error) {
       if (classifyRedisFailure(error) === 'bug') throw error;
       throw new DependencyUnavailable('redis', error, true);
@@ -346,7 +351,7 @@ export class AdmissionStore {
     let revokedCount = 0;
     let cursor = '0';
     do {
-      const [next, flat] = await this.scanHolders(k.holders, cursor);
+      const [next, flat] = await this.reading(() => this.redis.hscan(k.holders, cursor, 'COUNT', REVOKE_CHUNK));
       cursor = next;
       const page: [string, string][] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) page.push([flat[i]!, flat[i + 1]!]);
@@ -356,7 +361,7 @@ export class AdmissionStore {
         revokedCount = decided.revokedCount;
       }
     } while (cursor !== '0');
-    if (revokedCount === 0) revokedCount = Number((await this.redis.hget(k.coupon, 'rvk')) ?? 0);
+    // Every chunk answers the coupon's total; with no holders, nothing was ever revoked.
     return { outcome: 'REVOKED', revokedCount };
   }
 
@@ -411,15 +416,6 @@ export class AdmissionStore {
   async removeAllowList(couponId: string, meta: EventMeta): Promise<{ outcome: 'REMOVED' | 'COUPON_NOT_FOUND' }> {
     const { reply: [outcome] } = await this.allowListCall(couponId, 'remove', uuidv7(), meta);
     return { outcome: outcome as 'REMOVED' | 'COUPON_NOT_FOUND' };
-  }
-
-  private async scanHolders(key: string, cursor: string): Promise<[string, string[]]> {
-    try {
-      return await this.redis.hscan(key, cursor, 'COUNT', REVOKE_CHUNK);
-    } catch (error) {
-      if (classifyRedisFailure(error) === 'bug') throw error;
-      throw new DependencyUnavailable('redis', error, true);
-    }
   }
 
   private async closeOnce(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {

@@ -5,13 +5,9 @@ local function now_ms()
 end
 
 -- The outbox entry is the event, written in the same atomic step as the decision it records.
--- `version` when the event is past its first (the relay reads an entry without one as version 1).
+-- `version`: the event's, when past its first (the relay reads an entry without one, as older ones are, as version 1).
 local function append(outbox, event_type, event_id, coupon_id, at, data, meta, version)
-  if version then
-    redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta, 'v', version)
-  else
-    redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta)
-  end
+  redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta, 'v', version or '1')
 end
 
 -- What became of an issued coupon, as the used hash keeps it under its sequence: JSON {s, at, g, u, o} with

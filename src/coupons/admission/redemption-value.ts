@@ -9,16 +9,17 @@ interface Stored {
   at: number;
   g: number;
   u?: string;
-  o: string;
+  o?: string;
 }
 
 export function parseRedemption(value: string): Redemption & { holder?: string } {
   if (!value.startsWith('{')) return { state: 'USED', at: Number(value), generation: 1, orderId: null };
   const v = JSON.parse(value) as Stored;
-  const base = { at: v.at, generation: v.g, ...(v.u === undefined ? {} : { holder: v.u }) };
-  const orderId = v.o === '' ? null : v.o;
-  if (v.s === 'C') return { state: 'CANCELLED', generation: v.g, orderId, ...(v.u === undefined ? {} : { holder: v.u }) };
-  return v.s === 'R' ? { state: 'REVOKED', ...base } : { state: 'USED', ...base, orderId };
+  const holder = v.u === undefined ? {} : { holder: v.u };
+  const orderId = v.o ? v.o : null;
+  if (v.s === 'C') return { state: 'CANCELLED', generation: v.g, orderId, ...holder };
+  if (v.s === 'R') return { state: 'REVOKED', at: v.at, generation: v.g, ...holder };
+  return { state: 'USED', at: v.at, generation: v.g, orderId, ...holder };
 }
 
 export function redemptionValue(r: Redemption, holder: string): string {
