@@ -23,6 +23,6 @@ switch (command) {
     await wipeLocalStack(stackDir, log);
     break;
   default:
-    process.stderr.write(`usage: stack up [dev|test] | stop | wipe\n`);
+    process.stderr.write(`usage: stack up [dev|test|history] | stop | wipe\n`);
     process.exit(2);
 }

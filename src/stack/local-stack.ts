@@ -6,8 +6,11 @@ import { ensureKafkaJars, ensureServerBinaries } from './prerequisites.ts';
 import { isPortOpen, readPid, stopPid, isAlive } from './process-control.ts';
 import { LOCAL_SERVICES, MYSQL_DATABASE, MYSQL_PASSWORD, MYSQL_USER, pidFileOf, type LocalService, type StackPart, type StackPorts } from './services.ts';
 
-/** `dev` serves `npm start`, `test` serves `npm test`: separate ports and data, so tests never touch dev data. */
-export type StackProfile = 'dev' | 'test';
+/**
+ * `dev` serves `npm start`, `test` serves `npm test`: separate ports and data, so tests never touch dev data.
+ * `history` serves `npm run test:history`, whose faults (a paused Redis, a restarted broker) touch nobody else.
+ */
+export type StackProfile = 'dev' | 'test' | 'history';
 /** `single`: one Redis, one Kafka broker. `cluster`: a Redis Cluster (3 masters, 3 replicas) and 3 Kafka brokers. MariaDB is one server in both. */
 export type StackTopology = 'single' | 'cluster';
 export type ServiceName = string;
@@ -19,6 +22,7 @@ const cluster = (redisBase: number, kafkaBase: number) => ({
 const PORTS: Record<StackProfile, StackPorts> = {
   dev: { redis: 16379, mysql: 13306, kafka: 19092, kafkaController: 19093, ...cluster(17001, 19192) },
   test: { redis: 26379, mysql: 23306, kafka: 29092, kafkaController: 29093, ...cluster(27001, 29192) },
+  history: { redis: 36379, mysql: 33306, kafka: 39092, kafkaController: 39093, ...cluster(37001, 39192) },
 };
 
 export interface StackEndpoints {
