@@ -13,6 +13,8 @@ export interface CouponProgress {
   cancelledUpTo?: number;
   revokedUpTo?: number;
   closedAt?: Date;
+  /** The first revoke-unused chunk seen: from then on cancelled uses leave coupons REVOKED. */
+  unusedRevokedAt?: Date;
   /** Highest total seen: stock only grows, so a redelivered CouponStockAdded changes nothing. */
   totalQuantity?: number;
   /** The latest window in log order (a copy the relay writes again comes with everything after it). */
@@ -73,6 +75,7 @@ export const couponProjection: Projection<CouponChanges> = {
         case 'CouponUseCancelled': {
           const p = touch(e.couponId, at);
           p.cancelledUpTo = Math.max(p.cancelledUpTo ?? 0, e.data.cancelSequence);
+          if (e.data.revokedCount !== undefined) p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
           break;
         }
         case 'CouponEligibilityChanged':
@@ -84,6 +87,7 @@ export const couponProjection: Projection<CouponChanges> = {
         case 'CouponsRevoked': {
           const p = touch(e.couponId, at);
           p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
+          p.unusedRevokedAt ??= at;
           break;
         }
         case 'CouponIssuanceClosed': {
@@ -120,6 +124,7 @@ export const couponProjection: Projection<CouponChanges> = {
       const cancelled = column((p) => p.cancelledUpTo);
       const revoked = column((p) => p.revokedUpTo);
       const closed = column((p) => p.closedAt);
+      const unusedRevoked = column((p) => p.unusedRevokedAt);
       const totals = column((p) => p.totalQuantity);
       const windows = part.flatMap(([id, p]) => (p.window ? [[id, p.window] as const] : []));
       const claims = part.flatMap(([id, p]) => (p.requiredClaims ? [[id, p.requiredClaims.value] as [string, unknown]] : []));
@@ -131,6 +136,7 @@ export const couponProjection: Projection<CouponChanges> = {
           revoked_count = GREATEST(revoked_count, ${revoked.length ? caseWhen('id', revoked, sql`0`) : sql`0`}),
           closed_at = COALESCE(closed_at, ${closed.length ? caseWhen('id', closed) : sql`NULL`}),
           status = IF(closed_at IS NULL, status, 'CLOSED'),
+          unused_revoked_at = COALESCE(unused_revoked_at, ${unusedRevoked.length ? caseWhen('id', unusedRevoked) : sql`NULL`}),
           total_quantity = GREATEST(total_quantity, ${totals.length ? caseWhen('id', totals, sql`0`) : sql`0`}),
           definition = IF(JSON_VALUE(definition, '$.totalQuantity') = total_quantity, definition, JSON_SET(definition, '$.totalQuantity', total_quantity)),
           ${windows.length ? sql`issue_start_at = ${caseWhen('id', windows.map(([id, w]) => [id, new Date(w.issueStartAt)]), sql.ref('issue_start_at'))},

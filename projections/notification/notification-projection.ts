@@ -4,6 +4,7 @@ import { chunks } from '../../src/batching/chunks.ts';
 import { uuidv7 } from '../../src/coupons/ids.ts';
 import type { NotificationTable } from '../../src/db/schema.ts';
 import type { Projection } from '../projection.ts';
+import type { CouponEvent } from '../../src/events/coupon-events.ts';
 
 export const usedNotice = (issuedCouponId: string, usedAt: string): Pick<Insertable<NotificationTable>, 'id' | 'type'> => ({
   id: uuidv7(Date.parse(usedAt), `COUPON_USED:${issuedCouponId}`),
@@ -24,19 +25,18 @@ export const revokedNotice = (issuedCouponId: string, revokedAt: string): Pick<I
 export const notificationProjection: Projection<Insertable<NotificationTable>[]> = {
   name: 'notification',
   tables: ['notification'],
-  handles: ['CouponUsed', 'CouponsRevoked'],
+  handles: ['CouponUsed', 'CouponsRevoked', 'CouponUseCancelled'],
 
   changes(events) {
     const notices = new Map<string, Insertable<NotificationTable>>();
+    const revokedFrom = (e: CouponEvent, issuedCouponId: string, userId: string) => notices.set(`R${issuedCouponId}`, {
+      ...revokedNotice(issuedCouponId, e.occurredAt), user_id: userId, issued_coupon_id: issuedCouponId, coupon_id: e.couponId,
+      data: JSON.stringify({ revokedAt: e.occurredAt }), created_at: new Date(e.occurredAt),
+    });
     for (const e of events) {
-      if (e.type === 'CouponsRevoked') {
-        for (const { issuedCouponId, userId } of e.data.revoked) {
-          notices.set(`R${issuedCouponId}`, {
-            ...revokedNotice(issuedCouponId, e.occurredAt), user_id: userId, issued_coupon_id: issuedCouponId, coupon_id: e.couponId,
-            data: JSON.stringify({ revokedAt: e.occurredAt }), created_at: new Date(e.occurredAt),
-          });
-        }
-      }
+      if (e.type === 'CouponsRevoked') for (const { issuedCouponId, userId } of e.data.revoked) revokedFrom(e, issuedCouponId, userId);
+      // A use cancelled after revoke-unused revoked its coupon: the holder is told as the others were.
+      if (e.type === 'CouponUseCancelled' && e.data.revokedCount !== undefined) revokedFrom(e, e.data.issuedCouponId, e.data.userId);
       if (e.type !== 'CouponUsed' || e.data.useGeneration > 1 || notices.has(e.data.issuedCouponId)) continue;
       notices.set(e.data.issuedCouponId, {
         ...usedNotice(e.data.issuedCouponId, e.occurredAt),

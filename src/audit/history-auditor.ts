@@ -124,6 +124,11 @@ export class HistoryAuditor {
         if (decided.outcome === 'ORDER_MISMATCH') return violation(`${issuedCouponId} use cancelled for order ${orderId}, not the order that used it`);
         if (decided.outcome !== 'USE_CANCELLED') return violation(`${issuedCouponId} use cancelled while not in use`);
         if (decided.generation !== event.data.useGeneration) return violation(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
+        const revokedCount = decided.status === 'REVOKED' ? before!.revokedCount + 1 : undefined;
+        if (event.data.revokedCount !== revokedCount) {
+          violation(revokedCount === undefined ? `${issuedCouponId} revoked by a cancellation before revoke-unused ran`
+            : `${issuedCouponId} use cancelled after revoke-unused ${event.data.revokedCount === undefined ? 'left usable' : `says a revoked total of ${event.data.revokedCount}, the log before it ${revokedCount}`}`);
+        }
         c.useEvents.set(issuedCouponId, { usedBy: c.useEvents.get(issuedCouponId)?.usedBy ?? '', cancelledBy: event.eventId });
         break;
       }

@@ -205,6 +205,7 @@ function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string
   const list = c.state?.allowList ? { version: c.state.allowList.version, size: c.state.allowList.members.size } : null;
   if (JSON.stringify(r.allowList) !== JSON.stringify(list)) out.push(`coupon ${c.couponId}: Redis allow-list ${JSON.stringify(r.allowList)}, the log ${JSON.stringify(list)}`);
   if (r.revokedCount !== revoked.size) out.push(`coupon ${c.couponId}: Redis revoked ${r.revokedCount}, the log says ${revoked.size}`);
+  if (r.unusedRevoked !== Boolean(c.state?.unusedRevoked)) out.push(`coupon ${c.couponId}: Redis has revoke-unused ${r.unusedRevoked ? '' : 'not '}in force, the log ${c.state?.unusedRevoked ? 'does' : 'does not'}`);
   const sequencesIn = (redemptions: Map<number, Redemption>, state: string) => [...redemptions].filter(([, x]) => x.state === state).map(([sequence]) => sequence);
   for (const [state, log] of [['USED', used], ['REVOKED', revoked]] as const) {
     const recorded = new Set(sequencesIn(r.redemptions, state));

@@ -15,6 +15,8 @@ export interface RedisCoupon {
   /** In use now: uses made less uses cancelled. */
   usedCount: number;
   revokedCount: number;
+  /** Revoke-unused has run on it. */
+  unusedRevoked: boolean;
   holders: Map<string, number>;
   redemptions: Map<number, Redemption>;
   /** The required claims as stored (JSON), and the allow-list in force: its version and size. */
@@ -41,7 +43,7 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
   const out = new Map<string, RedisCoupon>();
   for (const couponId of ids) {
     const k = couponKeys(couponId, shards);
-    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als').hgetall(k.holders).hgetall(k.used).exec();
+    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als', 'rvu').hgetall(k.holders).hgetall(k.used).exec();
     const [time, fields, holders, used] = replies!.map(([, value]) => value) as [[string, string], (string | null)[], Record<string, string>, Record<string, string>];
     out.set(couponId, {
       couponId,
@@ -50,6 +52,7 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
       issued: Number(fields[1] ?? 0),
       usedCount: Number(fields[2] ?? 0) - Number(fields[3] ?? 0),
       revokedCount: Number(fields[4] ?? 0),
+      unusedRevoked: fields[8] != null || Number(fields[4] ?? 0) > 0,
       holders: new Map(Object.entries(holders).map(([u, s]) => [u, Number(s)])),
       redemptions: new Map(Object.entries(used).map(([s, value]) => [Number(s), parseRedemption(value)])),
       requiredClaims: fields[5] ?? null,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const ROLES = ['user', 'admin'] as const;
+export const ROLES = ['user', 'service', 'admin'] as const;
 
 /** What a verified token says about its bearer; the only source of identity in the platform. */
 export const identityClaims = z.object({

@@ -18,6 +18,8 @@ export interface CouponTable {
   used_count: Generated<number>;
   cancelled_count: Generated<number>;
   revoked_count: Generated<number>;
+  /** When revoke-unused first ran: from then on a cancelled use leaves its coupon REVOKED (also when revoked_count > 0, from before the column). */
+  unused_revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** JSON: the claims required to be issued it; NULL for none. */
   required_claims: ColumnType<string | null, string | null | undefined, string | null>;
   /** The allow-list in force (its version and size); NULL for none. */
@@ -62,6 +64,9 @@ export interface ProjectionCheckpointTable {
   next_offset: ColumnType<string, string | number | bigint, string | number | bigint>;
   last_event_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   updated_at: Timestamp;
+  /** The log it was written against (src/kafka/log-identity.ts); NULL in rows from before they were recorded. */
+  log_cluster_id: ColumnType<string | null, string | null | undefined, string | null>;
+  log_first_record: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ProjectionDeadLetterTable {

@@ -79,16 +79,23 @@ export const couponUseCancelledData = z.strictObject({
   useGeneration: z.number().int().min(1),
   /** The nth cancellation on this coupon: uses in force are max(useSequence) - max(cancelSequence). */
   cancelSequence: z.number().int().min(1),
+  /**
+   * Present when revoke-unused had run: the cancellation left the coupon REVOKED rather than usable, and this
+   * is the coupon's revoked total after it (so a copy counts nothing twice).
+   */
+  revokedCount: z.number().int().min(1).optional(),
 });
 
 /**
  * Unused coupons revoked by an admin, up to 1,000 per event: one event per chunk of a revoke-unused run
- * rather than per coupon, so revoking 100,000 holders writes 100 log entries, each one atomic decision.
+ * rather than per coupon, so revoking 100,000 holders writes 100 log entries, each one atomic decision. A
+ * run's first chunk is recorded even when it revokes nothing: from it on, revoke-unused is in force (a use
+ * cancelled later leaves its coupon REVOKED).
  */
 export const couponsRevokedData = z.strictObject({
-  revoked: z.array(z.strictObject({ issuedCouponId: id, userId })).min(1).max(1_000),
+  revoked: z.array(z.strictObject({ issuedCouponId: id, userId })).max(1_000),
   /** The coupon's revoked total after this chunk, so a copy of the event counts nothing twice. */
-  revokedCount: z.number().int().min(1),
+  revokedCount: z.number().int().min(0),
 });
 
 export const couponIssuanceClosedData = z.strictObject({});

@@ -28,7 +28,6 @@ export const PROBLEMS = {
   COUPON_REVOKED: { status: 409, title: 'The coupon was revoked' },
   NOT_USED: { status: 409, title: 'The coupon is not in use' },
   ORDER_MISMATCH: { status: 409, title: 'The coupon was used for another order' },
-  HOLDER_UNKNOWN: { status: 409, title: 'Only the holder can cancel this use' },
   UPLOAD_SUPERSEDED: { status: 409, title: 'A later allow-list upload for this coupon replaced this one' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'The Idempotency-Key was used with another request' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },

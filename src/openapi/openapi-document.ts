@@ -248,17 +248,18 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/issued-coupons/{issuedCouponId}/use': {
         post: operation({
-          summary: 'Use an issued coupon, once, inside its validity', tag: 'coupons', auth: 'user',
+          summary: 'Use an issued coupon, once, inside its validity: the holder\'s own, or (a service token or an admin) a holder\'s named in userId', tag: 'coupons', auth: 'user',
           params: { issuedCouponId: 'The issued coupon id' }, body: useCouponRequest, idempotent: true, ok: [200, usedCouponSchema],
-          errors: ['ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_REVOKED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE', 'RATE_LIMITED'],
+          notes: 'A holder sends no userId (403 FORBIDDEN if they do). The order system (role service) must name the holder it acts for; the coupon must be theirs (404 otherwise).',
+          errors: ['FORBIDDEN', 'ISSUED_COUPON_NOT_FOUND', 'ALREADY_USED', 'COUPON_REVOKED', 'COUPON_NOT_YET_VALID', 'COUPON_EXPIRED', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE', 'RATE_LIMITED'],
         }),
       },
       '/issued-coupons/{issuedCouponId}/cancel-use': {
         post: operation({
-          summary: 'The order that used the coupon was cancelled: the use is undone (by the holder, or an admin for any holder); the coupon is ISSUED again inside its validity, EXPIRED after it, and can be used again',
+          summary: 'The order that used the coupon was cancelled: the use is undone (by the order system, a service token, or an admin; a holder is 403); the coupon is ISSUED again inside its validity, EXPIRED after it, REVOKED once revoke-unused has run',
           tag: 'coupons', auth: 'user', params: { issuedCouponId: 'The issued coupon id' }, body: cancelUseRequest, idempotent: true, ok: [200, useCancelledSchema],
           notes: '`orderId` must be the order the use named (absent for a use that named none). The same cancellation asked again answers the same 200.',
-          errors: ['VALIDATION_FAILED', 'ISSUED_COUPON_NOT_FOUND', 'NOT_USED', 'ORDER_MISMATCH', 'HOLDER_UNKNOWN', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
+          errors: ['VALIDATION_FAILED', 'FORBIDDEN', 'ISSUED_COUPON_NOT_FOUND', 'NOT_USED', 'ORDER_MISMATCH', 'IDEMPOTENCY_KEY_REUSED', 'OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'],
         }),
       },
       '/admin/coupons/{couponId}/eligibility': {

@@ -36,7 +36,7 @@ export function apiRouters(runtime: Runtime, streams = new DashboardStreams(), s
   const admission = new AdmissionStore(redis, {
     ...config.admission, commandTimeoutMs: config.redis.commandTimeoutMs, retryNotSentMs: config.redisClusterNodes ? config.admission.retryMs : 0,
   },
-    (couponId) => recovery.recoverIfLost(couponId));
+    (couponId) => recovery.recoverIfLost(couponId), (couponId) => recovery.readLegacyUses(couponId));
   // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
   const coupons = couponRoutes({ admission, codes: new CouponCodes(redis), settled, redis, verify });
   myCouponsRoute(coupons, { db, verify });

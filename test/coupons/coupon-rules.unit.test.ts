@@ -1,3 +1,5 @@
+import * as assert from 'uvu/assert';
+import { may } from '../../src/coupons/rules/coupon-rules.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
 import { given } from '../support/rules-spec.ts';
 import { spec } from '../support/spec.ts';
@@ -87,12 +89,12 @@ rules('before it starts, both ends may move', () =>
   given(f.created()).when(moveWindow('2026-12-01T07:30:00.000Z', '2026-12-01T11:00:00.000Z'), '2026-12-01T07:00:00.000Z')
     .then({ outcome: 'WINDOW_CHANGED', issueStartAt: Date.parse('2026-12-01T07:30:00.000Z'), issueEndAt: Date.parse('2026-12-01T11:00:00.000Z') }));
 
-const cancel = (sequence: number, orderId: string | null, userId?: string) => ({ type: 'CancelUse' as const, sequence, orderId, ...(userId ? { userId } : {}) });
+const cancel = (sequence: number, orderId: string | null) => ({ type: 'CancelUse' as const, sequence, orderId });
 const revoke = (...holders: [string, number][]) => ({ type: 'RevokeUnused' as const, holders });
 
-rules('the holder cancels a use for its order: ISSUED again inside validity', () =>
+rules('the order system cancels a use for its order: ISSUED again inside validity', () =>
   given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'))
-    .when(cancel(1, 'order-1', 'ann'), '2026-12-02T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'ISSUED' }));
+    .when(cancel(1, 'order-1'), '2026-12-02T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'ISSUED' }));
 
 rules('cancelled after validity, the coupon is EXPIRED', () =>
   given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'))
@@ -100,23 +102,48 @@ rules('cancelled after validity, the coupon is EXPIRED', () =>
 
 rules('another order cannot cancel the use', () =>
   given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'))
-    .when(cancel(1, 'order-2', 'ann'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ORDER_MISMATCH' }));
+    .when(cancel(1, 'order-2'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ORDER_MISMATCH' }));
 
 rules('a use that named no order is cancelled naming none', () =>
   given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1))
-    .when(cancel(1, null, 'ann'), '2026-12-02T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'ISSUED' }));
+    .when(cancel(1, null), '2026-12-02T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'ISSUED' }));
 
 rules('the same cancellation again answers as the first', () =>
   given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'), f.useCancelled(1, 'ann', 1, '2026-12-02T09:00:00.000Z', 'order-1'))
-    .when(cancel(1, 'order-1', 'ann'), '2026-12-02T10:00:00.000Z').then({ outcome: 'ALREADY_CANCELLED', status: 'ISSUED' }));
+    .when(cancel(1, 'order-1'), '2026-12-02T10:00:00.000Z').then({ outcome: 'ALREADY_CANCELLED', status: 'ISSUED' }));
 
 rules('an unused coupon has no use to cancel', () =>
-  given(f.created(), f.issued(1, 'ann')).when(cancel(1, 'order-1', 'ann'), '2026-12-02T09:00:00.000Z').then({ outcome: 'NOT_USED' }));
+  given(f.created(), f.issued(1, 'ann')).when(cancel(1, 'order-1'), '2026-12-02T09:00:00.000Z').then({ outcome: 'NOT_USED' }));
 
-rules('someone else\'s use cannot be cancelled; an admin\'s can, and a sequence never issued is not found', () => {
-  const log = [f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1')];
-  given(...log).when(cancel(1, 'order-1', 'bob'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ISSUED_COUPON_NOT_FOUND' });
-  given(...log).when(cancel(2, 'order-1'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ISSUED_COUPON_NOT_FOUND' });
+rules('a sequence never issued is not found', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'))
+    .when(cancel(2, 'order-1'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ISSUED_COUPON_NOT_FOUND' }));
+
+rules('a holder uses their own coupon; the order system and an admin use one on a holder\'s behalf and cancel a use; a holder cannot cancel', () => {
+  assert.equal((['user', 'service', 'admin'] as const).map((p) => [may(p, 'useOnBehalf'), may(p, 'cancelUse')]), [[false, false], [true, true], [true, true]]);
+});
+
+const afterRevoke = [f.created(), f.issued(1, 'ann'), f.issued(2, 'bob'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'), f.closed(), f.revoked([[2, 'bob']], 1)];
+
+rules('after revoke-unused, a cancelled use leaves the coupon REVOKED', () =>
+  given(...afterRevoke).when(cancel(1, 'order-1'), '2026-12-03T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'REVOKED' }));
+
+rules('after revoke-unused, even a run that revoked nothing, a cancelled use leaves the coupon REVOKED', () =>
+  given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'), f.closed(), f.revoked([], 0))
+    .when(cancel(1, 'order-1'), '2026-12-03T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'REVOKED' }));
+
+rules('a use cancelled into REVOKED cannot be used again, and the same cancellation answers the same', () => {
+  const log = [...afterRevoke, f.useCancelled(1, 'ann', 1, '2026-12-03T09:00:00.000Z', 'order-1', 1, 2)];
+  given(...log).when(use(1, 'ann'), '2026-12-03T10:00:00.000Z').then({ outcome: 'COUPON_REVOKED' });
+  given(...log).when(cancel(1, 'order-1'), '2026-12-03T10:00:00.000Z').then({ outcome: 'ALREADY_CANCELLED', status: 'REVOKED' });
+  given(...log).when(cancel(1, 'order-2'), '2026-12-03T10:00:00.000Z').then({ outcome: 'NOT_USED' });
+});
+
+rules('a coupon cancelled and then revoked answers its cancellation as REVOKED; one never used has none to cancel', () => {
+  const log = [f.created(), f.issued(1, 'ann'), f.issued(2, 'bob'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'),
+    f.useCancelled(1, 'ann', 1, '2026-12-02T09:00:00.000Z', 'order-1'), f.closed(), f.revoked([[1, 'ann'], [2, 'bob']], 2)];
+  given(...log).when(cancel(1, 'order-1'), '2026-12-03T10:00:00.000Z').then({ outcome: 'ALREADY_CANCELLED', status: 'REVOKED' });
+  given(...log).when(cancel(2, null), '2026-12-03T10:00:00.000Z').then({ outcome: 'NOT_USED' });
 });
 
 rules('a cancelled use is followed by a new use, the next generation', () =>
@@ -138,7 +165,7 @@ rules('a coupon whose use was cancelled can be revoked', () =>
 rules('a revoked coupon cannot be used, nor its absent use cancelled', () => {
   const log = [f.created(), f.issued(1, 'ann'), f.revoked([[1, 'ann']], 1)];
   given(...log).when(use(1, 'ann'), '2026-12-03T09:00:00.000Z').then({ outcome: 'COUPON_REVOKED' });
-  given(...log).when(cancel(1, null, 'ann'), '2026-12-03T09:00:00.000Z').then({ outcome: 'NOT_USED' });
+  given(...log).when(cancel(1, null), '2026-12-03T09:00:00.000Z').then({ outcome: 'NOT_USED' });
 });
 
 rules('a holder named with another\'s sequence revokes nothing', () =>

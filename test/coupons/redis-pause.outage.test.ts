@@ -134,7 +134,7 @@ pause('paused past the retry time under cancellations and a revoke: each retry a
   // The first 60 use theirs before the pause; the pause catches their cancellations and a revoke of the 60 unused.
   assert.ok((await Promise.all(holders.slice(0, 60).map((h) => use(h.id, h.user)))).every((a) => a.status === 200));
   const cancel = async (h: { user: string; id: string }) =>
-    harness.request('POST', `/issued-coupons/${h.id}/cancel-use`, { token: await harness.token(h.user), body: { orderId: `o-${h.user}` } });
+    harness.request('POST', `/issued-coupons/${h.id}/cancel-use`, { token: await harness.token('orders', 'service'), body: { orderId: `o-${h.user}` } });
   const revoke = async () => harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: await harness.token('admin', 'admin') });
   await pauseRedis(3_000);
   const [cancels, revoked] = await Promise.all([Promise.all(holders.slice(0, 60).map(cancel)), revoke()]);

@@ -27,13 +27,14 @@ async function admissionState(couponIds: string[]): Promise<Record<string, unkno
 function decisive(state: unknown): unknown {
   const { coupon, holders, used } = state as { coupon: Record<string, string>; holders: unknown; used: Record<string, string> };
   return {
-    st: coupon.st, tot: coupon.tot, iss: coupon.iss, counts: [coupon.usd ?? '0', coupon.cnc ?? '0', coupon.rvk ?? '0'], def: coupon.def,
+    st: coupon.st, rvu: coupon.rvu ?? null, tot: coupon.tot, iss: coupon.iss, counts: [coupon.usd ?? '0', coupon.cnc ?? '0', coupon.rvk ?? '0'], def: coupon.def,
     windows: [coupon.is, coupon.ie, coupon.vf, coupon.vu], holders, used: Object.fromEntries(Object.entries(used).map(([s, v]) => [s, parseRedemption(v)])),
   };
 }
 
 async function activity(couponIds: string[], round: string, users: number, uses: number): Promise<void> {
   const admin = await harness.token('admin', 'admin');
+  const orders = await harness.token('orders', 'service');
   for (const couponId of couponIds) {
     const names = Array.from({ length: users }, (_, i) => `${round}-${couponId.slice(-4)}-${i}`);
     await issueMany(harness, couponId, names);
@@ -45,7 +46,7 @@ async function activity(couponIds: string[], round: string, users: number, uses:
       const path = `/issued-coupons/${held.issuedCouponId}`;
       await harness.request('POST', `${path}/use`, { token, body: { orderId: `${name}-1` } });
       // Some uses cancelled, and one of those used again: restores must carry every redemption state.
-      if (i < 3) assert.is((await harness.request('POST', `${path}/cancel-use`, { token, body: { orderId: `${name}-1` } })).status, 200);
+      if (i < 3) assert.is((await harness.request('POST', `${path}/cancel-use`, { token: orders, body: { orderId: `${name}-1` } })).status, 200);
       if (i === 0) await harness.request('POST', `${path}/use`, { token, body: { orderId: `${name}-2` } });
     }
   }

@@ -34,6 +34,10 @@ coupon('given cancellations and revocations, then their counts are the highest s
   const { progress } = couponProjection.changes(...at([f.useCancelled(1, 'a', 2), f.useCancelled(2, 'b', 1), f.revoked([[3, 'c']], 4), f.revoked([[3, 'c']], 4)]));
   assert.equal([progress.get(f.couponId)!.cancelledUpTo, progress.get(f.couponId)!.revokedUpTo], [2, 4]);
 });
+coupon('given revoke-unused, even a chunk that revoked nothing, then when it first ran; a cancellation after it counts a revocation', () => {
+  const { progress } = couponProjection.changes(...at([f.revoked([], 0), f.revoked([[2, 'b']], 1, '2026-12-04T00:00:00.000Z'), f.useCancelled(1, 'a', 1, '2026-12-05T00:00:00.000Z', 'o', 1, 2)]));
+  assert.equal([progress.get(f.couponId)!.unusedRevokedAt, progress.get(f.couponId)!.revokedUpTo], [new Date('2026-12-03T08:00:00.000Z'), 2]);
+});
 coupon('given a close, then it records when issuing was closed', () => {
   const { progress } = couponProjection.changes(...at([f.closed('2026-12-01T09:30:00.000Z')]));
   assert.equal(progress.get(f.couponId)!.closedAt, new Date('2026-12-01T09:30:00.000Z'));
@@ -64,6 +68,10 @@ issued('given use, cancel, use again in one batch, then the latest use and the c
 issued('given a revoke, then each named row is revoked once, at the event\'s time', () => {
   const { revoked } = issuedCouponProjection.changes(...at([f.revoked([[1, 'a'], [2, 'b']], 2), f.revoked([[1, 'a'], [2, 'b']], 2, '2026-12-04T00:00:00.000Z')]));
   assert.equal(revoked.map((r) => [r.id.slice(-1), r.revokedAt.toISOString()]), [['1', '2026-12-03T08:00:00.000Z'], ['2', '2026-12-03T08:00:00.000Z']]);
+});
+issued('given a use cancelled after revoke-unused, then its cancellation and then its revocation, at the cancellation\'s time', () => {
+  const changes = issuedCouponProjection.changes(...at([f.used(1, 'a', 1), f.useCancelled(1, 'a', 1, '2026-12-05T00:00:00.000Z', undefined, 1, 1)]));
+  assert.equal([changes.cancelled, changes.revoked], [[{ id: `${f.couponId}.00000001`, generation: 1 }], [{ id: `${f.couponId}.00000001`, revokedAt: new Date('2026-12-05T00:00:00.000Z') }]]);
 });
 issued('it ignores events it does not handle, and a duplicate within a batch', () => {
   const { issued: rows, used } = issuedCouponProjection.changes(...at([f.created(), f.closed(), f.issued(1, 'a'), f.issued(1, 'a')]));
@@ -103,5 +111,9 @@ notices('given a revoke, then a COUPON_REVOKED notice to each holder named', () 
   const rows = notificationProjection.changes(...at([f.revoked([[1, 'a'], [2, 'b']], 2)]));
   assert.equal(rows.map((r) => [r.type, r.user_id, r.issued_coupon_id.slice(-1), JSON.parse(r.data).revokedAt]),
     [['COUPON_REVOKED', 'a', '1', '2026-12-03T08:00:00.000Z'], ['COUPON_REVOKED', 'b', '2', '2026-12-03T08:00:00.000Z']]);
+});
+notices('given a use cancelled after revoke-unused, then a COUPON_REVOKED notice to its holder; an ordinary cancellation, none', () => {
+  const rows = notificationProjection.changes(...at([f.useCancelled(1, 'a', 1), f.useCancelled(2, 'b', 2, '2026-12-05T00:00:00.000Z', 'o', 1, 1)]));
+  assert.equal(rows.map((r) => [r.type, r.user_id, r.issued_coupon_id.slice(-1)]), [['COUPON_REVOKED', 'b', '2']]);
 });
 notices.run();

@@ -87,7 +87,7 @@ export class Harness {
     await closeRuntime(this.runtime);
   }
 
-  token(userId: string, role: 'user' | 'admin' = 'user', ttlSeconds?: number, claims?: EligibilityClaims): Promise<string> {
+  token(userId: string, role: 'user' | 'service' | 'admin' = 'user', ttlSeconds?: number, claims?: EligibilityClaims): Promise<string> {
     return signAccessToken(this.runtime.config.jwt, { userId, role, ...(claims ? { claims } : {}) }, ttlSeconds);
   }
 

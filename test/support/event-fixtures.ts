@@ -22,9 +22,10 @@ export const fixtures = {
     ...base(at), type: 'CouponUsed', version: 3,
     data: { issuedCouponId: issuedId(sequence), userId, useSequence, orderId: orderId ?? null, useGeneration },
   }),
-  useCancelled: (sequence: number, userId: string, cancelSequence: number, at = '2026-12-02T09:00:00.000Z', orderId?: string, useGeneration = 1): CouponEvent => ({
+  /** `revokedCount`: the cancellation came after revoke-unused and revoked the coupon, leaving this total. */
+  useCancelled: (sequence: number, userId: string, cancelSequence: number, at = '2026-12-02T09:00:00.000Z', orderId?: string, useGeneration = 1, revokedCount?: number): CouponEvent => ({
     ...base(at), type: 'CouponUseCancelled',
-    data: { issuedCouponId: issuedId(sequence), userId, orderId: orderId ?? null, useGeneration, cancelSequence },
+    data: { issuedCouponId: issuedId(sequence), userId, orderId: orderId ?? null, useGeneration, cancelSequence, ...(revokedCount ? { revokedCount } : {}) },
   }),
   revoked: (holders: [number, string][], revokedCount: number, at = '2026-12-03T08:00:00.000Z'): CouponEvent => ({
     ...base(at), type: 'CouponsRevoked',

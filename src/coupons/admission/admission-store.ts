@@ -11,7 +11,7 @@ import { metrics } from '../../metrics/metrics.ts';
 import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
 import { couponKeys } from './keys.ts';
 import { ReplicaConfirmedCalls } from './replica-confirmed-calls.ts';
-import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
+import { MAX_TOTAL_QUANTITY, type AfterCancel } from '../rules/coupon-rules.ts';
 
 /** Holders per revoke decision: the most one CouponsRevoked event names. */
 const REVOKE_CHUNK = 1_000;
@@ -26,7 +26,7 @@ export const SCRIPTS = {
   couponClose: { numberOfKeys: 3, lua: script('close') },
   couponAddStock: { numberOfKeys: 3, lua: script('stock') },
   couponChangeWindow: { numberOfKeys: 3, lua: script('window') },
-  couponCancelUse: { numberOfKeys: 5, lua: script('cancel') },
+  couponCancelUse: { numberOfKeys: 4, lua: script('cancel') },
   couponRevoke: { numberOfKeys: 4, lua: script('revoke') },
   couponEligibility: { numberOfKeys: 3, lua: script('eligibility') },
   couponAllowList: { numberOfKeys: 4, lua: script('allow-list') },
@@ -79,10 +79,9 @@ export type UseResult =
   | KeyReused;
 
 export type CancelUseResult =
-  | ({ outcome: 'USE_CANCELLED'; status: 'ISSUED' | 'EXPIRED' } & Replayable)
-  | { outcome: 'ALREADY_CANCELLED'; status: 'ISSUED' | 'EXPIRED' }
-  /** HOLDER_UNKNOWN: a use Redis recorded before cancellations existed, which only its holder can cancel. */
-  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH' | 'HOLDER_UNKNOWN' }
+  | ({ outcome: 'USE_CANCELLED'; status: AfterCancel } & Replayable)
+  | { outcome: 'ALREADY_CANCELLED'; status: AfterCancel }
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH' }
   | KeyReused;
 
 export type RevokeUnusedResult = { outcome: 'REVOKED'; revokedCount: number } | { outcome: 'COUPON_NOT_FOUND' } | KeyReused;
@@ -160,8 +159,12 @@ export class AdmissionStore {
   constructor(
     redis: Redis,
     private readonly settings: AdmissionSettings,
-    /** Asked when a coupon is not found: true if it was lost from Redis and has just been restored. */
+    /** Asked when a coupon is not found: true if it was lost from Redis and is there again. */
     private readonly restoreIfLost: (couponId: string) => Promise<boolean> = async () => false,
+    /** Asked when a cancellation meets a use Redis recorded before cancellations: rewrites it from the log. */
+    private readonly readLegacyUses: (couponId: string) => Promise<void> = async () => {
+      throw new Error('a use recorded before cancellations needs the log to be read');
+    },
   ) {
     for (const [name, definition] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, definition);
@@ -323,17 +326,28 @@ export class AdmissionStore {
     return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED' | 'RATE_LIMITED'> };
   }
 
-  /** Undoes a use whose order was cancelled; `userId` undefined: an admin, for any holder. */
-  cancelUse(couponId: string, sequence: number, userId: string | undefined, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
+  /**
+   * Undoes a use whose order was cancelled, for whoever holds the coupon. A use Redis recorded before
+   * cancellations kept neither its holder nor its order: those are read from the log into Redis, then the
+   * cancellation is decided against them.
+   */
+  cancelUse(couponId: string, sequence: number, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
     return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => {
       const k = couponKeys(couponId, this.settings.shards);
-      const { reply: [outcome, status], replayed } = await this.decide('couponCancelUse', [
-        k.coupon, k.holders, k.used, k.outbox, ...this.memo(couponId, request), couponId, String(sequence), userId ?? '', orderId ?? '', eventId,
+      const once = () => this.decide('couponCancelUse', [
+        k.coupon, k.used, k.outbox, ...this.memo(couponId, request), couponId, String(sequence), orderId ?? '', eventId,
         JSON.stringify(meta), request.fingerprint, memoTtlMs(request),
       ]);
-      if (outcome === 'USE_CANCELLED') return { outcome, status: status as 'ISSUED' | 'EXPIRED', replayed };
-      if (outcome === 'ALREADY_CANCELLED') return { outcome, status: status as 'ISSUED' | 'EXPIRED' };
-      return { outcome: outcome as 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH' | 'HOLDER_UNKNOWN' | 'IDEMPOTENCY_KEY_REUSED' };
+      let decided = await once();
+      if (decided.reply[0] === 'LEGACY_USE') {
+        await this.readLegacyUses(couponId);
+        decided = await once();
+      }
+      const { reply: [outcome, status], replayed } = decided;
+      if (outcome === 'USE_CANCELLED') return { outcome, status: status as AfterCancel, replayed };
+      if (outcome === 'ALREADY_CANCELLED') return { outcome, status: status as AfterCancel };
+      if (outcome === 'LEGACY_USE') throw new Error(`the log holds no use for ${couponId}.${sequence} that Redis recorded before cancellations`);
+      return { outcome: outcome as 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH' | 'IDEMPOTENCY_KEY_REUSED' };
     });
   }
 
@@ -348,7 +362,10 @@ export class AdmissionStore {
     const closed = await this.close(couponId, uuidv7(), meta, request);
     if (closed.outcome === 'COUPON_NOT_FOUND' || closed.outcome === 'IDEMPOTENCY_KEY_REUSED') return { outcome: closed.outcome };
     const k = couponKeys(couponId, this.settings.shards);
-    let revokedCount = 0;
+    // The first chunk, even an empty one, puts revoke-unused in force (and in the log) before any holder is read.
+    const first = await this.revokeChunk(couponId, [], meta);
+    if (first.outcome === 'COUPON_NOT_FOUND') return first;
+    let revokedCount = first.revokedCount;
     let cursor = '0';
     do {
       const [next, flat] = await this.reading(() => this.redis.hscan(k.holders, cursor, 'COUNT', REVOKE_CHUNK));
@@ -361,7 +378,6 @@ export class AdmissionStore {
         revokedCount = decided.revokedCount;
       }
     } while (cursor !== '0');
-    // Every chunk answers the coupon's total; with no holders, nothing was ever revoked.
     return { outcome: 'REVOKED', revokedCount };
   }
 

@@ -1,34 +1,41 @@
--- KEYS: coupon, holders, used, outbox, memo
--- ARGV: couponId, sequence, userId ('' for an admin), orderId ('' for none), eventId, meta, fingerprint, memoTtlMs,
---   outboxMaxEntries (last)
--- The same rules, in the same order, as decideCancelUse in ../rules/coupon-rules.ts.
-local replayed = recall(KEYS[5], ARGV[7])
+-- KEYS: coupon, used, outbox, memo
+-- ARGV: couponId, sequence, orderId ('' for none), eventId, meta, fingerprint, memoTtlMs, outboxMaxEntries (last)
+-- The same rules, in the same order, as decideCancelUse in ../rules/coupon-rules.ts. Only the order system
+-- or an admin cancels (the route checks who asks), for whoever holds the coupon.
+local replayed = recall(KEYS[4], ARGV[6])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'iss', 'vu')
+local c = redis.call('HMGET', KEYS[1], 'iss', 'vu', 'rvu', 'rvk')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 local seq = tonumber(ARGV[2])
 if seq < 1 or seq > tonumber(c[1]) then return {'ISSUED_COUPON_NOT_FOUND'} end
-if ARGV[3] ~= '' and redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
+local stored = redis.call('HGET', KEYS[2], ARGV[2])
+-- A use recorded before cancellations kept neither holder nor order: the caller reads them from the log first.
+if stored and string.sub(stored, 1, 1) ~= '{' then return {'LEGACY_USE'} end
 local now = now_ms()
 local status = 'ISSUED'
 if now >= tonumber(c[2]) then status = 'EXPIRED' end
-local r = redemption(redis.call('HGET', KEYS[3], ARGV[2]))
-if not r or r.s == 'R' then return {'NOT_USED'} end
+local r = redemption(stored)
+if not r then return {'NOT_USED'} end
 if r.s == 'C' then
-  if r.o == ARGV[4] then return {'ALREADY_CANCELLED', status} end
+  if r.o == ARGV[3] then return {'ALREADY_CANCELLED', status} end
   return {'NOT_USED'}
 end
-if r.o ~= ARGV[4] then return {'ORDER_MISMATCH'} end
--- Only a use recorded before cancellations existed lacks its holder; the holder can still cancel it.
-local holder = r.u
-if not holder then
-  if ARGV[3] == '' then return {'HOLDER_UNKNOWN'} end
-  holder = ARGV[3]
+if r.s == 'R' then
+  if (r.g or 0) > 0 and (r.o or '') == ARGV[3] then return {'ALREADY_CANCELLED', 'REVOKED'} end
+  return {'NOT_USED'}
 end
-if backlogged(KEYS[4], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
-redis.call('HSET', KEYS[3], ARGV[2], cjson.encode({ s = 'C', at = now, g = r.g, u = holder, o = r.o }))
+if r.o ~= ARGV[3] then return {'ORDER_MISMATCH'} end
+if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local cancel_seq = redis.call('HINCRBY', KEYS[1], 'cnc', 1)
-local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = holder, orderId = order_or_null(r.o),
+local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = r.u, orderId = order_or_null(r.o),
   useGeneration = r.g, cancelSequence = cancel_seq }
-append(KEYS[4], 'CouponUseCancelled', ARGV[5], ARGV[1], now, cjson.encode(data), ARGV[6])
-return remember(KEYS[5], ARGV[7], ARGV[8], {'USE_CANCELLED', status, tostring(r.g)})
+local state = 'C'
+-- Revoke-unused has run (a revoked total above zero says so for coupons revoked before 'rvu' was kept): the
+-- coupon does not come back into use.
+if c[3] or tonumber(c[4] or '0') > 0 then
+  state, status = 'R', 'REVOKED'
+  data.revokedCount = redis.call('HINCRBY', KEYS[1], 'rvk', 1)
+end
+redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({ s = state, at = now, g = r.g, u = r.u, o = r.o }))
+append(KEYS[3], 'CouponUseCancelled', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[5])
+return remember(KEYS[4], ARGV[6], ARGV[7], {'USE_CANCELLED', status, tostring(r.g)})

@@ -18,13 +18,13 @@ export function parseRedemption(value: string): Redemption & { holder?: string }
   const holder = v.u === undefined ? {} : { holder: v.u };
   const orderId = v.o ? v.o : null;
   if (v.s === 'C') return { state: 'CANCELLED', generation: v.g, orderId, ...holder };
-  if (v.s === 'R') return { state: 'REVOKED', at: v.at, generation: v.g, ...holder };
+  if (v.s === 'R') return { state: 'REVOKED', at: v.at, generation: v.g, orderId: v.g > 0 ? orderId : null, ...holder };
   return { state: 'USED', at: v.at, generation: v.g, orderId, ...holder };
 }
 
 export function redemptionValue(r: Redemption, holder: string): string {
   const stored: Stored = {
-    s: r.state === 'USED' ? 'U' : r.state === 'CANCELLED' ? 'C' : 'R', at: 'at' in r ? r.at : 0, g: r.generation, u: holder, o: 'orderId' in r ? r.orderId ?? '' : '',
+    s: r.state === 'USED' ? 'U' : r.state === 'CANCELLED' ? 'C' : 'R', at: 'at' in r ? r.at : 0, g: r.generation, u: holder, o: r.orderId ?? '',
   };
   return JSON.stringify(stored);
 }

@@ -12,6 +12,7 @@ import { withReadModelSnapshot } from './read-model-snapshot.ts';
 import { foldInto, type RebuiltCoupon } from './rebuilt-coupon.ts';
 
 const RESTORE = readFileSync(new URL('../admission/restore.lua', import.meta.url), 'utf8');
+const LEGACY_USES = readFileSync(new URL('../admission/legacy-uses.lua', import.meta.url), 'utf8');
 /** Present while Redis holds admission state; gone after a FLUSHALL or a fresh Redis. */
 export const ADMISSION_MARKER = 'admission:state';
 
@@ -71,7 +72,32 @@ export class AdmissionRecovery {
     return written;
   }
 
+  /**
+   * Redis from before cancellations kept a use as a bare instant, with neither holder nor order: a
+   * cancellation naming the order would not match it. The log has both: each such use is rewritten from the
+   * coupon's own events (and the outbox), so what Redis decides next agrees with the log.
+   */
+  async readLegacyUses(couponId: string): Promise<void> {
+    const k = couponKeys(couponId, this.deps.shards);
+    const bare = Object.entries(await this.deps.redis.hgetall(k.used)).filter(([, value]) => !value.startsWith('{'));
+    if (bare.length === 0) return;
+    const coupon = (await this.rebuild([couponId])).get(couponId);
+    const holderOf = new Map([...(coupon?.state.holders ?? [])].map(([userId, sequence]) => [sequence, userId]));
+    const rewrites = bare.flatMap(([sequence, value]) => {
+      const r = coupon?.state.redemptions.get(Number(sequence));
+      const holder = holderOf.get(Number(sequence));
+      return r && holder !== undefined ? [sequence, value, redemptionValue(r, holder)] : [];
+    });
+    if (rewrites.length < bare.length * 3) this.deps.logger.error({ couponId }, 'Redis holds uses the log does not: run the audit');
+    if (rewrites.length > 0) await this.deps.redis.eval(LEGACY_USES, 1, k.used, ...rewrites);
+  }
+
   private async restoreCoupons(only: string[]): Promise<string[]> {
+    return this.writeAll(await this.rebuild(only));
+  }
+
+  /** The named coupons folded from their own events in the log, and whatever the outbox still holds of them. */
+  private async rebuild(only: string[]): Promise<Map<string, RebuiltCoupon>> {
     const wanted = new Set(only);
     const pendingBefore = (await outboxEvents(this.deps.redis, this.deps.shards)).filter((e) => wanted.has(e.couponId));
     const rebuilt = new Map<string, RebuiltCoupon>();
@@ -84,7 +110,7 @@ export class AdmissionRecovery {
     }
     const pendingAfter = (await outboxEvents(this.deps.redis, this.deps.shards)).filter((e) => wanted.has(e.couponId));
     for (const event of [...pendingBefore, ...pendingAfter]) foldInto(rebuilt, event);
-    return this.writeAll(rebuilt);
+    return rebuilt;
   }
 
   private async restoreAll(fromSnapshot: boolean): Promise<string[]> {
@@ -153,6 +179,7 @@ export class AdmissionRecovery {
       vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, def: r.definition, ca: r.createdAt,
       ...(r.closedAt !== undefined ? { cl: r.closedAt } : {}),
       ...(state.requiredClaims ? { elc: JSON.stringify(state.requiredClaims) } : {}),
+      ...(state.unusedRevoked ? { rvu: 1 } : {}),
       ...(state.allowList ? { ala: 'a', alav: state.allowList.version, als: state.allowList.members.size } : {}),
       alv: state.allowListVersion,
     };

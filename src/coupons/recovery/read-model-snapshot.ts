@@ -26,10 +26,13 @@ export interface ReadModelSnapshot {
 
 const PAGE = 10_000;
 
-/** An issued_coupon row's redemption, as the rules keep it: a row back to ISSUED with a use generation had its use cancelled. */
+/**
+ * An issued_coupon row's redemption, as the rules keep it: a row back to ISSUED with a use generation had its
+ * use cancelled; a revoked row that had a use keeps the order of that cancelled use.
+ */
 function redemptionOf(r: { status: string; used_at: Date | null; order_id: string | null; use_generation: number; revoked_at: Date | null }): Redemption | undefined {
   if (r.status === 'USED' && r.used_at) return { state: 'USED', at: r.used_at.getTime(), generation: r.use_generation, orderId: r.order_id };
-  if (r.status === 'REVOKED' && r.revoked_at) return { state: 'REVOKED', at: r.revoked_at.getTime(), generation: r.use_generation };
+  if (r.status === 'REVOKED' && r.revoked_at) return { state: 'REVOKED', at: r.revoked_at.getTime(), generation: r.use_generation, orderId: r.use_generation > 0 ? r.order_id : null };
   return r.use_generation > 0 ? { state: 'CANCELLED', generation: r.use_generation, orderId: r.order_id } : undefined;
 }
 
@@ -91,6 +94,7 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
             state: {
               couponId, status: row.closed_at ? 'CLOSED' : 'ACTIVE', totalQuantity: definition.totalQuantity, issued: row.issued_count, usedCount: row.used_count,
               cancelledCount: row.cancelled_count, revokedCount: row.revoked_count, allowListVersion: 0,
+              ...(row.unused_revoked_at !== null || row.revoked_count > 0 ? { unusedRevoked: true as const } : {}),
               ...(row.required_claims ? { requiredClaims: JSON.parse(row.required_claims) as RequiredClaims } : {}),
               issueStartAt: Date.parse(definition.issueStartAt), issueEndAt: Date.parse(definition.issueEndAt),
               validFrom: Date.parse(definition.validFrom), validUntil: Date.parse(definition.validUntil), holders, redemptions,

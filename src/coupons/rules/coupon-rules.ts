@@ -34,6 +34,8 @@ export interface AdmissionCoupon {
   staged?: { version: number; members: Set<string> };
   /** The highest allow-list version any event named: the next upload is numbered after it. */
   allowListVersion: number;
+  /** Revoke-unused has run: a use cancelled from now on leaves its coupon REVOKED, not usable again. */
+  unusedRevoked?: true;
 }
 
 /** Whether a caller qualifies: every required claim carries an allowed value, and they are on the allow-list in force. */
@@ -54,12 +56,28 @@ export function qualifyingClaims(requiredClaims: RequiredClaims | undefined, cla
 
 /**
  * An issued coupon's redemption: in use, its last use cancelled (usable again), or revoked. `generation` is
- * the nth use of this issued coupon, so a copy of an older use or cancellation is told from a new one.
+ * the nth use of this issued coupon, so a copy of an older use or cancellation is told from a new one; a
+ * revoked coupon that had a use (generation above 0) keeps the order of that cancelled use.
  */
 export type Redemption =
   | { state: 'USED'; at: number; generation: number; orderId: string | null }
   | { state: 'CANCELLED'; generation: number; orderId: string | null }
-  | { state: 'REVOKED'; at: number; generation: number };
+  | { state: 'REVOKED'; at: number; generation: number; orderId: string | null };
+
+/** Who asks: a user (for their own coupons), the order system (`service`), or an admin. */
+export type Principal = 'user' | 'service' | 'admin';
+
+/**
+ * Who may change a redemption. A holder uses their own coupon; the order system and an admin use one on a
+ * holder's behalf (naming the holder) and cancel a use, because a cancellation gives the discount back and
+ * only the order system knows the order was really cancelled.
+ */
+export const AUTHORITY = {
+  useOnBehalf: ['service', 'admin'],
+  cancelUse: ['service', 'admin'],
+} as const satisfies Record<string, readonly Principal[]>;
+
+export const may = (principal: Principal, act: keyof typeof AUTHORITY): boolean => (AUTHORITY[act] as readonly Principal[]).includes(principal);
 
 /** Coupons in use now: uses made less uses cancelled. */
 export const inUse = (c: Pick<AdmissionCoupon, 'usedCount' | 'cancelledCount'>): number => c.usedCount - c.cancelledCount;
@@ -74,10 +92,11 @@ export type UseDecision =
   | { outcome: 'ALREADY_USED'; usedAt: number }
   | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' };
 
-/** After a cancellation the coupon is ISSUED again inside its validity, EXPIRED after it. */
+/** After a cancellation the coupon is ISSUED again inside its validity, EXPIRED after it, REVOKED once revoke-unused has run. */
+export type AfterCancel = 'ISSUED' | 'EXPIRED' | 'REVOKED';
 export type CancelUseDecision =
-  | { outcome: 'USE_CANCELLED'; generation: number; status: 'ISSUED' | 'EXPIRED' }
-  | { outcome: 'ALREADY_CANCELLED'; status: 'ISSUED' | 'EXPIRED' }
+  | { outcome: 'USE_CANCELLED'; generation: number; status: AfterCancel }
+  | { outcome: 'ALREADY_CANCELLED'; status: AfterCancel }
   | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH' };
 
 export type RevokeDecision = { outcome: 'REVOKED'; sequences: number[]; revokedCount: number } | { outcome: 'COUPON_NOT_FOUND' };
@@ -102,8 +121,8 @@ export const overUserLimit = (attempts: number, limit: number): boolean => attem
 export type CouponCommand =
   | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims }
   | { type: 'UseCoupon'; sequence: number; userId: string }
-  /** `userId` undefined: an admin, who may cancel any holder's use. `orderId` null: the use named no order. */
-  | { type: 'CancelUse'; sequence: number; userId?: string; orderId: string | null }
+  /** By the order system or an admin (see AUTHORITY), for any holder. `orderId` null: the use named no order. */
+  | { type: 'CancelUse'; sequence: number; orderId: string | null }
   /** One chunk of a revoke-unused run: these holders' coupons, each revoked if unused. */
   | { type: 'RevokeUnused'; holders: readonly (readonly [string, number])[] }
   | { type: 'CloseIssuance' }
@@ -169,16 +188,19 @@ export function decideUse(coupon: AdmissionCoupon | undefined, sequence: number,
 /**
  * The order that used the coupon is cancelled: the use is undone if the cancellation names the same order
  * (none for a use that named none). Asked again for the same order, it answers as the first time did; the
- * same order using it again is a new use, which the same cancellation would undo again.
+ * same order using it again is a new use, which the same cancellation would undo again. Once revoke-unused
+ * has run, a cancelled use leaves the coupon REVOKED: a campaign that was revoked stays revoked.
  */
-export function decideCancelUse(coupon: AdmissionCoupon | undefined, cancel: { sequence: number; userId?: string; orderId: string | null }, now: number): CancelUseDecision {
-  const { sequence, userId, orderId } = cancel;
-  const issued = coupon !== undefined && sequence >= 1 && sequence <= coupon.issued;
-  if (!issued || (userId !== undefined && coupon.holders.get(userId) !== sequence)) return { outcome: 'ISSUED_COUPON_NOT_FOUND' };
-  const status = now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
+export function decideCancelUse(coupon: AdmissionCoupon | undefined, cancel: { sequence: number; orderId: string | null }, now: number): CancelUseDecision {
+  const { sequence, orderId } = cancel;
+  if (coupon === undefined || sequence < 1 || sequence > coupon.issued) return { outcome: 'ISSUED_COUPON_NOT_FOUND' };
+  const valid = now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
   const r = coupon.redemptions.get(sequence);
-  if (r?.state === 'USED') return r.orderId === orderId ? { outcome: 'USE_CANCELLED', generation: r.generation, status } : { outcome: 'ORDER_MISMATCH' };
-  if (r?.state === 'CANCELLED' && r.orderId === orderId) return { outcome: 'ALREADY_CANCELLED', status };
+  if (r?.state === 'USED') {
+    return r.orderId === orderId ? { outcome: 'USE_CANCELLED', generation: r.generation, status: coupon.unusedRevoked ? 'REVOKED' : valid } : { outcome: 'ORDER_MISMATCH' };
+  }
+  if (r?.state === 'CANCELLED' && r.orderId === orderId) return { outcome: 'ALREADY_CANCELLED', status: valid };
+  if (r?.state === 'REVOKED' && r.generation > 0 && r.orderId === orderId) return { outcome: 'ALREADY_CANCELLED', status: 'REVOKED' };
   return { outcome: 'NOT_USED' };
 }
 
@@ -269,8 +291,12 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
       const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
       const r = sequence === undefined ? undefined : coupon?.redemptions.get(sequence);
       if (coupon && r?.state === 'USED' && r.generation === event.data.useGeneration) {
-        coupon.redemptions.set(sequence!, { state: 'CANCELLED', generation: r.generation, orderId: r.orderId });
+        const { revokedCount } = event.data;
+        coupon.redemptions.set(sequence!, revokedCount === undefined
+          ? { state: 'CANCELLED', generation: r.generation, orderId: r.orderId }
+          : { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r.generation, orderId: r.orderId });
         coupon.cancelledCount = Math.max(coupon.cancelledCount, event.data.cancelSequence);
+        coupon.revokedCount = Math.max(coupon.revokedCount, revokedCount ?? 0);
       }
       return coupon;
     }
@@ -279,9 +305,12 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
         for (const { issuedCouponId } of event.data.revoked) {
           const sequence = parseIssuedCouponId(issuedCouponId)?.sequence;
           const r = sequence === undefined ? undefined : coupon.redemptions.get(sequence);
-          if (sequence !== undefined && r?.state !== 'USED' && r?.state !== 'REVOKED') coupon.redemptions.set(sequence, { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r?.generation ?? 0 });
+          if (sequence !== undefined && r?.state !== 'USED' && r?.state !== 'REVOKED') {
+            coupon.redemptions.set(sequence, { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r?.generation ?? 0, orderId: r?.orderId ?? null });
+          }
         }
         coupon.revokedCount = Math.max(coupon.revokedCount, event.data.revokedCount);
+        coupon.unusedRevoked = true;
       }
       return coupon;
     case 'CouponIssuanceClosed':

@@ -7,8 +7,10 @@ import { Problem, rateLimited } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
+import { may, type Principal } from '../rules/coupon-rules.ts';
 
-export const useCouponRequest = z.strictObject({ orderId: z.string().trim().min(1).max(100).optional() });
+/** `userId`: the holder a service (the order system) or an admin uses the coupon for; a holder never names one. */
+export const useCouponRequest = z.strictObject({ orderId: z.string().trim().min(1).max(100).optional(), userId: z.string().min(1).max(191).optional() });
 
 export const usedCouponSchema = z.object({
   issuedCouponId: z.string(),
@@ -17,15 +19,29 @@ export const usedCouponSchema = z.object({
   orderId: z.string().optional(),
 });
 
+/**
+ * Whose coupon is used: the caller's own, or, for the order system and admins, the holder they name (the
+ * script then checks that this user holds it, so a coupon is never applied to another customer's order).
+ */
+function holderFor(role: Principal, caller: string, onBehalfOf: string | undefined): string {
+  if (onBehalfOf === undefined) {
+    if (role === 'service') throw new Problem('VALIDATION_FAILED', 'A service names the holder it acts for', { errors: [{ path: 'userId', message: 'required for a service token' }] });
+    return caller;
+  }
+  if (!may(role, 'useOnBehalf')) throw new Problem('FORBIDDEN', 'Only the order system or an admin uses a coupon on a holder\'s behalf');
+  return onBehalfOf;
+}
+
 export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
   router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);
-    const { orderId } = validate(useCouponRequest, value);
+    const { orderId, userId: onBehalfOf } = validate(useCouponRequest, value);
+    const identity = identityOf(ctx);
+    const userId = holderFor(identity.role, identity.userId, onBehalfOf);
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw new Problem('ISSUED_COUPON_NOT_FOUND', 'You hold no coupon with this id');
-    const userId = identityOf(ctx).userId;
-    const request = admissionRequestOf(ctx, userId, raw);
+    const request = admissionRequestOf(ctx, identity.userId, raw);
     const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx), request);
     switch (result.outcome) {
       case 'USED':
