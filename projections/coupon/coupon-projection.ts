@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Insertable } from 'kysely';
 import type { CouponTable } from '../../src/db/schema.ts';
 import { parseIssuedCouponId } from '../../src/coupons/ids.ts';
@@ -17,11 +17,14 @@ export interface CouponProgress {
   unusedRevokedAt?: Date;
   /** Highest total seen: stock only grows, so a redelivered CouponStockAdded changes nothing. */
   totalQuantity?: number;
-  /** The latest window in log order (a copy the relay writes again comes with everything after it). */
-  window?: { issueStartAt: string; issueEndAt: string };
-  /** The latest eligibility changes in log order, likewise: required claims (null: none), allow-list in force (version null: none). */
-  requiredClaims?: { value: string | null };
-  allowList?: { version: number | null; size: number };
+  /**
+   * The newest change of each setting in the batch, by its setting revision (see coupon-rules' takesEffect): the
+   * window, required claims (null: none), the allow-list in force (version null: none). The row takes one only
+   * over an older revision, so a late copy of an older change moves nothing.
+   */
+  window?: { issueStartAt: string; issueEndAt: string; revision: number };
+  requiredClaims?: { value: string | null; revision: number };
+  allowList?: { version: number | null; size: number; revision: number };
   lastEventAt: Date;
 }
 
@@ -29,6 +32,23 @@ export interface CouponChanges {
   created: Insertable<CouponTable>[];
   progress: Map<string, CouponProgress>;
 }
+
+/** Whether `change` is newer than `applied`, by setting revision (changes from before revisions, 0, in log order). */
+const newer = (applied: { revision: number } | undefined, change: { revision: number }): boolean =>
+  !applied || (change.revision === 0 ? applied.revision === 0 : change.revision > applied.revision);
+
+/**
+ * `target` takes each coupon's new value only over an older revision of its setting (`revisionColumn`, raised
+ * after it by `raised`: MariaDB assigns a row's columns left to right, each seeing the ones before).
+ */
+function guarded(target: string, revisionColumn: string, changes: [string, number, unknown][]): RawBuilder<unknown> {
+  const [old, applied] = [sql.ref(target), sql.ref(revisionColumn)];
+  const whens = changes.map(([id, revision, value]) => sql`WHEN ${id} THEN IF(${revision} > ${applied} OR (${revision} = 0 AND ${applied} = 0), ${value}, ${old})`);
+  return sql`${old} = CASE id ${sql.join(whens, sql` `)} ELSE ${old} END`;
+}
+
+const raised = (revisionColumn: string, changes: readonly (readonly [string, { revision: number }])[]): RawBuilder<unknown> =>
+  sql`${sql.ref(revisionColumn)} = GREATEST(${sql.ref(revisionColumn)}, ${caseWhen('id', changes.map(([id, c]) => [id, c.revision]), sql`0`)})`;
 
 /** The `coupon` read model: each coupon's definition, issued and used counts, and status. */
 export const couponProjection: Projection<CouponChanges> = {
@@ -78,12 +98,18 @@ export const couponProjection: Projection<CouponChanges> = {
           if (e.data.revokedCount !== undefined) p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
           break;
         }
-        case 'CouponEligibilityChanged':
-          touch(e.couponId, at).requiredClaims = { value: e.data.requiredClaims ? JSON.stringify(e.data.requiredClaims) : null };
+        case 'CouponEligibilityChanged': {
+          const p = touch(e.couponId, at);
+          const change = { value: e.data.requiredClaims ? JSON.stringify(e.data.requiredClaims) : null, revision: e.data.revision ?? 0 };
+          if (newer(p.requiredClaims, change)) p.requiredClaims = change;
           break;
-        case 'CouponAllowListReplaced':
-          touch(e.couponId, at).allowList = e.data;
+        }
+        case 'CouponAllowListReplaced': {
+          const p = touch(e.couponId, at);
+          const change = { version: e.data.version, size: e.data.size, revision: e.data.revision ?? 0 };
+          if (newer(p.allowList, change)) p.allowList = change;
           break;
+        }
         case 'CouponsRevoked': {
           const p = touch(e.couponId, at);
           p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
@@ -97,7 +123,8 @@ export const couponProjection: Projection<CouponChanges> = {
         }
         case 'CouponIssueWindowChanged': {
           const p = touch(e.couponId, at);
-          p.window = e.data;
+          const change = { issueStartAt: e.data.issueStartAt, issueEndAt: e.data.issueEndAt, revision: e.data.revision ?? 0 };
+          if (newer(p.window, change)) p.window = change;
           break;
         }
         case 'CouponStockAdded': {
@@ -127,8 +154,22 @@ export const couponProjection: Projection<CouponChanges> = {
       const unusedRevoked = column((p) => p.unusedRevokedAt);
       const totals = column((p) => p.totalQuantity);
       const windows = part.flatMap(([id, p]) => (p.window ? [[id, p.window] as const] : []));
-      const claims = part.flatMap(([id, p]) => (p.requiredClaims ? [[id, p.requiredClaims.value] as [string, unknown]] : []));
+      const claims = part.flatMap(([id, p]) => (p.requiredClaims ? [[id, p.requiredClaims] as const] : []));
       const lists = part.flatMap(([id, p]) => (p.allowList ? [[id, p.allowList] as const] : []));
+      const settings = [
+        ...(windows.length ? [
+          guarded('issue_start_at', 'window_revision', windows.map(([id, w]) => [id, w.revision, new Date(w.issueStartAt)])),
+          guarded('issue_end_at', 'window_revision', windows.map(([id, w]) => [id, w.revision, new Date(w.issueEndAt)])),
+          guarded('definition', 'window_revision', windows.map(([id, w]) => [id, w.revision, sql`JSON_SET(definition, '$.issueStartAt', ${w.issueStartAt}, '$.issueEndAt', ${w.issueEndAt})`])),
+          raised('window_revision', windows),
+        ] : []),
+        ...(claims.length ? [guarded('required_claims', 'claims_revision', claims.map(([id, c]) => [id, c.revision, c.value])), raised('claims_revision', claims)] : []),
+        ...(lists.length ? [
+          guarded('allow_list_version', 'allow_list_revision', lists.map(([id, l]) => [id, l.revision, l.version])),
+          guarded('allow_list_size', 'allow_list_revision', lists.map(([id, l]) => [id, l.revision, l.version === null ? null : l.size])),
+          raised('allow_list_revision', lists),
+        ] : []),
+      ];
       await sql`UPDATE ${sql.table(table)} SET
           issued_count = GREATEST(issued_count, ${issued.length ? caseWhen('id', issued, sql`0`) : sql`0`}),
           used_count = GREATEST(used_count, ${used.length ? caseWhen('id', used, sql`0`) : sql`0`}),
@@ -139,12 +180,7 @@ export const couponProjection: Projection<CouponChanges> = {
           unused_revoked_at = COALESCE(unused_revoked_at, ${unusedRevoked.length ? caseWhen('id', unusedRevoked) : sql`NULL`}),
           total_quantity = GREATEST(total_quantity, ${totals.length ? caseWhen('id', totals, sql`0`) : sql`0`}),
           definition = IF(JSON_VALUE(definition, '$.totalQuantity') = total_quantity, definition, JSON_SET(definition, '$.totalQuantity', total_quantity)),
-          ${windows.length ? sql`issue_start_at = ${caseWhen('id', windows.map(([id, w]) => [id, new Date(w.issueStartAt)]), sql.ref('issue_start_at'))},
-          issue_end_at = ${caseWhen('id', windows.map(([id, w]) => [id, new Date(w.issueEndAt)]), sql.ref('issue_end_at'))},
-          definition = ${caseWhen('id', windows.map(([id, w]) => [id, sql`JSON_SET(definition, '$.issueStartAt', ${w.issueStartAt}, '$.issueEndAt', ${w.issueEndAt})`]), sql.ref('definition'))},` : sql``}
-          ${claims.length ? sql`required_claims = ${caseWhen('id', claims, sql.ref('required_claims'))},` : sql``}
-          ${lists.length ? sql`allow_list_version = ${caseWhen('id', lists.map(([id, l]) => [id, l.version]), sql.ref('allow_list_version'))},
-          allow_list_size = ${caseWhen('id', lists.map(([id, l]) => [id, l.version === null ? null : l.size]), sql.ref('allow_list_size'))},` : sql``}
+          ${settings.length ? sql`${sql.join(settings)},` : sql``}
           last_event_at = GREATEST(last_event_at, ${caseWhen('id', part.map(([id, p]) => [id, p.lastEventAt]))})
         WHERE id IN (${sql.join(ids)})`.execute(tx);
     }

@@ -5,7 +5,7 @@ import type { RebuildProgress } from '../projections/rebuild.ts';
 import type { LogAndStores } from '../runtime/runtime.ts';
 import { HistoryAuditor, redemptionsOf, type ReplayedCoupon } from './history-auditor.ts';
 import { issuedCouponId, parseIssuedCouponId } from '../coupons/ids.ts';
-import type { Redemption } from '../coupons/rules/coupon-rules.ts';
+import { settingRevision, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import { outboxEvents, redisCouponIds, redisSnapshot, type RedisCoupon } from './snapshots.ts';
 import type { Db } from '../db/database.ts';
 
@@ -205,6 +205,8 @@ function redisDifferences(c: ReplayedCoupon, r: RedisCoupon | undefined): string
   const list = c.state?.allowList ? { version: c.state.allowList.version, size: c.state.allowList.members.size } : null;
   if (JSON.stringify(r.allowList) !== JSON.stringify(list)) out.push(`coupon ${c.couponId}: Redis allow-list ${JSON.stringify(r.allowList)}, the log ${JSON.stringify(list)}`);
   if (r.revokedCount !== revoked.size) out.push(`coupon ${c.couponId}: Redis revoked ${r.revokedCount}, the log says ${revoked.size}`);
+  // Behind the log, its next change would carry a revision consumers take for a late copy and ignore.
+  if (c.state && r.revision < settingRevision(c.state)) out.push(`coupon ${c.couponId}: Redis setting revision ${r.revision}, the log reached ${settingRevision(c.state)}`);
   if (r.unusedRevoked !== Boolean(c.state?.unusedRevoked)) out.push(`coupon ${c.couponId}: Redis has revoke-unused ${r.unusedRevoked ? '' : 'not '}in force, the log ${c.state?.unusedRevoked ? 'does' : 'does not'}`);
   const sequencesIn = (redemptions: Map<number, Redemption>, state: string) => [...redemptions].filter(([, x]) => x.state === state).map(([sequence]) => sequence);
   for (const [state, log] of [['USED', used], ['REVOKED', revoked]] as const) {

@@ -17,6 +17,8 @@ export interface RedisCoupon {
   revokedCount: number;
   /** Revoke-unused has run on it. */
   unusedRevoked: boolean;
+  /** The setting revision its next change continues from. */
+  revision: number;
   holders: Map<string, number>;
   redemptions: Map<number, Redemption>;
   /** The required claims as stored (JSON), and the allow-list in force: its version and size. */
@@ -43,7 +45,7 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
   const out = new Map<string, RedisCoupon>();
   for (const couponId of ids) {
     const k = couponKeys(couponId, shards);
-    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als', 'rvu').hgetall(k.holders).hgetall(k.used).exec();
+    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als', 'rvu', 'rev').hgetall(k.holders).hgetall(k.used).exec();
     const [time, fields, holders, used] = replies!.map(([, value]) => value) as [[string, string], (string | null)[], Record<string, string>, Record<string, string>];
     out.set(couponId, {
       couponId,
@@ -53,6 +55,7 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
       usedCount: Number(fields[2] ?? 0) - Number(fields[3] ?? 0),
       revokedCount: Number(fields[4] ?? 0),
       unusedRevoked: fields[8] != null || Number(fields[4] ?? 0) > 0,
+      revision: Number(fields[9] ?? 0),
       holders: new Map(Object.entries(holders).map(([u, s]) => [u, Number(s)])),
       redemptions: new Map(Object.entries(used).map(([s, value]) => [Number(s), parseRedemption(value)])),
       requiredClaims: fields[5] ?? null,

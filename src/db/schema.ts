@@ -25,6 +25,10 @@ export interface CouponTable {
   /** The allow-list in force (its version and size); NULL for none. */
   allow_list_version: ColumnType<number | null, number | null | undefined, number | null>;
   allow_list_size: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The setting revision each of window, required claims and allow-list last took (0: from before revisions). */
+  window_revision: Generated<number>;
+  claims_revision: Generated<number>;
+  allow_list_revision: Generated<number>;
   created_at: Timestamp;
   closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   last_event_at: Timestamp;

@@ -101,10 +101,15 @@ export const couponsRevokedData = z.strictObject({
 export const couponIssuanceClosedData = z.strictObject({});
 
 /**
- * The issue window moved by an admin: the window after the change, both ends. Applied in log order (a copy
- * the relay writes again is part of a re-sent run of the outbox, so the latest change still comes last).
+ * A setting's change carries the coupon's setting revision (one counter for the window, the required claims and
+ * the allow-list): a change takes effect only over an older revision of the same setting, so a late copy (a
+ * relay that stalled past its lease and sent an old entry after newer ones) changes nothing. Events from
+ * before revisions have none and apply in log order.
  */
-export const couponIssueWindowChangedData = z.strictObject({ issueStartAt: isoInstant, issueEndAt: isoInstant });
+const revision = z.number().int().min(1).optional();
+
+/** The issue window moved by an admin: the window after the change, both ends. */
+export const couponIssueWindowChangedData = z.strictObject({ issueStartAt: isoInstant, issueEndAt: isoInstant, revision });
 
 /** Stock raised by an admin during the coupon's life; `totalQuantity` is the total after it (stock only grows). */
 export const couponStockAddedData = z.strictObject({
@@ -113,7 +118,7 @@ export const couponStockAddedData = z.strictObject({
 });
 
 /** The claims required from now on (null: none). */
-export const couponEligibilityChangedData = z.strictObject({ requiredClaims: requiredClaimsSchema.nullable() });
+export const couponEligibilityChangedData = z.strictObject({ requiredClaims: requiredClaimsSchema.nullable(), revision });
 
 /** Users added to the allow-list being uploaded as `version`, up to 1,000 per event; it is not in force until replaced in. */
 export const couponAllowListChunkAddedData = z.strictObject({ version: z.number().int().min(1), userIds: z.array(userId).min(1).max(1_000) });
@@ -122,7 +127,7 @@ export const couponAllowListChunkAddedData = z.strictObject({ version: z.number(
  * The allow-list in force from now on: the upload `version` (its chunks before it, deduplicated: `size` users),
  * 0 for the empty list a coupon created with `allowList` starts with, null for none (anyone may be issued it).
  */
-export const couponAllowListReplacedData = z.strictObject({ version: z.number().int().min(0).nullable(), size: z.number().int().min(0) });
+export const couponAllowListReplacedData = z.strictObject({ version: z.number().int().min(0).nullable(), size: z.number().int().min(0), revision });
 
 const meta = z.strictObject({
   requestId: z.string().max(100).optional(),

@@ -53,10 +53,10 @@ window('given an upcoming coupon, when its start is brought forward, it opens; w
   await harness.drained(couponId);
   const changes = (await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponIssueWindowChanged').map((e) => e.data);
   assert.equal(changes, [
-    { issueStartAt: iso(now - 1_000), issueEndAt: iso(now + 2 * HOUR) },
-    { issueStartAt: iso(now - 1_000), issueEndAt: iso(end) },
-    { issueStartAt: iso(now - 1_000), issueEndAt: iso(finalEnd) },
-  ]);
+    { issueStartAt: iso(now - 1_000), issueEndAt: iso(now + 2 * HOUR), revision: 1 },
+    { issueStartAt: iso(now - 1_000), issueEndAt: iso(end), revision: 2 },
+    { issueStartAt: iso(now - 1_000), issueEndAt: iso(finalEnd), revision: 3 },
+  ], 'each change one setting revision past the last');
   await harness.projected();
   const row = await harness.runtime.db.selectFrom('coupon').select(['issue_start_at', 'issue_end_at', 'definition']).where('id', '=', couponId).executeTakeFirstOrThrow();
   const definition = JSON.parse(row.definition ?? 'null') as { issueStartAt: string; issueEndAt: string };

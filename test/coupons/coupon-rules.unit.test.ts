@@ -213,4 +213,21 @@ rules('a copy of a chunk re-sent after its list came into force changes nothing'
   given(f.created(), chunk, f.allowListReplaced(1, 1), chunk).when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
 });
 
+rules('a late copy of an older allow-list (a stalled relay\'s) changes nothing: the newer list stays in force', () => {
+  const v1 = f.allowListReplaced(1, 1, '2026-12-01T08:06:00.000Z', 1);
+  const log = [f.created(), f.allowListChunk(1, ['ann']), v1, f.allowListChunk(2, ['bob']), f.allowListReplaced(2, 1, '2026-12-01T08:07:00.000Z', 2), f.allowListChunk(1, ['ann']), v1];
+  given(...log).when(issue('bob'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+  given(...log).when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'NOT_ELIGIBLE' });
+});
+
+rules('a late copy of an older window or claims change moves nothing; changes from before revisions apply in log order', () => {
+  const early = f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T08:30:00.000Z', '2026-12-01T08:10:00.000Z', 1);
+  const late = f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T12:00:00.000Z', '2026-12-01T08:20:00.000Z', 2);
+  given(f.created(), early, late, early).when(issue('ann'), '2026-12-01T11:00:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+  const gold = f.eligibilityChanged({ tier: ['gold'] }, '2026-12-01T08:05:00.000Z', 3);
+  given(f.created(), gold, f.eligibilityChanged(null, '2026-12-01T08:06:00.000Z', 4), gold).when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+  given(f.created(), f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T12:00:00.000Z'), f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T08:30:00.000Z'))
+    .when(issue('ann'), '2026-12-01T11:00:00.000Z').then({ outcome: 'ISSUE_ENDED' });
+});
+
 rules.run();

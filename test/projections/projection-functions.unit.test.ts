@@ -38,6 +38,14 @@ coupon('given revoke-unused, even a chunk that revoked nothing, then when it fir
   const { progress } = couponProjection.changes(...at([f.revoked([], 0), f.revoked([[2, 'b']], 1, '2026-12-04T00:00:00.000Z'), f.useCancelled(1, 'a', 1, '2026-12-05T00:00:00.000Z', 'o', 1, 2)]));
   assert.equal([progress.get(f.couponId)!.unusedRevokedAt, progress.get(f.couponId)!.revokedUpTo], [new Date('2026-12-03T08:00:00.000Z'), 2]);
 });
+coupon('given a late copy of an older setting change after a newer one, then the newer one, with its revision', () => {
+  const oldWindow = f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T08:30:00.000Z', '2026-12-01T08:10:00.000Z', 1);
+  const oldList = f.allowListReplaced(1, 5, '2026-12-01T08:06:00.000Z', 2);
+  const { progress } = couponProjection.changes(...at([oldWindow, oldList, f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T12:00:00.000Z', '2026-12-01T08:20:00.000Z', 3),
+    f.allowListReplaced(2, 7, '2026-12-01T08:21:00.000Z', 4), oldWindow, oldList]));
+  const p = progress.get(f.couponId)!;
+  assert.equal([p.window, p.allowList], [{ issueStartAt: '2026-12-01T08:00:00.000Z', issueEndAt: '2026-12-01T12:00:00.000Z', revision: 3 }, { version: 2, size: 7, revision: 4 }]);
+});
 coupon('given a close, then it records when issuing was closed', () => {
   const { progress } = couponProjection.changes(...at([f.closed('2026-12-01T09:30:00.000Z')]));
   assert.equal(progress.get(f.couponId)!.closedAt, new Date('2026-12-01T09:30:00.000Z'));

@@ -31,10 +31,13 @@ export const fixtures = {
     ...base(at), type: 'CouponsRevoked',
     data: { revoked: holders.map(([sequence, userId]) => ({ issuedCouponId: issuedId(sequence), userId })), revokedCount },
   }),
-  eligibilityChanged: (requiredClaims: Record<string, string[]> | null, at = '2026-12-01T08:05:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponEligibilityChanged', data: { requiredClaims } }),
+  eligibilityChanged: (requiredClaims: Record<string, string[]> | null, at = '2026-12-01T08:05:00.000Z', revision?: number): CouponEvent =>
+    ({ ...base(at), type: 'CouponEligibilityChanged', data: { requiredClaims, ...(revision ? { revision } : {}) } }),
   allowListChunk: (version: number, userIds: string[], at = '2026-12-01T08:05:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponAllowListChunkAdded', data: { version, userIds } }),
-  allowListReplaced: (version: number | null, size: number, at = '2026-12-01T08:06:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponAllowListReplaced', data: { version, size } }),
+  allowListReplaced: (version: number | null, size: number, at = '2026-12-01T08:06:00.000Z', revision?: number): CouponEvent =>
+    ({ ...base(at), type: 'CouponAllowListReplaced', data: { version, size, ...(revision ? { revision } : {}) } }),
   closed: (at = '2026-12-01T09:00:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssuanceClosed', data: {} }),
-  windowChanged: (issueStartAt: string, issueEndAt: string, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssueWindowChanged', data: { issueStartAt, issueEndAt } }),
+  windowChanged: (issueStartAt: string, issueEndAt: string, at = '2026-12-01T08:20:00.000Z', revision?: number): CouponEvent =>
+    ({ ...base(at), type: 'CouponIssueWindowChanged', data: { issueStartAt, issueEndAt, ...(revision ? { revision } : {}) } }),
   stockAdded: (add: number, totalQuantity: number, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponStockAdded', data: { add, totalQuantity } }),
 };

@@ -26,7 +26,7 @@ export async function replayedAndLiveRows(harness: Harness, couponId: string, ba
       });
     }
     const rows = async (coupon: string, issued: string) => ({
-      coupon: (await sql`SELECT issued_count, used_count, cancelled_count, revoked_count, status, total_quantity FROM ${sql.table(coupon)} WHERE id = ${couponId}`.execute(db)).rows,
+      coupon: (await sql`SELECT issued_count, used_count, cancelled_count, revoked_count, status, total_quantity, issue_start_at, issue_end_at, required_claims, allow_list_version, allow_list_size, unused_revoked_at FROM ${sql.table(coupon)} WHERE id = ${couponId}`.execute(db)).rows,
       issued: (await sql`SELECT id, user_id, status, used_at, order_id, use_generation, revoked_at FROM ${sql.table(issued)} WHERE coupon_id = ${couponId} ORDER BY id`.execute(db)).rows,
     });
     return { replayed: await rows(tables.coupon, tables.issued_coupon), live: await rows('coupon', 'issued_coupon') };

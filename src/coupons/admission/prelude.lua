@@ -80,6 +80,12 @@ local function over_limit(key, limit, window_ms)
   return nil
 end
 
+-- The coupon's next setting revision (window, required claims, allow-list share one counter): consumers apply a
+-- setting's change only over an older revision, so a late copy of an earlier change is told apart.
+local function next_revision(coupon)
+  return redis.call('HINCRBY', coupon, 'rev', 1)
+end
+
 local function remember(memo, fingerprint, ttl_ms, reply)
   redis.call('SET', memo, cjson.encode({ f = fingerprint, r = reply }), 'PX', ttl_ms)
   return reply

@@ -9,7 +9,9 @@ import { redemptionValue } from '../admission/redemption-value.ts';
 import { chunks } from '../../batching/chunks.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
+import { assertRestoreFollowsLog } from './read-models-follow-log.ts';
 import { foldInto, type RebuiltCoupon } from './rebuilt-coupon.ts';
+import { settingRevision } from '../rules/coupon-rules.ts';
 
 const RESTORE = readFileSync(new URL('../admission/restore.lua', import.meta.url), 'utf8');
 const LEGACY_USES = readFileSync(new URL('../admission/legacy-uses.lua', import.meta.url), 'utf8');
@@ -67,6 +69,7 @@ export class AdmissionRecovery {
   async restore(only?: string[], options: { fromSnapshot?: boolean } = {}): Promise<string[]> {
     // A log that does not exist yet (a fresh deployment) holds nothing to restore.
     if (!(await this.deps.kafka.topicExists(this.deps.topic))) return [];
+    await assertRestoreFollowsLog(this.deps);
     const written = only ? await this.restoreCoupons(only) : await this.restoreAll(options.fromSnapshot ?? true);
     if (written.length > 0) this.deps.logger.warn({ coupons: written.length }, 'restored admission state from the log');
     return written;
@@ -182,6 +185,7 @@ export class AdmissionRecovery {
       ...(state.unusedRevoked ? { rvu: 1 } : {}),
       ...(state.allowList ? { ala: 'a', alav: state.allowList.version, als: state.allowList.members.size } : {}),
       alv: state.allowListVersion,
+      rev: settingRevision(state),
     };
     const restored = (await this.deps.redis.eval(RESTORE, 1, k.coupon, ...Object.entries(fields).flat())) === 1;
     // The code index lived in the same Redis: what the log says a code names, it names again.

@@ -95,6 +95,7 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
               couponId, status: row.closed_at ? 'CLOSED' : 'ACTIVE', totalQuantity: definition.totalQuantity, issued: row.issued_count, usedCount: row.used_count,
               cancelledCount: row.cancelled_count, revokedCount: row.revoked_count, allowListVersion: 0,
               ...(row.unused_revoked_at !== null || row.revoked_count > 0 ? { unusedRevoked: true as const } : {}),
+              revisions: { window: row.window_revision, claims: row.claims_revision, allowList: row.allow_list_revision },
               ...(row.required_claims ? { requiredClaims: JSON.parse(row.required_claims) as RequiredClaims } : {}),
               issueStartAt: Date.parse(definition.issueStartAt), issueEndAt: Date.parse(definition.issueEndAt),
               validFrom: Date.parse(definition.validFrom), validUntil: Date.parse(definition.validUntil), holders, redemptions,

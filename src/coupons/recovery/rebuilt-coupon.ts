@@ -27,6 +27,8 @@ export function foldInto(rebuilt: Map<string, RebuiltCoupon>, event: CouponEvent
     // Redis keeps the definition as the reads show it: with the total and window as they now are.
     current.definition = JSON.stringify({ ...(JSON.parse(current.definition) as object), totalQuantity: state.totalQuantity });
   } else if (current && event.type === 'CouponIssueWindowChanged') {
-    current.definition = JSON.stringify({ ...(JSON.parse(current.definition) as object), ...event.data });
+    // The window the rules took, which a late copy of an older change does not move.
+    const window = { issueStartAt: new Date(state.issueStartAt).toISOString(), issueEndAt: new Date(state.issueEndAt).toISOString() };
+    current.definition = JSON.stringify({ ...(JSON.parse(current.definition) as object), ...window });
   }
 }

@@ -36,6 +36,25 @@ export interface AdmissionCoupon {
   allowListVersion: number;
   /** Revoke-unused has run: a use cancelled from now on leaves its coupon REVOKED, not usable again. */
   unusedRevoked?: true;
+  /** The revision of the last change applied to each setting (see `takesEffect`); none applied yet when absent. */
+  revisions?: SettingRevisions;
+}
+
+export type Setting = 'window' | 'claims' | 'allowList';
+export type SettingRevisions = Record<Setting, number>;
+
+/** The coupon's setting revision: the highest any setting reached, where the next change continues. */
+export const settingRevision = (c: Pick<AdmissionCoupon, 'revisions'>): number => Math.max(0, ...Object.values(c.revisions ?? {}));
+
+/**
+ * Whether a change of `setting` at `revision` is newer than the last one applied (and records it if so). A late
+ * copy of an older change is not; changes from before revisions (0) apply in log order until a revised one came.
+ */
+function takesEffect(coupon: AdmissionCoupon, setting: Setting, revision = 0): boolean {
+  const applied = coupon.revisions?.[setting] ?? 0;
+  if (revision === 0 ? applied !== 0 : revision <= applied) return false;
+  coupon.revisions = { window: 0, claims: 0, allowList: 0, ...coupon.revisions, [setting]: revision };
+  return true;
 }
 
 /** Whether a caller qualifies: every required claim carries an allowed value, and they are on the allow-list in force. */
@@ -317,15 +336,15 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
       if (coupon) coupon.status = 'CLOSED';
       return coupon;
     case 'CouponEligibilityChanged':
-      if (coupon) {
+      if (coupon && takesEffect(coupon, 'claims', event.data.revision)) {
         if (event.data.requiredClaims) coupon.requiredClaims = event.data.requiredClaims;
         else delete coupon.requiredClaims;
       }
       return coupon;
     case 'CouponAllowListChunkAdded': {
       const { version, userIds } = event.data;
-      // A chunk of a list already replaced in (a copy re-sent after its run) changes nothing.
-      if (!coupon || (coupon.allowList && coupon.allowList.version >= version)) return coupon;
+      // A chunk of a list already replaced in, or of one a later upload superseded (a copy re-sent late), changes nothing.
+      if (!coupon || (coupon.allowList && coupon.allowList.version >= version) || (coupon.staged && coupon.staged.version > version)) return coupon;
       if (coupon.staged?.version !== version) coupon.staged = { version, members: new Set() };
       for (const id of userIds) coupon.staged.members.add(id);
       coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
@@ -333,7 +352,7 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
     }
     case 'CouponAllowListReplaced': {
       const { version } = event.data;
-      if (!coupon) return coupon;
+      if (!coupon || !takesEffect(coupon, 'allowList', event.data.revision)) return coupon;
       if (version === null) {
         delete coupon.allowList;
         delete coupon.staged;
@@ -345,7 +364,7 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
       return coupon;
     }
     case 'CouponIssueWindowChanged':
-      if (coupon) {
+      if (coupon && takesEffect(coupon, 'window', event.data.revision)) {
         coupon.issueStartAt = Date.parse(event.data.issueStartAt);
         coupon.issueEndAt = Date.parse(event.data.issueEndAt);
       }
