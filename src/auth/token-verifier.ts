@@ -28,7 +28,7 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
     ? (token: string) => jwtVerify(token, jwks, { algorithms: ['RS256', 'ES256'] })
     : async (token: string) => {
         try {
-          return { payload: verifyHs256(token, secret, jwt.issuer) };
+          return { payload: verifyHs256(token, secret, { issuer: jwt.issuer }) };
         } catch (error) {
           throw (error as RejectedToken).expired ? new errors.JWTExpired('expired', {}) : error;
         }
