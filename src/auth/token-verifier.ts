@@ -12,23 +12,52 @@ export class InvalidTokenError extends Error {
   }
 }
 
+/** The identity provider's key set could not be had: the token was not judged, so the caller may retry it. */
+export class KeySetUnavailable extends Error {
+  constructor(cause: unknown) {
+    super(`the JWKS could not be fetched: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'KeySetUnavailable';
+  }
+}
+
 const CACHE_LIMIT = 50_000;
+
+/** What the key set, having answered, says about the token itself: no key for its kid, or no single one. */
+const TOKEN_FAULTS = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported];
+
+/**
+ * jose fetches the key set on first use, when it is older than 10 minutes, and on an unknown kid (at most
+ * every 30 s); a failed fetch is not remembered, so the next token fetches again.
+ */
+function remoteKeys(url: string): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(new URL(url));
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (TOKEN_FAULTS.some((fault) => error instanceof fault)) throw error;
+      throw new KeySetUnavailable(error);
+    }
+  };
+}
 
 /**
  * HS256 with the configured secret (verified synchronously, see hs256.ts), or RS256/ES256 from a JWKS URL
  * through jose; the algorithm is pinned either way, so `alg: none` and algorithm confusion are refused
- * before any claim is read. A verified token is
- * remembered until it expires: the same bytes always verify the same way, and the issue path at the
- * opening second sees each user's token many times.
+ * before any claim is read, and both paths check the same claims (exp required, iss, aud when configured).
+ * A verified token is remembered until it expires: the same bytes always verify the same way, and the
+ * issue path at the opening second sees each user's token many times. Only verdicts are remembered: a
+ * key set that could not be fetched leaves nothing behind.
  */
 export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
-  const jwks: JWTVerifyGetKey | undefined = jwt.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : undefined;
+  const expect = { issuer: jwt.issuer, ...(jwt.audience ? { audience: jwt.audience } : {}) };
   const secret = hs256Key(jwt.secret ?? '');
+  const jwks = jwt.jwksUrl ? remoteKeys(jwt.jwksUrl) : undefined;
   const verify = jwks
-    ? (token: string) => jwtVerify(token, jwks, { algorithms: ['RS256', 'ES256'] })
+    ? (token: string) => jwtVerify(token, jwks, { algorithms: ['RS256', 'ES256'], requiredClaims: ['exp'], ...expect })
     : async (token: string) => {
         try {
-          return { payload: verifyHs256(token, secret, { issuer: jwt.issuer }) };
+          return { payload: verifyHs256(token, secret, expect) };
         } catch (error) {
           throw (error as RejectedToken).expired ? new errors.JWTExpired('expired', {}) : error;
         }
@@ -42,6 +71,7 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
     try {
       ({ payload } = await verify(token));
     } catch (error) {
+      if (error instanceof KeySetUnavailable) throw error;
       const reason = error instanceof errors.JWTExpired ? 'The token has expired' : 'The token is not valid';
       throw new InvalidTokenError(reason);
     }

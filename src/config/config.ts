@@ -18,6 +18,15 @@ const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
     .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean))
     .pipe(z.array(item).min(1, 'must list at least one value'));
 
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** Keys fetched in clear text could be swapped on the way; on loopback they cannot, and tests serve them there. */
+function isKeySetUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const { protocol, hostname } = new URL(value);
+  return protocol === 'https:' || (protocol === 'http:' && LOOPBACK.has(hostname));
+}
+
 const hostPort = z.string().regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'must be host:port');
 
 const envSchema = z.object({
@@ -43,8 +52,9 @@ const envSchema = z.object({
   KAFKA_MIN_INSYNC_REPLICAS: wholeNumber(1, 10).optional(),
 
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-  JWT_ISSUER: z.string().min(1).default('coupon-platform'),
+  JWT_JWKS_URL: z.string().refine(isKeySetUrl, 'must be an https:// URL (http:// only for 127.0.0.1, [::1] or localhost)').optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
   ACCESS_TOKEN_TTL_SECONDS: wholeNumber(60, 86_400).default(3600),
 
   ADMISSION_SHARDS: wholeNumber(1, 1024).default(16),
@@ -99,7 +109,8 @@ export interface Config {
   redis: { commandTimeoutMs: number };
   mysqlUrl?: string;
   kafka: { brokers?: string[]; clientId: string; topic: string; partitions: number; replicationFactor: number; minInSyncReplicas: number };
-  jwt: { secret?: string; jwksUrl?: string; issuer: string; ttlSeconds: number };
+  /** `issuer` and `audience` (when set) are checked on every token, HS256 or JWKS. */
+  jwt: { secret?: string; jwksUrl?: string; issuer: string; audience?: string; ttlSeconds: number };
   admission: {
     shards: number;
     retryMs: number;
@@ -167,6 +178,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (env.KAFKA_MIN_INSYNC_REPLICAS !== undefined && env.KAFKA_MIN_INSYNC_REPLICAS > replication) {
     throw new ConfigError([`KAFKA_MIN_INSYNC_REPLICAS=${env.KAFKA_MIN_INSYNC_REPLICAS}: cannot exceed the replication factor (${replication}); every write would be refused`]);
   }
+  // The provider signs for other applications too; its issuer is what tells its tokens for us apart, so no default stands in.
+  if (env.JWT_JWKS_URL && !env.JWT_ISSUER) {
+    throw new ConfigError(['JWT_ISSUER: required with JWT_JWKS_URL (the `iss` the identity provider puts in tokens for this platform)']);
+  }
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
     throw new ConfigError(['JWT_SECRET or JWT_JWKS_URL: one must be set when NODE_ENV=production']);
   }
@@ -189,7 +204,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       replicationFactor: replication,
       minInSyncReplicas: env.KAFKA_MIN_INSYNC_REPLICAS ?? Math.min(2, replication),
     },
-    jwt: { secret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
+    jwt: {
+      secret: env.JWT_SECRET, jwksUrl: env.JWT_JWKS_URL, issuer: env.JWT_ISSUER ?? 'coupon-platform', audience: env.JWT_AUDIENCE, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    },
     admission: {
       shards: env.ADMISSION_SHARDS, retryMs: env.ADMISSION_RETRY_MS, replicas: env.ADMISSION_REPLICAS as 0 | 1,
       replicaWaitMs: env.ADMISSION_REPLICA_WAIT_MS, outboxMaxEntries: env.OUTBOX_MAX_ENTRIES,

@@ -53,6 +53,28 @@ config('production refuses to start without a way to verify tokens', () => {
   assert.match(problemsOf({ NODE_ENV: 'production' })[0]!, /JWT_SECRET or JWT_JWKS_URL/);
 });
 
+config('JWT_JWKS_URL must be https://; http:// only on loopback, where tests serve a key set', () => {
+  for (const url of ['http://idp.example/jwks', 'http://127.0.0.1.idp.example/jwks', 'http://10.0.0.1/jwks', 'ftp://idp.example/jwks', 'idp.example/jwks']) {
+    assert.match(problemsOf({ JWT_JWKS_URL: url, JWT_ISSUER: 'https://idp.example' })[0]!, /^JWT_JWKS_URL=.*must be an https:\/\/ URL/, url);
+  }
+  for (const url of ['https://idp.example/.well-known/jwks.json', 'http://127.0.0.1:8080/jwks', 'http://[::1]:8080/jwks', 'http://localhost/jwks']) {
+    assert.is(loadConfig({ JWT_JWKS_URL: url, JWT_ISSUER: 'https://idp.example' }).jwt.jwksUrl, url);
+  }
+});
+
+config('JWT_JWKS_URL needs JWT_ISSUER (no default issuer stands in for the provider\'s); JWT_AUDIENCE is read', () => {
+  assert.match(problemsOf({ JWT_JWKS_URL: 'https://idp.example/jwks' })[0]!, /^JWT_ISSUER: required with JWT_JWKS_URL/);
+  const jwt = loadConfig({ JWT_JWKS_URL: 'https://idp.example/jwks', JWT_ISSUER: 'https://idp.example', JWT_AUDIENCE: 'coupon-platform' }).jwt;
+  assert.equal([jwt.issuer, jwt.audience], ['https://idp.example', 'coupon-platform']);
+  assert.equal([loadConfig({}).jwt.issuer, loadConfig({}).jwt.audience], ['coupon-platform', undefined]);
+});
+
+config('the process will not start with an http:// key set off loopback, naming the variable', async () => {
+  const { code, output } = await runAppToExit({ JWT_JWKS_URL: 'http://idp.example/jwks', JWT_ISSUER: 'https://idp.example', PORT: '0', ROLES: 'api' }, 30_000);
+  assert.is(code, 2);
+  assert.match(output, /JWT_JWKS_URL="http:\/\/idp.example\/jwks": must be an https:\/\/ URL/);
+});
+
 config('the README documents every variable the config reads', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const undocumented = CONFIG_VARIABLES.filter((name) => !readme.includes(`\`${name}\``));
