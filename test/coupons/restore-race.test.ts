@@ -4,6 +4,11 @@ import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { Harness } from '../support/api-harness.ts';
 import { issueMany } from '../support/log-assertions.ts';
 import { spec } from '../support/spec.ts';
+import { tally } from '../support/tally.ts';
+import { openTestRuntime } from '../support/test-runtime.ts';
+import { AdmissionRecovery } from '../../src/coupons/recovery/admission-recovery.ts';
+import { startApi } from '../../src/roles/api-role.ts';
+import { closeRuntime, logAndStores } from '../../src/runtime/runtime.ts';
 
 /** A relay that moves ten entries per Kafka round trip: draining a backlog takes long enough to overlap a restore. */
 let harness!: Harness;
@@ -47,6 +52,65 @@ race('keys lost while 600 admissions wait in the outbox and the relay drains the
   assert.is(new Set(events.map((e) => (e.data as { userId: string }).userId)).size, 1_000, 'one coupon per user');
   const report = await harness.audit(couponId);
   assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
+});
+
+race('given two restores of one lost coupon, when the second is put in place after the first and after a cancellation and a re-use, then it changes nothing: no use goes back, no allow-list is emptied', async () => {
+  await harness.startRelay();
+  const couponId = await harness.createCoupon({ totalQuantity: 5, eligibility: { allowList: true } });
+  const admin = await harness.token('root', 'admin');
+  assert.is((await harness.request('PUT', `/admin/coupons/${couponId}/allow-list`, { token: admin, rawBody: 'ann\nbob\n', headers: { 'content-type': 'text/csv' } })).status, 200);
+  const ann = await harness.token('ann');
+  const id = String((await harness.request('POST', `/coupons/${couponId}/issue`, { token: ann })).body.issuedCouponId);
+  const use = (orderId: string) => harness.request('POST', `/issued-coupons/${id}/use`, { token: ann, body: { orderId } });
+  assert.is((await use('order-1')).status, 200);
+  await harness.drained(couponId);
+
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  await harness.runtime.redis.del(k.coupon, k.holders, k.used, ...k.allowLists);
+  // Two processes restore it: the slower one read the log before the faster one put it back.
+  const [first, second] = [new AdmissionRecovery(logAndStores(harness.runtime)), new AdmissionRecovery(logAndStores(harness.runtime))];
+  const slow = await second.rebuild([couponId]);
+  assert.equal(await first.restore([couponId]), [couponId]);
+  const orders = await harness.token('orders', 'service');
+  assert.is((await harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token: orders, body: { orderId: 'order-1' } })).status, 200);
+  assert.is((await use('order-2')).status, 200);
+  assert.equal(await second.install(slow), [], 'the slower restore finds the coupon back and writes nothing');
+  const inForce = await harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token: orders, body: { orderId: 'order-2' } });
+  assert.equal([inForce.status, inForce.body.status], [200, 'ISSUED'], 'the re-use for order-2 stays the use in force');
+  assert.is((await harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token('bob') })).status, 201, 'the allow-list is whole');
+  assert.equal(await harness.runtime.redis.keys(`*:rs:${couponId}:*`), [], 'no restore leaves its own keys behind');
+  await harness.drained(couponId);
+  await harness.projected();
+  const report = await harness.audit(couponId);
+  assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
+});
+
+race('given a lost coupon another process put back first, then this process decides again instead of answering 404; two API processes asked at once answer every request', async () => {
+  await harness.startRelay();
+  const couponId = await harness.createCoupon({ totalQuantity: 1_000 });
+  await harness.drained(couponId);
+  await harness.projected();
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  await harness.runtime.redis.del(k.coupon, k.holders, k.used);
+  await new AdmissionRecovery(logAndStores(harness.runtime)).restore([couponId]);
+  assert.is(await new AdmissionRecovery(logAndStores(harness.runtime)).recoverIfLost(couponId), true, 'it is there: decide again');
+  assert.is(await new AdmissionRecovery(logAndStores(harness.runtime)).recoverIfLost('01937a4e-0000-7000-8000-00000000dead'), false, 'a coupon nobody knows stays unknown');
+
+  const otherRuntime = await openTestRuntime({ PORT: '0' });
+  const other = await startApi(otherRuntime);
+  try {
+    await harness.runtime.redis.del(k.coupon, k.holders, k.used);
+    const asks = await Promise.all(Array.from({ length: 400 }, async (_, i) => {
+      const base = i % 2 === 0 ? harness.api.url : other.url;
+      const token = await harness.token(`asker-${i}`);
+      const answer = await fetch(`${base}/coupons/${couponId}/issue`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      return answer.status;
+    }));
+    assert.equal(tally(asks.map((status) => ({ status, body: {} }))), { 201: 400 }, 'no asker is told the coupon does not exist');
+  } finally {
+    await other.stop();
+    await closeRuntime(otherRuntime);
+  }
 });
 
 race.run();

@@ -17,6 +17,8 @@ export interface CouponKeys {
   attempts(route: 'issue' | 'use', userId: string): string;
   /** The two allow-list sets: the one in force (the coupon's `ala` names it) and the one an upload fills. */
   allowLists: [string, string];
+  /** Where one restore writes the coupon's holders, uses and allow-list before putting them in place at once. */
+  staged(restoreId: string): [holders: string, used: string, allowList: string];
 }
 
 export function couponKeys(couponId: string, shards: number): CouponKeys {
@@ -26,6 +28,7 @@ export function couponKeys(couponId: string, shards: number): CouponKeys {
     memo: (requestId) => `${t}:rq:${requestId}`,
     attempts: (route, userId) => `${t}:rl:${route}:${couponId}:${userId}`,
     allowLists: [`${t}:al:${couponId}:a`, `${t}:al:${couponId}:b`],
+    staged: (restoreId) => [`${t}:rs:${couponId}:${restoreId}:h`, `${t}:rs:${couponId}:${restoreId}:u`, `${t}:rs:${couponId}:${restoreId}:al`],
   };
 }
 

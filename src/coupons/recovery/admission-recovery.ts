@@ -7,13 +7,16 @@ import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys } from '../admission/keys.ts';
 import { redemptionValue } from '../admission/redemption-value.ts';
 import { chunks } from '../../batching/chunks.ts';
+import { uuidv7 } from '../ids.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
 import { assertRestoreFollowsLog } from './read-models-follow-log.ts';
 import { foldInto, type RebuiltCoupon } from './rebuilt-coupon.ts';
 import { settingRevision } from '../rules/coupon-rules.ts';
 
-const RESTORE = readFileSync(new URL('../admission/restore.lua', import.meta.url), 'utf8');
+const INSTALL = readFileSync(new URL('../admission/install-restored.lua', import.meta.url), 'utf8');
+/** A restore that died between writing its own keys and putting them in place leaves nothing for long. */
+const STAGED_TTL_MS = 3_600_000;
 const LEGACY_USES = readFileSync(new URL('../admission/legacy-uses.lua', import.meta.url), 'utf8');
 /** Present while Redis holds admission state; gone after a FLUSHALL or a fresh Redis. */
 export const ADMISSION_MARKER = 'admission:state';
@@ -37,15 +40,21 @@ export class AdmissionRecovery {
     return restored.length;
   }
 
-  /** On a miss: a coupon the read model knows but Redis does not was lost, so restore it and say so. */
+  /**
+   * On a miss: a coupon the read model knows but Redis does not was lost, so restore it. True when Redis holds
+   * the coupon afterwards, whoever put it back (another process's restore may have come first), so the caller
+   * decides again instead of answering that it does not exist.
+   */
   recoverIfLost(couponId: string): Promise<boolean> {
     let running = this.inFlight.get(couponId);
     if (!running) {
+      const inRedis = async () => (await this.deps.redis.exists(couponKeys(couponId, this.deps.shards).coupon)) === 1;
       running = (async () => {
-        if (await this.deps.redis.exists(couponKeys(couponId, this.deps.shards).coupon)) return false;
+        if (await inRedis()) return true;
         const known = await this.deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst();
         if (!known) return false;
-        return (await this.restore([couponId])).length > 0;
+        await this.restore([couponId]);
+        return inRedis();
       })().finally(() => this.inFlight.delete(couponId));
       this.inFlight.set(couponId, running);
     }
@@ -96,11 +105,14 @@ export class AdmissionRecovery {
   }
 
   private async restoreCoupons(only: string[]): Promise<string[]> {
-    return this.writeAll(await this.rebuild(only));
+    return this.install(await this.rebuild(only));
   }
 
-  /** The named coupons folded from their own events in the log, and whatever the outbox still holds of them. */
-  private async rebuild(only: string[]): Promise<Map<string, RebuiltCoupon>> {
+  /**
+   * A restore's first half: the named coupons folded from their own events in the log, and whatever the outbox
+   * still holds of them. `install` puts them in place.
+   */
+  async rebuild(only: string[]): Promise<Map<string, RebuiltCoupon>> {
     const wanted = new Set(only);
     const pendingBefore = (await outboxEvents(this.deps.redis, this.deps.shards)).filter((e) => wanted.has(e.couponId));
     const rebuilt = new Map<string, RebuiltCoupon>();
@@ -152,31 +164,38 @@ export class AdmissionRecovery {
         }, { from: new Map([[partition, from]]), until, partitions: [partition] });
         const pendingAfter = await outboxEvents(this.deps.redis, this.deps.shards);
         for (const event of [...pendingBefore, ...pendingAfter].filter(ofPartition(partition))) foldInto(rebuilt, event);
-        written.push(...(await this.writeAll(rebuilt)));
+        // Most coupons of a partition are usually still there: they are not copied just to be dropped.
+        for (const couponId of rebuilt.keys()) if (await this.deps.redis.exists(couponKeys(couponId, this.deps.shards).coupon)) rebuilt.delete(couponId);
+        written.push(...(await this.install(rebuilt)));
       }
     });
     return written;
   }
 
-  private async writeAll(rebuilt: Map<string, RebuiltCoupon>): Promise<string[]> {
+  /** A restore's second half: each rebuilt coupon Redis still lacks is put in place; returns the ones written. */
+  async install(rebuilt: Map<string, RebuiltCoupon>): Promise<string[]> {
     const written: string[] = [];
     for (const [couponId, r] of rebuilt) if (await this.write(couponId, r)) written.push(couponId);
     return written;
   }
 
+  /**
+   * Holders, uses and the allow-list go to keys of this restore's own (admissions never see them), then one
+   * script puts them and the coupon hash in place only if Redis still lacks the coupon: a restore that lost the
+   * race to another, or to a live coupon, changes nothing.
+   */
   private async write(couponId: string, r: RebuiltCoupon): Promise<boolean> {
     const k = couponKeys(couponId, this.deps.shards);
-    if (await this.deps.redis.exists(k.coupon)) return false;
     const { state } = r;
-    for (const part of chunks([...state.holders], 1_000)) await this.deps.redis.hset(k.holders, Object.fromEntries(part));
+    const staged = k.staged(uuidv7());
+    const [holders, used, allowList] = staged;
+    for (const part of chunks([...state.holders], 1_000)) await this.deps.redis.hset(holders, Object.fromEntries(part));
     const holderOf = new Map([...state.holders].map(([userId, sequence]) => [sequence, userId]));
     const redemptions = [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r, holderOf.get(sequence)!)] as const);
-    for (const part of chunks(redemptions, 1_000)) await this.deps.redis.hset(k.used, Object.fromEntries(part));
+    for (const part of chunks(redemptions, 1_000)) await this.deps.redis.hset(used, Object.fromEntries(part));
     // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
-    if (state.allowList) {
-      await this.deps.redis.unlink(...k.allowLists);
-      for (const part of chunks([...state.allowList.members], 1_000)) await this.deps.redis.sadd(k.allowLists[0], ...part);
-    }
+    for (const part of chunks([...(state.allowList?.members ?? [])], 1_000)) await this.deps.redis.sadd(allowList, ...part);
+    for (const key of staged) await this.deps.redis.pexpire(key, STAGED_TTL_MS);
     const fields: Record<string, string | number> = {
       st: state.status, tot: state.totalQuantity, iss: state.issued, usd: state.usedCount, cnc: state.cancelledCount, rvk: state.revokedCount, is: state.issueStartAt, ie: state.issueEndAt,
       vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, def: r.definition, ca: r.createdAt,
@@ -187,7 +206,7 @@ export class AdmissionRecovery {
       alv: state.allowListVersion,
       rev: settingRevision(state),
     };
-    const restored = (await this.deps.redis.eval(RESTORE, 1, k.coupon, ...Object.entries(fields).flat())) === 1;
+    const restored = (await this.deps.redis.eval(INSTALL, 8, k.coupon, k.holders, k.used, ...k.allowLists, ...staged, ...Object.entries(fields).flat())) === 1;
     // The code index lived in the same Redis: what the log says a code names, it names again.
     const { code } = JSON.parse(r.definition) as { code?: string };
     if (restored && code) await new CouponCodes(this.deps.redis).reserve(code, couponId);
