@@ -10,7 +10,7 @@ import { catalogRoute } from '../coupons/catalog/catalog-route.ts';
 import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
 import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { SettledCoupons } from '../coupons/issue/settled-coupons.ts';
-import { connectRedis } from '../redis/redis-client.ts';
+import { CouponChangeFeed } from '../coupons/issue/coupon-change-feed.ts';
 import { myCouponsRoute } from '../coupons/mine/my-coupons-route.ts';
 import { projectionStatusRoute } from '../projections/projection-status.ts';
 import { accountRoutes } from '../accounts/account-routes.ts';
@@ -20,7 +20,8 @@ import { healthRoutes } from '../health/health-routes.ts';
 import { metricsRoutes } from '../metrics/metrics-routes.ts';
 import { watchOutbox, watchProjectionLag } from '../metrics/runtime-gauges.ts';
 import { openApiRoutes } from '../openapi/openapi-routes.ts';
-import { logAndStores, redisTarget, type Runtime } from '../runtime/runtime.ts';
+import { logAndStores, type Runtime } from '../runtime/runtime.ts';
+import type { ResolvedConfig } from '../config/config.ts';
 import type { RunningRole } from './role.ts';
 
 export interface RunningApi extends RunningRole {
@@ -51,6 +52,10 @@ export function apiRouters(runtime: Runtime, streams = new DashboardStreams(), s
   return [healthRoutes(runtime), metricsRoutes(), coupons, openApiRoutes()];
 }
 
+/** Where the change feed subscribes: the one Redis, or each node of the cluster in turn (every node hears every PUBLISH). */
+const subscriptionNodes = (config: ResolvedConfig): string[] =>
+  config.redisClusterNodes ? config.redisClusterNodes.map((node) => `redis://${node}`) : [config.redisUrl];
+
 const admissionRecovery = (runtime: Runtime) => new AdmissionRecovery(logAndStores(runtime));
 
 export async function startApi(runtime: Runtime): Promise<RunningApi> {
@@ -60,8 +65,8 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   watchProjectionLag(runtime);
   const streams = new DashboardStreams();
   const settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger);
-  const subscriber = await connectRedis(redisTarget(runtime.config), runtime.config.redis, runtime.logger.child({ component: 'redis-subscriber' }));
-  await settled.listen(subscriber);
+  const feed = new CouponChangeFeed(runtime.redis, settled, { nodes: subscriptionNodes(runtime.config) }, runtime.logger.child({ component: 'coupon-change-feed' }));
+  void feed.start();
   const app = createApp(runtime.logger, apiRouters(runtime, streams, settled), runtime.config.http.corsOrigins);
   const server = createServer(app.callback());
   server.keepAliveTimeout = 65_000;
@@ -83,7 +88,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
         server.closeIdleConnections();
         // Dashboards hold their event streams open; they reconnect to whichever API answers next.
         streams.closeAll();
-        subscriber.disconnect();
+        void feed.stop();
       }),
   };
 }

@@ -2,14 +2,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../log/logger.ts';
 import { issuedCouponId } from '../ids.ts';
 import { couponKeys } from '../admission/keys.ts';
-
-export const COUPON_CLOSED_CHANNEL = 'coupon-closed';
-/** Stock added or the issue window moved: what a process learned of the coupon may no longer hold. */
-export const COUPON_REOPENED_CHANNEL = 'coupon-reopened';
+import type { ChangeListener } from './coupon-change-feed.ts';
 
 type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
 /** `done`: past its use (its window about to end): kept as a marker so its last SOLD_OUT answers do not reload it. */
-type Entry = { state: 'loading' } | { state: 'too-many' } | { state: 'done' } | { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number };
+type Loading = { state: 'loading'; epoch: number };
+type Ready = { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number; bytes: number };
+type Entry = Loading | { state: 'too-many' } | { state: 'done' } | Ready;
 
 /**
  * The script checks the issue window before the stock, so from the window's end it answers ISSUE_ENDED, not
@@ -17,54 +16,60 @@ type Entry = { state: 'loading' } | { state: 'too-many' } | { state: 'done' } | 
  * the two clocks may disagree by as much without a wrong answer.
  */
 const WINDOW_END_MARGIN_MS = 5_000;
-
-/** Above this many holders a coupon is not kept in memory: its askers go to Redis as before. */
-const MAX_HOLDERS = 200_000;
 /** Coupons remembered at all (markers included); the longest-known is forgotten first. */
 const MAX_COUPONS_KNOWN = 10_000;
-/** Holders kept across every settled coupon; the longest-known coupons make room for new ones. */
-const MAX_HOLDERS_KEPT = 1_000_000;
+/** What a remembered holder costs, about: the id's bytes and the map's entry around them. */
+const holderBytes = (userId: string) => 80 + userId.length;
 
 /**
  * Coupons that can never admit again in this process's memory, so the storm after a sell-out is answered
  * without a Redis call. A sold-out or closed coupon's holders can no longer change, so once this process has
- * learned the final state (from an answer Redis gave it) it loads the holders once and then answers exactly as
- * the script would: ALREADY_ISSUED with the caller's coupon for a holder, the final code for anyone else. The
- * changes left arrive by pub/sub: a sold-out coupon being closed (from the close script) and stock added to it
- * (from the stock script: it is forgotten and asked of Redis again); when the subscription drops, everything
- * learned is forgotten and learned again from Redis.
+ * learned the final state it loads the holders once and then answers exactly as the script would:
+ * ALREADY_ISSUED with the caller's coupon for a holder, the final code for anyone else.
+ *
+ * What may change it arrives by the change feed: a sold-out coupon being closed, stock added or the window moved
+ * (forgotten, asked of Redis again). Memory answers only while the feed is live: when it is lost, everything
+ * learned is forgotten, and a load begun before is never installed. A load installs only if nothing touched its
+ * coupon meanwhile and the holders it read are all of them (as many as were issued), so a snapshot from before a
+ * reopening and a second sell-out never stands for the second. Memory is bounded in bytes, not holders.
  */
-export class SettledCoupons {
+export class SettledCoupons implements ChangeListener {
   private readonly entries = new Map<string, Entry>();
-  /** Without the close messages a remembered SOLD_OUT could outlive a close: nothing is answered from memory. */
   private listening = false;
+  /** One more each time the feed comes back: a load from an earlier one may have missed a message. */
+  private epoch = 0;
+  private bytes = 0;
 
   constructor(
     private readonly redis: Redis,
     private readonly shards: number,
     private readonly logger: Logger,
+    /** Bytes of holders kept across every settled coupon; one coupon above it is never kept. */
+    private readonly budgetBytes = 64 * 1024 * 1024,
   ) {}
 
-  /** Listens for closes on its own connection (a subscribed connection can do nothing else). */
-  async listen(subscriber: Redis): Promise<void> {
-    subscriber.on('message', (channel: string, couponId: string) => (channel === COUPON_REOPENED_CHANNEL ? this.reopened(couponId) : this.closed(couponId)));
-    // A message missed while the subscription was down could leave a stale SOLD_OUT: start over instead.
-    subscriber.on('ready', () => this.entries.clear());
-    subscriber.on('end', () => this.entries.clear());
-    await subscriber.subscribe(COUPON_CLOSED_CHANNEL, COUPON_REOPENED_CHANNEL);
+  live(): void {
+    this.forget();
+    this.epoch++;
     this.listening = true;
+  }
+
+  lost(): void {
+    this.listening = false;
+    this.epoch++;
+    this.forget();
   }
 
   /** The coupon was closed: a remembered SOLD_OUT becomes COUPON_CLOSED; one still loading is dropped. */
   closed(couponId: string): void {
     const entry = this.entries.get(couponId);
     if (entry?.state === 'ready') entry.outcome = 'COUPON_CLOSED';
-    else this.entries.delete(couponId);
+    else this.delete(couponId);
   }
 
   /** Stock was added or the window moved: whatever was learned of the coupon is forgotten, one still loading included. */
   reopened(couponId: string): void {
-    this.entries.delete(couponId);
+    this.delete(couponId);
   }
 
   /** The answer Redis would give this caller, when it is known here; undefined sends the request to Redis. */
@@ -72,6 +77,7 @@ export class SettledCoupons {
     const entry = this.listening ? this.entries.get(couponId) : undefined;
     if (entry?.state !== 'ready') return undefined;
     if (entry.outcome === 'SOLD_OUT' && Date.now() >= entry.issueEndMs - WINDOW_END_MARGIN_MS) {
+      this.delete(couponId);
       this.entries.set(couponId, { state: 'done' });
       return undefined;
     }
@@ -88,49 +94,62 @@ export class SettledCoupons {
       return;
     }
     if (entry) return;
-    if (this.entries.size >= MAX_COUPONS_KNOWN) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(couponId, { state: 'loading' });
-    void this.load(couponId, outcome).catch((error: unknown) => {
-      this.entries.delete(couponId);
+    if (this.entries.size >= MAX_COUPONS_KNOWN) this.delete(this.entries.keys().next().value!);
+    const loading: Loading = { state: 'loading', epoch: this.epoch };
+    this.entries.set(couponId, loading);
+    void this.load(couponId, outcome, loading).catch((error: unknown) => {
+      if (this.entries.get(couponId) === loading) this.entries.delete(couponId);
       this.logger.warn({ err: error, couponId }, 'could not load the holders of a settled coupon; answering from Redis');
     });
   }
 
-  private async load(couponId: string, outcome: Final): Promise<void> {
+  private async load(couponId: string, outcome: Final, loading: Loading): Promise<void> {
     const { holders: key, coupon } = couponKeys(couponId, this.shards);
-    if ((await this.redis.hlen(key)) > MAX_HOLDERS) {
-      this.entries.set(couponId, { state: 'too-many' });
-      return;
-    }
     const holders = new Map<string, number>();
+    let bytes = 0;
     let cursor = '0';
     do {
       const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 5_000);
-      for (let i = 0; i < flat.length; i += 2) holders.set(flat[i]!, Number(flat[i + 1]));
+      for (let i = 0; i < flat.length; i += 2) {
+        holders.set(flat[i]!, Number(flat[i + 1]));
+        bytes += holderBytes(flat[i]!);
+      }
+      if (bytes > this.budgetBytes) {
+        if (this.entries.get(couponId) === loading) this.entries.set(couponId, { state: 'too-many' });
+        return;
+      }
       cursor = next;
     } while (cursor !== '0');
-    // Read last: a close before this read is seen here, one after it arrives as a message (which drops a
-    // loading entry), so the state set below is never older than Redis's.
+    // Read last: the feed was live before this read, so any later change arrives as a message, which drops `loading`.
     const [status, issueEnd, total, issued] = await this.redis.hmget(coupon, 'st', 'ie', 'tot', 'iss');
-    if (this.entries.get(couponId)?.state !== 'loading') return;
-    // Learned from an answer that stock added since has made stale (its message may come first): not settled.
-    if (status !== 'CLOSED' && Number(issued) < Number(total)) {
+    if (this.entries.get(couponId) !== loading) return;
+    const settled = status === 'CLOSED' || Number(issued) >= Number(total);
+    // Holders only grow, one per issue: as many as issued means the scan missed none admitted while it ran.
+    if (!settled || loading.epoch !== this.epoch || holders.size !== Number(issued)) {
       this.entries.delete(couponId);
       return;
     }
-    this.makeRoom(holders.size);
-    this.entries.set(couponId, { state: 'ready', outcome: status === 'CLOSED' ? 'COUPON_CLOSED' : outcome, holders, issueEndMs: Number(issueEnd) });
+    this.makeRoom(bytes);
+    this.bytes += bytes;
+    this.entries.set(couponId, { state: 'ready', outcome: status === 'CLOSED' ? 'COUPON_CLOSED' : outcome, holders, issueEndMs: Number(issueEnd), bytes });
+  }
+
+  private delete(couponId: string): void {
+    const entry = this.entries.get(couponId);
+    if (entry?.state === 'ready') this.bytes -= entry.bytes;
+    this.entries.delete(couponId);
+  }
+
+  private forget(): void {
+    this.entries.clear();
+    this.bytes = 0;
   }
 
   /** A long-running process meets many campaigns: forget the earliest settled ones (they go back to Redis). */
   private makeRoom(needed: number): void {
-    let kept = needed;
-    for (const entry of this.entries.values()) if (entry.state === 'ready') kept += entry.holders.size;
     for (const [couponId, entry] of this.entries) {
-      if (kept <= MAX_HOLDERS_KEPT) return;
-      if (entry.state !== 'ready') continue;
-      kept -= entry.holders.size;
-      this.entries.delete(couponId);
+      if (this.bytes + needed <= this.budgetBytes) return;
+      if (entry.state === 'ready') this.delete(couponId);
     }
   }
 }

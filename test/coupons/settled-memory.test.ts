@@ -1,0 +1,149 @@
+import * as assert from 'uvu/assert';
+import type { Redis } from 'ioredis';
+import { CouponChangeFeed, type ChangeListener } from '../../src/coupons/issue/coupon-change-feed.ts';
+import { SettledCoupons } from '../../src/coupons/issue/settled-coupons.ts';
+import { Harness } from '../support/api-harness.ts';
+import { startDelayProxy } from '../support/delay-proxy.ts';
+import { eventually } from '../support/eventually.ts';
+import { spec } from '../support/spec.ts';
+
+const memory = spec('the sold-out memory against a changing coupon and a failing subscription', () => Harness.start({ env: { USER_LIMIT: '100000' } }));
+
+interface Gate { arrived: Promise<void>; open(): void; done: Promise<void> }
+
+/**
+ * The process's real Redis client, with HMGET calls held at a gate each (in order) until the test opens it: the
+ * one read a holder load makes after scanning the holders, so a test can choose when each load finishes.
+ */
+function gatedHmget(redis: Redis, count: number): { client: Redis; gates: Gate[] } {
+  const waiting: { arrive: () => void; opened: Promise<void>; finish: () => void }[] = [];
+  const gates = Array.from({ length: count }, () => {
+    let arrive!: () => void, open!: () => void, finish!: () => void;
+    const gate = { arrived: new Promise<void>((r) => (arrive = r)), open: () => open(), done: new Promise<void>((r) => (finish = r)) };
+    waiting.push({ arrive, opened: new Promise<void>((r) => (open = r)), finish });
+    return gate;
+  });
+  const client = new Proxy(redis, {
+    get(target, property) {
+      if (property === 'hmget') {
+        return async (...args: Parameters<Redis['hmget']>) => {
+          const gate = waiting.shift();
+          gate?.arrive();
+          await gate?.opened;
+          const reply = await target.hmget(...args);
+          setImmediate(() => gate?.finish());
+          return reply;
+        };
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { client, gates };
+}
+
+/** Forwards to the memory and keeps what it heard, so a test can wait for a message to have arrived. */
+function recording(listener: SettledCoupons): ChangeListener & { reopenedIds: string[]; lostCount: number } {
+  const heard = { reopenedIds: [] as string[], lostCount: 0 };
+  return Object.assign(heard, {
+    closed: (id: string) => listener.closed(id),
+    reopened: (id: string) => {
+      listener.reopened(id);
+      heard.reopenedIds.push(id);
+    },
+    live: () => listener.live(),
+    lost: () => {
+      listener.lost();
+      heard.lostCount++;
+    },
+  });
+}
+
+const shardsOf = (harness: Harness) => harness.runtime.config.admission.shards;
+const issue = async (harness: Harness, couponId: string, user: string) =>
+  harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token(user) });
+const addStock = async (harness: Harness, couponId: string) =>
+  harness.request('POST', `/admin/coupons/${couponId}/stock`, { token: await harness.token('root', 'admin'), body: { add: 1 } });
+
+memory('given a first holder load that finishes after the coupon was reopened and sold out again, then it installs nothing, and the second load answers the new holder ALREADY_ISSUED', async (harness) => {
+  const couponId = await harness.createCoupon({ totalQuantity: 1 });
+  assert.is((await issue(harness, couponId, 'ann')).status, 201);
+  const { client, gates: [first, second] } = gatedHmget(harness.runtime.redis, 2);
+  const settled = new SettledCoupons(client, shardsOf(harness), harness.runtime.logger);
+  const heard = recording(settled);
+  const feed = new CouponChangeFeed(harness.runtime.redis, heard, { nodes: [harness.runtime.config.redisUrl] }, harness.runtime.logger);
+  await feed.start();
+  try {
+    settled.learn(couponId, 'SOLD_OUT');
+    await first!.arrived; // the first load has read the holders: ann alone
+    assert.is((await addStock(harness, couponId)).status, 200);
+    await eventually('the reopening heard', () => heard.reopenedIds, (ids) => ids.includes(couponId));
+    const bob = await issue(harness, couponId, 'bob');
+    assert.is(bob.status, 201);
+    settled.learn(couponId, 'SOLD_OUT');
+    await second!.arrived; // the second load has read ann and bob
+    first!.open();
+    await first!.done;
+    second!.open();
+    await second!.done;
+    assert.equal(settled.answer(couponId, 'bob'), { outcome: 'ALREADY_ISSUED', issuedCouponId: bob.body.issuedCouponId });
+    assert.equal(settled.answer(couponId, 'cat'), { outcome: 'SOLD_OUT' });
+  } finally {
+    await feed.stop();
+  }
+});
+
+memory('given its subscription cut, or stalled without closing, then memory stops answering at once (closed) or within the heartbeat\'s silence (stalled), and a reopening it missed is never answered as SOLD_OUT', async (harness) => {
+  const url = new URL(harness.runtime.config.redisUrl);
+  for (const fault of ['cut', 'stall'] as const) {
+    const couponId = await harness.createCoupon({ totalQuantity: 1 });
+    assert.is((await issue(harness, couponId, `first-${fault}`)).status, 201);
+    const proxy = await startDelayProxy({ host: url.hostname, port: Number(url.port) });
+    const settled = new SettledCoupons(harness.runtime.redis, shardsOf(harness), harness.runtime.logger);
+    const heard = recording(settled);
+    const feed = new CouponChangeFeed(harness.runtime.redis, heard, { nodes: [`redis://127.0.0.1:${proxy.port}`], heartbeatMs: 100, silenceMs: 600 }, harness.runtime.logger);
+    await feed.start();
+    try {
+      settled.learn(couponId, 'SOLD_OUT');
+      await eventually('answered from memory', () => settled.answer(couponId, 'someone'), (a) => a?.outcome === 'SOLD_OUT');
+      if (fault === 'cut') await proxy.close();
+      else proxy.delay(60_000);
+      await eventually(`memory forgets after the ${fault}`, () => heard.lostCount, (n) => n > 0, { timeoutMs: fault === 'cut' ? 1_000 : 3_000, everyMs: 10 });
+      assert.is((await addStock(harness, couponId)).status, 200);
+      assert.is(settled.answer(couponId, 'someone'), undefined, 'the asker goes to Redis, which admits');
+      assert.is((await issue(harness, couponId, `second-${fault}`)).status, 201);
+    } finally {
+      await feed.stop();
+      await proxy.close();
+    }
+  }
+});
+
+memory('given holders worth more bytes than the budget, then that coupon is asked of Redis; coupons within it are kept, the earliest forgotten first', async (harness) => {
+  const long = await harness.createCoupon({ totalQuantity: 300 });
+  await Promise.all(Array.from({ length: 300 }, (_, i) => issue(harness, long, `${'x'.repeat(150)}-${i}`)));
+  const small = await Promise.all([0, 1, 2].map(async (n) => {
+    const couponId = await harness.createCoupon({ totalQuantity: 20 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => issue(harness, couponId, `s${n}-${i}`)));
+    return couponId;
+  }));
+  // 20 holders of about 85 bytes each: two such coupons fit in 4,000 bytes, three do not; 300 long ids (about 70 KB) never.
+  const settled = new SettledCoupons(harness.runtime.redis, shardsOf(harness), harness.runtime.logger, 4_000);
+  const feed = new CouponChangeFeed(harness.runtime.redis, settled, { nodes: [harness.runtime.config.redisUrl] }, harness.runtime.logger);
+  await feed.start();
+  try {
+    const kept = async (couponId: string) => {
+      settled.learn(couponId, 'SOLD_OUT');
+      await new Promise((r) => setTimeout(r, 200));
+      return settled.answer(couponId, 'nobody') !== undefined;
+    };
+    assert.is(await kept(long), false, 'over the budget alone');
+    assert.equal([await kept(small[0]!), await kept(small[1]!)], [true, true]);
+    assert.is(await kept(small[2]!), true);
+    assert.equal(small.map((id) => settled.answer(id, 'nobody') !== undefined), [false, true, true], 'the earliest made room');
+  } finally {
+    await feed.stop();
+  }
+});
+
+memory.run();
