@@ -32,8 +32,6 @@ type StreamEntries = [id: string, fields: string[]][];
 
 interface HeldShard {
   lease: Lease;
-  /** Last id sent; entries up to it are in Kafka. '0-0' reads a shard from its oldest entry. */
-  sentUpTo: string;
 }
 
 interface ShardBatch {
@@ -108,14 +106,19 @@ export class OutboxRelay {
     this.leasesRefreshedAt = Date.now();
     const now = new Map(leases.map((l) => [l.shard, l]));
     for (const [shard, held] of this.held) if (now.get(shard)?.token !== held.lease.token) this.held.delete(shard);
-    for (const lease of leases) if (!this.held.has(lease.shard)) this.held.set(lease.shard, { lease, sentUpTo: '0-0' });
+    for (const lease of leases) if (!this.held.has(lease.shard)) this.held.set(lease.shard, { lease });
   }
 
-  /** Reads up to a batch from every held shard, one stream per command (pipelined into one round trip). */
+  /**
+   * Reads up to a batch from every held shard, one stream per command (pipelined into one round trip). Always
+   * from the oldest entry: what was sent is deleted, so the oldest left is the next to send, and an entry that
+   * reappears after a Redis failover (its delete never reached the replica) is sent again rather than left to
+   * count against the outbox's bound forever (consumers drop the copy by eventId).
+   */
   private async read(): Promise<Map<number, StreamEntries>> {
     const shards = [...this.held.values()];
     const replies = await Promise.all(shards.map((h) =>
-      this.o.reader.xread('COUNT', this.o.batchSize, 'STREAMS', shardKeys(h.lease.shard).outbox, h.sentUpTo) as Promise<[string, StreamEntries][] | null>));
+      this.o.reader.xread('COUNT', this.o.batchSize, 'STREAMS', shardKeys(h.lease.shard).outbox, '0-0') as Promise<[string, StreamEntries][] | null>));
     const out = new Map<number, StreamEntries>();
     replies.forEach((reply, i) => {
       const entries = reply?.[0]?.[1] ?? [];
@@ -162,7 +165,6 @@ export class OutboxRelay {
         this.fence(batch.held);
         continue;
       }
-      batch.held.sentUpTo = batch.ids[batch.ids.length - 1]!;
       this.relayed += batch.messages.length;
       this.deadLettered += batch.deadLetters.length;
       metrics.relayBatches.inc();

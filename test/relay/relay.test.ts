@@ -5,6 +5,7 @@ import { startRelay } from '../../src/roles/relay-role.ts';
 import { Harness } from '../support/api-harness.ts';
 import { assertExactlyOnceInOrder, issueMany } from '../support/log-assertions.ts';
 import { spec } from '../support/spec.ts';
+import { eventually } from '../support/eventually.ts';
 
 let harness!: Harness;
 const relay = spec('outbox relay', async () => (harness = await Harness.start()));
@@ -53,6 +54,26 @@ relay('an outbox entry that is not a valid event is dead-lettered, and the ones 
   assert.ok(dead![1].some((f) => /invalid coupon event/.test(f)), 'and says why');
   const types = (await harness.eventsOf(couponId)).map((e) => e.type);
   assert.equal(types, ['CouponCreated', 'CouponIssued']);
+});
+
+relay('given an entry the relay already sent reappearing below what it has read (a failover to a replica that never got the delete), then it is sent again and leaves the outbox, not counted against the bound forever', async () => {
+  await harness.stopRelay();
+  const couponId = await harness.createCoupon({ totalQuantity: 10 });
+  assert.is(await issueMany(harness, couponId, ['before-failover']), 1);
+  const outbox = shardKeys(shardOf(couponId, harness.runtime.config.admission.shards)).outbox;
+  const entries = await harness.runtime.redis.xrange(outbox, '-', '+');
+  const issued = entries.find(([, fields]) => fields[fields.indexOf('t') + 1] === 'CouponIssued')!;
+  await harness.startRelay();
+  await harness.drained(couponId);
+  assert.is(await issueMany(harness, couponId, ['after']), 1);
+  await harness.drained(couponId);
+
+  // The replica's stream: an older entry, under an id far below everything the relay has read since.
+  await harness.runtime.redis.del(outbox);
+  await harness.runtime.redis.xadd(outbox, '1-1', ...issued[1]);
+  await eventually('the reappeared entry to leave the outbox', () => harness.runtime.redis.xlen(outbox), (n) => n === 0, { timeoutMs: 10_000, everyMs: 50 });
+  const issuedIds = (await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponIssued').map((e) => e.eventId);
+  assert.equal([issuedIds.length, new Set(issuedIds).size], [3, 2], 'sent again: a copy consumers drop by eventId');
 });
 
 relay.run();
