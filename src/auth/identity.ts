@@ -20,8 +20,11 @@ export interface Identity {
   claims: string;
 }
 
-/** Registered JWT claims and the ones identity already uses: never matched by eligibility. */
-export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'role', 'email']);
+/**
+ * Registered JWT claims and the ones identity already uses: never matched by eligibility. `__proto__` too: an
+ * object cannot hold it as a claim of its own, so no token could ever carry it.
+ */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'role', 'email', '__proto__']);
 const LIMIT = 32;
 const text = (v: unknown): v is string => typeof v === 'string' && v.length <= 200;
 

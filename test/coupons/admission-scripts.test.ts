@@ -35,8 +35,9 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
   const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
   const orders = [null, 'order-1', 'order-2'];
   // Token claims by user: a single value, a list, a value no coupon asks for, none.
-  const claimsOf: Record<string, EligibilityClaims> = { u1: { tier: 'gold' }, u2: { tier: 'vip' }, u3: { tier: 'silver' }, u4: { tier: ['bronze', 'gold'] }, u5: {}, u6: { region: 'eu' } };
-  const requirements: (RequiredClaims | undefined)[] = [undefined, undefined, { tier: ['gold', 'vip'] }, { tier: ['gold'], region: ['eu'] }];
+  const claimsOf: Record<string, EligibilityClaims> = { u1: { tier: 'gold' }, u2: { tier: 'vip' }, u3: { tier: 'silver' }, u4: { tier: ['bronze', 'gold'] }, u5: {}, u6: { region: 'eu', toString: 'gold' } };
+  // A claim named like a property every object has must be matched as the token's own claim, or not at all.
+  const requirements: (RequiredClaims | undefined)[] = [undefined, undefined, { tier: ['gold', 'vip'] }, { tier: ['gold'], region: ['eu'] }, { toString: ['gold'] }, { constructor: ['x'] }];
   const mirror = new Map<string, AdmissionCoupon>();
   const ids: string[] = [];
   const now = Date.now();

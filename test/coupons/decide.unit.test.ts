@@ -37,6 +37,13 @@ issue('the window is [start, end): before start ISSUE_NOT_STARTED, at end ISSUE_
 issue('given all issued, SOLD_OUT', () => {
   assert.equal(decideIssue(coupon({ issued: 2 }), 'carol', now).outcome, 'SOLD_OUT');
 });
+issue('a required claim named like an object\'s own properties (constructor, toString…) matches only a claim the token carries', () => {
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    const c = coupon({ requiredClaims: JSON.parse(`{"${name}": ["gold"]}`) as Record<string, string[]> });
+    assert.is(decideIssue(c, 'bob', now, {}).outcome, 'NOT_ELIGIBLE', `${name} absent`);
+    assert.is(decideIssue(c, 'bob', now, JSON.parse(`{"${name}": "gold"}`) as Record<string, string>).outcome, 'ISSUED', `${name} held`);
+  }
+});
 issue.run();
 
 const use = spec('decideUse');
