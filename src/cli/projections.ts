@@ -1,11 +1,11 @@
 import '../runtime/pinned-node.ts';
 import { parseArgs } from 'node:util';
-import { PROJECTIONS, projectionNamed } from '../../projections/projections.ts';
+import { ALL_PROJECTIONS, PROJECTIONS, projectionNamed } from '../../projections/projections.ts';
 import { loadConfig } from '../config/config.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger } from '../log/logger.ts';
 import { projectionStatuses } from '../projections/projection-status.ts';
-import { rebuildProjections } from '../projections/rebuild.ts';
+import { followThisLog, rebuildProjections } from '../projections/rebuild.ts';
 import { closeRuntime, openRuntime } from '../runtime/runtime.ts';
 import { resolveConfig } from '../stack/resolve-config.ts';
 import { progressBar } from './progress-bar.ts';
@@ -30,6 +30,7 @@ try {
   if (command === 'status') {
     for (const s of await projectionStatuses(runtime.db, runtime.kafka, config.kafka.topic)) {
       say(`${s.name.padEnd(16)} ${s.status.padEnd(12)} lag ${String(s.lag).padStart(8)}  last event ${s.lastEventAt ?? '-'}  dead letters ${s.deadLetters}`);
+      if (s.problem) say(`${''.padEnd(16)} built from another log than ${config.kafka.topic} on these brokers (${s.problem})`);
     }
   } else {
     const targets = names.length > 0 ? names.map(projectionNamed) : PROJECTIONS;
@@ -40,6 +41,12 @@ try {
     });
     say(`${label}: ${result.events} events in ${result.seconds.toFixed(1)} s ` +
       `(${Math.round(result.events / Math.max(result.seconds, 0.001))} ev/s) -> ${result.tables.join(', ')}${result.swapped ? ' (swapped in)' : ''}`);
+    if (!asOf) {
+      const notRebuilt = ALL_PROJECTIONS.filter((p) => !PROJECTIONS.includes(p)).map((p) => p.name);
+      for (const name of await followThisLog(runtime.db, runtime.kafka, config.kafka.topic, notRebuilt)) {
+        say(`${name}: followed another log; reads this one from its start (what it raised before stays, nothing is raised twice)`);
+      }
+    }
   }
 } finally {
   await closeRuntime(runtime);

@@ -348,6 +348,17 @@ export class KafkaClient {
     return new Map((await retried(() => admin.fetchTopicOffsets(topic))).map((o) => [o.partition, BigInt(o.high)]));
   }
 
+  /** Where each partition's oldest kept record is (the log start) and where it ends. */
+  async offsetRanges(topic: string): Promise<Map<number, { start: bigint; end: bigint }>> {
+    const admin = await this.adminClient();
+    return new Map((await retried(() => admin.fetchTopicOffsets(topic))).map((o) => [o.partition, { start: BigInt(o.low), end: BigInt(o.high) }]));
+  }
+
+  /** The id a Kafka cluster got when it was formatted: a new or re-formatted cluster has another. */
+  async clusterId(): Promise<string> {
+    return (await retried(async () => (await this.adminClient()).describeCluster())).clusterId;
+  }
+
   /** Every message of a partition in [from, the end as of now). */
   async readToEnd(topic: string, partition: number, from: bigint): Promise<ConsumedMessage[]> {
     const messages: ConsumedMessage[] = [];
@@ -370,6 +381,27 @@ export class KafkaClient {
    */
   read(topic: string, partition: number, from: bigint, until: bigint, options: ReadOptions = {}): AsyncGenerator<ConsumedMessage[]> {
     return this.readWith(() => this.cluster(), topic, partition, from, until, options);
+  }
+
+  /**
+   * The message at (or first after) each given offset, read one partition after another on a connection of its
+   * own that is closed after: callers check this now and then, beside other readers of the shared cluster, and
+   * kafkajs leaks a socket when two fetches open one broker's connection at once.
+   */
+  async firstMessages(topic: string, from: Map<number, bigint>): Promise<Map<number, ConsumedMessage>> {
+    const own = connectedCluster(this.kafka);
+    try {
+      const found = new Map<number, ConsumedMessage>();
+      for (const [partition, offset] of from) {
+        for await (const batch of this.readWith(() => own, topic, partition, offset, offset + 1n, { maxBytes: 64 * 1024 })) {
+          if (batch[0]) found.set(partition, batch[0]);
+          break;
+        }
+      }
+      return found;
+    } finally {
+      await (await own.catch(() => undefined))?.disconnect().catch(() => undefined);
+    }
   }
 
   private async *readWith(

@@ -4,6 +4,7 @@ import type { Db } from '../db/database.ts';
 import { retryOnDeadlock } from '../db/retry-deadlock.ts';
 import { parseCouponEvent, type CouponEvent } from '../events/coupon-events.ts';
 import type { ConsumedMessage } from '../kafka/kafka-client.ts';
+import { foreignCheckpoints, LogMismatchError, type CheckpointLog } from './followed-log.ts';
 
 /** Where a run of a projection writes: the live tables, or a rebuild's shadow copies with their own checkpoints. */
 export interface ProjectionTarget {
@@ -74,8 +75,12 @@ async function ensureCheckpointRows(db: Db, runs: readonly ProjectionRun[], topi
  * partition, next offset)` are written in one transaction, and each run skips what is below its own
  * checkpoint, so a batch delivered again after a crash changes nothing. Events are decoded once for all
  * runs. A batch that starts past a checkpoint means the consumer is ahead of MySQL; the caller seeks back.
+ * Each checkpoint records the log it was written against (`log`); one recorded against another log (a
+ * rebuild swapped in while this process followed the old one) is refused, never extended.
  */
-export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: string, partition: number, messages: readonly ConsumedMessage[]): Promise<BatchOutcome> {
+export async function applyBatch(
+  db: Db, runs: readonly ProjectionRun[], topic: string, partition: number, messages: readonly ConsumedMessage[], log: CheckpointLog,
+): Promise<BatchOutcome> {
   const decoded = messages.map(decode);
   const locks = runs.flatMap((r) => (r.target.lockName ? [projectionLock(r.target.lockName, partition)] : []));
   await ensureCheckpointRows(db, runs, topic, partition);
@@ -88,12 +93,14 @@ export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: 
       return await retryOnDeadlock(() => connection.transaction().execute(async (tx) => {
         const stored = await tx
           .selectFrom('projection_checkpoint')
-          .select(['projection', 'next_offset'])
+          .select(['projection', 'partition_no', 'next_offset', 'log_cluster_id', 'log_first_record'])
           .where('projection', 'in', runs.map((r) => r.target.checkpointName))
           .where('topic', '=', topic)
           .where('partition_no', '=', partition)
           .forUpdate()
           .execute();
+        const foreign = foreignCheckpoints(stored, log);
+        if (foreign.length > 0) throw new LogMismatchError(topic, foreign);
         const checkpointOf = (run: ProjectionRun) => BigInt(stored.find((s) => s.projection === run.target.checkpointName)?.next_offset ?? 0);
         const lowest = runs.map(checkpointOf).reduce((a, b) => (b < a ? b : a));
         if (decoded[0]!.offset > lowest) return { kind: 'seek', offset: lowest } as const;
@@ -126,10 +133,11 @@ export async function applyBatch(db: Db, runs: readonly ProjectionRun[], topic: 
           }
           const nextOffset = fresh[fresh.length - 1]!.offset + 1n;
           const lastEventAt = events.length > 0 ? new Date(events[events.length - 1]!.occurredAt) : null;
-          await sql`INSERT INTO projection_checkpoint (projection, topic, partition_no, next_offset, last_event_at, updated_at)
-            VALUES (${target.checkpointName}, ${topic}, ${partition}, ${nextOffset.toString()}, ${lastEventAt}, ${new Date()})
+          await sql`INSERT INTO projection_checkpoint (projection, topic, partition_no, next_offset, last_event_at, updated_at, log_cluster_id, log_first_record)
+            VALUES (${target.checkpointName}, ${topic}, ${partition}, ${nextOffset.toString()}, ${lastEventAt}, ${new Date()}, ${log.clusterId}, ${log.firstRecord})
             ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset),
-              last_event_at = COALESCE(VALUES(last_event_at), last_event_at), updated_at = VALUES(updated_at)`.execute(tx);
+              last_event_at = COALESCE(VALUES(last_event_at), last_event_at), updated_at = VALUES(updated_at),
+              log_cluster_id = VALUES(log_cluster_id), log_first_record = VALUES(log_first_record)`.execute(tx);
           applied += events.length;
           deadLettered += failures.length;
           byProjection.push({ projection: target.checkpointName, applied: events.length, deadLettered: failures.length });

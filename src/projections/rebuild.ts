@@ -3,6 +3,7 @@ import type { Projection } from '../../projections/projection.ts';
 import type { Db } from '../db/database.ts';
 import type { KafkaClient } from '../kafka/kafka-client.ts';
 import { applyBatch, lowestPositions, projectionLock, type ProjectionRun } from './apply-batch.ts';
+import { assertFollowsLog, FollowedLog, LogMismatchError } from './followed-log.ts';
 import { ASOF_SUFFIX, REBUILD_SUFFIX, shadowTable } from './rebuild-names.ts';
 
 export interface RebuildProgress {
@@ -31,8 +32,10 @@ const sum = (m: Map<number, bigint>) => [...m.values()].reduce((a, b) => a + b, 
 /**
  * Replays the log once into shadow copies of the projections' tables while the live projector keeps
  * running, catches up to the live end, then swaps tables and checkpoints while holding the projections'
- * locks, so queries never see a half-built model. Stopped, it resumes from its shadow checkpoints. With
- * `asOf`, it builds `<table>__asof` side tables of the past and swaps nothing.
+ * locks, so queries never see a half-built model. Stopped, it resumes from its shadow checkpoints (unless
+ * they belong to another log: then it starts over). The swapped-in checkpoints carry this log's identity, so
+ * read models that followed another log follow this one from then on. With `asOf`, it builds
+ * `<table>__asof` side tables of the past and swaps nothing.
  */
 export async function rebuildProjections(
   deps: { db: Db; kafka: KafkaClient; topic: string },
@@ -41,21 +44,8 @@ export async function rebuildProjections(
 ): Promise<RebuildResult> {
   const { db, kafka, topic } = deps;
   const asOf = options.asOf;
-  const runs: ProjectionRun[] = projections.map((projection) => ({
-    projection,
-    target: {
-      checkpointName: `${projection.name}${asOf ? ASOF_SUFFIX : REBUILD_SUFFIX}`,
-      tables: Object.fromEntries(projection.tables.map((t) => [t, shadowTable(t, Boolean(asOf))])),
-      asOf,
-    },
-  }));
-  for (const { projection, target } of runs) {
-    if (asOf) await discard(db, target.checkpointName, Object.values(target.tables));
-    for (const live of projection.tables) {
-      await sql`CREATE TABLE IF NOT EXISTS ${sql.table(target.tables[live]!)} LIKE ${sql.table(live)}`.execute(db);
-    }
-  }
-
+  const runs = await shadowRuns(deps, projections, asOf);
+  const followed = await FollowedLog.verified(db, kafka, topic, runs.map((r) => r.target.checkpointName));
   const started = Date.now();
   const startPositions = await lowestPositions(db, runs, topic);
   let total = 0n;
@@ -66,7 +56,7 @@ export async function rebuildProjections(
   const replayTo = async (until: Map<number, bigint>) => {
     total = sum(until) - sum(startPositions);
     await kafka.scan(topic, async (batch) => {
-      const outcome = await applyBatch(db, runs, topic, batch.partition, batch.messages);
+      const outcome = await applyBatch(db, runs, topic, batch.partition, batch.messages, await followed.partition(batch.partition));
       if (outcome.kind === 'seek') throw new Error(`shadow checkpoint for partition ${batch.partition} is behind the scan`);
       done += batch.messages.length;
       report('replaying');
@@ -120,6 +110,49 @@ export async function rebuildProjections(
     projections: projections.map((p) => p.name), events: done, seconds: (Date.now() - started) / 1000,
     tables: projections.flatMap((p) => p.tables), swapped: true,
   };
+}
+
+/** The shadow tables and checkpoints a rebuild writes, kept from a stopped run only when they belong to this log. */
+async function shadowRuns(deps: { db: Db; kafka: KafkaClient; topic: string }, projections: readonly Projection<unknown>[], asOf: Date | undefined): Promise<ProjectionRun[]> {
+  const { db, kafka, topic } = deps;
+  const runs: ProjectionRun[] = projections.map((projection) => ({
+    projection,
+    target: {
+      checkpointName: `${projection.name}${asOf ? ASOF_SUFFIX : REBUILD_SUFFIX}`,
+      tables: Object.fromEntries(projection.tables.map((t) => [t, shadowTable(t, Boolean(asOf))])),
+      asOf,
+    },
+  }));
+  const startOver = asOf !== undefined || (await assertFollowsLog(db, kafka, topic, runs.map((r) => r.target.checkpointName)).then(() => false, (error: unknown) => {
+    if (error instanceof LogMismatchError) return true;
+    throw error;
+  }));
+  for (const { projection, target } of runs) {
+    if (startOver) await discard(db, target.checkpointName, Object.values(target.tables));
+    for (const live of projection.tables) {
+      await sql`CREATE TABLE IF NOT EXISTS ${sql.table(target.tables[live]!)} LIKE ${sql.table(live)}`.execute(db);
+    }
+  }
+  return runs;
+}
+
+/**
+ * Projections that are not rebuilt (the notifier's: its notices have been delivered) but followed another log
+ * read this one from its start: each notice exists once, so nothing already raised is raised again. Answers
+ * the ones that did.
+ */
+export async function followThisLog(db: Db, kafka: KafkaClient, topic: string, projections: readonly string[]): Promise<string[]> {
+  const moved: string[] = [];
+  for (const name of projections) {
+    try {
+      await assertFollowsLog(db, kafka, topic, [name]);
+    } catch (error) {
+      if (!(error instanceof LogMismatchError)) throw error;
+      await db.deleteFrom('projection_checkpoint').where('projection', '=', name).where('topic', '=', topic).execute();
+      moved.push(name);
+    }
+  }
+  return moved;
 }
 
 async function discard(db: Db, checkpointName: string, tables: string[]): Promise<void> {
