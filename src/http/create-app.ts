@@ -5,10 +5,12 @@ import { httpMetrics } from '../metrics/http-metrics.ts';
 import { errorHandler } from './error-handler.ts';
 import { requestContext } from './request-context.ts';
 import { securityHeaders } from './security-headers.ts';
+import { DEFAULT_BODY_TIMEOUT_MS } from './request-body.ts';
 
-export function createApp(logger: Logger, routers: Router[], corsOrigins: readonly string[] = []): Koa {
+export function createApp(logger: Logger, routers: Router[], corsOrigins: readonly string[] = [], bodyTimeoutMs = DEFAULT_BODY_TIMEOUT_MS): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
+  Object.assign(app.context, { bodyTimeoutMs });
   app.use(requestContext(logger));
   app.use(httpMetrics);
   app.use(securityHeaders(corsOrigins));

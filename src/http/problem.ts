@@ -13,6 +13,7 @@ export const PROBLEMS = {
   COUPON_CODE_TAKEN: { status: 409, title: 'Another coupon has this code' },
   ISSUED_COUPON_NOT_FOUND: { status: 404, title: 'No such issued coupon' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request body did not arrive in time' },
   NOT_ACCEPTABLE: { status: 406, title: 'The requested media type is not available' },
   EMAIL_TAKEN: { status: 409, title: 'An account with this email exists' },
   DELIVERY_NOT_DEAD: { status: 409, title: 'Only a dead delivery can be retried' },

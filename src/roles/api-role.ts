@@ -67,10 +67,12 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   const settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger);
   const feed = new CouponChangeFeed(runtime.redis, settled, { nodes: subscriptionNodes(runtime.config) }, runtime.logger.child({ component: 'coupon-change-feed' }));
   void feed.start();
-  const app = createApp(runtime.logger, apiRouters(runtime, streams, settled), runtime.config.http.corsOrigins);
-  const server = createServer(app.callback());
+  const app = createApp(runtime.logger, apiRouters(runtime, streams, settled), runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs);
+  // No limit on a whole request: an allow-list of millions on a slow uplink takes what it takes. Headers must
+  // arrive in time (slow-loris), and a body that stops arriving is answered 408 (request-body.ts). Node reads
+  // these when the server is made: set on it afterwards they do nothing (its 300 s default stayed in force).
+  const server = createServer({ requestTimeout: 0, headersTimeout: 20_000 }, app.callback());
   server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // With reusePort, N API processes listen on one port and the kernel spreads connections across them.

@@ -9,6 +9,7 @@ import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { isCouponId, uuidv7 } from '../ids.ts';
 import { allowListChunks } from './allow-list-upload.ts';
+import { requestBody } from '../../http/request-body.ts';
 
 export const eligibilityRequest = z.strictObject({ requiredClaims: requiredClaimsSchema.nullable() });
 export const allowListReplacedSchema = z.object({ id: z.string(), allowList: z.object({ version: z.number().int(), size: z.number().int() }) });
@@ -39,7 +40,7 @@ export function eligibilityRoutes(router: Router, deps: CouponRouteDeps): void {
     const couponId = couponIdOf(ctx.params);
     const format = ctx.is('application/x-ndjson', 'application/ndjson') ? 'ndjson' : ctx.is('text/csv') ? 'csv' : undefined;
     if (!format) throw new Problem('UNSUPPORTED_MEDIA_TYPE', 'Send the list as application/x-ndjson (one user id per line) or text/csv (user ids in the first column)');
-    const result = await deps.admission.replaceAllowList(couponId, allowListChunks(ctx.req, format), eventMeta(ctx));
+    const result = await deps.admission.replaceAllowList(couponId, allowListChunks(requestBody(ctx), format), eventMeta(ctx));
     if (result.outcome !== 'REPLACED') {
       throw result.outcome === 'COUPON_NOT_FOUND' ? new Problem(result.outcome, 'No coupon has this id')
         : new Problem(result.outcome, 'Another upload for this coupon started after this one and replaced it');
