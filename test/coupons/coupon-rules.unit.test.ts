@@ -119,8 +119,8 @@ rules('a sequence never issued is not found', () =>
   given(f.created(), f.issued(1, 'ann'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'))
     .when(cancel(2, 'order-1'), '2026-12-02T09:00:00.000Z').then({ outcome: 'ISSUED_COUPON_NOT_FOUND' }));
 
-rules('a holder uses their own coupon; the order system and an admin use one on a holder\'s behalf and cancel a use; a holder cannot cancel', () => {
-  assert.equal((['user', 'service', 'admin'] as const).map((p) => [may(p, 'useOnBehalf'), may(p, 'cancelUse')]), [[false, false], [true, true], [true, true]]);
+rules('people are issued coupons, a service is not; a holder uses their own; the order system and an admin use one on a holder\'s behalf and cancel a use; a holder cannot cancel', () => {
+  assert.equal((['user', 'service', 'admin'] as const).map((p) => [may(p, 'issue'), may(p, 'useOnBehalf'), may(p, 'cancelUse')]), [[true, false, false], [false, true, true], [true, true, true]]);
 });
 
 const afterRevoke = [f.created(), f.issued(1, 'ann'), f.issued(2, 'bob'), f.used(1, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'), f.closed(), f.revoked([[2, 'bob']], 1)];

@@ -50,6 +50,8 @@ authority('given a service token, when it uses a coupon, then it must name the h
   }
   const used = await use(ids.ann!, orders, { orderId: 'order-1', userId: 'ann' });
   assert.equal([used.status, used.body.status], [200, 'USED']);
+  const issuedToService = await harness.request('POST', `/coupons/${couponId}/issue`, { token: orders });
+  assert.equal([issuedToService.status, issuedToService.body.code], [403, 'FORBIDDEN'], 'a service is issued nothing');
   const byAdmin = await use(ids.bob!, await harness.token('root', 'admin'), { userId: 'bob' });
   assert.equal([byAdmin.status, byAdmin.body.status], [200, 'USED']);
 

@@ -10,6 +10,7 @@ import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { metrics } from '../../metrics/metrics.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { isCouponId, uuidv7 } from '../ids.ts';
+import { may } from '../rules/coupon-rules.ts';
 
 export const issuedCouponSchema = z.object({
   issuedCouponId: z.string(),
@@ -33,7 +34,8 @@ export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
 }
 
 async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string): Promise<void> {
-  const { userId, claims } = identityOf(ctx);
+  const { userId, claims, role } = identityOf(ctx);
+  if (!may(role, 'issue')) throw new Problem('FORBIDDEN', 'Coupons are issued to people; a service token holds none');
   // A keyed request must replay its first outcome, which only Redis remembers.
   const known = ctx.headers['idempotency-key'] === undefined ? deps.settled.answer(couponId, userId) : undefined;
   if (known) {

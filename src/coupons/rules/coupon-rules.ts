@@ -88,11 +88,13 @@ export type Redemption =
 export type Principal = 'user' | 'service' | 'admin';
 
 /**
- * Who may change a redemption. A holder uses their own coupon; the order system and an admin use one on a
- * holder's behalf (naming the holder) and cancel a use, because a cancellation gives the discount back and
- * only the order system knows the order was really cancelled.
+ * Who may do what beyond their own reads. A person (a user, or an admin) is issued coupons for themselves; the
+ * order system is not a person and holds none. A holder uses their own coupon; the order system and an admin use
+ * one on a holder's behalf (naming the holder) and cancel a use, because a cancellation gives the discount back
+ * and only the order system knows the order was really cancelled.
  */
 export const AUTHORITY = {
+  issue: ['user', 'admin'],
   useOnBehalf: ['service', 'admin'],
   cancelUse: ['service', 'admin'],
 } as const satisfies Record<string, readonly Principal[]>;
