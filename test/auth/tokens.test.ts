@@ -2,6 +2,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
 import { spec } from '../support/spec.ts';
+import { servedRoutes } from '../support/served-routes.ts';
 
 let harness!: Harness;
 let couponId!: string;
@@ -65,6 +66,20 @@ tokens('a user token on an admin route: 403 FORBIDDEN, and nothing is created', 
     assert.is(answer.body.code, 'FORBIDDEN');
   }
   assert.is((await harness.request('GET', `/coupons/${couponId}`, { token: user })).body.status, 'OPEN');
+});
+
+tokens('every admin route, called with a user token and with a service token: 403 FORBIDDEN', async () => {
+  const routes = (await servedRoutes()).filter((r) => r.path.startsWith('/admin/') && !(r.method === 'GET' && r.path === '/admin/dashboard'));
+  assert.ok(routes.length >= 15, `the admin routes served: ${routes.length}`);
+  for (const role of ['user', 'service'] as const) {
+    const token = await harness.token(`not-an-admin-${role}`, role);
+    for (const { method, path } of routes) {
+      const concrete = path.replace(':couponId', couponId).replace(/:[a-zA-Z]+/g, 'x');
+      const answer = await harness.request(method, concrete, { token, ...(method === 'POST' || method === 'PUT' || method === 'PATCH' ? { body: {} } : {}) });
+      assert.equal([answer.status, answer.body?.code], [403, 'FORBIDDEN'], `${role}: ${method} ${path}`);
+    }
+  }
+  assert.equal((await harness.request('GET', `/admin/coupons/${couponId}`, { token: await harness.token('root', 'admin') })).status, 200);
 });
 
 tokens('a spoofed X-User-Id changes nothing: identity comes from the token', async () => {
