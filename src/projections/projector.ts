@@ -9,14 +9,13 @@ import { FollowedLog, LogMismatchError } from './followed-log.ts';
  */
 const PARTITIONS_AT_ONCE = 3;
 
-/** A topic can be deleted and created again under a running consumer without a rebalance: checked this often too. */
-const LOG_CHECK_EVERY_MS = 30_000;
-
 /** Read models of another log are no loop to retry: the process ends as for a dead loop (crash-policy.ts), saying what fixes it. */
-function fatal(error: LogMismatchError): never {
-  queueMicrotask(() => {
-    throw error;
-  });
+function raise(error: unknown): never {
+  if (error instanceof LogMismatchError) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
   throw error;
 }
 
@@ -28,7 +27,9 @@ export interface RunningProjector {
 /**
  * Keeps read models current: one consumer group reads the log once for all of them, and each batch is
  * applied to every projection in one transaction. Positions come from their MySQL checkpoints, which must
- * belong to this log: checked before it joins, at every assignment and every 30 s (LogMismatchError).
+ * belong to this log: checked before it joins, at every assignment, and before a batch that starts below where
+ * the partition was left (kafkajs moves a position the log does not have, as after a topic was deleted and created
+ * again, to the log's start); a batch never extends a checkpoint recorded against another log (LogMismatchError).
  */
 export async function startProjector(runtime: Runtime, runs: readonly ProjectionRun[], role: 'projector' | 'notifier' = 'projector'): Promise<RunningProjector> {
   const { db, kafka, config } = runtime;
@@ -39,10 +40,8 @@ export async function startProjector(runtime: Runtime, runs: readonly Projection
   const state = { applied: 0 };
   const names = runs.map((r) => r.target.checkpointName);
   const followed = await FollowedLog.verified(db, kafka, topic, names);
-  const verify = () => followed.verify(db, names).catch((error: unknown) => {
-    if (error instanceof LogMismatchError) fatal(error);
-    throw error;
-  });
+  /** Where each partition's next batch should start: the checkpoints sought, then past each batch. */
+  const next = new Map<number, bigint>();
   const consumer = await kafka.consume({
     groupId,
     topic,
@@ -52,19 +51,23 @@ export async function startProjector(runtime: Runtime, runs: readonly Projection
     concurrency: PARTITIONS_AT_ONCE,
     onAlive: () => runtime.liveness.moved(role),
     positionsFor: async (partitions) => {
-      await verify();
+      await followed.verify(db, names).catch(raise);
       const stored = await lowestPositions(db, runs, topic);
-      return new Map(partitions.map((p) => [p, stored.get(p) ?? 0n]));
+      const positions = new Map(partitions.map((p) => [p, stored.get(p) ?? 0n]));
+      for (const [partition, offset] of positions) next.set(partition, offset);
+      return positions;
     },
     eachBatch: async (batch, seek) => {
-      const outcome = await applyBatch(db, runs, topic, batch.partition, batch.messages, await followed.partition(batch.partition)).catch((error: unknown) => {
-        if (error instanceof LogMismatchError) fatal(error);
-        throw error;
-      });
+      if (BigInt(batch.messages[0]!.offset) < (next.get(batch.partition) ?? 0n)) await followed.verify(db, names).catch(raise);
+      const outcome = await applyBatch(db, runs, topic, batch.partition, batch.messages, await followed.partition(batch.partition)).catch(raise);
       if (outcome.kind === 'seek') {
         log.info({ partition: batch.partition, offset: String(outcome.offset) }, 'consumer ahead of checkpoint; seeking back');
+        next.set(batch.partition, outcome.offset);
         seek(outcome.offset);
-      } else if (outcome.kind === 'applied') {
+        return;
+      }
+      next.set(batch.partition, BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n);
+      if (outcome.kind === 'applied') {
         state.applied += outcome.applied;
         for (const p of outcome.byProjection) {
           metrics.projectorApplied.inc({ projection: p.projection }, p.applied);
@@ -74,14 +77,11 @@ export async function startProjector(runtime: Runtime, runs: readonly Projection
       }
     },
   });
-  const checking = setInterval(() => void verify().catch((error: unknown) => log.warn({ err: error }, 'could not check which log the read models follow')), LOG_CHECK_EVERY_MS);
-  checking.unref();
   return {
     get applied() {
       return state.applied;
     },
     stop: async () => {
-      clearInterval(checking);
       await consumer.stop();
       runtime.liveness.stopped(role);
     },

@@ -10,9 +10,10 @@ import { liveRun } from '../../src/projections/apply-batch.ts';
 import { LogMismatchError, REBUILD_COMMAND } from '../../src/projections/followed-log.ts';
 import { projectionStatuses } from '../../src/projections/projection-status.ts';
 import { startProjector, type RunningProjector } from '../../src/projections/projector.ts';
+import { CRASH_EXIT_CODE } from '../../src/runtime/crash-policy.ts';
 import { logAndStores } from '../../src/runtime/runtime.ts';
 import { Harness } from '../support/api-harness.ts';
-import { runCli } from '../support/app-process.ts';
+import { runCli, spawnApp } from '../support/app-process.ts';
 import { issueMany } from '../support/log-assertions.ts';
 import { spec } from '../support/spec.ts';
 
@@ -151,6 +152,37 @@ identity('the command the refusal names adopts this log: then the projectors run
   assert.equal(statuses.filter((s) => WITH_NOTICES.includes(s.name)).map((s) => s.status), ['up-to-date', 'up-to-date', 'up-to-date', 'up-to-date']);
   await harness.runtime.redis.del(couponKeys(after[0]!, config.admission.shards).coupon);
   assert.ok(await new AdmissionRecovery(logAndStores(harness.runtime)).recoverIfLost(after[0]!), 'a coupon of this log is restored');
+});
+
+identity('a projector process running when the topic is deleted and created again ends with a fatal line naming the rebuild, exit 70', async () => {
+  const running = await spawnApp({ ROLES: 'projector', LOG_LEVEL: 'info' });
+  try {
+    await harness.projected(60_000, READ_MODELS);
+    await recreateTopic();
+    await harness.startRelay();
+    await couponsInEveryPartition(1, 'under');
+    const { code } = await running.exitedWithin(60_000, 'the projector ends on read models of another log');
+    assert.is(code, CRASH_EXIT_CODE, running.output());
+    assert.match(running.output(), /"level":60.*built from another log than topic .* Rebuild them from this log: npm run projections -- rebuild/);
+  } finally {
+    await running.stop();
+  }
+});
+
+identity('a running projector never extends a checkpoint recorded against another log (a rebuild swapped in while it followed the old one): it ends, exit 70', async () => {
+  assert.is((await runCli('projections', ['rebuild'])).code, 0);
+  const running = await spawnApp({ ROLES: 'projector', LOG_LEVEL: 'info' });
+  try {
+    await harness.projected(60_000, READ_MODELS);
+    await harness.runtime.db.updateTable('projection_checkpoint').set({ log_first_record: 'f'.repeat(64) })
+      .where('topic', '=', harness.runtime.config.kafka.topic).where('projection', '=', 'issued_coupon').execute();
+    await couponsInEveryPartition(1, 'swapped');
+    const { code } = await running.exitedWithin(30_000, 'the projector refuses the batch');
+    assert.is(code, CRASH_EXIT_CODE, running.output());
+    assert.match(running.output(), /"level":60.*issued_coupon partition \d+: the log's first record is not the one the read model began with.*npm run projections -- rebuild/);
+  } finally {
+    await running.stop();
+  }
 });
 
 identity.run();
