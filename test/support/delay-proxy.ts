@@ -8,13 +8,19 @@ import type { AddressInfo } from 'node:net';
 export async function startDelayProxy(target: { host: string; port: number }) {
   let delayMs = 0;
   const sockets = new Set<Socket>();
+  /** Answers held back, dropped when the proxy closes (a closed proxy keeps nothing waiting). */
+  const held = new Set<NodeJS.Timeout>();
   const server = createServer((client) => {
     const upstream = connect(target.port, target.host);
     sockets.add(client).add(upstream);
     client.pipe(upstream);
     upstream.on('data', (chunk: Buffer) => {
       // Chunks keep their order: each waits at least as long as the one before it.
-      setTimeout(() => client.writable && client.write(chunk), delayMs);
+      const timer = setTimeout(() => {
+        held.delete(timer);
+        if (client.writable) client.write(chunk);
+      }, delayMs);
+      held.add(timer);
     });
     const close = () => {
       client.destroy();
@@ -28,6 +34,7 @@ export async function startDelayProxy(target: { host: string; port: number }) {
     port: (server.address() as AddressInfo).port,
     delay: (ms: number) => void (delayMs = ms),
     close: () => new Promise<void>((resolve) => {
+      for (const timer of held) clearTimeout(timer);
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
     }),

@@ -74,6 +74,7 @@ export class CouponChangeFeed {
   }
 
   private connect(): void {
+    if (this.stopped) return;
     const url = this.options.nodes[this.node % this.options.nodes.length]!;
     // A node that stays away for a few attempts is left for the next one.
     const subscriber = new Redis(url, { lazyConnect: true, autoResubscribe: false, keepAlive: 5_000, connectTimeout: 3_000, retryStrategy: (attempt) => (attempt > 3 ? null : attempt * 200) });
