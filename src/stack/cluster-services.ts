@@ -6,19 +6,40 @@ import { kafkaLog4j, newKafkaClusterId, type LocalService, type StackPorts } fro
 
 const files = (dir: string) => ({ log: join(dir, 'server.log'), pid: join(dir, 'server.pid') });
 
+/**
+ * A cluster node's bus port, set explicitly (`cluster-port`): Redis's default, the client port + 10,000, put
+ * the dev cluster's bus (27001–27006) on the test cluster's client ports. +100 is free in every profile
+ * (test/stack/port-plan.unit.test.ts).
+ */
+export const clusterBusPort = (port: number) => port + 100;
+
+/**
+ * Points every node a nodes.conf lists at its bus port. A cluster formed before `cluster-port` was set keeps each
+ * node's old bus port there, and nodes restarted on the new ones would never reach each other again.
+ */
+export function moveBusPorts(nodesConf: string): void {
+  if (!existsSync(nodesConf)) return;
+  const text = readFileSync(nodesConf, 'utf8');
+  const moved = text.replace(/(\d+\.\d+\.\d+\.\d+):(\d+)@\d+/g, (_, host: string, port: string) => `${host}:${port}@${clusterBusPort(Number(port))}`);
+  if (moved !== text) writeFileSync(nodesConf, moved);
+}
+
 /** One Redis Cluster node: cluster mode, AOF every second like the single Redis. */
 function redisNode(index: number): LocalService {
   return {
     name: `redis-${index + 1}`,
     part: 'redis',
     port: (p) => p.redisCluster[index]!,
+    listens: (p) => [{ port: p.redisCluster[index]!, use: 'client' }, { port: clusterBusPort(p.redisCluster[index]!), use: 'cluster bus' }],
+    programs: ['redis-server'],
     async start({ dir, ports }) {
       const home = join(dir, `redis-${index + 1}`);
       mkdirSync(home, { recursive: true });
       const port = ports.redisCluster[index]!;
+      moveBusPorts(join(home, 'nodes.conf'));
       const pid = spawnDetached(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--dir', home, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+        ['--port', String(port), '--cluster-port', String(clusterBusPort(port)), '--bind', '127.0.0.1', '--dir', home, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
           '--cluster-node-timeout', '3000', '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no',
           '--maxclients', '10000', '--maxmemory-policy', 'noeviction'],
         files(home),
@@ -35,6 +56,8 @@ function kafkaNode(index: number): LocalService {
     name: `kafka-${index + 1}`,
     part: 'kafka',
     port: (p) => p.kafkaCluster[index]!.broker,
+    listens: (p) => [{ port: p.kafkaCluster[index]!.broker, use: 'client' }, { port: p.kafkaCluster[index]!.controller, use: 'controller' }],
+    programs: ['java'],
     async start({ dir, ports, kafkaLibs }) {
       const home = join(dir, `kafka-${index + 1}`);
       const data = join(home, 'data');

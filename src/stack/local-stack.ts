@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { CLUSTER_SERVICES, formRedisCluster } from './cluster-services.ts';
 import { ensureKafkaJars, ensureServerBinaries } from './prerequisites.ts';
-import { isPortOpen, readPid, stopPid, isAlive } from './process-control.ts';
-import { LOCAL_SERVICES, MYSQL_DATABASE, MYSQL_PASSWORD, MYSQL_USER, pidFileOf, type LocalService, type StackPart, type StackPorts } from './services.ts';
+import { servicesDown } from './port-owners.ts';
+import { readPid, stopPid, isAlive } from './process-control.ts';
+import { LOCAL_SERVICES, MYSQL_CLUSTER_DATABASE, MYSQL_DATABASE, MYSQL_PASSWORD, MYSQL_USER, pidFileOf, type LocalService, type StackPart, type StackPorts } from './services.ts';
 
 /**
  * `dev` serves `npm start`, `test` serves `npm test`: separate ports and data, so tests never touch dev data.
@@ -19,7 +20,7 @@ const cluster = (redisBase: number, kafkaBase: number) => ({
   redisCluster: Array.from({ length: 6 }, (_, i) => redisBase + i),
   kafkaCluster: Array.from({ length: 3 }, (_, i) => ({ broker: kafkaBase + 100 * i, controller: kafkaBase + 100 * i + 1 })),
 });
-const PORTS: Record<StackProfile, StackPorts> = {
+export const PORTS: Record<StackProfile, StackPorts> = {
   dev: { redis: 16379, mysql: 13306, kafka: 19092, kafkaController: 19093, ...cluster(17001, 19192) },
   test: { redis: 26379, mysql: 23306, kafka: 29092, kafkaController: 29093, ...cluster(27001, 29192) },
   history: { redis: 36379, mysql: 33306, kafka: 39092, kafkaController: 39093, ...cluster(37001, 39192) },
@@ -35,7 +36,7 @@ export interface StackEndpoints {
 
 export function localEndpoints(profile: StackProfile, topology: StackTopology = 'single'): StackEndpoints {
   const p = PORTS[profile];
-  const mysqlUrl = `mysql://${MYSQL_USER}:${MYSQL_PASSWORD}@127.0.0.1:${p.mysql}/${MYSQL_DATABASE}`;
+  const mysqlUrl = `mysql://${MYSQL_USER}:${MYSQL_PASSWORD}@127.0.0.1:${p.mysql}/${topology === 'cluster' ? MYSQL_CLUSTER_DATABASE : MYSQL_DATABASE}`;
   if (topology === 'cluster') {
     const redisClusterNodes = p.redisCluster.map((port) => `127.0.0.1:${port}`);
     return { redisUrl: `redis://${redisClusterNodes[0]}`, redisClusterNodes, mysqlUrl, kafkaBrokers: p.kafkaCluster.map((n) => `127.0.0.1:${n.broker}`) };
@@ -49,8 +50,8 @@ const servicesOf = (topology: StackTopology): readonly LocalService[] =>
 const profileDir = (root: string, profile: StackProfile) => join(resolve(root), profile);
 
 /**
- * Brings up the named services of a profile, reusing any that already answer on their port.
- * Binaries and Kafka jars are installed only when a service actually has to be started.
+ * Brings up the named services of a profile, reusing any that already run; a port held by anything else is
+ * named with its process (port-owners.ts). Binaries and Kafka jars are installed only when a service actually has to be started.
  */
 export async function ensureLocalStack(
   root: string,
@@ -61,10 +62,7 @@ export async function ensureLocalStack(
 ): Promise<StackEndpoints> {
   const dir = profileDir(root, profile);
   const ports = PORTS[profile];
-  const down: LocalService[] = [];
-  for (const service of servicesOf(topology).filter((s) => only.includes(s.part))) {
-    if (!(await isPortOpen(service.port(ports)))) down.push(service);
-  }
+  const down = await servicesDown(servicesOf(topology).filter((s) => only.includes(s.part)), ports, dir, profile);
   if (down.length > 0) {
     ensureServerBinaries(log);
     mkdirSync(dir, { recursive: true });

@@ -1,4 +1,5 @@
 import type { Config, ResolvedConfig } from '../config/config.ts';
+import { ensureDatabase } from '../db/recreate-database.ts';
 import { devJwtSecret, ensureLocalStack, type StackProfile } from './local-stack.ts';
 import type { StackPart } from './services.ts';
 
@@ -12,6 +13,8 @@ export async function resolveConfig(config: Config, profile: StackProfile, log: 
   if (!config.mysqlUrl) missing.push('mysql');
   if (!config.kafka.brokers) missing.push('kafka');
   const local = missing.length > 0 ? await ensureLocalStack(config.stackDir, profile, log, missing, config.topology) : undefined;
+  // Each topology has a database of its own on the one local MariaDB, which may be older than the database.
+  if (local && missing.includes('mysql')) await ensureDatabase(local.mysqlUrl);
   const secret = config.jwt.secret ?? (config.jwt.jwksUrl ? undefined : devJwtSecret(config.stackDir));
   return {
     ...config,

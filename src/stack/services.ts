@@ -22,10 +22,20 @@ export interface ServiceContext {
 /** What a service is part of: a cluster topology runs several processes for one part. */
 export type StackPart = 'redis' | 'mysql' | 'kafka';
 
+/** A TCP port a server listens on, and what for (`client`, `cluster bus`, `controller`). */
+export interface Listening {
+  port: number;
+  use: string;
+}
+
 export interface LocalService {
   name: string;
   part: StackPart;
   port(ports: StackPorts): number;
+  /** Every port it listens on, its client port first: all must be free to start it. */
+  listens(ports: StackPorts): Listening[];
+  /** What the process holding its ports is called when it is this server (argv[0]'s name). */
+  programs: readonly string[];
   /** Creates the data folder on first use and starts the server; returns its pid. */
   start(ctx: ServiceContext): Promise<number>;
 }
@@ -36,11 +46,18 @@ const asRoot = () => process.getuid?.() === 0;
 export const MYSQL_USER = 'coupon';
 export const MYSQL_PASSWORD = 'coupon';
 export const MYSQL_DATABASE = 'coupon';
+/**
+ * The cluster topology's read models: its Kafka is another log, so they live apart from the single topology's
+ * on the same MariaDB (read models follow one log each; see followed-log.ts).
+ */
+export const MYSQL_CLUSTER_DATABASE = 'coupon_cluster';
 
 const redis: LocalService = {
   name: 'redis',
   part: 'redis',
   port: (p) => p.redis,
+  listens: (p) => [{ port: p.redis, use: 'client' }],
+  programs: ['redis-server'],
   async start({ dir, ports }) {
     const home = join(dir, 'redis');
     mkdirSync(home, { recursive: true });
@@ -61,6 +78,8 @@ const mysql: LocalService = {
   name: 'mysql',
   part: 'mysql',
   port: (p) => p.mysql,
+  listens: (p) => [{ port: p.mysql, use: 'client' }],
+  programs: ['mariadbd', 'mysqld'],
   async start({ dir, ports }) {
     const home = join(dir, 'mariadb');
     const data = join(home, 'data');
@@ -74,6 +93,7 @@ const mysql: LocalService = {
     writeFileSync(
       init,
       `CREATE DATABASE IF NOT EXISTS ${MYSQL_DATABASE};
+CREATE DATABASE IF NOT EXISTS ${MYSQL_CLUSTER_DATABASE};
 CREATE USER IF NOT EXISTS '${MYSQL_USER}'@'127.0.0.1' IDENTIFIED BY '${MYSQL_PASSWORD}';
 GRANT ALL ON *.* TO '${MYSQL_USER}'@'127.0.0.1';
 `,
@@ -96,6 +116,8 @@ const kafka: LocalService = {
   name: 'kafka',
   part: 'kafka',
   port: (p) => p.kafka,
+  listens: (p) => [{ port: p.kafka, use: 'client' }, { port: p.kafkaController, use: 'controller' }],
+  programs: ['java'],
   async start({ dir, ports, kafkaLibs }) {
     const home = join(dir, 'kafka');
     const data = join(home, 'data');
