@@ -21,6 +21,9 @@ export function requestContext(logger: Logger) {
     try {
       await next();
     } finally {
+      // Answered before its body was all read (a 401, a route that takes none): the connection is not kept,
+      // so a client trickling an unread body holds no socket (no whole-request limit does it: request-body.ts).
+      if (!ctx.req.complete) ctx.set('Connection', 'close');
       if (ctx.status >= 500 || debug) {
         const line = { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) };
         if (ctx.status >= 500) requestLog(ctx).warn(line, 'request failed');

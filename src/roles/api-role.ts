@@ -71,7 +71,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   // No limit on a whole request: an allow-list of millions on a slow uplink takes what it takes. Headers must
   // arrive in time (slow-loris), and a body that stops arriving is answered 408 (request-body.ts). Node reads
   // these when the server is made: set on it afterwards they do nothing (its 300 s default stayed in force).
-  const server = createServer({ requestTimeout: 0, headersTimeout: 20_000 }, app.callback());
+  const server = createServer({ requestTimeout: 0, headersTimeout: 20_000, connectionsCheckingInterval: 5_000 }, app.callback());
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import * as assert from 'uvu/assert';
 import { Harness } from '../support/api-harness.ts';
 import { spec } from '../support/spec.ts';
@@ -53,6 +54,26 @@ slow('given a JSON body trickled in over longer than the body timeout, then 408:
   const pieces = body.match(/.{1,4}/g)!;
   const answer = await trickle(harness, 'POST', '/admin/coupons', admin, 'application/json', pieces, 300);
   assert.equal([answer.status, answer.body.code], [408, 'REQUEST_TIMEOUT']);
+});
+
+slow('given a body nobody reads (a 401, or a route that takes none) trickled one byte at a time, then the server closes the connection once it has answered', async (harness) => {
+  const couponId = await harness.createCoupon();
+  for (const token of [undefined, await harness.token('trickler')]) {
+    const { port } = new URL(harness.api.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    socket.on('error', () => undefined);
+    socket.write(`POST /coupons/${couponId}/issue HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n${token ? `Authorization: Bearer ${token}\r\n` : ''}\r\n`);
+    const drip = setInterval(() => socket.writable && socket.write('x'), 500);
+    const started = Date.now();
+    const at = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(0), 5_000))]);
+    clearInterval(drip);
+    socket.destroy();
+    assert.ok(at > 0 && at - started < 4_000, `still open after 5 s (${token ? 'with' : 'without'} a token): ${answer.split('\r\n')[0]}`);
+    assert.match(answer, token ? /^HTTP\/1.1 201/ : /^HTTP\/1.1 401/);
+  }
 });
 
 slow.run();
