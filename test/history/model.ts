@@ -118,7 +118,7 @@ export function verdict(op: Operation, state: AdmissionCoupon | undefined, now: 
     case 'revoke': return revoke(op, state, now);
     case 'stock': case 'window': case 'close': return admin(op, state, now);
     case 'create': return state ? { answer: problem('COUPON_NOT_FOUND') } : { answer: { status: 201 }, event: { type: 'CouponCreated', data: {} } };
-    case 'allow-list': case 'drop-allow-list': return { answer: state ? { status: 0, code: 'an upload the rules do not decide' } : problem('COUPON_NOT_FOUND') };
+    case 'allow-list': case 'drop-allow-list': return { answer: state ? { status: 0, code: '(not 404: an upload is judged by its own events)' } : problem('COUPON_NOT_FOUND') };
   }
 }
 

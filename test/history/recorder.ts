@@ -45,6 +45,8 @@ export interface Operation {
   params: Params;
   /** The Idempotency-Key, when one was sent: requests with the same actor and key are one decision. */
   key?: string;
+  /** The API process it was sent to (its base URL). */
+  api?: string;
   invokedAt: number;
   completedAt: number;
   answer: Answer;
@@ -113,7 +115,7 @@ export class Recorder {
       answer = failure(error);
     }
     const created = kind === 'create' && answer.type === 'answered' ? String(answer.body.id ?? '') : couponId;
-    const op: Operation = { id, client, kind, couponId: created, actor, params, ...(key ? { key } : {}), invokedAt, completedAt: Date.now(), answer };
+    const op: Operation = { id, client, kind, couponId: created, actor, params, ...(key ? { key } : {}), api, invokedAt, completedAt: Date.now(), answer };
     this.operations.push(op);
     return op;
   }
