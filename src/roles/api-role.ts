@@ -11,6 +11,7 @@ import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
 import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { SettledCoupons } from '../coupons/issue/settled-coupons.ts';
 import { CouponChangeFeed } from '../coupons/issue/coupon-change-feed.ts';
+import { masterNodes } from '../redis/redis-client.ts';
 import { myCouponsRoute } from '../coupons/mine/my-coupons-route.ts';
 import { projectionStatusRoute } from '../projections/projection-status.ts';
 import { accountRoutes } from '../accounts/account-routes.ts';
@@ -65,7 +66,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   watchProjectionLag(runtime);
   const streams = new DashboardStreams();
   const settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger);
-  const feed = new CouponChangeFeed(runtime.redis, settled, { nodes: subscriptionNodes(runtime.config) }, runtime.logger.child({ component: 'coupon-change-feed' }));
+  const feed = new CouponChangeFeed(settled, { nodes: subscriptionNodes(runtime.config), publishers: () => masterNodes(runtime.redis) }, runtime.logger.child({ component: 'coupon-change-feed' }));
   void feed.start();
   const app = createApp(runtime.logger, apiRouters(runtime, streams, settled), runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs);
   // No limit on a whole request: an allow-list of millions on a slow uplink takes what it takes. Headers must

@@ -6,6 +6,9 @@ import { Harness } from '../support/api-harness.ts';
 import { startDelayProxy } from '../support/delay-proxy.ts';
 import { eventually } from '../support/eventually.ts';
 import { spec } from '../support/spec.ts';
+import { freePort } from '../support/free-port.ts';
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 
 const memory = spec('the sold-out memory against a changing coupon and a failing subscription', () => Harness.start({ env: { USER_LIMIT: '100000' } }));
 
@@ -71,7 +74,7 @@ memory('given a first holder load that finishes after the coupon was reopened an
   const { client, gates: [first, second] } = gatedHmget(harness.runtime.redis, 2);
   const settled = new SettledCoupons(client, shardsOf(harness), harness.runtime.logger);
   const heard = recording(settled);
-  const feed = new CouponChangeFeed(harness.runtime.redis, heard, { nodes: [harness.runtime.config.redisUrl] }, harness.runtime.logger);
+  const feed = new CouponChangeFeed(heard, { nodes: [harness.runtime.config.redisUrl], publishers: () => [harness.runtime.redis] }, harness.runtime.logger);
   await feed.start();
   try {
     settled.learn(couponId, 'SOLD_OUT');
@@ -101,7 +104,7 @@ memory('given its subscription cut, or stalled without closing, then memory stop
     const proxy = await startDelayProxy({ host: url.hostname, port: Number(url.port) });
     const settled = new SettledCoupons(harness.runtime.redis, shardsOf(harness), harness.runtime.logger);
     const heard = recording(settled);
-    const feed = new CouponChangeFeed(harness.runtime.redis, heard, { nodes: [`redis://127.0.0.1:${proxy.port}`], heartbeatMs: 100, silenceMs: 600 }, harness.runtime.logger);
+    const feed = new CouponChangeFeed(heard, { nodes: [`redis://127.0.0.1:${proxy.port}`], publishers: () => [harness.runtime.redis], heartbeatMs: 100, silenceMs: 600 }, harness.runtime.logger);
     await feed.start();
     try {
       settled.learn(couponId, 'SOLD_OUT');
@@ -129,7 +132,7 @@ memory('given holders worth more bytes than the budget, then that coupon is aske
   }));
   // 20 holders of about 85 bytes each: two such coupons fit in 4,000 bytes, three do not; 300 long ids (about 70 KB) never.
   const settled = new SettledCoupons(harness.runtime.redis, shardsOf(harness), harness.runtime.logger, 4_000);
-  const feed = new CouponChangeFeed(harness.runtime.redis, settled, { nodes: [harness.runtime.config.redisUrl] }, harness.runtime.logger);
+  const feed = new CouponChangeFeed(settled, { nodes: [harness.runtime.config.redisUrl], publishers: () => [harness.runtime.redis] }, harness.runtime.logger);
   await feed.start();
   try {
     const kept = async (couponId: string) => {
@@ -143,6 +146,41 @@ memory('given holders worth more bytes than the budget, then that coupon is aske
     assert.equal(small.map((id) => settled.answer(id, 'nobody') !== undefined), [false, true, true], 'the earliest made room');
   } finally {
     await feed.stop();
+  }
+});
+
+memory('given first nodes that take the subscription but never hear this Redis (another server), or never answer (a stopped one), then the feed goes live only on one that hears its heartbeat, and a reopening there is never answered SOLD_OUT', async (harness) => {
+  const port = await freePort();
+  const foreign = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  try {
+    await eventually('the other server', () => new Promise<boolean>((resolve) => {
+      const probe = connect(port, '127.0.0.1').on('connect', () => {
+        probe.destroy();
+        resolve(true);
+      }).on('error', () => resolve(false));
+    }), (up) => up);
+    for (const foreignState of ['deaf', 'stopped'] as const) {
+      if (foreignState === 'stopped') foreign.kill('SIGSTOP');
+      const couponId = await harness.createCoupon({ totalQuantity: 1 });
+      assert.is((await issue(harness, couponId, `held-${foreignState}`)).status, 201);
+      const settled = new SettledCoupons(harness.runtime.redis, shardsOf(harness), harness.runtime.logger);
+      const nodes = [`redis://127.0.0.1:${port}`, harness.runtime.config.redisUrl];
+      const feed = new CouponChangeFeed(settled, { nodes, publishers: () => [harness.runtime.redis], heartbeatMs: 100, silenceMs: 600 }, harness.runtime.logger);
+      const started = Date.now();
+      try {
+        settled.learn(couponId, 'SOLD_OUT');
+        await Promise.race([feed.start(), new Promise((_, reject) => setTimeout(() => reject(new Error(`never live past a ${foreignState} node`)), 5_000))]);
+        assert.ok(Date.now() - started >= 600, `live after ${Date.now() - started} ms: not on the ${foreignState} node`);
+        settled.learn(couponId, 'SOLD_OUT');
+        await eventually('answered from memory', () => settled.answer(couponId, 'someone'), (a) => a?.outcome === 'SOLD_OUT');
+        assert.is((await addStock(harness, couponId)).status, 200);
+        await eventually('the reopening heard', () => settled.answer(couponId, 'someone'), (a) => a === undefined, { timeoutMs: 1_000, everyMs: 10 });
+      } finally {
+        await feed.stop();
+      }
+    }
+  } finally {
+    foreign.kill('SIGKILL');
   }
 });
 
