@@ -95,7 +95,7 @@ export const couponProjection: Projection<CouponChanges> = {
         case 'CouponUseCancelled': {
           const p = touch(e.couponId, at);
           p.cancelledUpTo = Math.max(p.cancelledUpTo ?? 0, e.data.cancelSequence);
-          if (e.data.revokedCount !== undefined) p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
+          if (e.data.revokedCount) p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
           break;
         }
         case 'CouponEligibilityChanged': {

@@ -49,7 +49,7 @@ export const issuedCouponProjection: Projection<IssuedCouponChanges> = {
       } else if (e.type === 'CouponUseCancelled') {
         cancelled.set(e.data.issuedCouponId, Math.max(cancelled.get(e.data.issuedCouponId) ?? 0, e.data.useGeneration));
         // After revoke-unused the cancelled use leaves the coupon revoked: written after the cancellation, as it happened.
-        if (e.data.revokedCount !== undefined && !revoked.has(e.data.issuedCouponId)) revoked.set(e.data.issuedCouponId, new Date(e.occurredAt));
+        if (e.data.revokedCount && !revoked.has(e.data.issuedCouponId)) revoked.set(e.data.issuedCouponId, new Date(e.occurredAt));
       } else if (e.type === 'CouponsRevoked') {
         for (const { issuedCouponId } of e.data.revoked) if (!revoked.has(issuedCouponId)) revoked.set(issuedCouponId, new Date(e.occurredAt));
       }

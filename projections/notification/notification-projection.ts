@@ -36,7 +36,7 @@ export const notificationProjection: Projection<Insertable<NotificationTable>[]>
     for (const e of events) {
       if (e.type === 'CouponsRevoked') for (const { issuedCouponId, userId } of e.data.revoked) revokedFrom(e, issuedCouponId, userId);
       // A use cancelled after revoke-unused revoked its coupon: the holder is told as the others were.
-      if (e.type === 'CouponUseCancelled' && e.data.revokedCount !== undefined) revokedFrom(e, e.data.issuedCouponId, e.data.userId);
+      if (e.type === 'CouponUseCancelled' && e.data.revokedCount) revokedFrom(e, e.data.issuedCouponId, e.data.userId);
       if (e.type !== 'CouponUsed' || e.data.useGeneration > 1 || notices.has(e.data.issuedCouponId)) continue;
       notices.set(e.data.issuedCouponId, {
         ...usedNotice(e.data.issuedCouponId, e.occurredAt),

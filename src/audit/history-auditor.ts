@@ -125,7 +125,8 @@ export class HistoryAuditor {
         if (decided.outcome !== 'USE_CANCELLED') return violation(`${issuedCouponId} use cancelled while not in use`);
         if (decided.generation !== event.data.useGeneration) return violation(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
         const revokedCount = decided.status === 'REVOKED' ? before!.revokedCount + 1 : undefined;
-        if (event.data.revokedCount !== revokedCount) {
+        // A v1 cancellation (null) was written before cancelling after revoke-unused revoked: it is judged by the rules of its day.
+        if (event.data.revokedCount !== null && event.data.revokedCount !== revokedCount) {
           violation(revokedCount === undefined ? `${issuedCouponId} revoked by a cancellation before revoke-unused ran`
             : `${issuedCouponId} use cancelled after revoke-unused ${event.data.revokedCount === undefined ? 'left usable' : `says a revoked total of ${event.data.revokedCount}, the log before it ${revokedCount}`}`);
         }

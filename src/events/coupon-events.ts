@@ -80,16 +80,17 @@ export const couponUseCancelledData = z.strictObject({
   /** The nth cancellation on this coupon: uses in force are max(useSequence) - max(cancelSequence). */
   cancelSequence: z.number().int().min(1),
   /**
-   * Present when revoke-unused had run: the cancellation left the coupon REVOKED rather than usable, and this
-   * is the coupon's revoked total after it (so a copy counts nothing twice).
+   * Since v2, present when revoke-unused had run: the cancellation left the coupon REVOKED rather than usable,
+   * and this is the coupon's revoked total after it (so a copy counts nothing twice). Null in a v1 event, written
+   * before a cancellation could revoke: what it did is known (the coupon became usable), the rule it met is not.
    */
-  revokedCount: z.number().int().min(1).optional(),
+  revokedCount: z.number().int().min(1).nullable().optional(),
 });
 
 /**
  * Unused coupons revoked by an admin, up to 1,000 per event: one event per chunk of a revoke-unused run
- * rather than per coupon, so revoking 100,000 holders writes 100 log entries, each one atomic decision. A
- * run's first chunk is recorded even when it revokes nothing: from it on, revoke-unused is in force (a use
+ * rather than per coupon, so revoking 100,000 holders writes 100 log entries, each one atomic decision. Since
+ * v2 a run's first chunk is recorded even when it revokes nothing: from it on, revoke-unused is in force (a use
  * cancelled later leaves its coupon REVOKED).
  */
 export const couponsRevokedData = z.strictObject({
@@ -101,12 +102,12 @@ export const couponsRevokedData = z.strictObject({
 export const couponIssuanceClosedData = z.strictObject({});
 
 /**
- * A setting's change carries the coupon's setting revision (one counter for the window, the required claims and
- * the allow-list): a change takes effect only over an older revision of the same setting, so a late copy (a
- * relay that stalled past its lease and sent an old entry after newer ones) changes nothing. Events from
- * before revisions have none and apply in log order.
+ * Since v2 a setting's change carries the coupon's setting revision (one counter for the window, the required
+ * claims and the allow-list): a change takes effect only over an older revision of the same setting, so a late
+ * copy (a relay that stalled past its lease and sent an old entry after newer ones) changes nothing. A v1 event
+ * reads as revision 0: those apply in log order.
  */
-const revision = z.number().int().min(1).optional();
+const revision = z.number().int().min(0);
 
 /** The issue window moved by an admin: the window after the change, both ends. */
 export const couponIssueWindowChangedData = z.strictObject({ issueStartAt: isoInstant, issueEndAt: isoInstant, revision });
@@ -149,14 +150,14 @@ export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponCreated', couponCreatedData),
   envelope('CouponIssued', couponIssuedData),
   envelope('CouponUsed', couponUsedData, 3),
-  envelope('CouponUseCancelled', couponUseCancelledData),
-  envelope('CouponsRevoked', couponsRevokedData),
-  envelope('CouponEligibilityChanged', couponEligibilityChangedData),
+  envelope('CouponUseCancelled', couponUseCancelledData, 2),
+  envelope('CouponsRevoked', couponsRevokedData, 2),
+  envelope('CouponEligibilityChanged', couponEligibilityChangedData, 2),
   envelope('CouponAllowListChunkAdded', couponAllowListChunkAddedData),
-  envelope('CouponAllowListReplaced', couponAllowListReplacedData),
+  envelope('CouponAllowListReplaced', couponAllowListReplacedData, 2),
   envelope('CouponIssuanceClosed', couponIssuanceClosedData),
   envelope('CouponStockAdded', couponStockAddedData),
-  envelope('CouponIssueWindowChanged', couponIssueWindowChangedData),
+  envelope('CouponIssueWindowChanged', couponIssueWindowChangedData, 2),
 ]);
 
 export type CouponEvent = z.infer<typeof couponEventSchema>;
@@ -186,6 +187,14 @@ const UPCASTS: Record<string, (event: RawEvent) => RawEvent> = {
   'CouponUsed@1': (event) => ({ ...event, version: 2, data: { orderId: null, ...(event.data as object) } }),
   // Before cancellations an issued coupon could be used only once: every older use is its first.
   'CouponUsed@2': (event) => ({ ...event, version: 3, data: { ...(event.data as object), useGeneration: 1 } }),
+  // Before revoke-unused stayed in force a cancellation never revoked: null says the rule was not yet there.
+  'CouponUseCancelled@1': (event) => ({ ...event, version: 2, data: { ...(event.data as object), revokedCount: null } }),
+  // Before, a chunk that revoked nothing was not written: nothing to add.
+  'CouponsRevoked@1': (event) => ({ ...event, version: 2 }),
+  // Before revisions, changes applied in log order: revision 0.
+  'CouponIssueWindowChanged@1': (event) => ({ ...event, version: 2, data: { ...(event.data as object), revision: 0 } }),
+  'CouponEligibilityChanged@1': (event) => ({ ...event, version: 2, data: { ...(event.data as object), revision: 0 } }),
+  'CouponAllowListReplaced@1': (event) => ({ ...event, version: 2, data: { ...(event.data as object), revision: 0 } }),
 };
 
 function upcast(raw: RawEvent): RawEvent {

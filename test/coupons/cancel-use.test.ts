@@ -151,4 +151,19 @@ cancelUse('given a use Redis recorded before cancellations (a bare instant: no h
   assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
 });
 
+cancelUse('given a cancelled use revoked by the version before revocations kept its order, then the same cancellation answers 200 REVOKED, as the log says', async (harness) => {
+  const { couponId, id, token } = await held(harness, 'old-revoke');
+  const orders = await harness.token('orders', 'service');
+  assert.is((await harness.request('POST', `/issued-coupons/${id}/use`, { token, body: { orderId: 'order-A' } })).status, 200);
+  assert.is((await harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token: orders, body: { orderId: 'order-A' } })).status, 200);
+  assert.is((await harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: await harness.token('root', 'admin') })).body.revokedCount, 1);
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  const { o: _order, ...withoutOrder } = JSON.parse((await harness.runtime.redis.hget(k.used, '1'))!) as Record<string, unknown>;
+  await harness.runtime.redis.hset(k.used, '1', JSON.stringify(withoutOrder));
+  await harness.drained(couponId);
+  const again = await harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token: orders, body: { orderId: 'order-A' } });
+  assert.equal([again.status, again.body.status], [200, 'REVOKED']);
+  assert.equal((await harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token: orders, body: { orderId: 'order-B' } })).body.code, 'NOT_USED');
+});
+
 cancelUse.run();

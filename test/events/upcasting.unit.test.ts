@@ -66,4 +66,25 @@ upcasting('given a use in the outbox as the scripts now write it (`v` 3), when t
   assert.equal([event.version, event.data], [3, data]);
 });
 
+upcasting('given a log of the version before revoke-unused stayed in force (a use cancelled after a revoke left usable, then used again), when it is read and audited, then it is judged by the rules of its day: no violation, and the coupon is USED', () => {
+  const v1 = (n: number, type: string, data: object) => ({ eventId: id(20 + n), type, version: 1, couponId, occurredAt: `2026-12-03T08:0${n}:00.000Z`, meta: {}, data });
+  const log = read([created, issued(1, 'ann'), issued(2, 'bob'), used(1, 'ann', 3, 'order-A'),
+    v1(1, 'CouponIssuanceClosed', {}), v1(2, 'CouponsRevoked', { revoked: [{ issuedCouponId: `${couponId}.00000002`, userId: 'bob' }], revokedCount: 1 }),
+    v1(3, 'CouponUseCancelled', { issuedCouponId: `${couponId}.00000001`, userId: 'ann', orderId: 'order-A', useGeneration: 1, cancelSequence: 1 }),
+    { ...used(1, 'ann', 3, 'order-B'), eventId: id(40), occurredAt: '2026-12-03T09:00:00.000Z', data: { ...used(1, 'ann', 3, 'order-B').data, useSequence: 2, useGeneration: 2 } }]);
+  assert.equal(log.filter((e) => e.type === 'CouponUseCancelled').map((e) => [e.version, e.data.revokedCount]), [[2, null]]);
+  const audit = new HistoryAuditor();
+  for (const e of log) audit.add(e);
+  assert.equal(audit.violations, []);
+  assert.equal(log.reduce<AdmissionCoupon | undefined>(evolve, undefined)!.redemptions.get(1)?.state, 'USED');
+});
+
+upcasting('given setting changes of v1 (no revision), when read, then they are v2 at revision 0 and apply in log order', () => {
+  const window = (n: number, end: string) => ({ eventId: id(50 + n), type: 'CouponIssueWindowChanged', version: 1, couponId, occurredAt: `2026-12-01T08:3${n}:00.000Z`, meta: {},
+    data: { issueStartAt: '2026-12-01T08:00:00.000Z', issueEndAt: end } });
+  const log = read([created, window(1, '2026-12-01T12:00:00.000Z'), window(2, '2026-12-01T11:00:00.000Z')]);
+  assert.equal(log.slice(1).map((e) => e.type === 'CouponIssueWindowChanged' && [e.version, e.data.revision]), [[2, 0], [2, 0]]);
+  assert.is(new Date(log.reduce<AdmissionCoupon | undefined>(evolve, undefined)!.issueEndAt).toISOString(), '2026-12-01T11:00:00.000Z');
+});
+
 upcasting.run();

@@ -24,20 +24,20 @@ export const fixtures = {
   }),
   /** `revokedCount`: the cancellation came after revoke-unused and revoked the coupon, leaving this total. */
   useCancelled: (sequence: number, userId: string, cancelSequence: number, at = '2026-12-02T09:00:00.000Z', orderId?: string, useGeneration = 1, revokedCount?: number): CouponEvent => ({
-    ...base(at), type: 'CouponUseCancelled',
+    ...base(at), type: 'CouponUseCancelled', version: 2,
     data: { issuedCouponId: issuedId(sequence), userId, orderId: orderId ?? null, useGeneration, cancelSequence, ...(revokedCount ? { revokedCount } : {}) },
   }),
   revoked: (holders: [number, string][], revokedCount: number, at = '2026-12-03T08:00:00.000Z'): CouponEvent => ({
-    ...base(at), type: 'CouponsRevoked',
+    ...base(at), type: 'CouponsRevoked', version: 2,
     data: { revoked: holders.map(([sequence, userId]) => ({ issuedCouponId: issuedId(sequence), userId })), revokedCount },
   }),
-  eligibilityChanged: (requiredClaims: Record<string, string[]> | null, at = '2026-12-01T08:05:00.000Z', revision?: number): CouponEvent =>
-    ({ ...base(at), type: 'CouponEligibilityChanged', data: { requiredClaims, ...(revision ? { revision } : {}) } }),
+  eligibilityChanged: (requiredClaims: Record<string, string[]> | null, at = '2026-12-01T08:05:00.000Z', revision = 0): CouponEvent =>
+    ({ ...base(at), type: 'CouponEligibilityChanged', version: 2, data: { requiredClaims, revision } }),
   allowListChunk: (version: number, userIds: string[], at = '2026-12-01T08:05:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponAllowListChunkAdded', data: { version, userIds } }),
-  allowListReplaced: (version: number | null, size: number, at = '2026-12-01T08:06:00.000Z', revision?: number): CouponEvent =>
-    ({ ...base(at), type: 'CouponAllowListReplaced', data: { version, size, ...(revision ? { revision } : {}) } }),
+  allowListReplaced: (version: number | null, size: number, at = '2026-12-01T08:06:00.000Z', revision = 0): CouponEvent =>
+    ({ ...base(at), type: 'CouponAllowListReplaced', version: 2, data: { version, size, revision } }),
   closed: (at = '2026-12-01T09:00:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponIssuanceClosed', data: {} }),
-  windowChanged: (issueStartAt: string, issueEndAt: string, at = '2026-12-01T08:20:00.000Z', revision?: number): CouponEvent =>
-    ({ ...base(at), type: 'CouponIssueWindowChanged', data: { issueStartAt, issueEndAt, ...(revision ? { revision } : {}) } }),
+  windowChanged: (issueStartAt: string, issueEndAt: string, at = '2026-12-01T08:20:00.000Z', revision = 0): CouponEvent =>
+    ({ ...base(at), type: 'CouponIssueWindowChanged', version: 2, data: { issueStartAt, issueEndAt, revision } }),
   stockAdded: (add: number, totalQuantity: number, at = '2026-12-01T08:20:00.000Z'): CouponEvent => ({ ...base(at), type: 'CouponStockAdded', data: { add, totalQuantity } }),
 };

@@ -22,7 +22,7 @@ if backlogged(KEYS[4], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 if op == 'remove' then
   redis.call('HDEL', KEYS[1], 'ala', 'alav', 'als', 'alu', 'alk')
   redis.call('UNLINK', KEYS[2], KEYS[3])
-  append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = cjson.null, size = 0, revision = next_revision(KEYS[1]) }), meta)
+  append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = cjson.null, size = 0, revision = next_revision(KEYS[1]) }), meta, '2')
   return {'REMOVED'}
 end
 local c = redis.call('HMGET', KEYS[1], 'alu', 'alk', 'alav', 'als')
@@ -42,5 +42,5 @@ local size = redis.call('SCARD', staging)
 redis.call('HSET', KEYS[1], 'ala', c[2], 'alav', ARGV[6], 'als', size)
 redis.call('HDEL', KEYS[1], 'alu', 'alk')
 if c[2] == 'a' then redis.call('UNLINK', KEYS[3]) else redis.call('UNLINK', KEYS[2]) end
-append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = tonumber(ARGV[6]), size = size, revision = next_revision(KEYS[1]) }), meta)
+append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = tonumber(ARGV[6]), size = size, revision = next_revision(KEYS[1]) }), meta, '2')
 return {'REPLACED', tostring(size)}

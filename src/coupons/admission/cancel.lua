@@ -9,19 +9,21 @@ if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 local seq = tonumber(ARGV[2])
 if seq < 1 or seq > tonumber(c[1]) then return {'ISSUED_COUPON_NOT_FOUND'} end
 local stored = redis.call('HGET', KEYS[2], ARGV[2])
--- A use recorded before cancellations kept neither holder nor order: the caller reads them from the log first.
-if stored and string.sub(stored, 1, 1) ~= '{' then return {'LEGACY_USE'} end
+local r = redemption(stored)
+-- Recorded by an earlier version without what a cancellation is judged by: a use before cancellations (a bare
+-- instant: no holder, no order), a revocation of a cancelled use before revocations kept its order. The caller
+-- reads them from the log into Redis first.
+if stored and (string.sub(stored, 1, 1) ~= '{' or (r.s == 'R' and (r.g or 0) > 0 and r.o == nil)) then return {'LEGACY_USE'} end
 local now = now_ms()
 local status = 'ISSUED'
 if now >= tonumber(c[2]) then status = 'EXPIRED' end
-local r = redemption(stored)
 if not r then return {'NOT_USED'} end
 if r.s == 'C' then
   if r.o == ARGV[3] then return {'ALREADY_CANCELLED', status} end
   return {'NOT_USED'}
 end
 if r.s == 'R' then
-  if (r.g or 0) > 0 and (r.o or '') == ARGV[3] then return {'ALREADY_CANCELLED', 'REVOKED'} end
+  if (r.g or 0) > 0 and r.o == ARGV[3] then return {'ALREADY_CANCELLED', 'REVOKED'} end
   return {'NOT_USED'}
 end
 if r.o ~= ARGV[3] then return {'ORDER_MISMATCH'} end
@@ -37,5 +39,5 @@ if c[3] or tonumber(c[4] or '0') > 0 then
   data.revokedCount = redis.call('HINCRBY', KEYS[1], 'rvk', 1)
 end
 redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({ s = state, at = now, g = r.g, u = r.u, o = r.o }))
-append(KEYS[3], 'CouponUseCancelled', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[5])
+append(KEYS[3], 'CouponUseCancelled', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[5], '2')
 return remember(KEYS[4], ARGV[6], ARGV[7], {'USE_CANCELLED', status, tostring(r.g)})

@@ -12,5 +12,5 @@ else
   redis.call('HSET', KEYS[1], 'elc', ARGV[4])
   required = cjson.decode(ARGV[4])
 end
-append(KEYS[2], 'CouponEligibilityChanged', ARGV[2], ARGV[1], now_ms(), cjson.encode({ requiredClaims = required, revision = next_revision(KEYS[1]) }), ARGV[3])
+append(KEYS[2], 'CouponEligibilityChanged', ARGV[2], ARGV[1], now_ms(), cjson.encode({ requiredClaims = required, revision = next_revision(KEYS[1]) }), ARGV[3], '2')
 return remember(KEYS[3], ARGV[5], ARGV[6], {'ELIGIBILITY_CHANGED'})

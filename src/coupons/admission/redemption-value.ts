@@ -12,6 +12,16 @@ interface Stored {
   o?: string;
 }
 
+/**
+ * A redemption written by an earlier version without what a cancellation is judged by: a bare instant (no
+ * holder, no order), or a revoked cancelled use without its order.
+ */
+export function isLegacyRedemption(value: string): boolean {
+  if (!value.startsWith('{')) return true;
+  const v = JSON.parse(value) as Stored;
+  return v.s === 'R' && v.g > 0 && v.o === undefined;
+}
+
 export function parseRedemption(value: string): Redemption & { holder?: string } {
   if (!value.startsWith('{')) return { state: 'USED', at: Number(value), generation: 1, orderId: null };
   const v = JSON.parse(value) as Stored;

@@ -30,5 +30,5 @@ local total = redis.call('HINCRBY', KEYS[1], 'rvk', #revoked)
 -- An empty Lua table encodes as an object: the event's list must stay a list.
 local list = cjson.encode(revoked)
 if #revoked == 0 then list = '[]' end
-append(KEYS[4], 'CouponsRevoked', ARGV[2], ARGV[1], now, '{"revoked":' .. list .. ',"revokedCount":' .. total .. '}', ARGV[3])
+append(KEYS[4], 'CouponsRevoked', ARGV[2], ARGV[1], now, '{"revoked":' .. list .. ',"revokedCount":' .. total .. '}', ARGV[3], '2')
 return {'REVOKED', tostring(#revoked), tostring(total)}

@@ -20,7 +20,7 @@ if ARGV[6] ~= '' then def.issueStartAt = ARGV[6] end
 if ARGV[7] ~= '' then def.issueEndAt = ARGV[7] end
 redis.call('HSET', KEYS[1], 'is', start, 'ie', finish, 'def', cjson.encode(def))
 append(KEYS[2], 'CouponIssueWindowChanged', ARGV[2], ARGV[1], now,
-  cjson.encode({ issueStartAt = def.issueStartAt, issueEndAt = def.issueEndAt, revision = next_revision(KEYS[1]) }), ARGV[3])
+  cjson.encode({ issueStartAt = def.issueStartAt, issueEndAt = def.issueEndAt, revision = next_revision(KEYS[1]) }), ARGV[3], '2')
 -- API processes answering from memory keep the window's end: they must ask Redis again (settled-coupons.ts).
 redis.call('PUBLISH', 'coupon-reopened', ARGV[1])
 return remember(KEYS[3], ARGV[8], ARGV[9], {'WINDOW_CHANGED', def.issueStartAt, def.issueEndAt})

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { parseCouponEvent, type CouponEvent } from '../../events/coupon-events.ts';
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import type { LogAndStores } from '../../runtime/runtime.ts';
+import type { Redis } from 'ioredis';
 import { outboxEvents } from '../../audit/snapshots.ts';
 import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys } from '../admission/keys.ts';
-import { redemptionValue } from '../admission/redemption-value.ts';
+import { isLegacyRedemption, redemptionValue } from '../admission/redemption-value.ts';
 import { chunks } from '../../batching/chunks.ts';
 import { uuidv7 } from '../ids.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
@@ -85,13 +86,14 @@ export class AdmissionRecovery {
   }
 
   /**
-   * Redis from before cancellations kept a use as a bare instant, with neither holder nor order: a
-   * cancellation naming the order would not match it. The log has both: each such use is rewritten from the
-   * coupon's own events (and the outbox), so what Redis decides next agrees with the log.
+   * Redis from before cancellations kept a use as a bare instant, with neither holder nor order, and one from
+   * before revocations kept their orders revoked a cancelled use without its order: a cancellation naming the
+   * order would not match them. The log has both: each such redemption is rewritten from the coupon's own
+   * events (and the outbox), so what Redis decides next agrees with the log.
    */
   async readLegacyUses(couponId: string): Promise<void> {
     const k = couponKeys(couponId, this.deps.shards);
-    const bare = Object.entries(await this.deps.redis.hgetall(k.used)).filter(([, value]) => !value.startsWith('{'));
+    const bare = Object.entries(await this.deps.redis.hgetall(k.used)).filter(([, value]) => isLegacyRedemption(value));
     if (bare.length === 0) return;
     const coupon = (await this.rebuild([couponId])).get(couponId);
     const holderOf = new Map([...(coupon?.state.holders ?? [])].map(([userId, sequence]) => [sequence, userId]));
@@ -105,7 +107,10 @@ export class AdmissionRecovery {
   }
 
   private async restoreCoupons(only: string[]): Promise<string[]> {
-    return this.install(await this.rebuild(only));
+    // A coupon still there is not rebuilt: read now and lost before the install, it would go back older than it was.
+    const lost = [];
+    for (const couponId of only) if (!(await this.deps.redis.exists(couponKeys(couponId, this.deps.shards).coupon))) lost.push(couponId);
+    return lost.length > 0 ? this.install(await this.rebuild(lost)) : [];
   }
 
   /**
@@ -189,13 +194,18 @@ export class AdmissionRecovery {
     const { state } = r;
     const staged = k.staged(uuidv7());
     const [holders, used, allowList] = staged;
-    for (const part of chunks([...state.holders], 1_000)) await this.deps.redis.hset(holders, Object.fromEntries(part));
+    // Each write carries the TTL with it: a restore cut short anywhere leaves nothing for long.
+    const write = (key: string, command: (m: ReturnType<Redis['multi']>) => unknown) => {
+      const m = this.deps.redis.multi();
+      command(m);
+      return m.pexpire(key, STAGED_TTL_MS).exec();
+    };
+    for (const part of chunks([...state.holders], 1_000)) await write(holders, (m) => m.hset(holders, Object.fromEntries(part)));
     const holderOf = new Map([...state.holders].map(([userId, sequence]) => [sequence, userId]));
     const redemptions = [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r, holderOf.get(sequence)!)] as const);
-    for (const part of chunks(redemptions, 1_000)) await this.deps.redis.hset(used, Object.fromEntries(part));
+    for (const part of chunks(redemptions, 1_000)) await write(used, (m) => m.hset(used, Object.fromEntries(part)));
     // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
-    for (const part of chunks([...(state.allowList?.members ?? [])], 1_000)) await this.deps.redis.sadd(allowList, ...part);
-    for (const key of staged) await this.deps.redis.pexpire(key, STAGED_TTL_MS);
+    for (const part of chunks([...(state.allowList?.members ?? [])], 1_000)) await write(allowList, (m) => m.sadd(allowList, ...part));
     const fields: Record<string, string | number> = {
       st: state.status, tot: state.totalQuantity, iss: state.issued, usd: state.usedCount, cnc: state.cancelledCount, rvk: state.revokedCount, is: state.issueStartAt, ie: state.issueEndAt,
       vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, def: r.definition, ca: r.createdAt,

@@ -314,9 +314,9 @@ export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent):
       const r = sequence === undefined ? undefined : coupon?.redemptions.get(sequence);
       if (coupon && r?.state === 'USED' && r.generation === event.data.useGeneration) {
         const { revokedCount } = event.data;
-        coupon.redemptions.set(sequence!, revokedCount === undefined
-          ? { state: 'CANCELLED', generation: r.generation, orderId: r.orderId }
-          : { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r.generation, orderId: r.orderId });
+        coupon.redemptions.set(sequence!, revokedCount
+          ? { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r.generation, orderId: r.orderId }
+          : { state: 'CANCELLED', generation: r.generation, orderId: r.orderId });
         coupon.cancelledCount = Math.max(coupon.cancelledCount, event.data.cancelSequence);
         coupon.revokedCount = Math.max(coupon.revokedCount, revokedCount ?? 0);
       }
