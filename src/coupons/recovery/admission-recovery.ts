@@ -95,6 +95,7 @@ export class AdmissionRecovery {
     const k = couponKeys(couponId, this.deps.shards);
     const bare = Object.entries(await this.deps.redis.hgetall(k.used)).filter(([, value]) => isLegacyRedemption(value));
     if (bare.length === 0) return;
+    await assertRestoreFollowsLog(this.deps);
     const coupon = (await this.rebuild([couponId])).get(couponId);
     const holderOf = new Map([...(coupon?.state.holders ?? [])].map(([userId, sequence]) => [sequence, userId]));
     const rewrites = bare.flatMap(([sequence, value]) => {
