@@ -141,7 +141,7 @@ const relayStall: Fault = {
     if (!couponId) return 'skipped: no open coupon the read model knows yet';
     const lease = await d.runtime.redis.get(shardKeys(shardOf(couponId, d.runtime.config.admission.shards)).relayLease);
     const pid = Number(/:(\d+):[^:]+\/\d+$/.exec(lease ?? '')?.[1]);
-    const relay = d.fleet.relays.find((r) => r.child.pid === pid) ?? d.fleet.relays[0]!;
+    const relay = (d.fleet.relays.find((r) => r.process.child.pid === pid) ?? d.fleet.relays[0]!).process;
     // The newer change brings stock too, so what the coupon admits after the restore shows which list and window it holds.
     const change = (endsInMs: number, add?: number) => Promise.all([
       attempt(d.send, d.rng, 'fault', 'window', couponId, ADMIN, { issueEndAt: new Date(Date.now() + endsInMs).toISOString() }),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type ResolvedConfig } from '../../src/config/config.ts';
 import { recreateDatabase } from '../../src/db/recreate-database.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -46,52 +47,90 @@ export async function freshRuntime(env: Record<string, string>): Promise<Runtime
   return runtime;
 }
 
+/** One process of the fleet, and how to start it again. */
+export interface Slot {
+  role: 'api' | 'relay' | 'projector';
+  env: Record<string, string>;
+  process: AppProcess;
+  /** Set while a fault takes it down on purpose: the supervisor leaves it to the fault. */
+  downOnPurpose?: boolean;
+}
+
 export class Fleet {
+  private stopping = false;
+  /** What processes gone so far printed: their errors still explain the run. */
+  private readonly gone: string[] = [];
+  /** Processes that exited on their own and were started again, by role. */
+  readonly restarted: string[] = [];
+
   private constructor(
-    private readonly env: Record<string, string>,
-    readonly apis: { port: number; process: AppProcess }[],
-    readonly relays: AppProcess[],
-    readonly projector: AppProcess,
-  ) {}
+    readonly apis: (Slot & { port: number })[],
+    readonly relays: Slot[],
+    readonly projector: Slot,
+  ) {
+    for (const slot of [...apis, ...relays, projector]) this.supervise(slot);
+  }
 
   /** The first API migrates and creates the topic; the rest start together after it. */
   static async start(env: Record<string, string>): Promise<Fleet> {
-    const spawn = (roles: string, port = 0) => spawnApp({ ...env, ROLES: roles, PORT: String(port) }, 120_000);
-    // A relay resumed after a stall finishes the lease renewal it was waiting on instead of timing it out.
-    const relay = () => spawnApp({ ...env, ROLES: 'relay', PORT: '0', REDIS_COMMAND_TIMEOUT_MS: '10000' }, 120_000);
+    const slot = async (role: Slot['role'], extra: Record<string, string>) => {
+      const own = { ...env, ROLES: role, PORT: '0', ...extra };
+      return { role, env: own, process: await spawnApp(own, 120_000) };
+    };
     const ports = [await freePort(), await freePort(), await freePort()];
-    const first = await spawn('api', ports[0]);
-    const [second, third, relayA, relayB, projector] = await Promise.all([
-      spawn('api', ports[1]), spawn('api', ports[2]), relay(), relay(), spawn('projector'),
-    ]);
-    const apis = [first, second!, third!].map((process, i) => ({ port: ports[i]!, process }));
-    return new Fleet(env, apis, [relayA!, relayB!], projector!);
+    const api = async (port: number) => ({ ...(await slot('api', { PORT: String(port) })), port });
+    const first = await api(ports[0]!);
+    // A relay resumed after a stall finishes the lease renewal it was waiting on instead of timing it out.
+    const relay = () => slot('relay', { REDIS_COMMAND_TIMEOUT_MS: '10000' });
+    const [second, third, relayA, relayB, projector] = await Promise.all([api(ports[1]!), api(ports[2]!), relay(), relay(), slot('projector', {})]);
+    return new Fleet([first, second, third], [relayA, relayB], projector);
   }
 
   urls(): string[] {
     return this.apis.map((a) => `http://127.0.0.1:${a.port}`);
   }
 
-  /** What processes killed so far printed: their errors still explain the run. */
-  private readonly gone: string[] = [];
+  /** As a supervisor does: a process that exits on its own (a role that stopped for good) is started again. */
+  private supervise(slot: Slot): void {
+    void slot.process.exited.then(async () => {
+      if (this.stopping || slot.downOnPurpose) return;
+      this.gone.push(slot.process.output());
+      this.restarted.push(slot.role);
+      for (;;) {
+        await sleep(500);
+        if (this.stopping) return;
+        try {
+          slot.process = await spawnApp(slot.env, 120_000);
+          break;
+        } catch (error) {
+          this.gone.push((error as Error).message);
+        }
+      }
+      this.supervise(slot);
+    });
+  }
 
   /** kill -9 one API process and start it again on its port, as a supervisor would. */
   async crashApi(index: number): Promise<void> {
     const api = this.apis[index]!;
+    api.downOnPurpose = true;
     api.process.child.kill('SIGKILL');
     await api.process.exited;
     this.gone.push(api.process.output());
-    api.process = await spawnApp({ ...this.env, ROLES: 'api', PORT: String(api.port) }, 120_000);
+    api.process = await spawnApp(api.env, 120_000);
+    api.downOnPurpose = false;
+    this.supervise(api);
   }
 
   /** The error and fatal lines every process logged (LOG_LEVEL=error), but kafkajs's own about brokers a fault took away. */
   errors(): string[] {
-    const outputs = [...this.gone, ...this.apis.map((a) => a.process.output()), ...this.relays.map((r) => r.output()), this.projector.output()];
+    const outputs = [...this.gone, ...[...this.apis, ...this.relays, this.projector].map((s) => s.process.output())];
     return outputs.flatMap((out) => out.split('\n')).filter((line) => /"level":(50|60)/.test(line) && !line.includes('"component":"kafkajs"'));
   }
 
   async stop(): Promise<void> {
-    const all = [...this.apis.map((a) => a.process), ...this.relays, this.projector];
+    this.stopping = true;
+    const all = [...this.apis, ...this.relays, this.projector].map((s) => s.process);
     for (const p of all) p.child.kill('SIGCONT');
     await Promise.all(all.map((p) => p.stop(5_000)));
   }

@@ -88,7 +88,8 @@ async function traffic(seed: number, seconds: number, cluster: boolean): Promise
     const file = join(resolve(loadConfig().stackDir), 'history', 'runs', `seed-${seed}-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
     writeHistory(file, { seed, operations: recorder.operations, log, faults, anomalies });
     say(`\nlog: ${result.events} events (${result.copies} copies counted once); unknown outcomes that took effect: ${result.resolved}; ${audited.summary}`);
-    say(`faults: ${faults.map((f) => f.name).join(', ')}; history written to ${file}; ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
+    const restarted = fleet.restarted.length > 0 ? `; exited on their own and started again: ${fleet.restarted.join(', ')}` : '';
+    say(`faults: ${faults.map((f) => f.name).join(', ')}${restarted}; history written to ${file}; ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
     say(summarize(recorder.operations, faults, anomalies));
     printAnomalies(anomalies, say);
     const logged = fleet.errors();
