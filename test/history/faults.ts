@@ -7,7 +7,7 @@ import { masterNodes } from '../../src/redis/redis-client.ts';
 import { logAndStores, type Runtime } from '../../src/runtime/runtime.ts';
 import type { StackTopology } from '../../src/stack/local-stack.ts';
 import { runCli } from '../support/app-process.ts';
-import { restartBroker, TIMEOUTS, type Fleet } from './fleet.ts';
+import { restartBroker, TIMEOUTS, type Fleet, type Slot } from './fleet.ts';
 import { ADMIN, attempt, USERS, type Belief, type Send } from './workload.ts';
 
 export interface FaultDeps {
@@ -171,21 +171,20 @@ const relayStall: Fault = {
  * Stock added one at a time into a sell-out storm: each addition reopens the coupon (every API process forgets
  * what it remembered of it) and is sold out again at once, while askers without an Idempotency-Key (the ones
  * answered from memory) keep asking on every API process, and one API process stalls again and again for a few
- * tens of milliseconds (as a GC pause or a starved CPU stalls it), so what it learns arrives late and out of step.
+ * tens of milliseconds (as a GC pause or a starved CPU stalls it), so what it learns arrives late and out of
+ * step. Afterwards every user asks every API process once more: what one remembers wrongly is answered then.
  */
 const reopenStorm: Fault = {
   name: 'reopen-storm',
-  takesMs: 3_000,
+  takesMs: 4_000,
   async run(d) {
     const open = await knownCoupons(d, true);
     const couponId = open[Math.floor(d.rng() * open.length)];
     if (!couponId) return 'skipped: no open coupon';
-    const until = Date.now() + 2_000;
+    const until = Date.now() + 2_500;
+    const ask = async (client: string, userId: string, api?: number) => d.belief.learn(await d.send(client, 'issue', couponId, { userId, role: 'user' }, {}, undefined, 4_000, api));
     const asker = async (i: number) => {
-      while (Date.now() < until) {
-        const op = await d.send(`storm${i}`, 'issue', couponId, { userId: USERS[between(d.rng, 0, USERS.length - 1)]!, role: 'user' }, {}, undefined, 4_000);
-        d.belief.learn(op);
-      }
+      while (Date.now() < until) await ask(`storm${i}`, USERS[between(d.rng, 0, USERS.length - 1)]!);
     };
     let added = 0;
     const restock = async () => {
@@ -194,18 +193,19 @@ const reopenStorm: Fault = {
         await sleep(between(d.rng, 30, 90));
       }
     };
-    const api = between(d.rng, 0, d.fleet.apis.length - 1);
-    const stall = async () => {
+    const stalled = between(d.rng, 0, d.fleet.apis.length - 1);
+    const stall = async (api: Slot) => {
       while (Date.now() < until) {
-        const child = d.fleet.apis[api]!.process.child;
+        const child = api.process.child;
         child.kill('SIGSTOP');
         await sleep(between(d.rng, 20, 60));
         child.kill('SIGCONT');
         await sleep(between(d.rng, 20, 80));
       }
     };
-    await Promise.all([restock(), stall(), ...Array.from({ length: 8 }, (_, i) => asker(i))]);
-    return `${added} additions of 1 to ${couponId} while 8 askers without a key asked and API ${api} stalled again and again`;
+    await Promise.all([restock(), stall(d.fleet.apis[stalled]!), ...Array.from({ length: 8 }, (_, i) => asker(i))]);
+    await Promise.all(d.fleet.apis.map((_, api) => Promise.all(USERS.map((userId) => ask(`after${api}`, userId, api)))));
+    return `${added} additions of 1 to ${couponId} while 8 askers without a key asked and API ${stalled} stalled again and again`;
   },
 };
 

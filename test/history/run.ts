@@ -60,8 +60,8 @@ async function traffic(seed: number, seconds: number, cluster: boolean): Promise
     const recorder = new Recorder(tokenOf);
     const pickApi = random(seed ^ 0x5bd1e995);
     const urls = fleet.urls();
-    const send: Send = (client, kind, couponId, actor, params, key, timeoutMs) =>
-      recorder.send({ client, kind, couponId, actor, params, key, api: urls[Math.floor(pickApi() * urls.length)]!, timeoutMs });
+    const send: Send = (client, kind, couponId, actor, params, key, timeoutMs, api) =>
+      recorder.send({ client, kind, couponId, actor, params, key, api: urls[api ?? Math.floor(pickApi() * urls.length)]!, timeoutMs });
     const belief = new Belief();
     await legacyCoupon(send, belief, recorder, runtime.redis, runtime.config.admission.shards);
     for (let i = 0; i < 3; i++) await createCoupon(send, random(seed + i), belief, 'setup');

@@ -53,8 +53,9 @@ export class Belief {
   }
 }
 
+/** Sends one request, to the API process `api` names (its index) or to one chosen at random. */
 export interface Send {
-  (client: string, kind: Kind, couponId: string, actor: Actor, params: Params, key: string | undefined, timeoutMs: number): Promise<Operation>;
+  (client: string, kind: Kind, couponId: string, actor: Actor, params: Params, key: string | undefined, timeoutMs: number, api?: number): Promise<Operation>;
 }
 
 /**
