@@ -23,7 +23,6 @@ export interface Verdict {
 }
 
 const problem = (code: ProblemCode | string): Expected => ({ status: PROBLEMS[code as ProblemCode]?.status ?? 0, code });
-const iso = (ms: number) => new Date(ms).toISOString();
 const ms = (instant: string | undefined) => (instant === undefined ? undefined : Date.parse(instant));
 
 function issue(op: Operation, state: AdmissionCoupon | undefined, now: number): Verdict {

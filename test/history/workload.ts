@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseIssuedCouponId } from '../../src/coupons/ids.ts';
-import type { Actor, Kind, Operation, Params, Recorder } from './recorder.ts';
+import type { Actor, Kind, Operation, Params } from './recorder.ts';
 
 /** A small deterministic generator (mulberry32): the same seed makes the same choices (timing still varies). */
 export function random(seed: number): () => number {
