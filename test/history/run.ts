@@ -85,11 +85,13 @@ async function traffic(seed: number, seconds: number, cluster: boolean): Promise
     const audited = await audit(runtime);
     anomalies.push(...result.anomalies, ...[...failures, ...(unsettled ? [unsettled] : []), ...unreadable].map((what) => ({ couponId: '', what })),
       ...audited.findings.map((f) => ({ couponId: '', what: `audit: ${f}` })));
+    // Kept only when there is something to read again: a 600 s history is over 100 MB.
     const file = join(resolve(loadConfig().stackDir), 'history', 'runs', `seed-${seed}-${new Date(started).toISOString().replace(/[:.]/g, '-')}.json`);
-    writeHistory(file, { seed, operations: recorder.operations, log, faults, anomalies });
+    if (anomalies.length > 0) writeHistory(file, { seed, operations: recorder.operations, log, faults, anomalies });
     say(`\nlog: ${result.events} events (${result.copies} copies counted once); unknown outcomes that took effect: ${result.resolved}; ${audited.summary}`);
     const restarted = fleet.restarted.length > 0 ? `; exited on their own and started again: ${fleet.restarted.join(', ')}` : '';
-    say(`faults: ${faults.map((f) => f.name).join(', ')}${restarted}; history written to ${file}; ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
+    const kept = anomalies.length > 0 ? `; history written to ${file} (npm run test:history -- --check FILE checks it again)` : '';
+    say(`faults: ${faults.map((f) => f.name).join(', ')}${restarted}${kept}; ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
     say(summarize(recorder.operations, faults, anomalies));
     printAnomalies(anomalies, say);
     const logged = fleet.errors();
