@@ -113,4 +113,38 @@ race('given a lost coupon another process put back first, then this process deci
   }
 });
 
+race('given a coupon lost from Redis, when its allow-list is removed, then it is restored and the removal is made (204), not a 404', async () => {
+  await harness.startRelay();
+  const couponId = await harness.createCoupon({ totalQuantity: 5, eligibility: { allowList: true } });
+  await harness.drained(couponId);
+  await harness.projected();
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  await harness.runtime.redis.del(k.coupon, k.holders, k.used, ...k.allowLists);
+  const removed = await harness.request('DELETE', `/admin/coupons/${couponId}/allow-list`, { token: await harness.token('root', 'admin') });
+  assert.is(removed.status, 204, removed.text);
+  assert.is((await harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token('anyone') })).status, 201);
+});
+
+race('given a lost coupon whose restore cannot be made (the read models name another log), then 503 DEPENDENCY_UNAVAILABLE to retry, not a 500; once it can, the retry is answered', async () => {
+  await harness.startRelay();
+  const couponId = await harness.createCoupon({ totalQuantity: 5 });
+  await harness.drained(couponId);
+  await harness.projected();
+  await harness.projector!.stop();
+  const db = harness.runtime.db;
+  const checkpoints = () => db.selectFrom('projection_checkpoint').select(['projection', 'partition_no', 'log_cluster_id']).where('topic', '=', harness.runtime.config.kafka.topic).execute();
+  const kept = await checkpoints();
+  await db.updateTable('projection_checkpoint').set({ log_cluster_id: 'another-cluster' }).where('topic', '=', harness.runtime.config.kafka.topic).execute();
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  await harness.runtime.redis.del(k.coupon, k.holders, k.used);
+  const token = await harness.token('retrier');
+  const refused = await harness.request('POST', `/coupons/${couponId}/issue`, { token });
+  assert.equal([refused.status, refused.body.code, refused.body.dependency, refused.headers['retry-after'] !== undefined], [503, 'DEPENDENCY_UNAVAILABLE', 'kafka', true]);
+  for (const row of kept) {
+    await db.updateTable('projection_checkpoint').set({ log_cluster_id: row.log_cluster_id }).where('projection', '=', row.projection).where('partition_no', '=', row.partition_no)
+      .where('topic', '=', harness.runtime.config.kafka.topic).execute();
+  }
+  assert.is((await harness.request('POST', `/coupons/${couponId}/issue`, { token })).status, 201);
+});
+
 race.run();

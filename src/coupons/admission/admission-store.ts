@@ -429,9 +429,11 @@ export class AdmissionStore {
   }
 
   /** No allow-list from now on: anyone may be issued the coupon (required claims still apply). */
-  async removeAllowList(couponId: string, meta: EventMeta): Promise<{ outcome: 'REMOVED' | 'COUPON_NOT_FOUND' }> {
-    const { reply: [outcome] } = await this.allowListCall(couponId, 'remove', uuidv7(), meta);
-    return { outcome: outcome as 'REMOVED' | 'COUPON_NOT_FOUND' };
+  removeAllowList(couponId: string, meta: EventMeta): Promise<{ outcome: 'REMOVED' | 'COUPON_NOT_FOUND' }> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
+      const { reply: [outcome] } = await this.allowListCall(couponId, 'remove', uuidv7(), meta);
+      return { outcome: outcome as 'REMOVED' | 'COUPON_NOT_FOUND' };
+    });
   }
 
   private async closeOnce(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {

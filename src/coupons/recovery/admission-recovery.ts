@@ -3,6 +3,8 @@ import { parseCouponEvent, type CouponEvent } from '../../events/coupon-events.t
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import type { LogAndStores } from '../../runtime/runtime.ts';
 import type { Redis } from 'ioredis';
+import type { Dependency } from '../../health/dependency-health.ts';
+import { DependencyUnavailable } from '../../runtime/dependency-unavailable.ts';
 import { outboxEvents } from '../../audit/snapshots.ts';
 import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys } from '../admission/keys.ts';
@@ -12,6 +14,7 @@ import { uuidv7 } from '../ids.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
 import { assertRestoreFollowsLog } from './read-models-follow-log.ts';
+import { LogMismatchError } from '../../projections/followed-log.ts';
 import { foldInto, type RebuiltCoupon } from './rebuilt-coupon.ts';
 import { settingRevision } from '../rules/coupon-rules.ts';
 
@@ -19,6 +22,16 @@ const INSTALL = readFileSync(new URL('../admission/install-restored.lua', import
 /** A restore that died between writing its own keys and putting them in place leaves nothing for long. */
 const STAGED_TTL_MS = 3_600_000;
 const LEGACY_USES = readFileSync(new URL('../admission/legacy-uses.lua', import.meta.url), 'utf8');
+/**
+ * Which store a restore's failure came from, by the client that raised it (kafkajs, mysql2; else Redis); read
+ * models of another log are the log's to fix (a rebuild).
+ */
+function dependencyOf(error: unknown): Dependency {
+  const { name = '', sqlState } = (error ?? {}) as { name?: string; sqlState?: string };
+  if (name.startsWith('Kafka') || error instanceof LogMismatchError) return 'kafka';
+  return sqlState !== undefined ? 'mysql' : 'redis';
+}
+
 /** Present while Redis holds admission state; gone after a FLUSHALL or a fresh Redis. */
 export const ADMISSION_MARKER = 'admission:state';
 
@@ -56,7 +69,13 @@ export class AdmissionRecovery {
         if (!known) return false;
         await this.restore([couponId]);
         return inRedis();
-      })().finally(() => this.inFlight.delete(couponId));
+      })().catch((error: unknown) => {
+        // The request's own decision found no coupon, so it changed nothing: a restore that could not read the
+        // log, the read models or Redis (a broker restarting) is a 503 to retry, not an error of ours.
+        if (error instanceof DependencyUnavailable) throw error;
+        this.deps.logger.warn({ err: error, couponId }, 'could not restore a lost coupon; answering 503');
+        throw new DependencyUnavailable(dependencyOf(error), error, true);
+      }).finally(() => this.inFlight.delete(couponId));
       this.inFlight.set(couponId, running);
     }
     return running;
