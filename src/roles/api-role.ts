@@ -92,6 +92,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
         // Dashboards hold their event streams open; they reconnect to whichever API answers next.
         streams.closeAll();
         void feed.stop();
+        settled.stop();
       }),
   };
 }

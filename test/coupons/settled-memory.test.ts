@@ -184,4 +184,20 @@ memory('given first nodes that take the subscription but never hear this Redis (
   }
 });
 
+memory('given a memory no message reaches (its subscription slow), when stock is added through the API, then by the time the admin is answered it answers nothing from before: its lease on the sold-out read ran out or was not renewed', async (harness) => {
+  const couponId = await harness.createCoupon({ totalQuantity: 1 });
+  assert.is((await issue(harness, couponId, 'first-lease')).status, 201);
+  const settled = new SettledCoupons(harness.runtime.redis, shardsOf(harness), harness.runtime.logger);
+  settled.live(); // as if subscribed, but nothing it is told will arrive
+  try {
+    settled.learn(couponId, 'SOLD_OUT');
+    await eventually('answered from memory', () => settled.answer(couponId, 'someone'), (a) => a?.outcome === 'SOLD_OUT');
+    assert.is((await addStock(harness, couponId)).status, 200);
+    assert.is(settled.answer(couponId, 'someone'), undefined, 'the next asker goes to Redis');
+    assert.is((await issue(harness, couponId, 'second-lease')).status, 201);
+  } finally {
+    settled.stop();
+  }
+});
+
 memory.run();

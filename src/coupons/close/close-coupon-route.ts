@@ -23,7 +23,7 @@ export function closeCouponRoute(router: Router, deps: CouponRouteDeps): void {
         throw keyReused();
       case 'CLOSED':
         // This process answers its next askers COUPON_CLOSED at once; the others learn it by pub/sub.
-        deps.settled.closed(couponId);
+        await deps.settled.changed(couponId, 'closed');
         markReplayed(ctx, request, result.replayed);
         ctx.body = { id: couponId, status: 'CLOSED', closedAt: result.closedAt.toISOString() };
     }

@@ -7,7 +7,8 @@ import type { ChangeListener } from './coupon-change-feed.ts';
 type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
 /** `done`: past its use (its window about to end): kept as a marker so its last SOLD_OUT answers do not reload it. */
 type Loading = { state: 'loading'; epoch: number };
-type Ready = { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number; bytes: number };
+/** `confirmedAt`: when the last read that found it settled was sent (this process's clock); it is trusted until a lease after. */
+type Ready = { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number; bytes: number; confirmedAt: number };
 type Entry = Loading | { state: 'too-many' } | { state: 'done' } | Ready;
 
 /**
@@ -16,6 +17,12 @@ type Entry = Loading | { state: 'too-many' } | { state: 'done' } | Ready;
  * the two clocks may disagree by as much without a wrong answer.
  */
 const WINDOW_END_MARGIN_MS = 5_000;
+/**
+ * How long a read that found a coupon settled is trusted. A change that would make memory wrong (stock added,
+ * the window moved, a close) answers its caller only this long after it was made (`settle`), so no request begun
+ * after that answer is answered from a memory older than the change, whatever the messages' delay.
+ */
+export const MEMORY_LEASE_MS = 250;
 /** Coupons remembered at all (markers included); the longest-known is forgotten first. */
 const MAX_COUPONS_KNOWN = 10_000;
 /** What a remembered holder costs, about: the id's bytes and the map's entry around them. */
@@ -35,6 +42,7 @@ const holderBytes = (userId: string) => 80 + userId.length;
  */
 export class SettledCoupons implements ChangeListener {
   private readonly entries = new Map<string, Entry>();
+  private renewing?: NodeJS.Timeout;
   private listening = false;
   /** One more each time the feed comes back: a load from an earlier one may have missed a message. */
   private epoch = 0;
@@ -52,6 +60,23 @@ export class SettledCoupons implements ChangeListener {
     this.forget();
     this.epoch++;
     this.listening = true;
+    this.renewing ??= setInterval(() => void this.renew(), MEMORY_LEASE_MS / 3).unref();
+  }
+
+  /** Stops renewing (a process shutting down). */
+  stop(): void {
+    clearInterval(this.renewing);
+    this.renewing = undefined;
+  }
+
+  /**
+   * This process made a change that may unsettle the coupon: applied here at once, and the caller waits until no
+   * process trusts a memory older than the change before answering (the other processes may hear of it later).
+   */
+  async changed(couponId: string, change: 'reopened' | 'closed'): Promise<void> {
+    if (change === 'reopened') this.reopened(couponId);
+    else this.closed(couponId);
+    await new Promise((resolve) => setTimeout(resolve, MEMORY_LEASE_MS));
   }
 
   lost(): void {
@@ -75,7 +100,7 @@ export class SettledCoupons implements ChangeListener {
   /** The answer Redis would give this caller, when it is known here; undefined sends the request to Redis. */
   answer(couponId: string, userId: string): { outcome: 'ALREADY_ISSUED'; issuedCouponId: string } | { outcome: Final } | undefined {
     const entry = this.listening ? this.entries.get(couponId) : undefined;
-    if (entry?.state !== 'ready') return undefined;
+    if (entry?.state !== 'ready' || Date.now() - entry.confirmedAt > MEMORY_LEASE_MS) return undefined;
     if (entry.outcome === 'SOLD_OUT' && Date.now() >= entry.issueEndMs - WINDOW_END_MARGIN_MS) {
       this.delete(couponId);
       this.entries.set(couponId, { state: 'done' });
@@ -121,6 +146,7 @@ export class SettledCoupons implements ChangeListener {
       cursor = next;
     } while (cursor !== '0');
     // Read last: the feed was live before this read, so any later change arrives as a message, which drops `loading`.
+    const confirmedAt = Date.now();
     const [status, issueEnd, total, issued] = await this.redis.hmget(coupon, 'st', 'ie', 'tot', 'iss');
     if (this.entries.get(couponId) !== loading) return;
     const settled = status === 'CLOSED' || Number(issued) >= Number(total);
@@ -131,7 +157,23 @@ export class SettledCoupons implements ChangeListener {
     }
     this.makeRoom(bytes);
     this.bytes += bytes;
-    this.entries.set(couponId, { state: 'ready', outcome: status === 'CLOSED' ? 'COUPON_CLOSED' : outcome, holders, issueEndMs: Number(issueEnd), bytes });
+    this.entries.set(couponId, { state: 'ready', outcome: status === 'CLOSED' ? 'COUPON_CLOSED' : outcome, holders, issueEndMs: Number(issueEnd), bytes, confirmedAt });
+  }
+
+  /**
+   * Reads every remembered coupon again (a few times per lease): still settled with the same window, its lease
+   * starts over; closed since, it answers COUPON_CLOSED; anything else (stock added, the window moved), forgotten.
+   */
+  private async renew(): Promise<void> {
+    const ready = [...this.entries].filter((e): e is [string, Ready] => e[1].state === 'ready');
+    await Promise.all(ready.map(async ([couponId, entry]) => {
+      const sentAt = Date.now();
+      const [status, issueEnd, total, issued] = await this.redis.hmget(couponKeys(couponId, this.shards).coupon, 'st', 'ie', 'tot', 'iss').catch(() => []);
+      if (this.entries.get(couponId) !== entry || status === undefined) return;
+      if (status === 'CLOSED') entry.outcome = 'COUPON_CLOSED';
+      else if (Number(issued) < Number(total) || Number(issueEnd) !== entry.issueEndMs) return this.delete(couponId);
+      entry.confirmedAt = sentAt;
+    }));
   }
 
   private delete(couponId: string): void {

@@ -24,7 +24,7 @@ export function revokeUnusedRoute(router: Router, deps: CouponRouteDeps): void {
       case 'IDEMPOTENCY_KEY_REUSED':
         throw keyReused();
       case 'REVOKED':
-        deps.settled.closed(couponId);
+        await deps.settled.changed(couponId, 'closed');
         ctx.body = { id: couponId, status: 'CLOSED', revokedCount: result.revokedCount };
     }
   });

@@ -34,7 +34,7 @@ export function addStockRoute(router: Router, deps: CouponRouteDeps): void {
         throw keyReused();
       case 'STOCK_ADDED':
         // This process asks Redis again at once; the others learn it by pub/sub.
-        deps.settled.reopened(couponId);
+        await deps.settled.changed(couponId, 'reopened');
         markReplayed(ctx, request, result.replayed);
         ctx.body = { id: couponId, added: add, totalQuantity: result.totalQuantity };
     }

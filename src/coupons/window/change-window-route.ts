@@ -38,7 +38,7 @@ export function changeWindowRoute(router: Router, deps: CouponRouteDeps): void {
         throw keyReused();
       case 'WINDOW_CHANGED':
         // This process asks Redis again at once (its memory keeps the window's end); the others learn it by pub/sub.
-        deps.settled.reopened(couponId);
+        await deps.settled.changed(couponId, 'reopened');
         markReplayed(ctx, request, result.replayed);
         ctx.body = { id: couponId, issueStartAt: result.issueStartAt, issueEndAt: result.issueEndAt };
     }
