@@ -462,7 +462,17 @@ export class KafkaClient {
     }
   }
 
-  /** An idempotent producer with acks from all in-sync replicas: a retried send never duplicates or reorders. */
+  /**
+   * An idempotent producer with acks from all in-sync replicas: a retried send never duplicates or reorders.
+   *
+   * Each partition's messages go in sends of their own, and each send must come back acknowledged for its
+   * partition. kafkajs 2.2.4 remembers a send's answers per broker, not per partition: when a leader moves
+   * mid-send, the partition that failed is mapped to its new leader on the retry, and if that broker already
+   * answered for other partitions of the same send, the partition is never sent again while the send resolves
+   * as acknowledged (reproduced here: acknowledged messages missing after a broker restart). One partition per
+   * send gives the retry a broker with no answer yet; the check makes any other such silence an error, and the
+   * caller sends again (consumers drop the copy by eventId).
+   */
   async producer(): Promise<{ append(topic: string, messages: LogMessage[]): Promise<Appended[]>; close(): Promise<void> }> {
     const producer = this.kafka.producer({
       idempotent: true,
@@ -472,16 +482,28 @@ export class KafkaClient {
     });
     await producer.connect();
     this.producers.add(producer);
+    const partitionCounts = new Map<string, number>();
     return {
       append: async (topic, messages) => {
-        const appended: Appended[] = [];
-        // A send becomes one record batch per partition, and the broker refuses batches over
-        // max.message.bytes (1 MiB) without retry; pieces are sent in order, so ordering holds.
-        for (const piece of bySize(messages, MAX_SEND_BYTES)) {
-          const results = await producer.send({ topic, acks: -1, messages: piece });
-          appended.push(...results.map((r) => ({ partition: r.partition, offset: r.baseOffset ?? '-1' })));
+        if (!partitionCounts.has(topic)) partitionCounts.set(topic, await this.partitionCount(topic));
+        const partitions = partitionCounts.get(topic)!;
+        const byPartition = new Map<number, LogMessage[]>();
+        for (const message of messages) {
+          const partition = partitionFor(message.key, partitions);
+          byPartition.set(partition, [...(byPartition.get(partition) ?? []), message]);
         }
-        return appended;
+        const appended = await Promise.all([...byPartition].map(async ([partition, own]) => {
+          const done: Appended[] = [];
+          // The broker refuses batches over max.message.bytes (1 MiB) without retry; pieces go in order.
+          for (const piece of bySize(own, MAX_SEND_BYTES)) {
+            const results = await producer.send({ topic, acks: -1, messages: piece.map((m) => ({ ...m, partition })) });
+            const ack = results.find((r) => r.partition === partition && r.errorCode === 0);
+            if (!ack) throw new Error(`the broker's answer did not acknowledge partition ${partition} of ${topic}: sent again`);
+            done.push({ partition, offset: ack.baseOffset ?? '-1' });
+          }
+          return done;
+        }));
+        return appended.flat();
       },
       close: async () => {
         this.producers.delete(producer);
