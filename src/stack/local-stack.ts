@@ -23,7 +23,8 @@ const cluster = (redisBase: number, kafkaBase: number) => ({
 export const PORTS: Record<StackProfile, StackPorts> = {
   dev: { redis: 16379, mysql: 13306, kafka: 19092, kafkaController: 19093, ...cluster(17001, 19192) },
   test: { redis: 26379, mysql: 23306, kafka: 29092, kafkaController: 29093, ...cluster(27001, 29192) },
-  history: { redis: 36379, mysql: 33306, kafka: 39092, kafkaController: 39093, ...cluster(37001, 39192) },
+  // Below Linux's ephemeral range (32768-60999): a port there may be some connection's own side, and taken.
+  history: { redis: 31379, mysql: 31306, kafka: 31092, kafkaController: 31093, ...cluster(31001, 31192) },
 };
 
 export interface StackEndpoints {
