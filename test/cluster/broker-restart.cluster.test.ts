@@ -54,4 +54,41 @@ restart('given sends spanning partitions while each broker in turn restarts, the
   }
 });
 
+restart('given reads of every partition up to its end, over and over while a broker restarts, then each read brings every record below the end it was given (they stopped short when a new leader answered below it)', async () => {
+  const topic = `${runtime.config.kafka.topic}.reads`;
+  await runtime.kafka.ensureTopics([{ topic, partitions: 6, replicationFactor: 3, minInSyncReplicas: 2, keepForever: true }]);
+  const producer = await runtime.kafka.producer();
+  let stopping = false;
+  let next = 0;
+  const short: string[] = [];
+  let reads = 0;
+  const writing = (async () => {
+    while (!stopping) {
+      await producer.append(topic, Array.from({ length: 6 }, () => ({ key: `key-${next % 11}`, value: String(next++) }))).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const reading = (async () => {
+    while (!stopping) {
+      for (let partition = 0; partition < 6; partition++) {
+        const end = await runtime.kafka.endOffset(topic, partition).catch(() => undefined);
+        if (end === undefined) continue;
+        let last = -1n;
+        for await (const messages of runtime.kafka.read(topic, partition, 0n, end)) for (const m of messages) last = BigInt(m.offset);
+        reads++;
+        if (last + 1n < end) short.push(`partition ${partition}: read to ${last + 1n} of ${end}`);
+      }
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 2_000));
+  await stopService('kafka-2');
+  await startService('kafka-2');
+  await new Promise((r) => setTimeout(r, 5_000));
+  stopping = true;
+  await Promise.all([writing, reading]);
+  await producer.close();
+  assert.ok(reads > 100, `${reads} reads`);
+  assert.equal(short, [], `${short.length} of ${reads} reads stopped short`);
+});
+
 restart.run();
