@@ -22,7 +22,7 @@ const WINDOW_END_MARGIN_MS = 5_000;
  * the window moved, a close) answers its caller only this long after it was made (`settle`), so no request begun
  * after that answer is answered from a memory older than the change, whatever the messages' delay.
  */
-export const MEMORY_LEASE_MS = 250;
+export const MEMORY_LEASE_MS = 1_000;
 /** Coupons remembered at all (markers included); the longest-known is forgotten first. */
 const MAX_COUPONS_KNOWN = 10_000;
 /** What a remembered holder costs, about: the id's bytes and the map's entry around them. */
@@ -48,19 +48,25 @@ export class SettledCoupons implements ChangeListener {
   private epoch = 0;
   private bytes = 0;
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly shards: number,
-    private readonly logger: Logger,
-    /** Bytes of holders kept across every settled coupon; one coupon above it is never kept. */
-    private readonly budgetBytes = 64 * 1024 * 1024,
-  ) {}
+  private readonly redis: Redis;
+  private readonly shards: number;
+  private readonly logger: Logger;
+  /** Bytes of holders kept across every settled coupon; one coupon above it is never kept. */
+  private readonly budgetBytes: number;
+
+  constructor(redis: Redis, shards: number, logger: Logger, budgetBytes = 64 * 1024 * 1024) {
+    this.redis = redis;
+    this.shards = shards;
+    this.logger = logger;
+    this.budgetBytes = budgetBytes;
+  }
 
   live(): void {
     this.forget();
     this.epoch++;
     this.listening = true;
-    this.renewing ??= setInterval(() => void this.renew(), MEMORY_LEASE_MS / 3).unref();
+    // Renewed four times a lease, so a renewal held up by a busy process or a slow answer rarely lets it lapse.
+    this.renewing ??= setInterval(() => void this.renew(), MEMORY_LEASE_MS / 4).unref();
   }
 
   /** Stops renewing (a process shutting down). */
