@@ -9,4 +9,4 @@ COPY migrations ./migrations
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 USER node
 EXPOSE 3000
-CMD ["node_modules/.bin/tsx", "--disable-warning=TimeoutNegativeWarning", "src/main.ts"]
+CMD ["node", "--disable-warning=TimeoutNegativeWarning", "src/main.ts"]

@@ -53,7 +53,7 @@ async function runStep(step: 'restore' | 'audit', root: string): Promise<StepRes
 }
 
 function spawnStep(step: string, root: string, env: NodeJS.ProcessEnv): Promise<StepResult | string> {
-  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', '--disable-warning=TimeoutNegativeWarning',
+  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, '--disable-warning=TimeoutNegativeWarning',
     fileURLToPath(import.meta.url), '--step', step, '--root', root], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

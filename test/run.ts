@@ -180,7 +180,7 @@ async function runFile(file: TestFile): Promise<FileResult> {
   let output = '';
   let warning: string | undefined;
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--disable-warning=TimeoutNegativeWarning', file.path], {
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', file.path], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {

@@ -1,8 +1,11 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export class RejectedToken extends Error {
-  constructor(readonly expired: boolean) {
+  readonly expired: boolean;
+
+  constructor(expired: boolean) {
     super(expired ? 'expired' : 'invalid');
+    this.expired = expired;
   }
 }
 

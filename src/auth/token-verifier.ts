@@ -6,8 +6,11 @@ import { eligibilityClaims, identityClaims, type Identity } from './identity.ts'
 export type TokenVerifier = (token: string) => Promise<Identity>;
 
 export class InvalidTokenError extends Error {
-  constructor(readonly reason: string) {
+  readonly reason: string;
+
+  constructor(reason: string) {
     super(reason);
+    this.reason = reason;
     this.name = 'InvalidTokenError';
   }
 }

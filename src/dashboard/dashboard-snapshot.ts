@@ -41,7 +41,11 @@ export class DashboardTicker {
   private previousBuckets: { le: number; count: number }[] = [];
   private previousAt = Date.now();
 
-  constructor(private readonly deps: DashboardDeps) {}
+  private readonly deps: DashboardDeps;
+
+  constructor(deps: DashboardDeps) {
+    this.deps = deps;
+  }
 
   async tick(): Promise<DashboardSnapshot> {
     const now = Date.now();

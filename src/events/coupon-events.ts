@@ -167,11 +167,11 @@ export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed'
   'CouponEligibilityChanged', 'CouponAllowListChunkAdded', 'CouponAllowListReplaced'] as const satisfies readonly CouponEventType[];
 
 export class InvalidEventError extends Error {
-  constructor(
-    message: string,
-    readonly raw: unknown,
-  ) {
+  readonly raw: unknown;
+
+  constructor(message: string, raw: unknown) {
     super(message);
+    this.raw = raw;
     this.name = 'InvalidEventError';
   }
 }

@@ -51,17 +51,20 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
  */
 export class Problem extends Error {
   readonly status: number;
+  readonly code: ProblemCode;
+  readonly detail: string;
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
 
-  constructor(
-    readonly code: ProblemCode,
-    readonly detail: string,
-    readonly extensions: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
+  constructor(code: ProblemCode, detail: string, extensions: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     super(`${code}: ${detail}`);
     Error.stackTraceLimit = limit;
+    this.code = code;
+    this.detail = detail;
+    this.extensions = extensions;
+    this.headers = headers;
     this.name = 'Problem';
     this.status = PROBLEMS[code].status;
   }

@@ -190,10 +190,12 @@ export class KafkaClient {
   private readonly producers = new Set<Producer>();
   private readonly consumers = new Set<Consumer>();
 
-  constructor(
-    private readonly settings: KafkaSettings,
-    private readonly logger: Logger,
-  ) {
+  private readonly settings: KafkaSettings;
+  private readonly logger: Logger;
+
+  constructor(settings: KafkaSettings, logger: Logger) {
+    this.settings = settings;
+    this.logger = logger;
     this.kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,

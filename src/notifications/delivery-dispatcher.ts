@@ -21,13 +21,19 @@ export class DeliveryDispatcher {
   private stopping = false;
   private wake?: () => void;
 
-  constructor(
-    private readonly db: Db,
-    private readonly channels: Channel[],
-    private readonly settings: Config['notifier']['delivery'],
-    private readonly logger: Logger,
-    private readonly liveness?: Liveness,
-  ) {}
+  private readonly db: Db;
+  private readonly channels: Channel[];
+  private readonly settings: Config['notifier']['delivery'];
+  private readonly logger: Logger;
+  private readonly liveness?: Liveness;
+
+  constructor(db: Db, channels: Channel[], settings: Config['notifier']['delivery'], logger: Logger, liveness?: Liveness) {
+    this.db = db;
+    this.channels = channels;
+    this.settings = settings;
+    this.logger = logger;
+    this.liveness = liveness;
+  }
 
   async run(): Promise<void> {
     while (!this.stopping) {

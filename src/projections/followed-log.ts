@@ -32,15 +32,17 @@ export interface CheckpointRow {
  * them, would mix two histories. Nothing reads or extends them until they are rebuilt from this log.
  */
 export class LogMismatchError extends Error {
-  constructor(
-    readonly topic: string,
-    readonly problems: LogProblem[],
-  ) {
+  readonly topic: string;
+  readonly problems: LogProblem[];
+
+  constructor(topic: string, problems: LogProblem[]) {
     const projections = [...new Set(problems.map((p) => p.projection))];
     const shown = problems.slice(0, 3).map((p) => `${p.projection} partition ${p.partition}: ${p.reason}`);
     super(`the read models ${projections.join(', ')} were built from another log than topic ${topic} on these brokers ` +
       `(${shown.join('; ')}${problems.length > shown.length ? `; and ${problems.length - shown.length} more` : ''}). ` +
       `Rebuild them from this log: ${REBUILD_COMMAND}`);
+    this.topic = topic;
+    this.problems = problems;
     this.name = 'LogMismatchError';
   }
 }
@@ -102,11 +104,15 @@ export async function assertFollowsLog(db: Db, kafka: KafkaClient, topic: string
  * fingerprint when its first batch comes.
  */
 export class FollowedLog {
-  private constructor(
-    private readonly kafka: KafkaClient,
-    private readonly topic: string,
-    private log: LogIdentity,
-  ) {}
+  private readonly kafka: KafkaClient;
+  private readonly topic: string;
+  private log: LogIdentity;
+
+  private constructor(kafka: KafkaClient, topic: string, log: LogIdentity) {
+    this.kafka = kafka;
+    this.topic = topic;
+    this.log = log;
+  }
 
   static async verified(db: Db, kafka: KafkaClient, topic: string, projections: readonly string[]): Promise<FollowedLog> {
     const followed = new FollowedLog(kafka, topic, await assertFollowsLog(db, kafka, topic, projections));

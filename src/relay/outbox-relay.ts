@@ -65,7 +65,11 @@ export class OutboxRelay {
   /** Batches dropped because the shard changed hands while they were read or sent. */
   fencedOut = 0;
 
-  constructor(private readonly o: RelayOptions) {}
+  private readonly o: RelayOptions;
+
+  constructor(o: RelayOptions) {
+    this.o = o;
+  }
 
   async run(): Promise<void> {
     let failures = 0;

@@ -50,15 +50,22 @@ export interface Lease {
  * acquired with, so a relay that stalled past its lease is fenced out instead of acting for the new holder.
  */
 export class ShardLeases {
-  constructor(
-    private readonly redis: Redis,
-    private readonly holder: string,
-    private readonly shards: number,
-    readonly leaseMs: number,
-    /** 1: a renewal also waits until a replica has everything written to the shard before it (see `renew`). */
-    private readonly replicas: 0 | 1 = 0,
-    private readonly replicaWaitMs = 1_000,
-  ) {}
+  private readonly redis: Redis;
+  private readonly holder: string;
+  private readonly shards: number;
+  readonly leaseMs: number;
+  /** 1: a renewal also waits until a replica has everything written to the shard before it (see `renew`). */
+  private readonly replicas: 0 | 1;
+  private readonly replicaWaitMs: number;
+
+  constructor(redis: Redis, holder: string, shards: number, leaseMs: number, replicas: 0 | 1 = 0, replicaWaitMs = 1_000) {
+    this.redis = redis;
+    this.holder = holder;
+    this.shards = shards;
+    this.leaseMs = leaseMs;
+    this.replicas = replicas;
+    this.replicaWaitMs = replicaWaitMs;
+  }
 
   private value(lease: Lease): string {
     return `${this.holder}/${lease.token}`;

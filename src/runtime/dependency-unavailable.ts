@@ -2,13 +2,14 @@ import type { Dependency } from '../health/dependency-health.ts';
 
 /** A dependency did not answer: the caller gets 503 and may retry. */
 export class DependencyUnavailable extends Error {
-  constructor(
-    readonly dependency: Dependency,
-    cause: unknown,
-    /** True only when it is known that the request changed nothing (it never reached the dependency). */
-    readonly nothingChanged = false,
-  ) {
+  readonly dependency: Dependency;
+  /** True only when it is known that the request changed nothing (it never reached the dependency). */
+  readonly nothingChanged: boolean;
+
+  constructor(dependency: Dependency, cause: unknown, nothingChanged = false) {
     super(`${dependency} is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.dependency = dependency;
+    this.nothingChanged = nothingChanged;
     this.name = 'DependencyUnavailable';
   }
 }

@@ -7,7 +7,11 @@
 export class Liveness {
   private readonly movedAt = new Map<string, number>();
 
-  constructor(readonly stallMs: number) {}
+  readonly stallMs: number;
+
+  constructor(stallMs: number) {
+    this.stallMs = stallMs;
+  }
 
   moved(loop: string): void {
     this.movedAt.set(loop, Date.now());

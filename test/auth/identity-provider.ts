@@ -15,10 +15,13 @@ export class IdentityProvider {
   fetches = 0;
   private server?: Server;
 
-  private constructor(
-    readonly port: number,
-    private readonly keys: { kid: string; alg: 'RS256' | 'ES256'; privateKey: CryptoKey; jwk: Record<string, unknown> }[],
-  ) {}
+  readonly port: number;
+  private readonly keys: { kid: string; alg: 'RS256' | 'ES256'; privateKey: CryptoKey; jwk: Record<string, unknown> }[];
+
+  private constructor(port: number, keys: { kid: string; alg: 'RS256' | 'ES256'; privateKey: CryptoKey; jwk: Record<string, unknown> }[]) {
+    this.port = port;
+    this.keys = keys;
+  }
 
   static async create(): Promise<IdentityProvider> {
     const keys = await Promise.all((['RS256', 'ES256'] as const).map(async (alg) => {

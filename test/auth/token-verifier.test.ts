@@ -137,7 +137,7 @@ hs256('a service token verifies to role service', async () => {
 
 const TOKEN_CLI = fileURLToPath(new URL('../../src/cli/token.ts', import.meta.url));
 const tokenCli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', TOKEN_CLI, ...args], { env: { ...process.env, JWT_SECRET: SECRET }, encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [TOKEN_CLI, ...args], { env: { ...process.env, JWT_SECRET: SECRET }, encoding: 'utf8', timeout: 60_000 });
 
 hs256('`npm run token -- --sub orders --role service` signs a service token; --admin still signs an admin one; a wrong role is refused', async () => {
   const verify = createTokenVerifier(hsConfig());

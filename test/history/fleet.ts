@@ -63,11 +63,14 @@ export class Fleet {
   /** Processes that exited on their own and were started again, by role. */
   readonly restarted: string[] = [];
 
-  private constructor(
-    readonly apis: (Slot & { port: number })[],
-    readonly relays: Slot[],
-    readonly projector: Slot,
-  ) {
+  readonly apis: (Slot & { port: number })[];
+  readonly relays: Slot[];
+  readonly projector: Slot;
+
+  private constructor(apis: (Slot & { port: number })[], relays: Slot[], projector: Slot) {
+    this.apis = apis;
+    this.relays = relays;
+    this.projector = projector;
     for (const slot of [...apis, ...relays, projector]) this.supervise(slot);
   }
 

@@ -95,7 +95,11 @@ export class Recorder {
   readonly operations: Operation[] = [];
   private sent = 0;
 
-  constructor(private readonly tokenOf: (actor: Actor) => Promise<string>) {}
+  private readonly tokenOf: (actor: Actor) => Promise<string>;
+
+  constructor(tokenOf: (actor: Actor) => Promise<string>) {
+    this.tokenOf = tokenOf;
+  }
 
   async send(request: { client: string; kind: Kind; couponId: string; actor: Actor; params: Params; key?: string; api: string; timeoutMs: number }): Promise<Operation> {
     const { client, kind, couponId, actor, params, key, api, timeoutMs } = request;

@@ -39,10 +39,13 @@ export class Harness {
   projector?: RunningProjectorRole;
   notifier?: RunningRole;
 
-  private constructor(
-    readonly runtime: Runtime,
-    readonly api: RunningApi,
-  ) {}
+  readonly runtime: Runtime;
+  readonly api: RunningApi;
+
+  private constructor(runtime: Runtime, api: RunningApi) {
+    this.runtime = runtime;
+    this.api = api;
+  }
 
   static async start(options: { relay?: boolean; projector?: boolean; notifier?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
     const runtime = await openTestRuntime({ PORT: '0', ...options.env });

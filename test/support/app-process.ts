@@ -23,7 +23,7 @@ export function spawnApp(env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, preloa
 export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, preload: string[] = []): Promise<AppProcess> {
   const path = script instanceof URL ? fileURLToPath(script) : script;
   const imports = preload.flatMap((module) => ['--import', module]);
-  const child = spawn(process.execPath, ['--import', 'tsx', ...imports, '--disable-warning=TimeoutNegativeWarning', path], {
+  const child = spawn(process.execPath, [...imports, '--disable-warning=TimeoutNegativeWarning', path], {
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -82,7 +82,7 @@ export function runCli(name: string, args: string[] = [], env: NodeJS.ProcessEnv
 
 /** Bounded: a process still running after `timeoutMs` is killed and the wait fails with what it printed. */
 async function runToExit(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--disable-warning=TimeoutNegativeWarning', script, ...args], {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -21,11 +21,14 @@ export class HeadlessPage {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
-  private constructor(
-    private readonly browser: ChildProcess,
-    private readonly socket: WebSocket,
-    private readonly profile: string,
-  ) {
+  private readonly browser: ChildProcess;
+  private readonly socket: WebSocket;
+  private readonly profile: string;
+
+  private constructor(browser: ChildProcess, socket: WebSocket, profile: string) {
+    this.browser = browser;
+    this.socket = socket;
+    this.profile = profile;
     socket.addEventListener('message', (event) => {
       const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: { message: string } };
       const waiting = message.id === undefined ? undefined : this.pending.get(message.id);

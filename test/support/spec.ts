@@ -26,11 +26,13 @@ function record(line: ResultLine): void {
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').slice(0, 500);
 
 export class Skipped extends Error {
-  constructor(
-    readonly key: string,
-    readonly reason: string,
-  ) {
+  readonly key: string;
+  readonly reason: string;
+
+  constructor(key: string, reason: string) {
     super(`skipped (${key}): ${reason}`);
+    this.key = key;
+    this.reason = reason;
     this.name = 'Skipped';
   }
 }

@@ -156,16 +156,23 @@ export class AdmissionStore {
   /** With ADMISSION_REPLICAS=1: decisions answered once a replica has them, grouped per slot. */
   private readonly confirmed?: ReplicaConfirmedCalls;
 
+  private readonly settings: AdmissionSettings;
+  /** Asked when a coupon is not found: true if it was lost from Redis and is there again. */
+  private readonly restoreIfLost: (couponId: string) => Promise<boolean>;
+  /** Asked when a cancellation meets a use Redis recorded before cancellations: rewrites it from the log. */
+  private readonly readLegacyUses: (couponId: string) => Promise<void>;
+
   constructor(
     redis: Redis,
-    private readonly settings: AdmissionSettings,
-    /** Asked when a coupon is not found: true if it was lost from Redis and is there again. */
-    private readonly restoreIfLost: (couponId: string) => Promise<boolean> = async () => false,
-    /** Asked when a cancellation meets a use Redis recorded before cancellations: rewrites it from the log. */
-    private readonly readLegacyUses: (couponId: string) => Promise<void> = async () => {
+    settings: AdmissionSettings,
+    restoreIfLost: (couponId: string) => Promise<boolean> = async () => false,
+    readLegacyUses: (couponId: string) => Promise<void> = async () => {
       throw new Error('a use recorded before cancellations needs the log to be read');
     },
   ) {
+    this.settings = settings;
+    this.restoreIfLost = restoreIfLost;
+    this.readLegacyUses = readLegacyUses;
     for (const [name, definition] of Object.entries(SCRIPTS)) {
       if (!(name in redis)) redis.defineCommand(name, definition);
     }

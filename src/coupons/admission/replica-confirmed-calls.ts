@@ -25,12 +25,16 @@ const MAX_BATCH = 256;
 export class ReplicaConfirmedCalls {
   private readonly queues = new Map<string, Pending[]>();
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly waitMs: number,
-    /** How long a call may take, queued and sent, before its caller is told it went unanswered (it may still run). */
-    private readonly timeoutMs: number,
-  ) {}
+  private readonly redis: Redis;
+  private readonly waitMs: number;
+  /** How long a call may take, queued and sent, before its caller is told it went unanswered (it may still run). */
+  private readonly timeoutMs: number;
+
+  constructor(redis: Redis, waitMs: number, timeoutMs: number) {
+    this.redis = redis;
+    this.waitMs = waitMs;
+    this.timeoutMs = timeoutMs;
+  }
 
   /** Runs `script` (its first argument is a key carrying the slot's hash tag) and resolves once a replica has it. */
   call(script: string, args: (string | number)[]): Promise<string[]> {

@@ -14,7 +14,11 @@ export class CouponCodes {
   /** Codes never move, so a resolved one is kept: the by-code routes then cost no more Redis calls than the id routes. */
   private readonly resolved = new Map<string, string>();
 
-  constructor(private readonly redis: Redis) {}
+  private readonly redis: Redis;
+
+  constructor(redis: Redis) {
+    this.redis = redis;
+  }
 
   async reserve(code: string, couponId: string): Promise<'RESERVED' | 'TAKEN'> {
     const holder = await this.redis.set(keyOf(code), couponId, 'NX', 'GET').catch(whenRedisUnavailable);

@@ -30,7 +30,11 @@ const RANGE_FETCH_BYTES = 64 * 1024;
  * offsets that hold them, and only what the index has not reached yet (the projector's lag) is scanned.
  */
 export class CouponHistory {
-  constructor(private readonly deps: CouponHistoryDeps) {}
+  private readonly deps: CouponHistoryDeps;
+
+  constructor(deps: CouponHistoryDeps) {
+    this.deps = deps;
+  }
 
   /**
    * The coupon's events at offsets ≥ `from` in log order. The scan of the unindexed tail stops after

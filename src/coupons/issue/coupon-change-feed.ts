@@ -54,11 +54,15 @@ export class CouponChangeFeed {
   private readonly channel = `coupon-feed-heartbeat:${randomUUID()}`;
   private firstLive?: () => void;
 
-  constructor(
-    private readonly listener: ChangeListener,
-    private readonly options: ChangeFeedOptions,
-    private readonly logger: Logger,
-  ) {}
+  private readonly listener: ChangeListener;
+  private readonly options: ChangeFeedOptions;
+  private readonly logger: Logger;
+
+  constructor(listener: ChangeListener, options: ChangeFeedOptions, logger: Logger) {
+    this.listener = listener;
+    this.options = options;
+    this.logger = logger;
+  }
 
   /**
    * Starts listening; until the feed is live the listener answers nothing from memory. Resolves when it first

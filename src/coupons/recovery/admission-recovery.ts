@@ -44,7 +44,11 @@ export class AdmissionRecovery {
   /** Log events read by restores so far: what a restore cost. */
   eventsRead = 0;
 
-  constructor(private readonly deps: LogAndStores) {}
+  private readonly deps: LogAndStores;
+
+  constructor(deps: LogAndStores) {
+    this.deps = deps;
+  }
 
   /** At start-up: if Redis lost everything, restore everything before the API admits. */
   async ensureRestored(): Promise<number> {
