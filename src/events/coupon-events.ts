@@ -163,6 +163,8 @@ export const couponEventSchema = z.discriminatedUnion('type', [
 export type CouponEvent = z.infer<typeof couponEventSchema>;
 export type CouponEventType = CouponEvent['type'];
 export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T }>;
+/** The version every event type is written in today (older ones are upcast where read). */
+export const LATEST_VERSION = Object.fromEntries(couponEventSchema.options.map((o) => [o.shape.type.value, o.shape.version.value])) as { [T in CouponEventType]: EventOf<T>['version'] };
 export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked',
   'CouponEligibilityChanged', 'CouponAllowListChunkAdded', 'CouponAllowListReplaced'] as const satisfies readonly CouponEventType[];
 

@@ -1,20 +1,27 @@
 import * as assert from 'uvu/assert';
 import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { decideAddStock, decideCancelUse, decideChangeWindow, decideClose, decideIssue, decideRevoke, decideUse, overUserLimit, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
+import { couponKeys } from '../../src/coupons/admission/keys.ts';
+import { decide, evolve, overUserLimit, type AdmissionCoupon, type EventDraft } from '../../src/coupons/rules/coupon-rules.ts';
+import { outboxEntryToEvent } from '../../src/relay/outbox-entry.ts';
+import type { Redis } from 'ioredis';
 import { uuidv7 } from '../../src/coupons/ids.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';
-import type { RequiredClaims } from '../../src/events/coupon-events.ts';
+import type { CouponEvent, RequiredClaims } from '../../src/events/coupon-events.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
 import { spec } from '../support/spec.ts';
 
 let store!: AdmissionStore;
+let redis!: Redis;
+let shards!: number;
 // Low enough that some users reach it on some coupons, and a window longer than the test.
 const USER_LIMIT = { requests: 7, windowMs: 600_000 };
 const equivalence = spec('Lua admission scripts agree with the TypeScript mirror', async () => {
   const runtime = await openTestRuntime();
   store = new AdmissionStore(runtime.redis, { ...runtime.config.admission, userLimit: USER_LIMIT });
+  redis = runtime.redis;
+  shards = runtime.config.admission.shards;
   return runtime;
 }, closeRuntime);
 
@@ -25,9 +32,12 @@ function random(seed: number): () => number {
 }
 
 const HOUR = 3_600_000;
+// JSON with keys sorted: a deep comparison that a claim named `constructor` does not confuse.
+const canonical = (value: unknown): string => JSON.stringify(value, (_, v: unknown) =>
+  v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v, 2);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-equivalence('on 40 random coupons and 3,000 random commands, every answer is the same', async () => {
+equivalence('on 40 random coupons and 3,000 random commands, every answer and every event is the same', async () => {
   const next = random(20261122);
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
   // Windows are hours away from now, so the two sides never straddle a boundary on clock skew.
@@ -41,10 +51,29 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
   const mirror = new Map<string, AdmissionCoupon>();
   const ids: string[] = [];
   const now = Date.now();
+
+  // What the Lua side appended to the coupon's outbox while `call` ran, read back as the relay reads it.
+  const appended = async <R>(couponId: string, call: () => Promise<R>): Promise<[R, CouponEvent[]]> => {
+    const { outbox } = couponKeys(couponId, shards);
+    const last = (await redis.xrevrange(outbox, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    const result = await call();
+    const entries = await redis.xrange(outbox, `(${last}`, '+');
+    return [result, entries.map(([, fields]) => outboxEntryToEvent(fields)).filter((e) => e.couponId === couponId)];
+  };
+  // The executor must append exactly the events `decide` implies; the mirror then folds them with `evolve`.
+  const agree = (couponId: string, decision: { outcome: string; events: EventDraft[] }, events: CouponEvent[], where: string) => {
+    assert.is(canonical(events.map(({ type, data }) => ({ type, data }))), canonical(decision.events), `${where}: events of ${decision.outcome}`);
+    fold(couponId, events);
+  };
+  const fold = (couponId: string, events: CouponEvent[]) => {
+    let state = mirror.get(couponId);
+    for (const event of events) state = evolve(state, event);
+    if (state) mirror.set(couponId, state);
+  };
+
   for (let i = 0; i < 40; i++) {
     const couponId = uuidv7();
     const [a, b] = [pick(offsets), pick(offsets)].sort((x, y) => x - y) as [number, number];
-    const issueStartAt = now + a;
     const issueEndAt = now + (a === b ? b + HOUR : b);
     const validFrom = now + pick(offsets);
     const validUntil = Math.max(validFrom, issueEndAt) + pick([1, 2]) * HOUR;
@@ -52,16 +81,14 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
     const allowList = next() < 0.15;
     const definition = {
       name: `c${i}`, totalQuantity: 1 + Math.floor(next() * 4), discount: { type: 'PERCENT' as const, value: 5 },
-      issueStartAt: iso(issueStartAt), issueEndAt: iso(issueEndAt), validFrom: iso(validFrom), validUntil: iso(validUntil),
+      issueStartAt: iso(now + a), issueEndAt: iso(issueEndAt), validFrom: iso(validFrom), validUntil: iso(validUntil),
       ...(requiredClaims || allowList ? { eligibility: { ...(requiredClaims ? { requiredClaims } : {}), ...(allowList ? { allowList } : {}) } } : {}),
     };
-    assert.is((await store.create(couponId, uuidv7(), definition, {}, internalRequest())).outcome, 'CREATED');
+    const d = decide({ type: 'CreateCoupon', definition }, undefined, Date.now());
+    const [r, events] = await appended(couponId, () => store.create(couponId, uuidv7(), definition, {}, internalRequest()));
+    assert.is(r.outcome, d.outcome);
+    agree(couponId, d, events, `create ${i}`);
     ids.push(couponId);
-    mirror.set(couponId, {
-      couponId, status: 'ACTIVE', totalQuantity: definition.totalQuantity, issued: 0, usedCount: 0, cancelledCount: 0, revokedCount: 0,
-      issueStartAt, issueEndAt, validFrom, validUntil, holders: new Map(), redemptions: new Map(), allowListVersion: 0,
-      ...(requiredClaims ? { requiredClaims } : {}), ...(allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
-    });
   }
   ids.push(uuidv7()); // one that does not exist
 
@@ -82,75 +109,65 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
     const state = mirror.get(couponId);
     const user = pick(users);
     const roll = next();
+    const where = `step ${step}: ${couponId} ${user}`;
     let expected: string;
     let actual: string;
     if (roll < 0.45 && limited('issue', couponId, user)) {
       expected = 'RATE_LIMITED';
-      actual = (await store.issue(couponId, user, uuidv7(), {}, internalRequest(), JSON.stringify(claimsOf[user]))).outcome;
+      const [r, events] = await appended(couponId, () => store.issue(couponId, user, uuidv7(), {}, internalRequest(), JSON.stringify(claimsOf[user])));
+      agree(couponId, { outcome: expected, events: [] }, events, where);
+      actual = r.outcome;
     } else if (roll < 0.45) {
-      const d = decideIssue(state, user, Date.now(), claimsOf[user]);
+      const d = decide({ type: 'IssueCoupon', userId: user, claims: claimsOf[user] }, state, Date.now());
       expected = d.outcome + ('sequence' in d ? d.sequence : '');
-      if (d.outcome === 'ISSUED') {
-        state!.holders.set(user, d.sequence);
-        state!.issued = d.sequence;
-      }
-      const r = await store.issue(couponId, user, uuidv7(), {}, internalRequest(), JSON.stringify(claimsOf[user]));
+      const [r, events] = await appended(couponId, () => store.issue(couponId, user, uuidv7(), {}, internalRequest(), JSON.stringify(claimsOf[user])));
+      agree(couponId, d, events, where);
       actual = r.outcome + ('issuedCouponId' in r ? Number(r.issuedCouponId.split('.')[1]) : '');
     } else if (roll < 0.68 && limited('use', couponId, user)) {
       expected = 'RATE_LIMITED';
-      actual = (await store.use(couponId, 1 + Math.floor(next() * 4), user, uuidv7(), undefined, {}, internalRequest())).outcome;
+      const [r, events] = await appended(couponId, () => store.use(couponId, 1 + Math.floor(next() * 4), user, uuidv7(), undefined, {}, internalRequest()));
+      agree(couponId, { outcome: expected, events: [] }, events, where);
+      actual = r.outcome;
     } else if (roll < 0.68) {
       const sequence = aimed(state, user);
       const orderId = pick(orders);
-      const d = decideUse(state, sequence, user, Date.now());
+      const d = decide({ type: 'UseCoupon', sequence, userId: user, orderId }, state, Date.now());
       expected = d.outcome;
-      if (d.outcome === 'USED') {
-        state!.redemptions.set(sequence, { state: 'USED', at: Date.now(), generation: d.generation, orderId });
-        state!.usedCount++;
-      }
-      actual = (await store.use(couponId, sequence, user, uuidv7(), orderId ?? undefined, {}, internalRequest())).outcome;
+      const [r, events] = await appended(couponId, () => store.use(couponId, sequence, user, uuidv7(), orderId ?? undefined, {}, internalRequest()));
+      agree(couponId, d, events, where);
+      actual = r.outcome;
     } else if (roll < 0.85) {
       // The order system cancelling, the order right or wrong.
       const sequence = aimed(state, user);
       const inForce = state?.redemptions.get(sequence);
       const orderId = inForce && next() < 0.6 ? inForce.orderId : pick(orders);
-      const d = decideCancelUse(state, { sequence, orderId }, Date.now());
+      const d = decide({ type: 'CancelUse', sequence, orderId }, state, Date.now());
       expected = d.outcome + ('status' in d ? ` ${d.status}` : '');
-      if (d.outcome === 'USE_CANCELLED') {
-        state!.redemptions.set(sequence, d.status === 'REVOKED' ? { state: 'REVOKED', at: Date.now(), generation: d.generation, orderId } : { state: 'CANCELLED', generation: d.generation, orderId });
-        state!.cancelledCount++;
-        if (d.status === 'REVOKED') state!.revokedCount++;
-      }
-      const r = await store.cancelUse(couponId, sequence, orderId, uuidv7(), {}, internalRequest());
+      const [r, events] = await appended(couponId, () => store.cancelUse(couponId, sequence, orderId, uuidv7(), {}, internalRequest()));
+      agree(couponId, d, events, where);
       actual = r.outcome + ('status' in r ? ` ${r.status}` : '');
     } else if (roll < 0.87) {
       const holders = Array.from({ length: 1 + Math.floor(next() * 4) }, () => [pick(users), 1 + Math.floor(next() * 4)] as const);
-      const d = decideRevoke(state, holders);
+      const d = decide({ type: 'RevokeUnused', holders }, state, Date.now());
       expected = d.outcome + ('revokedCount' in d ? `${d.sequences.length}/${d.revokedCount}` : '');
-      if (d.outcome === 'REVOKED') {
-        for (const sequence of d.sequences) {
-          const r = state!.redemptions.get(sequence);
-          state!.redemptions.set(sequence, { state: 'REVOKED', at: Date.now(), generation: r?.generation ?? 0, orderId: r?.orderId ?? null });
-        }
-        state!.revokedCount = d.revokedCount;
-        state!.unusedRevoked = true;
-      }
-      const r = await store.revokeChunk(couponId, holders, {});
+      const [r, events] = await appended(couponId, () => store.revokeChunk(couponId, holders, {}));
+      agree(couponId, d, events, where);
       actual = r.outcome + ('revokedCount' in r ? `${r.revoked}/${r.revokedCount}` : '');
     } else if (roll < 0.91) {
       // The end only, hours from now, so the two sides never straddle a boundary on clock skew.
       const issueEndAt = Date.now() + pick([-HOUR, 2 * HOUR, 4 * HOUR, 40 * HOUR]);
-      const d = decideChangeWindow(state, { issueEndAt }, Date.now());
+      const d = decide({ type: 'ChangeIssueWindow', issueEndAt }, state, Date.now());
       expected = d.outcome;
-      if (d.outcome === 'WINDOW_CHANGED') state!.issueEndAt = d.issueEndAt;
-      actual = (await store.changeWindow(couponId, { issueEndAt: iso(issueEndAt) }, uuidv7(), {}, internalRequest())).outcome;
+      const [r, events] = await appended(couponId, () => store.changeWindow(couponId, { issueEndAt: iso(issueEndAt) }, uuidv7(), {}, internalRequest()));
+      agree(couponId, d, events, where);
+      actual = r.outcome;
     } else if (roll < 0.975) {
       // Now and then enough to pass the limit, so STOCK_LIMIT is reached too.
       const add = next() < 0.2 ? 10_000_000 : 1 + Math.floor(next() * 2);
-      const d = decideAddStock(state, add);
+      const d = decide({ type: 'AddStock', add }, state, Date.now());
       expected = d.outcome + ('totalQuantity' in d ? d.totalQuantity : '');
-      if (d.outcome === 'STOCK_ADDED') state!.totalQuantity = d.totalQuantity;
-      const r = await store.addStock(couponId, add, uuidv7(), {}, internalRequest());
+      const [r, events] = await appended(couponId, () => store.addStock(couponId, add, uuidv7(), {}, internalRequest()));
+      agree(couponId, d, events, where);
       actual = r.outcome + ('totalQuantity' in r ? r.totalQuantity : '');
     } else if (roll < 0.985) {
       // A new allow-list (some of the users, uploaded in chunks of two), or none; then a new claim requirement.
@@ -160,25 +177,29 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer is the
       async function* twoAtATime() {
         for (let i = 0; i < members.length; i += 2) yield members.slice(i, i + 2);
       }
-      if (state) {
-        if (remove) delete state.allowList;
-        else state.allowList = { version: state.allowListVersion + 1, members: new Set(members) };
-        if (!remove) state.allowListVersion++;
-        if (requiredClaims) state.requiredClaims = requiredClaims;
-        else delete state.requiredClaims;
-      }
       expected = state ? (remove ? 'REMOVED' : `REPLACED${new Set(members).size}`) : 'COUPON_NOT_FOUND';
-      const r = remove ? await store.removeAllowList(couponId, {}) : await store.replaceAllowList(couponId, twoAtATime(), {});
-      actual = r.outcome + ('size' in r ? r.size : '');
-      const changed = await store.changeEligibility(couponId, requiredClaims ?? null, uuidv7(), {}, internalRequest());
-      assert.is(changed.outcome, state ? 'ELIGIBILITY_CHANGED' : 'COUPON_NOT_FOUND');
+      const [r, events] = await appended(couponId, (): Promise<{ outcome: string; size?: number }> => remove ? store.removeAllowList(couponId, {}) : store.replaceAllowList(couponId, twoAtATime(), {}));
+      actual = r.outcome + (r.size ?? '');
+      // Which upload a chunk belongs to is the executor's bookkeeping; each step it took must be one decide allows.
+      for (const event of events) {
+        const command = event.type === 'CouponAllowListChunkAdded' ? { type: 'AddAllowListChunk' as const, ...event.data }
+          : event.type === 'CouponAllowListReplaced' && event.data.version !== null ? { type: 'PutAllowListInForce' as const, version: event.data.version }
+          : { type: 'RemoveAllowList' as const };
+        agree(couponId, decide(command, mirror.get(couponId), Date.now()), [event], where);
+      }
+      if (!state) assert.equal(events, [], where);
+      const e = decide({ type: 'ChangeEligibility', requiredClaims: requiredClaims ?? null }, mirror.get(couponId), Date.now());
+      const [changed, changes] = await appended(couponId, () => store.changeEligibility(couponId, requiredClaims ?? null, uuidv7(), {}, internalRequest()));
+      assert.is(changed.outcome, e.outcome, where);
+      agree(couponId, e, changes, where);
     } else {
-      const d = decideClose(state);
+      const d = decide({ type: 'CloseIssuance' }, state, Date.now());
       expected = d.outcome;
-      if (d.outcome === 'CLOSED') state!.status = 'CLOSED';
-      actual = (await store.close(couponId, uuidv7(), {}, internalRequest())).outcome;
+      const [r, events] = await appended(couponId, () => store.close(couponId, uuidv7(), {}, internalRequest()));
+      agree(couponId, d, events, where);
+      actual = r.outcome;
     }
-    assert.is(actual, expected, `step ${step}: ${couponId} ${user}`);
+    assert.is(actual, expected, where);
     const outcome = expected.replace(/ \w+$|[\d/]+$/, '');
     tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
     if (expected.endsWith(' REVOKED')) tally.set(expected, (tally.get(expected) ?? 0) + 1);

@@ -17,14 +17,17 @@ function coupon(overrides: Partial<AdmissionCoupon> = {}): AdmissionCoupon {
 
 const issue = spec('decideIssue');
 issue('given an open coupon with stock, the next in line gets the next sequence', () => {
-  assert.equal(decideIssue(coupon({ issued: 1 }), 'bob', now), { outcome: 'ISSUED', sequence: 2 });
+  assert.equal(decideIssue(coupon({ issued: 1 }), 'bob', now), {
+    outcome: 'ISSUED', sequence: 2,
+    events: [{ type: 'CouponIssued', data: { issuedCouponId: `${couponId}.00000002`, userId: 'bob', validFrom: new Date(now - HOUR).toISOString(), validUntil: new Date(now + 2 * HOUR).toISOString() } }],
+  });
 });
 issue('given no coupon, COUPON_NOT_FOUND', () => {
-  assert.equal(decideIssue(undefined, 'bob', now), { outcome: 'COUPON_NOT_FOUND' });
+  assert.equal(decideIssue(undefined, 'bob', now), { outcome: 'COUPON_NOT_FOUND', events: [] });
 });
 issue('given the user holds one, ALREADY_ISSUED with theirs, even when sold out and closed', () => {
   const c = coupon({ issued: 2, status: 'CLOSED', holders: new Map([['bob', 2]]) });
-  assert.equal(decideIssue(c, 'bob', now), { outcome: 'ALREADY_ISSUED', sequence: 2 });
+  assert.equal(decideIssue(c, 'bob', now), { outcome: 'ALREADY_ISSUED', sequence: 2, events: [] });
 });
 issue('given a closed coupon, COUPON_CLOSED', () => {
   assert.equal(decideIssue(coupon({ status: 'CLOSED' }), 'bob', now).outcome, 'COUPON_CLOSED');
@@ -49,32 +52,35 @@ issue.run();
 const use = spec('decideUse');
 const held = () => coupon({ issued: 1, holders: new Map([['bob', 1]]) });
 use('given the holder inside validity, USED', () => {
-  assert.equal(decideUse(held(), 1, 'bob', now), { outcome: 'USED', generation: 1 });
+  assert.equal(decideUse(held(), { sequence: 1, userId: 'bob', orderId: 'o-1' }, now), {
+    outcome: 'USED', generation: 1,
+    events: [{ type: 'CouponUsed', data: { issuedCouponId: `${couponId}.00000001`, userId: 'bob', useSequence: 1, orderId: 'o-1', useGeneration: 1 } }],
+  });
 });
 use('someone else\'s coupon, or a sequence never issued, is ISSUED_COUPON_NOT_FOUND', () => {
-  assert.equal(decideUse(held(), 1, 'mallory', now).outcome, 'ISSUED_COUPON_NOT_FOUND');
-  assert.equal(decideUse(held(), 2, 'bob', now).outcome, 'ISSUED_COUPON_NOT_FOUND');
-  assert.equal(decideUse(undefined, 1, 'bob', now).outcome, 'ISSUED_COUPON_NOT_FOUND');
+  assert.equal(decideUse(held(), { sequence: 1, userId: 'mallory' }, now).outcome, 'ISSUED_COUPON_NOT_FOUND');
+  assert.equal(decideUse(held(), { sequence: 2, userId: 'bob' }, now).outcome, 'ISSUED_COUPON_NOT_FOUND');
+  assert.equal(decideUse(undefined, { sequence: 1, userId: 'bob' }, now).outcome, 'ISSUED_COUPON_NOT_FOUND');
 });
 use('given it was used, ALREADY_USED with when, even after expiry', () => {
   const c = held();
-  c.redemptions.set(1, { state: 'USED', at: now - 5, generation: 1, orderId: null });
-  assert.equal(decideUse(c, 1, 'bob', now + 10 * HOUR), { outcome: 'ALREADY_USED', usedAt: now - 5 });
+  c.redemptions.set(1, { state: 'USED', at: now - 5, generation: 1, orderId: null, userId: 'bob' });
+  assert.equal(decideUse(c, { sequence: 1, userId: 'bob' }, now + 10 * HOUR), { outcome: 'ALREADY_USED', usedAt: now - 5, events: [] });
 });
 use('validity is [from, until): before COUPON_NOT_YET_VALID, at until COUPON_EXPIRED', () => {
-  assert.equal(decideUse({ ...held(), validFrom: now + 1 }, 1, 'bob', now).outcome, 'COUPON_NOT_YET_VALID');
-  assert.equal(decideUse({ ...held(), validUntil: now }, 1, 'bob', now).outcome, 'COUPON_EXPIRED');
+  assert.equal(decideUse({ ...held(), validFrom: now + 1 }, { sequence: 1, userId: 'bob' }, now).outcome, 'COUPON_NOT_YET_VALID');
+  assert.equal(decideUse({ ...held(), validUntil: now }, { sequence: 1, userId: 'bob' }, now).outcome, 'COUPON_EXPIRED');
 });
 use('a closed coupon stays usable', () => {
-  assert.equal(decideUse({ ...held(), status: 'CLOSED' }, 1, 'bob', now).outcome, 'USED');
+  assert.equal(decideUse({ ...held(), status: 'CLOSED' }, { sequence: 1, userId: 'bob' }, now).outcome, 'USED');
 });
 use.run();
 
 const close = spec('decideClose');
 close('closes an active coupon once', () => {
-  assert.equal(decideClose(coupon()), { outcome: 'CLOSED' });
-  assert.equal(decideClose(coupon({ status: 'CLOSED' })), { outcome: 'COUPON_CLOSED' });
-  assert.equal(decideClose(undefined), { outcome: 'COUPON_NOT_FOUND' });
+  assert.equal(decideClose(coupon()), { outcome: 'CLOSED', events: [{ type: 'CouponIssuanceClosed', data: {} }] });
+  assert.equal(decideClose(coupon({ status: 'CLOSED' })), { outcome: 'COUPON_CLOSED', events: [] });
+  assert.equal(decideClose(undefined), { outcome: 'COUPON_NOT_FOUND', events: [] });
 });
 close.run();
 
@@ -94,8 +100,8 @@ fold('given the history, the state answers as the scripts would', () => {
   const state = history.reduce<AdmissionCoupon | undefined>(evolve, undefined)!;
   assert.is(state.issued, 1);
   assert.is(state.status, 'CLOSED');
-  assert.equal(decideIssue(state, 'bob', now), { outcome: 'ALREADY_ISSUED', sequence: 1 });
-  assert.equal(decideUse(state, 1, 'bob', now), { outcome: 'ALREADY_USED', usedAt: Date.parse('2026-12-01T08:20:00.000Z') });
+  assert.equal(decideIssue(state, 'bob', now), { outcome: 'ALREADY_ISSUED', sequence: 1, events: [] });
+  assert.equal(decideUse(state, { sequence: 1, userId: 'bob' }, now), { outcome: 'ALREADY_USED', usedAt: Date.parse('2026-12-01T08:20:00.000Z'), events: [] });
 });
 fold('an event delivered twice changes nothing the second time', () => {
   const once = history.reduce<AdmissionCoupon | undefined>(evolve, undefined)!;

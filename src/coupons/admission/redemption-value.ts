@@ -22,19 +22,20 @@ export function isLegacyRedemption(value: string): boolean {
   return v.s === 'R' && v.g > 0 && v.o === undefined;
 }
 
-export function parseRedemption(value: string): Redemption & { holder?: string } {
-  if (!value.startsWith('{')) return { state: 'USED', at: Number(value), generation: 1, orderId: null };
+/** As Redis keeps it; a use from before cancellations kept no holder (''), and is read again from the log before a cancellation. */
+export function parseRedemption(value: string): Redemption {
+  if (!value.startsWith('{')) return { state: 'USED', at: Number(value), generation: 1, orderId: null, userId: '' };
   const v = JSON.parse(value) as Stored;
-  const holder = v.u === undefined ? {} : { holder: v.u };
+  const userId = v.u ?? '';
   const orderId = v.o ? v.o : null;
-  if (v.s === 'C') return { state: 'CANCELLED', generation: v.g, orderId, ...holder };
-  if (v.s === 'R') return { state: 'REVOKED', at: v.at, generation: v.g, orderId: v.g > 0 ? orderId : null, ...holder };
-  return { state: 'USED', at: v.at, generation: v.g, orderId, ...holder };
+  if (v.s === 'C') return { state: 'CANCELLED', generation: v.g, orderId, userId };
+  if (v.s === 'R') return { state: 'REVOKED', at: v.at, generation: v.g, orderId: v.g > 0 ? orderId : null, userId };
+  return { state: 'USED', at: v.at, generation: v.g, orderId, userId };
 }
 
-export function redemptionValue(r: Redemption, holder: string): string {
+export function redemptionValue(r: Redemption): string {
   const stored: Stored = {
-    s: r.state === 'USED' ? 'U' : r.state === 'CANCELLED' ? 'C' : 'R', at: 'at' in r ? r.at : 0, g: r.generation, u: holder, o: r.orderId ?? '',
+    s: r.state === 'USED' ? 'U' : r.state === 'CANCELLED' ? 'C' : 'R', at: 'at' in r ? r.at : 0, g: r.generation, u: r.userId, o: r.orderId ?? '',
   };
   return JSON.stringify(stored);
 }

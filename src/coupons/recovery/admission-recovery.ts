@@ -120,11 +120,9 @@ export class AdmissionRecovery {
     if (bare.length === 0) return;
     await assertRestoreFollowsLog(this.deps);
     const coupon = (await this.rebuild([couponId])).get(couponId);
-    const holderOf = new Map([...(coupon?.state.holders ?? [])].map(([userId, sequence]) => [sequence, userId]));
     const rewrites = bare.flatMap(([sequence, value]) => {
       const r = coupon?.state.redemptions.get(Number(sequence));
-      const holder = holderOf.get(Number(sequence));
-      return r && holder !== undefined ? [sequence, value, redemptionValue(r, holder)] : [];
+      return r ? [sequence, value, redemptionValue(r)] : [];
     });
     if (rewrites.length < bare.length * 3) this.deps.logger.error({ couponId }, 'Redis holds uses the log does not: run the audit');
     if (rewrites.length > 0) await this.deps.redis.eval(LEGACY_USES, 1, k.used, ...rewrites);
@@ -225,8 +223,7 @@ export class AdmissionRecovery {
       return m.pexpire(key, STAGED_TTL_MS).exec();
     };
     for (const part of chunks([...state.holders], 1_000)) await write(holders, (m) => m.hset(holders, Object.fromEntries(part)));
-    const holderOf = new Map([...state.holders].map(([userId, sequence]) => [sequence, userId]));
-    const redemptions = [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r, holderOf.get(sequence)!)] as const);
+    const redemptions = [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r)] as const);
     for (const part of chunks(redemptions, 1_000)) await write(used, (m) => m.hset(used, Object.fromEntries(part)));
     // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
     for (const part of chunks([...(state.allowList?.members ?? [])], 1_000)) await write(allowList, (m) => m.sadd(allowList, ...part));

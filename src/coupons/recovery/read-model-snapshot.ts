@@ -30,10 +30,11 @@ const PAGE = 10_000;
  * An issued_coupon row's redemption, as the rules keep it: a row back to ISSUED with a use generation had its
  * use cancelled; a revoked row that had a use keeps the order of that cancelled use.
  */
-function redemptionOf(r: { status: string; used_at: Date | null; order_id: string | null; use_generation: number; revoked_at: Date | null }): Redemption | undefined {
-  if (r.status === 'USED' && r.used_at) return { state: 'USED', at: r.used_at.getTime(), generation: r.use_generation, orderId: r.order_id };
-  if (r.status === 'REVOKED' && r.revoked_at) return { state: 'REVOKED', at: r.revoked_at.getTime(), generation: r.use_generation, orderId: r.use_generation > 0 ? r.order_id : null };
-  return r.use_generation > 0 ? { state: 'CANCELLED', generation: r.use_generation, orderId: r.order_id } : undefined;
+function redemptionOf(r: { user_id: string; status: string; used_at: Date | null; order_id: string | null; use_generation: number; revoked_at: Date | null }): Redemption | undefined {
+  const userId = r.user_id;
+  if (r.status === 'USED' && r.used_at) return { state: 'USED', at: r.used_at.getTime(), generation: r.use_generation, orderId: r.order_id, userId };
+  if (r.status === 'REVOKED' && r.revoked_at) return { state: 'REVOKED', at: r.revoked_at.getTime(), generation: r.use_generation, orderId: r.use_generation > 0 ? r.order_id : null, userId };
+  return r.use_generation > 0 ? { state: 'CANCELLED', generation: r.use_generation, orderId: r.order_id, userId } : undefined;
 }
 
 /** Runs `use` inside one REPEATABLE READ snapshot: rows and checkpoints agree for all it reads. */

@@ -1,0 +1,82 @@
+import type { RequiredClaims } from '../../events/coupon-events.ts';
+
+/**
+ * A coupon as its rules see it: what `decide` reads and `evolve` folds the log into. Every count, status and
+ * sum a view shows of a coupon comes from the functions below, so they are said once.
+ */
+export interface AdmissionCoupon {
+  couponId: string;
+  status: 'ACTIVE' | 'CLOSED';
+  totalQuantity: number;
+  issued: number;
+  /** Uses ever made (the nth use is CouponUsed's useSequence); cancellations and revocations counted apart. */
+  usedCount: number;
+  cancelledCount: number;
+  revokedCount: number;
+  issueStartAt: number;
+  issueEndAt: number;
+  validFrom: number;
+  validUntil: number;
+  /** userId → sequence of the coupon issued to them */
+  holders: Map<string, number>;
+  /** sequence → what became of that issued coupon; absent while it was never used nor revoked */
+  redemptions: Map<number, Redemption>;
+  /** Claims a caller must carry to be issued it; none when absent. */
+  requiredClaims?: RequiredClaims;
+  /** The allow-list in force; anyone when absent. */
+  allowList?: { version: number; members: Set<string> };
+  /** The allow-list being uploaded, not yet in force. */
+  staged?: { version: number; members: Set<string> };
+  /** The highest allow-list version any event named: the next upload is numbered after it. */
+  allowListVersion: number;
+  /** Revoke-unused has run: a use cancelled from now on leaves its coupon REVOKED, not usable again. */
+  unusedRevoked?: true;
+  /** The revision of the last change applied to each setting (see evolve's `takesEffect`); none applied yet when absent. */
+  revisions?: SettingRevisions;
+}
+
+/**
+ * An issued coupon's redemption, with its holder: in use, its last use cancelled (usable again), or revoked.
+ * `generation` is the nth use of this issued coupon, so a copy of an older use or cancellation is told from a new
+ * one; a revoked coupon that had a use (generation above 0) keeps the order of that cancelled use.
+ */
+export type Redemption =
+  | { state: 'USED'; at: number; generation: number; orderId: string | null; userId: string }
+  | { state: 'CANCELLED'; generation: number; orderId: string | null; userId: string }
+  | { state: 'REVOKED'; at: number; generation: number; orderId: string | null; userId: string };
+
+export type Setting = 'window' | 'claims' | 'allowList';
+export type SettingRevisions = Record<Setting, number>;
+
+/** The coupon's setting revision: the highest any setting reached, where the next change continues. */
+export const settingRevision = (c: Pick<AdmissionCoupon, 'revisions'>): number => Math.max(0, ...Object.values(c.revisions ?? {}));
+
+/** The largest total a coupon may have, as at create. */
+export const MAX_TOTAL_QUANTITY = 10_000_000;
+
+/** Coupons in use now: uses made less uses cancelled. */
+export const inUse = (c: { usedCount: number; cancelledCount: number }): number => c.usedCount - c.cancelledCount;
+
+/** Coupons left to issue. */
+export const remaining = (c: { totalQuantity: number; issued: number }): number => Math.max(0, c.totalQuantity - c.issued);
+
+export const COUPON_STATUSES = ['SCHEDULED', 'OPEN', 'SOLD_OUT', 'ENDED', 'CLOSED'] as const;
+export type CouponStatus = (typeof COUPON_STATUSES)[number];
+
+/** Where a coupon stands for someone who wants one at `now`: the issue rules' refusals, in their order. */
+export function couponStatus(c: { closed: boolean; issuedCount: number; definition: { totalQuantity: number; issueStartAt: string; issueEndAt: string } }, now: number): CouponStatus {
+  if (c.closed) return 'CLOSED';
+  if (now < Date.parse(c.definition.issueStartAt)) return 'SCHEDULED';
+  if (now >= Date.parse(c.definition.issueEndAt)) return 'ENDED';
+  if (remaining({ totalQuantity: c.definition.totalQuantity, issued: c.issuedCount }) === 0) return 'SOLD_OUT';
+  return 'OPEN';
+}
+
+export const ISSUED_COUPON_STATUSES = ['ISSUED', 'USED', 'EXPIRED', 'REVOKED'] as const;
+export type IssuedCouponStatus = (typeof ISSUED_COUPON_STATUSES)[number];
+
+/** What a holder's coupon is at `now`: USED while in use, REVOKED once revoked; an unused one is EXPIRED from the end of its validity on, as decideUse refuses it. */
+export function issuedCouponStatus(row: { status: string; validUntil: Date }, now: Date): IssuedCouponStatus {
+  if (row.status === 'USED' || row.status === 'REVOKED') return row.status;
+  return row.validUntil <= now ? 'EXPIRED' : 'ISSUED';
+}

@@ -1,0 +1,117 @@
+import type { EligibilityClaims } from '../../auth/identity.ts';
+import { issuedCouponId } from '../ids.ts';
+import type { AdmissionCoupon } from './coupon-state.ts';
+import { isEligible, qualifyingClaims } from './eligibility.ts';
+import { refused, type EventDraft } from './event-draft.ts';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export type IssueDecision =
+  | { outcome: 'ISSUED'; sequence: number; events: EventDraft[] }
+  | { outcome: 'ALREADY_ISSUED'; sequence: number; events: [] }
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE'; events: [] };
+
+export type UseDecision =
+  | { outcome: 'USED'; generation: number; events: EventDraft[] }
+  | { outcome: 'ALREADY_USED'; usedAt: number; events: [] }
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED'; events: [] };
+
+/** After a cancellation the coupon is ISSUED again inside its validity, EXPIRED after it, REVOKED once revoke-unused has run. */
+export type AfterCancel = 'ISSUED' | 'EXPIRED' | 'REVOKED';
+export type CancelUseDecision =
+  | { outcome: 'USE_CANCELLED'; generation: number; status: AfterCancel; events: EventDraft[] }
+  | { outcome: 'ALREADY_CANCELLED'; status: AfterCancel; events: [] }
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'NOT_USED' | 'ORDER_MISMATCH'; events: [] };
+
+export type RevokeDecision = { outcome: 'REVOKED'; sequences: number[]; revokedCount: number; events: EventDraft[] } | { outcome: 'COUPON_NOT_FOUND'; events: [] };
+
+/**
+ * A holder retrying learns their coupon whatever else changed since; then closed, window, stock, eligibility,
+ * in that order (eligibility last, so an answer given from memory for a sold-out or ended coupon is the one
+ * the script would give anyone).
+ */
+export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number, claims: EligibilityClaims = {}): IssueDecision {
+  if (!coupon) return refused('COUPON_NOT_FOUND');
+  const held = coupon.holders.get(userId);
+  if (held !== undefined) return { outcome: 'ALREADY_ISSUED', sequence: held, events: [] };
+  const settled = settledAnswer(coupon, now);
+  if (settled) return refused(settled);
+  if (!isEligible(coupon, userId, claims)) return refused('NOT_ELIGIBLE');
+  const sequence = coupon.issued + 1;
+  const qualifying = qualifyingClaims(coupon.requiredClaims, claims);
+  return {
+    outcome: 'ISSUED', sequence,
+    events: [{ type: 'CouponIssued', data: { issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId, validFrom: iso(coupon.validFrom), validUntil: iso(coupon.validUntil), ...(qualifying ? { claims: qualifying } : {}) } }],
+  };
+}
+
+/**
+ * What the issue rules answer anyone who holds none, before eligibility: closed, the window, the stock, in that
+ * order; undefined while a caller could be issued one. The sold-out memory answers with it too.
+ */
+export function settledAnswer(coupon: Pick<AdmissionCoupon, 'status' | 'issueStartAt' | 'issueEndAt' | 'totalQuantity' | 'issued'>, now: number): 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | undefined {
+  if (coupon.status === 'CLOSED') return 'COUPON_CLOSED';
+  if (now < coupon.issueStartAt) return 'ISSUE_NOT_STARTED';
+  if (now >= coupon.issueEndAt) return 'ISSUE_ENDED';
+  if (coupon.issued >= coupon.totalQuantity) return 'SOLD_OUT';
+  return undefined;
+}
+
+/** Someone else's coupon is indistinguishable from a missing one, so ids cannot be probed. */
+export function decideUse(coupon: AdmissionCoupon | undefined, use: { sequence: number; userId: string; orderId?: string | null }, now: number): UseDecision {
+  const { sequence, userId } = use;
+  if (!coupon || coupon.holders.get(userId) !== sequence) return refused('ISSUED_COUPON_NOT_FOUND');
+  const r = coupon.redemptions.get(sequence);
+  if (r?.state === 'USED') return { outcome: 'ALREADY_USED', usedAt: r.at, events: [] };
+  if (r?.state === 'REVOKED') return refused('COUPON_REVOKED');
+  if (now < coupon.validFrom) return refused('COUPON_NOT_YET_VALID');
+  if (now >= coupon.validUntil) return refused('COUPON_EXPIRED');
+  const generation = (r?.generation ?? 0) + 1;
+  return {
+    outcome: 'USED', generation,
+    events: [{ type: 'CouponUsed', data: { issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId, useSequence: coupon.usedCount + 1, orderId: use.orderId ?? null, useGeneration: generation } }],
+  };
+}
+
+/**
+ * The order that used the coupon is cancelled: the use is undone if the cancellation names the same order
+ * (none for a use that named none). Asked again for the same order, it answers as the first time did; the
+ * same order using it again is a new use, which the same cancellation would undo again. Once revoke-unused
+ * has run, a cancelled use leaves the coupon REVOKED: a campaign that was revoked stays revoked.
+ */
+export function decideCancelUse(coupon: AdmissionCoupon | undefined, cancel: { sequence: number; orderId: string | null }, now: number): CancelUseDecision {
+  const { sequence, orderId } = cancel;
+  if (coupon === undefined || sequence < 1 || sequence > coupon.issued) return refused('ISSUED_COUPON_NOT_FOUND');
+  const valid = now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
+  const r = coupon.redemptions.get(sequence);
+  if (r?.state === 'CANCELLED' && r.orderId === orderId) return { outcome: 'ALREADY_CANCELLED', status: valid, events: [] };
+  if (r?.state === 'REVOKED' && r.generation > 0 && r.orderId === orderId) return { outcome: 'ALREADY_CANCELLED', status: 'REVOKED', events: [] };
+  if (r?.state !== 'USED') return refused('NOT_USED');
+  if (r.orderId !== orderId) return refused('ORDER_MISMATCH');
+  const revokes = coupon.unusedRevoked === true;
+  const data = {
+    issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId: r.userId, orderId, useGeneration: r.generation, cancelSequence: coupon.cancelledCount + 1,
+    ...(revokes ? { revokedCount: coupon.revokedCount + 1 } : {}),
+  };
+  return { outcome: 'USE_CANCELLED', generation: r.generation, status: revokes ? 'REVOKED' : valid, events: [{ type: 'CouponUseCancelled', data }] };
+}
+
+/**
+ * Revokes each named holder's coupon that is not in use (never used, or its use cancelled); one in use, or
+ * already revoked, is left as it is. Stock is not given back. `revokedCount` is the coupon's total after. A
+ * run's first chunk is recorded even when it revokes nothing: from it on, revoke-unused is in force.
+ */
+export function decideRevoke(coupon: AdmissionCoupon | undefined, holders: readonly (readonly [string, number])[]): RevokeDecision {
+  if (!coupon) return refused('COUPON_NOT_FOUND');
+  const revoked: { issuedCouponId: string; userId: string }[] = [];
+  const sequences = new Set<number>();
+  for (const [userId, sequence] of holders) {
+    const state = coupon.redemptions.get(sequence)?.state;
+    if (coupon.holders.get(userId) !== sequence || state === 'USED' || state === 'REVOKED' || sequences.has(sequence)) continue;
+    sequences.add(sequence);
+    revoked.push({ issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId });
+  }
+  const revokedCount = coupon.revokedCount + revoked.length;
+  const recorded = revoked.length > 0 || !coupon.unusedRevoked;
+  return { outcome: 'REVOKED', sequences: [...sequences], revokedCount, events: recorded ? [{ type: 'CouponsRevoked', data: { revoked, revokedCount } }] : [] };
+}
