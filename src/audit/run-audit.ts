@@ -5,7 +5,7 @@ import type { RebuildProgress } from '../projections/rebuild.ts';
 import type { LogAndStores } from '../runtime/runtime.ts';
 import { HistoryAuditor, redemptionsOf, type ReplayedCoupon } from './history-auditor.ts';
 import { issuedCouponId, parseIssuedCouponId } from '../coupons/ids.ts';
-import { settingRevision, type Redemption } from '../coupons/rules/coupon-rules.ts';
+import { inUse, settingRevision, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import { outboxEvents, redisCouponIds, redisSnapshot, type RedisCoupon } from './snapshots.ts';
 import type { Db } from '../db/database.ts';
 
@@ -134,9 +134,9 @@ function couponRowDifferences(log: HistoryAuditor, rows: { id: string; issued_co
       continue;
     }
     if (row.issued_count !== c.issued.size) out.push(`coupon ${c.couponId}: issued_count ${row.issued_count}, the log says ${c.issued.size}`);
-    const inUse = row.used_count - row.cancelled_count;
+    const rowInUse = inUse({ usedCount: row.used_count, cancelledCount: row.cancelled_count });
     const [used, revoked] = [redemptionsOf(c, 'USED').size, redemptionsOf(c, 'REVOKED').size];
-    if (inUse !== used) out.push(`coupon ${c.couponId}: ${inUse} in use (used_count - cancelled_count), the log says ${used}`);
+    if (rowInUse !== used) out.push(`coupon ${c.couponId}: ${rowInUse} in use (used_count ${row.used_count}, cancelled_count ${row.cancelled_count}), the log says ${used}`);
     if (row.revoked_count !== revoked) out.push(`coupon ${c.couponId}: revoked_count ${row.revoked_count}, the log says ${revoked}`);
     if ((row.status === 'CLOSED') !== Boolean(c.closedAt)) out.push(`coupon ${c.couponId}: status ${row.status}, the log says ${c.closedAt ? 'CLOSED' : 'ACTIVE'}`);
   }

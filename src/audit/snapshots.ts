@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { couponKeys, shardKeys } from '../coupons/admission/keys.ts';
 import type { CouponEvent } from '../events/coupon-events.ts';
 import { parseRedemption } from '../coupons/admission/redemption-value.ts';
-import type { Redemption } from '../coupons/rules/coupon-rules.ts';
+import { inUse, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import { masterNodes } from '../redis/redis-client.ts';
 import { outboxEntryToEvent } from '../relay/outbox-entry.ts';
 
@@ -52,7 +52,7 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
       at: new Date(Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)),
       status: fields[0] ?? null,
       issued: Number(fields[1] ?? 0),
-      usedCount: Number(fields[2] ?? 0) - Number(fields[3] ?? 0),
+      usedCount: inUse({ usedCount: Number(fields[2] ?? 0), cancelledCount: Number(fields[3] ?? 0) }),
       revokedCount: Number(fields[4] ?? 0),
       unusedRevoked: fields[8] != null || Number(fields[4] ?? 0) > 0,
       revision: Number(fields[9] ?? 0),

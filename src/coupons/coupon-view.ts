@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { CouponTable } from '../db/schema.ts';
 import { discountSchema, type RequiredClaims } from '../events/coupon-events.ts';
 import type { CouponSnapshot } from './admission/admission-store.ts';
-import { COUPON_STATUSES, couponStatus } from './rules/coupon-rules.ts';
+import { COUPON_STATUSES, couponStatus, inUse, remaining } from './rules/coupon-rules.ts';
 
 const requiredClaimsView = z.record(z.string(), z.array(z.string())).nullable();
 
@@ -44,7 +44,7 @@ export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof 
     name: d.name,
     discount: d.discount,
     totalQuantity: d.totalQuantity,
-    remainingQuantity: Math.max(0, d.totalQuantity - s.issuedCount),
+    remainingQuantity: remaining({ totalQuantity: d.totalQuantity, issued: s.issuedCount }),
     issueStartAt: d.issueStartAt,
     issueEndAt: d.issueEndAt,
     validFrom: d.validFrom,
@@ -85,10 +85,10 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
     id: row.id,
     code: row.code,
     ...definition,
-    remainingQuantity: Math.max(0, row.total_quantity - row.issued_count),
+    remainingQuantity: remaining({ totalQuantity: row.total_quantity, issued: row.issued_count }),
     status: couponStatus({ closed: row.status === 'CLOSED', issuedCount: row.issued_count, definition }, now),
     issuedCount: row.issued_count,
-    usedCount: row.used_count - row.cancelled_count,
+    usedCount: inUse({ usedCount: row.used_count, cancelledCount: row.cancelled_count }),
     revokedCount: row.revoked_count,
     eligibility: {
       requiredClaims: row.required_claims ? (JSON.parse(row.required_claims) as RequiredClaims) : null,

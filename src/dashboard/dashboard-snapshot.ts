@@ -1,5 +1,5 @@
 import type { AdmissionStore } from '../coupons/admission/admission-store.ts';
-import { couponStatus } from '../coupons/rules/coupon-rules.ts';
+import { couponStatus, remaining } from '../coupons/rules/coupon-rules.ts';
 import type { Db } from '../db/database.ts';
 import { outboxDepth } from '../health/outbox-depth.ts';
 import type { KafkaClient } from '../kafka/kafka-client.ts';
@@ -63,7 +63,7 @@ export class DashboardTicker {
       this.previousIssued.set(row.id, issued);
       coupons.push({
         id: row.id, code: row.code, name: row.name, totalQuantity: row.total_quantity, issued,
-        remaining: Math.max(0, snapshot.definition.totalQuantity - issued), status: couponStatus(snapshot, snapshot.now.getTime()),
+        remaining: remaining({ totalQuantity: snapshot.definition.totalQuantity, issued }), status: couponStatus(snapshot, snapshot.now.getTime()),
         issuedPerSecond: Math.round((issued - before) / seconds),
       });
     }

@@ -14,7 +14,7 @@ export interface CouponTable {
   valid_until: Timestamp;
   status: 'ACTIVE' | 'CLOSED';
   issued_count: Generated<number>;
-  /** Uses made; in use now is used_count - cancelled_count. */
+  /** Uses made; in use now is `inUse` of the rules over this and cancelled_count. */
   used_count: Generated<number>;
   cancelled_count: Generated<number>;
   revoked_count: Generated<number>;

@@ -11,7 +11,7 @@ import { metrics } from '../../metrics/metrics.ts';
 import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
 import { couponKeys } from './keys.ts';
 import { ReplicaConfirmedCalls } from './replica-confirmed-calls.ts';
-import { MAX_TOTAL_QUANTITY, type AfterCancel } from '../rules/coupon-rules.ts';
+import { inUse, MAX_TOTAL_QUANTITY, type AfterCancel } from '../rules/coupon-rules.ts';
 
 /** Holders per revoke decision: the most one CouponsRevoked event names. */
 const REVOKE_CHUNK = 1_000;
@@ -493,7 +493,7 @@ export class AdmissionStore {
       closedAt: closedAt ? new Date(Number(closedAt)) : undefined,
       createdAt: new Date(Number(createdAt)),
       issuedCount: Number(issued),
-      usedCount: Number(used) - Number(cancelled),
+      usedCount: inUse({ usedCount: Number(used), cancelledCount: Number(cancelled) }),
       revokedCount: Number(revoked),
       eligibility: {
         requiredClaims: claims ? (JSON.parse(claims) as RequiredClaims) : null,

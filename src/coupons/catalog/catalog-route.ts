@@ -10,6 +10,10 @@ import type { Db } from '../../db/database.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
 import { validate } from '../../http/validate.ts';
 import { publicCouponRowView } from '../coupon-view.ts';
+import { whereStatus, type ListedStatus } from './status-predicate.ts';
+
+/** The rules' statuses each catalog filter lists. */
+const LISTED = { OPEN: ['OPEN'], UPCOMING: ['SCHEDULED'], ANY: ['OPEN', 'SCHEDULED'] } as const satisfies Record<string, readonly ListedStatus[]>;
 
 export const catalogQuery = z.strictObject({ status: z.enum(['OPEN', 'UPCOMING']).optional(), ...pageQuery });
 
@@ -26,10 +30,7 @@ export function catalogRoute(router: Router, deps: { db: Db; verify: TokenVerifi
     const callerClaims = JSON.parse(claims) as EligibilityClaims;
     const query = validate(catalogQuery, ctx.query, 'query');
     const now = new Date();
-    let select = deps.db.selectFrom('coupon').selectAll().where('status', '!=', 'CLOSED').where('issue_end_at', '>', now);
-    if (query.status === 'OPEN') select = select.where('issue_start_at', '<=', now).whereRef('issued_count', '<', 'total_quantity');
-    else if (query.status === 'UPCOMING') select = select.where('issue_start_at', '>', now);
-    else select = select.where((eb) => eb.or([eb('issue_start_at', '>', now), eb('issued_count', '<', eb.ref('total_quantity'))]));
+    let select = deps.db.selectFrom('coupon').selectAll().where(whereStatus(LISTED[query.status ?? 'ANY'], now));
     if (query.cursor) select = select.where('id', '<', decodeCursor(query.cursor));
     const rows = await select.orderBy('id', 'desc').limit(query.limit + 1).execute();
     const { items, nextCursor } = page(rows, query.limit, (r) => r.id);

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../log/logger.ts';
 import { issuedCouponId } from '../ids.ts';
 import { couponKeys } from '../admission/keys.ts';
+import { settledAnswer } from '../rules/coupon-rules.ts';
 import type { ChangeListener } from './coupon-change-feed.ts';
 
 type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
@@ -153,17 +154,17 @@ export class SettledCoupons implements ChangeListener {
     } while (cursor !== '0');
     // Read last: the feed was live before this read, so any later change arrives as a message, which drops `loading`.
     const confirmedAt = Date.now();
-    const [status, issueEnd, total, issued] = await this.redis.hmget(coupon, 'st', 'ie', 'tot', 'iss');
+    const fields = await this.redis.hmget(coupon, 'st', 'is', 'ie', 'tot', 'iss');
     if (this.entries.get(couponId) !== loading) return;
-    const settled = status === 'CLOSED' || Number(issued) >= Number(total);
+    const settled = finalAnswer(fields, confirmedAt);
     // Holders only grow, one per issue: as many as issued means the scan missed none admitted while it ran.
-    if (!settled || loading.epoch !== this.epoch || holders.size !== Number(issued)) {
+    if (!settled || loading.epoch !== this.epoch || holders.size !== Number(fields[4])) {
       this.entries.delete(couponId);
       return;
     }
     this.makeRoom(bytes);
     this.bytes += bytes;
-    this.entries.set(couponId, { state: 'ready', outcome: status === 'CLOSED' ? 'COUPON_CLOSED' : outcome, holders, issueEndMs: Number(issueEnd), bytes, confirmedAt });
+    this.entries.set(couponId, { state: 'ready', outcome: settled === 'COUPON_CLOSED' ? settled : outcome, holders, issueEndMs: Number(fields[2]), bytes, confirmedAt });
   }
 
   /**
@@ -174,10 +175,11 @@ export class SettledCoupons implements ChangeListener {
     const ready = [...this.entries].filter((e): e is [string, Ready] => e[1].state === 'ready');
     await Promise.all(ready.map(async ([couponId, entry]) => {
       const sentAt = Date.now();
-      const [status, issueEnd, total, issued] = await this.redis.hmget(couponKeys(couponId, this.shards).coupon, 'st', 'ie', 'tot', 'iss').catch(() => []);
-      if (this.entries.get(couponId) !== entry || status === undefined) return;
-      if (status === 'CLOSED') entry.outcome = 'COUPON_CLOSED';
-      else if (Number(issued) < Number(total) || Number(issueEnd) !== entry.issueEndMs) return this.delete(couponId);
+      const fields = await this.redis.hmget(couponKeys(couponId, this.shards).coupon, 'st', 'is', 'ie', 'tot', 'iss').catch(() => undefined);
+      if (this.entries.get(couponId) !== entry || fields === undefined) return;
+      const settled = finalAnswer(fields, sentAt);
+      if (settled === 'COUPON_CLOSED') entry.outcome = settled;
+      else if (settled !== 'SOLD_OUT' || Number(fields[2]) !== entry.issueEndMs) return this.delete(couponId);
       entry.confirmedAt = sentAt;
     }));
   }
@@ -200,4 +202,12 @@ export class SettledCoupons implements ChangeListener {
       if (entry.state === 'ready') this.delete(couponId);
     }
   }
+}
+
+/** The rules' answer to anyone who holds none, from the coupon's fields `st is ie tot iss` at `now`; only a final one is remembered. */
+function finalAnswer([status, start, end, total, issued]: (string | null)[], now: number): Final | undefined {
+  const answer = settledAnswer({
+    status: status === 'CLOSED' ? 'CLOSED' : 'ACTIVE', issueStartAt: Number(start), issueEndAt: Number(end), totalQuantity: Number(total), issued: Number(issued),
+  }, now);
+  return answer === 'SOLD_OUT' || answer === 'COUPON_CLOSED' ? answer : undefined;
 }

@@ -5,7 +5,7 @@ import type { Db } from '../../db/database.ts';
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import { parseIssuedCouponId } from '../ids.ts';
 import type { RebuiltCoupon } from './rebuilt-coupon.ts';
-import type { Redemption } from '../rules/coupon-rules.ts';
+import { inUse as inUseOf, type Redemption } from '../rules/coupon-rules.ts';
 import type { RequiredClaims } from '../../events/coupon-events.ts';
 
 /** The read models as one consistent snapshot, read partition by partition for a restore. */
@@ -90,7 +90,7 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
             after = rows[rows.length - 1]!.id;
           }
           // Sequences are handed out 1, 2, 3…: the counts must equal the rows, or something is missing.
-          if (holders.size !== row.issued_count || inUse !== row.used_count - row.cancelled_count || revoked !== row.revoked_count) return undefined;
+          if (holders.size !== row.issued_count || inUse !== inUseOf({ usedCount: row.used_count, cancelledCount: row.cancelled_count }) || revoked !== row.revoked_count) return undefined;
           return {
             state: {
               couponId, status: row.closed_at ? 'CLOSED' : 'ACTIVE', totalQuantity: definition.totalQuantity, issued: row.issued_count, usedCount: row.used_count,

@@ -63,13 +63,27 @@ export const remaining = (c: { totalQuantity: number; issued: number }): number 
 export const COUPON_STATUSES = ['SCHEDULED', 'OPEN', 'SOLD_OUT', 'ENDED', 'CLOSED'] as const;
 export type CouponStatus = (typeof COUPON_STATUSES)[number];
 
-/** Where a coupon stands for someone who wants one at `now`: the issue rules' refusals, in their order. */
+/**
+ * What the issue rules answer anyone who holds none, before eligibility: closed, the window, the stock, in that
+ * order; undefined while a caller could be issued one. The sold-out memory answers with it too.
+ */
+export function settledAnswer(coupon: Pick<AdmissionCoupon, 'status' | 'issueStartAt' | 'issueEndAt' | 'totalQuantity' | 'issued'>, now: number): 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | undefined {
+  if (coupon.status === 'CLOSED') return 'COUPON_CLOSED';
+  if (now < coupon.issueStartAt) return 'ISSUE_NOT_STARTED';
+  if (now >= coupon.issueEndAt) return 'ISSUE_ENDED';
+  if (coupon.issued >= coupon.totalQuantity) return 'SOLD_OUT';
+  return undefined;
+}
+
+const STATUS_OF = { COUPON_CLOSED: 'CLOSED', ISSUE_NOT_STARTED: 'SCHEDULED', ISSUE_ENDED: 'ENDED', SOLD_OUT: 'SOLD_OUT' } as const;
+
+/** Where a coupon stands for someone who wants one at `now`: the issue rules' refusals (`settledAnswer`), in their order. */
 export function couponStatus(c: { closed: boolean; issuedCount: number; definition: { totalQuantity: number; issueStartAt: string; issueEndAt: string } }, now: number): CouponStatus {
-  if (c.closed) return 'CLOSED';
-  if (now < Date.parse(c.definition.issueStartAt)) return 'SCHEDULED';
-  if (now >= Date.parse(c.definition.issueEndAt)) return 'ENDED';
-  if (remaining({ totalQuantity: c.definition.totalQuantity, issued: c.issuedCount }) === 0) return 'SOLD_OUT';
-  return 'OPEN';
+  const settled = settledAnswer({
+    status: c.closed ? 'CLOSED' : 'ACTIVE', issueStartAt: Date.parse(c.definition.issueStartAt), issueEndAt: Date.parse(c.definition.issueEndAt),
+    totalQuantity: c.definition.totalQuantity, issued: c.issuedCount,
+  }, now);
+  return settled ? STATUS_OF[settled] : 'OPEN';
 }
 
 export const ISSUED_COUPON_STATUSES = ['ISSUED', 'USED', 'EXPIRED', 'REVOKED'] as const;

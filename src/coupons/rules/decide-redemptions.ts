@@ -1,6 +1,6 @@
 import type { EligibilityClaims } from '../../auth/identity.ts';
 import { issuedCouponId } from '../ids.ts';
-import type { AdmissionCoupon } from './coupon-state.ts';
+import { settledAnswer, type AdmissionCoupon } from './coupon-state.ts';
 import { isEligible, qualifyingClaims } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';
 
@@ -43,18 +43,6 @@ export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string,
     outcome: 'ISSUED', sequence,
     events: [{ type: 'CouponIssued', data: { issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId, validFrom: iso(coupon.validFrom), validUntil: iso(coupon.validUntil), ...(qualifying ? { claims: qualifying } : {}) } }],
   };
-}
-
-/**
- * What the issue rules answer anyone who holds none, before eligibility: closed, the window, the stock, in that
- * order; undefined while a caller could be issued one. The sold-out memory answers with it too.
- */
-export function settledAnswer(coupon: Pick<AdmissionCoupon, 'status' | 'issueStartAt' | 'issueEndAt' | 'totalQuantity' | 'issued'>, now: number): 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | undefined {
-  if (coupon.status === 'CLOSED') return 'COUPON_CLOSED';
-  if (now < coupon.issueStartAt) return 'ISSUE_NOT_STARTED';
-  if (now >= coupon.issueEndAt) return 'ISSUE_ENDED';
-  if (coupon.issued >= coupon.totalQuantity) return 'SOLD_OUT';
-  return undefined;
 }
 
 /** Someone else's coupon is indistinguishable from a missing one, so ids cannot be probed. */
