@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { loadConfig, type ResolvedConfig } from '../src/config/config.ts';
 import { couponKeys } from '../src/coupons/admission/keys.ts';
-import { SCRIPTS } from '../src/coupons/admission/admission-store.ts';
+import { SCRIPTS } from '../src/coupons/admission/script-runner.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { recreateDatabase } from '../src/db/recreate-database.ts';
 import { eventLogTopics } from '../src/kafka/topics.ts';

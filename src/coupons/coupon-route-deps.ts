@@ -4,7 +4,7 @@ import { identityOf } from '../auth/authenticate.ts';
 import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { AdmissionStore, EventMeta } from './admission/admission-store.ts';
 import type { CouponCodes } from './codes/coupon-codes.ts';
-import type { SettledCoupons } from './issue/settled-coupons.ts';
+import type { SettledCoupons } from './sold-out-memory/settled-coupons.ts';
 
 export interface CouponRouteDeps {
   admission: AdmissionStore;

@@ -2,6 +2,7 @@ import * as assert from 'uvu/assert';
 import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
 import { couponKeys } from '../../src/coupons/admission/keys.ts';
+import { removeAllowList, replaceAllowList } from '../../src/coupons/eligibility/allow-list-runs.ts';
 import { decide, evolve, overUserLimit, type AdmissionCoupon, type EventDraft } from '../../src/coupons/rules/coupon-rules.ts';
 import { outboxEntryToEvent } from '../../src/relay/outbox-entry.ts';
 import type { Redis } from 'ioredis';
@@ -178,7 +179,7 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer and ev
         for (let i = 0; i < members.length; i += 2) yield members.slice(i, i + 2);
       }
       expected = state ? (remove ? 'REMOVED' : `REPLACED${new Set(members).size}`) : 'COUPON_NOT_FOUND';
-      const [r, events] = await appended(couponId, (): Promise<{ outcome: string; size?: number }> => remove ? store.removeAllowList(couponId, {}) : store.replaceAllowList(couponId, twoAtATime(), {}));
+      const [r, events] = await appended(couponId, (): Promise<{ outcome: string; size?: number }> => remove ? removeAllowList(store, couponId, {}) : replaceAllowList(store, couponId, twoAtATime(), {}));
       actual = r.outcome + (r.size ?? '');
       // Which upload a chunk belongs to is the executor's bookkeeping; each step it took must be one decide allows.
       for (const event of events) {

@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import type { Redis } from 'ioredis';
-import { CouponChangeFeed, type ChangeListener } from '../../src/coupons/issue/coupon-change-feed.ts';
-import { SettledCoupons } from '../../src/coupons/issue/settled-coupons.ts';
+import { CouponChangeFeed, type ChangeListener } from '../../src/coupons/sold-out-memory/coupon-change-feed.ts';
+import { SettledCoupons } from '../../src/coupons/sold-out-memory/settled-coupons.ts';
 import { Harness } from '../support/api-harness.ts';
 import { startDelayProxy } from '../support/delay-proxy.ts';
 import { eventually } from '../support/eventually.ts';

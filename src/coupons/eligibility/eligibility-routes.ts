@@ -1,3 +1,4 @@
+import { removeAllowList, replaceAllowList } from './allow-list-runs.ts';
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { authenticate, identityOf, requireAdmin } from '../../auth/authenticate.ts';
@@ -40,7 +41,7 @@ export function eligibilityRoutes(router: Router, deps: CouponRouteDeps): void {
     const couponId = couponIdOf(ctx.params);
     const format = ctx.is('application/x-ndjson', 'application/ndjson') ? 'ndjson' : ctx.is('text/csv') ? 'csv' : undefined;
     if (!format) throw new Problem('UNSUPPORTED_MEDIA_TYPE', 'Send the list as application/x-ndjson (one user id per line) or text/csv (user ids in the first column)');
-    const result = await deps.admission.replaceAllowList(couponId, allowListChunks(requestBody(ctx), format), eventMeta(ctx));
+    const result = await replaceAllowList(deps.admission, couponId, allowListChunks(requestBody(ctx), format), eventMeta(ctx));
     if (result.outcome !== 'REPLACED') {
       throw result.outcome === 'COUPON_NOT_FOUND' ? new Problem(result.outcome, 'No coupon has this id')
         : new Problem(result.outcome, 'Another upload for this coupon started after this one and replaced it');
@@ -50,7 +51,7 @@ export function eligibilityRoutes(router: Router, deps: CouponRouteDeps): void {
 
   router.delete('/admin/coupons/:couponId/allow-list', authenticate(deps.verify), requireAdmin, async (ctx) => {
     const couponId = couponIdOf(ctx.params);
-    const result = await deps.admission.removeAllowList(couponId, eventMeta(ctx));
+    const result = await removeAllowList(deps.admission, couponId, eventMeta(ctx));
     if (result.outcome === 'COUPON_NOT_FOUND') throw new Problem(result.outcome, 'No coupon has this id');
     ctx.status = 204;
   });

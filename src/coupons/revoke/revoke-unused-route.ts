@@ -1,3 +1,4 @@
+import { revokeUnused } from './revoke-unused-run.ts';
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { authenticate, identityOf, requireAdmin } from '../../auth/authenticate.ts';
@@ -17,7 +18,7 @@ export function revokeUnusedRoute(router: Router, deps: CouponRouteDeps): void {
     const { couponId } = ctx.params as { couponId: string };
     if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
     const request = admissionRequestOf(ctx, identityOf(ctx).userId);
-    const result = await deps.admission.revokeUnused(couponId, eventMeta(ctx), request);
+    const result = await revokeUnused(deps.admission, couponId, eventMeta(ctx), request);
     switch (result.outcome) {
       case 'COUPON_NOT_FOUND':
         throw new Problem(result.outcome, 'No coupon has this id');

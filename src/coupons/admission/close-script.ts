@@ -1,0 +1,15 @@
+import type { AdmissionRequest } from './admission-request.ts';
+import type { CloseResult, EventMeta } from './admission-results.ts';
+import type { ScriptRunner } from './script-runner.ts';
+
+/** close.lua: issuing closed for good. */
+export async function closeScript(runner: ScriptRunner, couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {
+  const k = runner.keys(couponId);
+  const memo = runner.memo(couponId, request);
+  const { reply: [outcome, at], replayed } = await runner.decide('couponClose', [
+    k.coupon, k.outbox, memo.key, couponId, eventId, JSON.stringify(meta), memo.fingerprint, memo.ttlMs,
+  ]);
+  if (outcome === 'CLOSED') return { outcome, closedAt: new Date(Number(at)), replayed };
+  if (outcome === 'COUPON_CLOSED') return { outcome, closedAt: new Date(Number(at)) };
+  return { outcome: outcome as Exclude<CloseResult['outcome'], 'CLOSED' | 'COUPON_CLOSED'> };
+}

@@ -1,0 +1,24 @@
+import { issuedCouponId } from '../ids.ts';
+import type { AdmissionRequest } from './admission-request.ts';
+import type { EventMeta, IssueResult } from './admission-results.ts';
+import type { ScriptRunner } from './script-runner.ts';
+
+/** issue.lua: the next coupon in line for this user, or why not. `claims`: the caller's eligibility claims as JSON. */
+export async function issueScript(runner: ScriptRunner, couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string): Promise<IssueResult> {
+  const k = runner.keys(couponId);
+  const memo = runner.memo(couponId, request);
+  const { reply: [outcome, a, b, c, d], replayed } = await runner.decide('couponIssue', [
+    k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, couponId, userId, eventId,
+    JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims,
+  ]);
+  switch (outcome) {
+    case 'ISSUED':
+      return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)), issuedAt: new Date(Number(b)), validFrom: c!, validUntil: d!, replayed };
+    case 'ALREADY_ISSUED':
+      return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)) };
+    case 'RATE_LIMITED':
+      return { outcome, retryAfterMs: Number(a) };
+    default:
+      return { outcome: outcome as Exclude<IssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED' | 'RATE_LIMITED'> };
+  }
+}

@@ -1,0 +1,12 @@
+import { uuidv7 } from '../ids.ts';
+import type { EventMeta, RevokeChunkResult } from './admission-results.ts';
+import type { ScriptRunner } from './script-runner.ts';
+
+/** revoke.lua: one chunk of a revoke-unused run, each named holder's coupon revoked unless in use (at most 1,000 holders). */
+export async function revokeScript(runner: ScriptRunner, couponId: string, holders: readonly (readonly [string, string | number])[], meta: EventMeta): Promise<RevokeChunkResult> {
+  const k = runner.keys(couponId);
+  const { reply: [outcome, revoked, total] } = await runner.decide('couponRevoke', [
+    k.coupon, k.holders, k.used, k.outbox, couponId, uuidv7(), JSON.stringify(meta), holders.length, ...holders.flat(),
+  ]);
+  return outcome === 'REVOKED' ? { outcome, revoked: Number(revoked), revokedCount: Number(total) } : { outcome: 'COUPON_NOT_FOUND' };
+}

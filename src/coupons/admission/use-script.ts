@@ -1,0 +1,19 @@
+import type { AdmissionRequest } from './admission-request.ts';
+import type { EventMeta, UseResult } from './admission-results.ts';
+import type { ScriptRunner } from './script-runner.ts';
+
+/** use.lua: the holder's coupon used (for `orderId` when named), or why not. */
+export async function useScript(
+  runner: ScriptRunner, couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest,
+): Promise<UseResult> {
+  const k = runner.keys(couponId);
+  const memo = runner.memo(couponId, request);
+  const { reply: [outcome, at], replayed } = await runner.decide('couponUse', [
+    k.coupon, k.holders, k.used, k.outbox, memo.key, k.attempts('use', userId), couponId, String(sequence), userId, eventId,
+    orderId ?? '', JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(),
+  ]);
+  if (outcome === 'USED') return { outcome, usedAt: new Date(Number(at)), replayed };
+  if (outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };
+  if (outcome === 'RATE_LIMITED') return { outcome, retryAfterMs: Number(at) };
+  return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED' | 'RATE_LIMITED'> };
+}
