@@ -6,7 +6,7 @@
 import '../src/runtime/pinned-node.ts';
 import { PROJECTIONS } from '../projections/projections.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { issuedCouponId, uuidv7 } from '../src/coupons/ids.ts';
+import { issuedCouponId, uuidv7 } from '../src/ids/ids.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { recreateDatabase } from '../src/db/recreate-database.ts';
 import type { CouponEvent } from '../src/events/coupon-events.ts';

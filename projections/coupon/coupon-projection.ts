@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Insertable } from 'kysely';
 import type { CouponTable } from '../../src/db/schema.ts';
-import { parseIssuedCouponId } from '../../src/coupons/ids.ts';
+import { parseIssuedCouponId } from '../../src/ids/ids.ts';
 import { chunks } from '../../src/batching/chunks.ts';
 import { caseWhen, type Projection } from '../projection.ts';
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Insertable } from 'kysely';
 import { chunks } from '../../src/batching/chunks.ts';
-import { uuidv7 } from '../../src/coupons/ids.ts';
+import { uuidv7 } from '../../src/ids/ids.ts';
 import type { NotificationTable } from '../../src/db/schema.ts';
 import type { Projection } from '../projection.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';

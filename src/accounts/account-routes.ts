@@ -3,7 +3,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { signAccessToken } from '../auth/token-signer.ts';
 import type { Config } from '../config/config.ts';
-import { uuidv7 } from '../coupons/ids.ts';
+import { uuidv7 } from '../ids/ids.ts';
 import type { Db } from '../db/database.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { Problem } from '../http/problem.ts';

@@ -1,4 +1,4 @@
-import { issuedCouponId, parseIssuedCouponId } from '../coupons/ids.ts';
+import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import type { CouponEvent, EventOf } from '../events/coupon-events.ts';
 

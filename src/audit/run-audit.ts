@@ -4,7 +4,7 @@ import { partitionFor } from '../kafka/kafka-client.ts';
 import type { RebuildProgress } from '../projections/rebuild.ts';
 import type { LogAndStores } from '../runtime/runtime.ts';
 import { HistoryAuditor, redemptionsOf, type ReplayedCoupon } from './history-auditor.ts';
-import { issuedCouponId, parseIssuedCouponId } from '../coupons/ids.ts';
+import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { inUse, settingRevision, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import { outboxEvents, redisCouponIds, redisSnapshot, type RedisCoupon } from './snapshots.ts';
 import type { Db } from '../db/database.ts';

@@ -1,7 +1,7 @@
 import '../runtime/pinned-node.ts';
 import { parseArgs } from 'node:util';
 import { auditPassed, runAudit, type AuditReport } from '../audit/run-audit.ts';
-import { isCouponId } from '../coupons/ids.ts';
+import { isCouponId } from '../ids/ids.ts';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
 import { closeRuntime, logAndStores, openRuntime } from '../runtime/runtime.ts';

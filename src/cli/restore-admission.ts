@@ -1,6 +1,6 @@
 import '../runtime/pinned-node.ts';
 import { parseArgs } from 'node:util';
-import { isCouponId } from '../coupons/ids.ts';
+import { isCouponId } from '../ids/ids.ts';
 import { ADMISSION_MARKER, AdmissionRecovery } from '../coupons/recovery/admission-recovery.ts';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';

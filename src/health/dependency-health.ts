@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pingDatabase } from '../db/database.ts';
+import type { Dependency } from '../dependencies/dependency-unavailable.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
-export type Dependency = 'redis' | 'mysql' | 'kafka';
 export type HealthReport = Record<Dependency, { up: boolean; error?: string }>;
 
 function within<T>(promise: Promise<T>, ms: number): Promise<T> {

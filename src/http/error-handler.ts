@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../runtime/dependency-unavailable.ts';
+import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../dependencies/dependency-unavailable.ts';
 import { PROBLEM_CONTENT_TYPE, Problem } from './problem.ts';
 import { requestLog } from './request-context.ts';
 

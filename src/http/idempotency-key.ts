@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import { internalRequest, type AdmissionRequest } from '../coupons/admission/admission-request.ts';
+import { internalRequest, type AdmissionRequest } from '../idempotency/admission-request.ts';
 import { Problem } from './problem.ts';
 
 const KEY = /^[\x21-\x7e]{1,200}$/;

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { uuidv7 } from '../coupons/ids.ts';
+import { uuidv7 } from '../ids/ids.ts';
 import type { Db } from '../db/database.ts';
 import { retryOnDeadlock } from '../db/retry-deadlock.ts';
 

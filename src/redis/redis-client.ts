@@ -1,6 +1,6 @@
 import { Cluster, Redis, ReplyError } from 'ioredis';
 import type { Logger } from '../log/logger.ts';
-import { DependencyUnavailable } from '../runtime/dependency-unavailable.ts';
+import { DependencyUnavailable } from '../dependencies/dependency-unavailable.ts';
 
 export type { Redis };
 

@@ -1,5 +1,5 @@
 import { PROJECTIONS } from '../../projections/projections.ts';
-import { watchProjectionLag } from '../metrics/runtime-gauges.ts';
+import { watchProjectionLag } from '../projections/projection-lag-gauge.ts';
 import { liveRun } from '../projections/apply-batch.ts';
 import { startProjector, type RunningProjector } from '../projections/projector.ts';
 import type { Runtime } from '../runtime/runtime.ts';

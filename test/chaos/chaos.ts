@@ -25,7 +25,7 @@ import { spawnApp, type AppProcess } from '../support/app-process.ts';
 import { redisNodeName, servedBy, slotOfShard } from '../support/cluster-topology.ts';
 import { killService, startService, stopService } from '../support/stack-control.ts';
 import { flushEveryNode } from '../../src/redis/redis-client.ts';
-import { shardOf } from '../../src/coupons/ids.ts';
+import { shardOf } from '../../src/ids/ids.ts';
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 120);
 const CLUSTER = process.argv.includes('--cluster');

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import { auditPassed } from '../../src/audit/run-audit.ts';
-import { shardOf } from '../../src/coupons/ids.ts';
+import { shardOf } from '../../src/ids/ids.ts';
 import { masterNodes } from '../../src/redis/redis-client.ts';
 import { Harness } from '../support/api-harness.ts';
 import { redisNodeName, servedBy as servedByNode, slotOfShard as slotOf } from '../support/cluster-topology.ts';

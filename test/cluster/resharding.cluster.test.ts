@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { Redis as RedisNode } from 'ioredis';
 import { auditPassed } from '../../src/audit/run-audit.ts';
-import { shardOf } from '../../src/coupons/ids.ts';
+import { shardOf } from '../../src/ids/ids.ts';
 import { masterNodes } from '../../src/redis/redis-client.ts';
 import { Harness } from '../support/api-harness.ts';
 import { servedBy, slotOfShard } from '../support/cluster-topology.ts';

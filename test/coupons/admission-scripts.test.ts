@@ -1,12 +1,12 @@
 import * as assert from 'uvu/assert';
-import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
+import { internalRequest } from '../../src/idempotency/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
 import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { removeAllowList, replaceAllowList } from '../../src/coupons/eligibility/allow-list-runs.ts';
 import { decide, evolve, overUserLimit, type AdmissionCoupon, type EventDraft } from '../../src/coupons/rules/coupon-rules.ts';
 import { outboxEntryToEvent } from '../../src/relay/outbox-entry.ts';
 import type { Redis } from 'ioredis';
-import { uuidv7 } from '../../src/coupons/ids.ts';
+import { uuidv7 } from '../../src/ids/ids.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';
 import type { CouponEvent, RequiredClaims } from '../../src/events/coupon-events.ts';
 import { closeRuntime } from '../../src/runtime/runtime.ts';

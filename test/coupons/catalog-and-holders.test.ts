@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import * as assert from 'uvu/assert';
-import { issuedCouponId } from '../../src/coupons/ids.ts';
+import { issuedCouponId } from '../../src/ids/ids.ts';
 import { Harness } from '../support/api-harness.ts';
 import { spawnApp } from '../support/app-process.ts';
 import { issueMany } from '../support/log-assertions.ts';

@@ -1,8 +1,8 @@
 import * as assert from 'uvu/assert';
 import { auditPassed } from '../../src/audit/run-audit.ts';
-import { internalRequest } from '../../src/coupons/admission/admission-request.ts';
+import { internalRequest } from '../../src/idempotency/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { uuidv7 } from '../../src/coupons/ids.ts';
+import { uuidv7 } from '../../src/ids/ids.ts';
 import { Harness } from '../support/api-harness.ts';
 import { replayedAndLiveRows } from '../support/replayed-rows.ts';
 import { spec } from '../support/spec.ts';

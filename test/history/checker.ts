@@ -1,4 +1,4 @@
-import { parseIssuedCouponId } from '../../src/coupons/ids.ts';
+import { parseIssuedCouponId } from '../../src/ids/ids.ts';
 import { evolve, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';
 import { answers, describe, describeAnswer, differences, revokeChunk, verdict, type Verdict } from './model.ts';

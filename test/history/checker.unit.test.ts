@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { issuedCouponId } from '../../src/coupons/ids.ts';
+import { issuedCouponId } from '../../src/ids/ids.ts';
 import { parseCouponEvent } from '../../src/events/coupon-events.ts';
 import { spec } from '../support/spec.ts';
 import { checkHistory, type LoggedEvent } from './checker.ts';

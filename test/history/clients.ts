@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { couponKeys } from '../../src/coupons/admission/keys.ts';
-import { issuedCouponId, uuidv7 } from '../../src/coupons/ids.ts';
+import { issuedCouponId, uuidv7 } from '../../src/ids/ids.ts';
 import type { Redis } from '../../src/redis/redis-client.ts';
 import type { Recorder } from './recorder.ts';
 import { ADMIN, attempt, Belief, nextRequest, USERS, type Coupon, type Send } from './workload.ts';

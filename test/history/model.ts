@@ -1,4 +1,4 @@
-import { issuedCouponId } from '../../src/coupons/ids.ts';
+import { issuedCouponId } from '../../src/ids/ids.ts';
 import { decide, may, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';
 import { PROBLEMS, type ProblemCode } from '../../src/http/problem.ts';

@@ -1,4 +1,4 @@
-import { issuedCouponId } from '../../src/coupons/ids.ts';
+import { issuedCouponId } from '../../src/ids/ids.ts';
 
 /** What a client asks of the platform; `create` only at set-up and when a closed coupon is replaced. */
 export type Kind = 'create' | 'issue' | 'use' | 'cancel' | 'revoke' | 'stock' | 'window' | 'allow-list' | 'drop-allow-list' | 'close';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseIssuedCouponId } from '../../src/coupons/ids.ts';
+import { parseIssuedCouponId } from '../../src/ids/ids.ts';
 import type { Actor, Kind, Operation, Params } from './recorder.ts';
 
 /** A small deterministic generator (mulberry32): the same seed makes the same choices (timing still varies). */

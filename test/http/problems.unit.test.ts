@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { createApp } from '../../src/http/create-app.ts';
 import { Problem } from '../../src/http/problem.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { DependencyUnavailable } from '../../src/runtime/dependency-unavailable.ts';
+import { DependencyUnavailable } from '../../src/dependencies/dependency-unavailable.ts';
 import { spec } from '../support/spec.ts';
 
 /** A Koa app of the platform's middleware over routes that fail in each way a handler can. */

@@ -8,7 +8,7 @@ import { fingerprint } from '../../src/kafka/log-identity.ts';
 import { eventLogTopics } from '../../src/kafka/topics.ts';
 import { liveRun } from '../../src/projections/apply-batch.ts';
 import { LogMismatchError, REBUILD_COMMAND } from '../../src/projections/followed-log.ts';
-import { DependencyUnavailable } from '../../src/runtime/dependency-unavailable.ts';
+import { DependencyUnavailable } from '../../src/dependencies/dependency-unavailable.ts';
 import { projectionStatuses } from '../../src/projections/projection-status.ts';
 import { startProjector, type RunningProjector } from '../../src/projections/projector.ts';
 import { CRASH_EXIT_CODE } from '../../src/runtime/crash-policy.ts';

@@ -1,6 +1,6 @@
 import * as assert from 'uvu/assert';
 import { shardKeys } from '../../src/coupons/admission/keys.ts';
-import { shardOf } from '../../src/coupons/ids.ts';
+import { shardOf } from '../../src/ids/ids.ts';
 import { startRelay } from '../../src/roles/relay-role.ts';
 import { Harness } from '../support/api-harness.ts';
 import { assertExactlyOnceInOrder, issueMany } from '../support/log-assertions.ts';

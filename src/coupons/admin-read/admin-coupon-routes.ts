@@ -13,7 +13,7 @@ import type { AdmissionStore } from '../admission/admission-store.ts';
 import { adminCouponRowView, adminCouponView } from '../coupon-view.ts';
 import { CouponHistory, type HistoryStep } from '../history/coupon-history.ts';
 import { couponHolderBatches, holdersCsv, holdersJson } from '../holders/coupon-holders.ts';
-import { isCouponId } from '../ids.ts';
+import { isCouponId } from '../../ids/ids.ts';
 
 export interface AdminReadDeps {
   db: Db;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RequiredClaims } from '../../events/coupon-events.ts';
-import type { AdmissionRequest } from './admission-request.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type {
   AddStockResult, CancelUseResult, ChangeWindowResult, CloseResult, CouponDefinition, CreateResult, EligibilityResult, EventMeta, IssueResult, RevokeChunkResult,
   UseResult,

@@ -1,5 +1,5 @@
 import type { RequiredClaims } from '../../events/coupon-events.ts';
-import { issuedCouponId } from '../ids.ts';
+import { issuedCouponId } from '../../ids/ids.ts';
 import { inUse } from '../rules/coupon-rules.ts';
 import type { CouponDefinition, EligibilityView } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';

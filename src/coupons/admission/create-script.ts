@@ -1,4 +1,4 @@
-import type { AdmissionRequest } from './admission-request.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { CouponDefinition, CreateResult, EventMeta } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
 

@@ -1,5 +1,5 @@
 import type { RequiredClaims } from '../../events/coupon-events.ts';
-import type { AdmissionRequest } from './admission-request.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { EligibilityResult, EventMeta } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
 

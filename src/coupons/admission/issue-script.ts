@@ -1,5 +1,5 @@
-import { issuedCouponId } from '../ids.ts';
-import type { AdmissionRequest } from './admission-request.ts';
+import { issuedCouponId } from '../../ids/ids.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { EventMeta, IssueResult } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
 

@@ -1,4 +1,4 @@
-import { shardOf } from '../ids.ts';
+import { shardOf } from '../../ids/ids.ts';
 
 /**
  * Redis key layout. Every key one admission call touches carries its shard's hash tag `{cp:<n>}`, so on

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { refreshSlotsAfter } from '../../redis/redis-client.ts';
-import { OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
+import { OutcomeUnknown } from '../../dependencies/dependency-unavailable.ts';
 
 type Pipeline = Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
 

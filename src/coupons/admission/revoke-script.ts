@@ -1,4 +1,4 @@
-import { uuidv7 } from '../ids.ts';
+import { uuidv7 } from '../../ids/ids.ts';
 import type { EventMeta, RevokeChunkResult } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { classifyRedisFailure } from '../../redis/redis-client.ts';
-import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../runtime/dependency-unavailable.ts';
+import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../dependencies/dependency-unavailable.ts';
 import { metrics } from '../../metrics/metrics.ts';
-import { memoTtlMs, type AdmissionRequest } from './admission-request.ts';
+import { memoTtlMs, type AdmissionRequest } from '../../idempotency/admission-request.ts';
 import { couponKeys, type CouponKeys } from './keys.ts';
 import { ReplicaConfirmedCalls } from './replica-confirmed-calls.ts';
 

@@ -1,5 +1,5 @@
 import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
-import type { AdmissionRequest } from './admission-request.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { AddStockResult, EventMeta } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
 

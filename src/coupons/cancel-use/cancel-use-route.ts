@@ -6,7 +6,7 @@ import { readJsonBody } from '../../http/json-body.ts';
 import { Problem } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
+import { parseIssuedCouponId, uuidv7 } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
 /** The order whose cancellation undoes the use; absent for a use that named no order. */

@@ -4,7 +4,7 @@ import { authenticate, identityOf, requireAdmin } from '../../auth/authenticate.
 import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
 import { Problem } from '../../http/problem.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { isCouponId, uuidv7 } from '../ids.ts';
+import { isCouponId, uuidv7 } from '../../ids/ids.ts';
 
 export const closedCouponSchema = z.object({ id: z.string(), status: z.literal('CLOSED'), closedAt: z.string() });
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { AdmissionRequest } from '../admission/admission-request.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import { whenRedisUnavailable } from '../../redis/redis-client.ts';
-import { uuidv7 } from '../ids.ts';
+import { uuidv7 } from '../../ids/ids.ts';
 
 const KEPT_MS = 24 * 3_600_000;
 

@@ -5,7 +5,7 @@ import { readJsonBody } from '../../http/json-body.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { adminCouponView } from '../coupon-view.ts';
-import { uuidv7 } from '../ids.ts';
+import { uuidv7 } from '../../ids/ids.ts';
 import { Problem } from '../../http/problem.ts';
 import { generatedCode } from '../codes/coupon-code.ts';
 import { couponIdForKey } from './coupon-id-for-key.ts';

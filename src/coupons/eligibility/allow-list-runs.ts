@@ -1,5 +1,5 @@
 import type { AdmissionStore, AllowListResult, EventMeta } from '../admission/admission-store.ts';
-import { uuidv7 } from '../ids.ts';
+import { uuidv7 } from '../../ids/ids.ts';
 
 /**
  * Replaces the coupon's allow-list with the ids `chunks` yields (each at most 1,000; read one at a time, so a

@@ -8,7 +8,7 @@ import { readJsonBody } from '../../http/json-body.ts';
 import { Problem } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { isCouponId, uuidv7 } from '../ids.ts';
+import { isCouponId, uuidv7 } from '../../ids/ids.ts';
 import { allowListChunks } from './allow-list-upload.ts';
 import { requestBody } from '../../http/request-body.ts';
 

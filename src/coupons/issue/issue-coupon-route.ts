@@ -9,7 +9,7 @@ import type { IssueResult } from '../admission/admission-store.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { metrics } from '../../metrics/metrics.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
-import { isCouponId, uuidv7 } from '../ids.ts';
+import { isCouponId, uuidv7 } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
 export const issuedCouponSchema = z.object({

@@ -6,7 +6,7 @@ import { Problem } from '../../http/problem.ts';
 import type { CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponView } from '../coupon-view.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
-import { isCouponId } from '../ids.ts';
+import { isCouponId } from '../../ids/ids.ts';
 import { ISSUED_COUPON_STATUSES, issuedCouponStatus } from '../rules/coupon-rules.ts';
 
 export const issuanceSchema = z.union([

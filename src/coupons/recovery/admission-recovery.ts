@@ -3,14 +3,14 @@ import { parseCouponEvent, type CouponEvent } from '../../events/coupon-events.t
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import type { LogAndStores } from '../../runtime/runtime.ts';
 import type { Redis } from 'ioredis';
-import type { Dependency } from '../../health/dependency-health.ts';
-import { DependencyUnavailable } from '../../runtime/dependency-unavailable.ts';
+import type { Dependency } from '../../dependencies/dependency-unavailable.ts';
+import { DependencyUnavailable } from '../../dependencies/dependency-unavailable.ts';
 import { outboxEvents } from '../../audit/snapshots.ts';
 import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys } from '../admission/keys.ts';
 import { isLegacyRedemption, redemptionValue } from '../admission/redemption-value.ts';
 import { chunks } from '../../batching/chunks.ts';
-import { uuidv7 } from '../ids.ts';
+import { uuidv7 } from '../../ids/ids.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
 import { assertRestoreFollowsLog } from './read-models-follow-log.ts';

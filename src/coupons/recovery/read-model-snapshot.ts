@@ -3,7 +3,7 @@ import { couponProjection } from '../../../projections/coupon/coupon-projection.
 import { issuedCouponProjection } from '../../../projections/issued-coupon/issued-coupon-projection.ts';
 import type { Db } from '../../db/database.ts';
 import { partitionFor } from '../../kafka/kafka-client.ts';
-import { parseIssuedCouponId } from '../ids.ts';
+import { parseIssuedCouponId } from '../../ids/ids.ts';
 import type { RebuiltCoupon } from './rebuilt-coupon.ts';
 import { inUse as inUseOf, type Redemption } from '../rules/coupon-rules.ts';
 import type { RequiredClaims } from '../../events/coupon-events.ts';

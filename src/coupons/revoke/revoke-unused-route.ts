@@ -5,7 +5,7 @@ import { authenticate, identityOf, requireAdmin } from '../../auth/authenticate.
 import { admissionRequestOf, keyReused } from '../../http/idempotency-key.ts';
 import { Problem } from '../../http/problem.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { isCouponId } from '../ids.ts';
+import { isCouponId } from '../../ids/ids.ts';
 
 export const revokedSchema = z.object({ id: z.string(), status: z.literal('CLOSED'), revokedCount: z.number().int() });
 

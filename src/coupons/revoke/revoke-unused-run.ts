@@ -1,7 +1,7 @@
 import { chunks } from '../../batching/chunks.ts';
-import type { AdmissionRequest } from '../admission/admission-request.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { AdmissionStore, EventMeta, RevokeUnusedResult } from '../admission/admission-store.ts';
-import { uuidv7 } from '../ids.ts';
+import { uuidv7 } from '../../ids/ids.ts';
 
 const REVOKE_CHUNK = 1_000;
 

@@ -1,5 +1,5 @@
 import type { EligibilityClaims } from '../../auth/identity.ts';
-import { issuedCouponId } from '../ids.ts';
+import { issuedCouponId } from '../../ids/ids.ts';
 import { settledAnswer, type AdmissionCoupon } from './coupon-state.ts';
 import { isEligible, qualifyingClaims } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';

@@ -1,5 +1,5 @@
 import type { CouponEvent } from '../../events/coupon-events.ts';
-import { parseIssuedCouponId } from '../ids.ts';
+import { parseIssuedCouponId } from '../../ids/ids.ts';
 import type { AdmissionCoupon, Setting } from './coupon-state.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log/logger.ts';
-import { issuedCouponId } from '../ids.ts';
+import { issuedCouponId } from '../../ids/ids.ts';
 import { couponKeys } from '../admission/keys.ts';
 import { settledAnswer } from '../rules/coupon-rules.ts';
 import type { ChangeListener } from './coupon-change-feed.ts';

@@ -6,7 +6,7 @@ import { readJsonBody } from '../../http/json-body.ts';
 import { Problem } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { isCouponId, uuidv7 } from '../ids.ts';
+import { isCouponId, uuidv7 } from '../../ids/ids.ts';
 import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
 
 export const addStockRequest = z.strictObject({ add: z.number().int().min(1).max(MAX_TOTAL_QUANTITY) });

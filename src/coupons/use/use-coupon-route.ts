@@ -6,7 +6,7 @@ import { readJsonBody } from '../../http/json-body.ts';
 import { Problem, rateLimited } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
+import { parseIssuedCouponId, uuidv7 } from '../../ids/ids.ts';
 import { may, type Principal } from '../rules/coupon-rules.ts';
 
 /** `userId`: the holder a service (the order system) or an admin uses the coupon for; a holder never names one. */

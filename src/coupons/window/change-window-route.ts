@@ -7,7 +7,7 @@ import { Problem } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { instant } from '../create/create-coupon-request.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { isCouponId, uuidv7 } from '../ids.ts';
+import { isCouponId, uuidv7 } from '../../ids/ids.ts';
 
 export const changeWindowRequest = z
   .strictObject({ issueStartAt: instant.optional(), issueEndAt: instant.optional() })

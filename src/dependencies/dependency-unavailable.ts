@@ -1,4 +1,5 @@
-import type { Dependency } from '../health/dependency-health.ts';
+/** What the platform depends on: a request that needs one it cannot reach is answered 503. */
+export type Dependency = 'redis' | 'mysql' | 'kafka';
 
 /** A dependency did not answer: the caller gets 503 and may retry. */
 export class DependencyUnavailable extends Error {

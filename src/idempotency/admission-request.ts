@@ -1,4 +1,4 @@
-import { randomBytesPooled } from '../ids.ts';
+import { randomBytesPooled } from '../ids/ids.ts';
 
 /**
  * One request for a decision, as the admission scripts remember it. A decision that changes state is
