@@ -84,109 +84,130 @@ export class HistoryAuditor {
     if (!c?.definition) return violation('happened to a coupon that was never created');
     const before = c.state;
 
-    switch (event.type) {
-      case 'CouponIssued': {
-        const { issuedCouponId, userId } = event.data;
-        if (c.issued.has(issuedCouponId)) return violation(`${issuedCouponId} issued twice`);
-        const decided = decide({ type: 'IssueCoupon', userId, ...(event.data.claims ? { claims: event.data.claims } : {}) }, before, at.getTime());
-        switch (decided.outcome) {
-          case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
-          case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
-          case 'COUPON_CLOSED': violation('issued after issuing was closed'); break;
-          case 'ISSUE_NOT_STARTED': case 'ISSUE_ENDED': violation('issued outside the issue window'); break;
-          case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
-        }
-        c.issued.set(issuedCouponId, { userId, sequence: parseIssuedCouponId(issuedCouponId)?.sequence ?? 0, eventId: event.eventId });
-        break;
-      }
-      case 'CouponUsed': {
-        const { issuedCouponId, userId } = event.data;
-        const issued = c.issued.get(issuedCouponId);
-        if (!issued) return violation(`${issuedCouponId} used but never issued`);
-        const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId }, before, at.getTime());
-        switch (decided.outcome) {
-          case 'ISSUED_COUPON_NOT_FOUND': violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`); break;
-          case 'ALREADY_USED': return violation(`${issuedCouponId} used twice`);
-          case 'COUPON_REVOKED': return violation(`${issuedCouponId} used after it was revoked`);
-          case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
-          case 'USED':
-            if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
-        }
-        c.useEvents.set(issuedCouponId, { usedBy: event.eventId });
-        break;
-      }
-      case 'CouponUseCancelled': {
-        const { issuedCouponId, userId, orderId } = event.data;
-        const issued = c.issued.get(issuedCouponId);
-        if (!issued) return violation(`${issuedCouponId} use cancelled but never issued`);
-        if (issued.userId !== userId) violation(`${issuedCouponId} cancellation names ${userId}, not its holder ${issued.userId}`);
-        const decided = decide({ type: 'CancelUse', sequence: issued.sequence, orderId }, before, at.getTime());
-        if (decided.outcome === 'ORDER_MISMATCH') return violation(`${issuedCouponId} use cancelled for order ${orderId}, not the order that used it`);
-        if (decided.outcome !== 'USE_CANCELLED') return violation(`${issuedCouponId} use cancelled while not in use`);
-        if (decided.generation !== event.data.useGeneration) return violation(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
-        const revokedCount = decided.status === 'REVOKED' ? before!.revokedCount + 1 : undefined;
-        // A v1 cancellation (null) was written before cancelling after revoke-unused revoked: it is judged by the rules of its day.
-        if (event.data.revokedCount !== null && event.data.revokedCount !== revokedCount) {
-          violation(revokedCount === undefined ? `${issuedCouponId} revoked by a cancellation before revoke-unused ran`
-            : `${issuedCouponId} use cancelled after revoke-unused ${event.data.revokedCount === undefined ? 'left usable' : `says a revoked total of ${event.data.revokedCount}, the log before it ${revokedCount}`}`);
-        }
-        c.useEvents.set(issuedCouponId, { usedBy: c.useEvents.get(issuedCouponId)?.usedBy ?? '', cancelledBy: event.eventId });
-        break;
-      }
-      case 'CouponEligibilityChanged':
-      case 'CouponAllowListChunkAdded':
-        (c.changedBy ??= new Set()).add(event.eventId);
-        break;
-      case 'CouponAllowListReplaced': {
-        const { version, size } = event.data;
-        const staged = before?.staged?.version === version ? before.staged.members.size : 0;
-        if (version !== null && before?.allowList?.version !== version && staged !== size) violation(`allow-list ${version} put in force with ${size} users, its chunks hold ${staged}`);
-        (c.changedBy ??= new Set()).add(event.eventId);
-        break;
-      }
-      case 'CouponsRevoked': {
-        const sequences = new Map<number, string>();
-        for (const { issuedCouponId, userId } of event.data.revoked) {
-          const issued = c.issued.get(issuedCouponId);
-          if (!issued || issued.userId !== userId) violation(`${issuedCouponId} revoked from ${userId}, who does not hold it`);
-          else sequences.set(issued.sequence, issuedCouponId);
-        }
-        const decided = decide({ type: 'RevokeUnused', holders: event.data.revoked.map(({ issuedCouponId, userId }) => [userId, c.issued.get(issuedCouponId)?.sequence ?? 0] as const) }, before, at.getTime());
-        if (decided.outcome === 'REVOKED') {
-          const allowed = new Set(decided.sequences);
-          for (const [sequence, issuedCouponId] of sequences) {
-            if (!allowed.has(sequence)) violation(`${issuedCouponId} revoked while in use or revoked already`);
-          }
-          if (decided.revokedCount !== event.data.revokedCount) violation(`revoke says a total of ${event.data.revokedCount}, the log before it ${decided.revokedCount}`);
-        }
-        (c.changedBy ??= new Set()).add(event.eventId);
-        break;
-      }
-      case 'CouponIssuanceClosed':
-        if (decide({ type: 'CloseIssuance' }, before, at.getTime()).outcome !== 'CLOSED') return violation('closed twice');
-        c.closedAt = at;
-        c.closedBy = event.eventId;
-        break;
-      case 'CouponStockAdded': {
-        const decided = decide({ type: 'AddStock', add: event.data.add }, before, at.getTime());
-        if (decided.outcome === 'COUPON_CLOSED') violation('stock added after issuing was closed');
-        else if (decided.outcome === 'STOCK_LIMIT') violation(`stock added past the limit: ${before!.totalQuantity} + ${event.data.add}`);
-        else if (decided.outcome === 'STOCK_ADDED' && decided.totalQuantity !== event.data.totalQuantity) {
-          violation(`stock added says a total of ${event.data.totalQuantity}, the log before it ${before!.totalQuantity} + ${event.data.add}`);
-        }
-        (c.changedBy ??= new Set()).add(event.eventId);
-        break;
-      }
-      case 'CouponIssueWindowChanged': {
-        const change = { issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt) };
-        const decided = decide({ type: 'ChangeIssueWindow', ...change }, before, at.getTime());
-        if (decided.outcome === 'COUPON_CLOSED') violation('issue window moved after issuing was closed');
-        else if (decided.outcome === 'ISSUE_STARTED') violation('issue window start moved after issuing began');
-        else if (decided.outcome === 'WINDOW_INVALID') violation(`issue window moved to an invalid one: ${event.data.issueStartAt} to ${event.data.issueEndAt}`);
-        (c.changedBy ??= new Set()).add(event.eventId);
-        break;
-      }
-    }
+    if (!this.judgeRedemption(event, c, before, at, violation) || !this.judgeSetting(event, c, before, at, violation)) return;
     c.state = evolve(before, event);
+  }
+
+  /** An issue, a use, a cancellation or a revocation, judged by the rules at its instant. False: the event breaks a rule so that folding it would mislead what follows. */
+  private judgeRedemption(event: CouponEvent, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
+    const stop = (what: string) => {
+      violation(what);
+      return false;
+    };
+    switch (event.type) {
+    case 'CouponIssued': {
+      const { issuedCouponId, userId } = event.data;
+      if (c.issued.has(issuedCouponId)) return stop(`${issuedCouponId} issued twice`);
+      const decided = decide({ type: 'IssueCoupon', userId, ...(event.data.claims ? { claims: event.data.claims } : {}) }, before, at.getTime());
+      switch (decided.outcome) {
+        case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
+        case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
+        case 'COUPON_CLOSED': violation('issued after issuing was closed'); break;
+        case 'ISSUE_NOT_STARTED': case 'ISSUE_ENDED': violation('issued outside the issue window'); break;
+        case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
+      }
+      c.issued.set(issuedCouponId, { userId, sequence: parseIssuedCouponId(issuedCouponId)?.sequence ?? 0, eventId: event.eventId });
+      break;
+    }
+    case 'CouponUsed': {
+      const { issuedCouponId, userId } = event.data;
+      const issued = c.issued.get(issuedCouponId);
+      if (!issued) return stop(`${issuedCouponId} used but never issued`);
+      const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId }, before, at.getTime());
+      switch (decided.outcome) {
+        case 'ISSUED_COUPON_NOT_FOUND': violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`); break;
+        case 'ALREADY_USED': return stop(`${issuedCouponId} used twice`);
+        case 'COUPON_REVOKED': return stop(`${issuedCouponId} used after it was revoked`);
+        case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
+        case 'USED':
+          if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
+      }
+      c.useEvents.set(issuedCouponId, { usedBy: event.eventId });
+      break;
+    }
+    case 'CouponUseCancelled': {
+      const { issuedCouponId, userId, orderId } = event.data;
+      const issued = c.issued.get(issuedCouponId);
+      if (!issued) return stop(`${issuedCouponId} use cancelled but never issued`);
+      if (issued.userId !== userId) violation(`${issuedCouponId} cancellation names ${userId}, not its holder ${issued.userId}`);
+      const decided = decide({ type: 'CancelUse', sequence: issued.sequence, orderId }, before, at.getTime());
+      if (decided.outcome === 'ORDER_MISMATCH') return stop(`${issuedCouponId} use cancelled for order ${orderId}, not the order that used it`);
+      if (decided.outcome !== 'USE_CANCELLED') return stop(`${issuedCouponId} use cancelled while not in use`);
+      if (decided.generation !== event.data.useGeneration) return stop(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
+      const revokedCount = decided.status === 'REVOKED' ? before!.revokedCount + 1 : undefined;
+      // A v1 cancellation (null) was written before cancelling after revoke-unused revoked: it is judged by the rules of its day.
+      if (event.data.revokedCount !== null && event.data.revokedCount !== revokedCount) {
+        violation(revokedCount === undefined ? `${issuedCouponId} revoked by a cancellation before revoke-unused ran`
+          : `${issuedCouponId} use cancelled after revoke-unused ${event.data.revokedCount === undefined ? 'left usable' : `says a revoked total of ${event.data.revokedCount}, the log before it ${revokedCount}`}`);
+      }
+      c.useEvents.set(issuedCouponId, { usedBy: c.useEvents.get(issuedCouponId)?.usedBy ?? '', cancelledBy: event.eventId });
+      break;
+    }
+    case 'CouponsRevoked': {
+      const sequences = new Map<number, string>();
+      for (const { issuedCouponId, userId } of event.data.revoked) {
+        const issued = c.issued.get(issuedCouponId);
+        if (!issued || issued.userId !== userId) violation(`${issuedCouponId} revoked from ${userId}, who does not hold it`);
+        else sequences.set(issued.sequence, issuedCouponId);
+      }
+      const decided = decide({ type: 'RevokeUnused', holders: event.data.revoked.map(({ issuedCouponId, userId }) => [userId, c.issued.get(issuedCouponId)?.sequence ?? 0] as const) }, before, at.getTime());
+      if (decided.outcome === 'REVOKED') {
+        const allowed = new Set(decided.sequences);
+        for (const [sequence, issuedCouponId] of sequences) {
+          if (!allowed.has(sequence)) violation(`${issuedCouponId} revoked while in use or revoked already`);
+        }
+        if (decided.revokedCount !== event.data.revokedCount) violation(`revoke says a total of ${event.data.revokedCount}, the log before it ${decided.revokedCount}`);
+      }
+      (c.changedBy ??= new Set()).add(event.eventId);
+      break;
+    }
+    }
+    return true;
+  }
+
+  /** A change of the coupon's settings (close, stock, window, eligibility, allow-list), judged by the rules at its instant. False: the event breaks a rule so that folding it would mislead what follows. */
+  private judgeSetting(event: CouponEvent, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
+    const stop = (what: string) => {
+      violation(what);
+      return false;
+    };
+    switch (event.type) {
+    case 'CouponEligibilityChanged':
+    case 'CouponAllowListChunkAdded':
+      (c.changedBy ??= new Set()).add(event.eventId);
+      break;
+    case 'CouponAllowListReplaced': {
+      const { version, size } = event.data;
+      const staged = before?.staged?.version === version ? before.staged.members.size : 0;
+      if (version !== null && before?.allowList?.version !== version && staged !== size) violation(`allow-list ${version} put in force with ${size} users, its chunks hold ${staged}`);
+      (c.changedBy ??= new Set()).add(event.eventId);
+      break;
+    }
+    case 'CouponIssuanceClosed':
+      if (decide({ type: 'CloseIssuance' }, before, at.getTime()).outcome !== 'CLOSED') return stop('closed twice');
+      c.closedAt = at;
+      c.closedBy = event.eventId;
+      break;
+    case 'CouponStockAdded': {
+      const decided = decide({ type: 'AddStock', add: event.data.add }, before, at.getTime());
+      if (decided.outcome === 'COUPON_CLOSED') violation('stock added after issuing was closed');
+      else if (decided.outcome === 'STOCK_LIMIT') violation(`stock added past the limit: ${before!.totalQuantity} + ${event.data.add}`);
+      else if (decided.outcome === 'STOCK_ADDED' && decided.totalQuantity !== event.data.totalQuantity) {
+        violation(`stock added says a total of ${event.data.totalQuantity}, the log before it ${before!.totalQuantity} + ${event.data.add}`);
+      }
+      (c.changedBy ??= new Set()).add(event.eventId);
+      break;
+    }
+    case 'CouponIssueWindowChanged': {
+      const change = { issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt) };
+      const decided = decide({ type: 'ChangeIssueWindow', ...change }, before, at.getTime());
+      if (decided.outcome === 'COUPON_CLOSED') violation('issue window moved after issuing was closed');
+      else if (decided.outcome === 'ISSUE_STARTED') violation('issue window start moved after issuing began');
+      else if (decided.outcome === 'WINDOW_INVALID') violation(`issue window moved to an invalid one: ${event.data.issueStartAt} to ${event.data.issueEndAt}`);
+      (c.changedBy ??= new Set()).add(event.eventId);
+      break;
+    }
+    }
+    return true;
   }
 }

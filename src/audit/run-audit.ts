@@ -38,8 +38,10 @@ export async function runAudit(deps: LogAndStores, couponId?: string, onProgress
   const started = Date.now();
   const total = partitions.reduce((sum, p) => sum + Number(ends.get(p) ?? 0n), 0);
   let done = 0;
-  const progress = (phase: RebuildProgress['phase']) =>
+  const progress = (phase: RebuildProgress['phase'], read = 0) => {
+    done += read;
     onProgress?.({ done, total, phase, eventsPerSecond: done / Math.max(0.001, (Date.now() - started) / 1000) });
+  };
 
   await deps.db.connection().execute(async (connection) => {
     await sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`.execute(connection);
@@ -51,69 +53,13 @@ export async function runAudit(deps: LogAndStores, couponId?: string, onProgress
       let couponRows = connection.selectFrom('coupon').select(['id', 'issued_count', 'used_count', 'cancelled_count', 'revoked_count', 'status']);
       if (couponId) couponRows = couponRows.where('id', '=', couponId);
       const mysqlCoupons = await couponRows.execute();
-
       for (const partition of partitions) {
-        const redis = await redisSnapshot(deps.redis, deps.shards, redisIds.filter((id) => inScope(id, partition)));
-        const pending = (await outboxEvents(deps.redis, deps.shards)).filter((e) => inScope(e.couponId, partition));
-        const end = await deps.kafka.endOffset(deps.topic, partition);
-        const fold = new HistoryAuditor();
-        const comparedWithRedis = new Set<string>();
-        const compareRedis = (c: ReplayedCoupon) => {
-          if (comparedWithRedis.has(c.couponId)) return;
-          comparedWithRedis.add(c.couponId);
-          report.redisDifferences.push(...redisDifferences(c, redis.get(c.couponId)));
+        const scope = {
+          partition, couponId, redisIds: redisIds.filter((id) => inScope(id, partition)), rows: mysqlCoupons.filter((r) => inScope(r.id, partition)),
+          checkpoints: { coupon: checkpointOf('coupon', partition), issued: checkpointOf('issued_coupon', partition) },
+          inScope: (id: string) => inScope(id, partition),
         };
-        const rowsOfPartition = mysqlCoupons.filter((r) => inScope(r.id, partition));
-        const couponCheckpoint = checkpointOf('coupon', partition);
-        const issuedCheckpoint = checkpointOf('issued_coupon', partition);
-        let couponsCompared = false;
-        let issuedCompared = false;
-        /** Compares what MySQL holds once the scan reaches its checkpoint, or, with `atEnd`, after everything was read. */
-        const compareMysqlBefore = async (offset: bigint, atEnd = false) => {
-          if (!couponsCompared && (atEnd || offset >= couponCheckpoint)) {
-            couponsCompared = true;
-            report.readModelDifferences.push(...couponRowDifferences(fold, rowsOfPartition));
-          }
-          if (!issuedCompared && (atEnd || offset >= issuedCheckpoint)) {
-            issuedCompared = true;
-            report.readModelDifferences.push(...(await issuedRowDifferences(connection, fold, rowsOfPartition.map((r) => r.id))));
-          }
-        };
-
-        await deps.kafka.scan(deps.topic, async (batch) => {
-          for (const message of batch.messages) {
-            const offset = BigInt(message.offset);
-            await compareMysqlBefore(offset);
-            if (couponId && message.key !== couponId) continue;
-            let event;
-            try {
-              event = parseCouponEvent(JSON.parse(message.value ?? 'null'));
-            } catch (error) {
-              report.violations.push(`unreadable event at partition ${partition} offset ${offset}: ${(error as Error).message}`);
-              continue;
-            }
-            const seenAt = redis.get(event.couponId)?.at;
-            const coupon = fold.coupons.get(event.couponId);
-            if (coupon && seenAt && new Date(event.occurredAt) > seenAt) compareRedis(coupon);
-            fold.add(event);
-          }
-          done += batch.messages.length;
-          progress('replaying');
-        }, { partitions: [partition], until: new Map([[partition, end]]) });
-        await compareMysqlBefore(end, true);
-
-        // What Redis had admitted and the relay had not moved yet when the log was read.
-        for (const event of pending) {
-          const seenAt = redis.get(event.couponId)?.at;
-          if (!comparedWithRedis.has(event.couponId) && (!seenAt || new Date(event.occurredAt) <= seenAt)) fold.add(event);
-        }
-        for (const c of fold.coupons.values()) if (c.definition) compareRedis(c);
-        for (const id of redis.keys()) if (!fold.coupons.get(id)?.definition) report.redisDifferences.push(`coupon ${id}: in Redis, not in the log`);
-
-        report.events += fold.events;
-        report.duplicates += fold.duplicates;
-        report.coupons += fold.coupons.size;
-        report.violations.push(...fold.violations);
+        await auditPartition(deps, connection, scope, report, (read) => progress('replaying', read));
       }
     } finally {
       await sql`COMMIT`.execute(connection);
@@ -123,7 +69,79 @@ export async function runAudit(deps: LogAndStores, couponId?: string, onProgress
   return report;
 }
 
-function couponRowDifferences(log: HistoryAuditor, rows: { id: string; issued_count: number; used_count: number; cancelled_count: number; revoked_count: number; status: string }[]): string[] {
+type CouponRow = { id: string; issued_count: number; used_count: number; cancelled_count: number; revoked_count: number; status: string };
+interface PartitionScope {
+  partition: number;
+  couponId?: string;
+  redisIds: string[];
+  rows: CouponRow[];
+  checkpoints: { coupon: bigint; issued: bigint };
+  inScope: (couponId: string) => boolean;
+}
+
+/** One partition's part of the audit: its events replayed and checked, MySQL and Redis compared where each stood. */
+async function auditPartition(deps: LogAndStores, connection: Connection, scope: PartitionScope, report: AuditReport, onRead: (events: number) => void): Promise<void> {
+  const { partition } = scope;
+  const redis = await redisSnapshot(deps.redis, deps.shards, scope.redisIds);
+  const pending = (await outboxEvents(deps.redis, deps.shards)).filter((e) => scope.inScope(e.couponId));
+  const end = await deps.kafka.endOffset(deps.topic, partition);
+  const fold = new HistoryAuditor();
+  const comparedWithRedis = new Set<string>();
+  const compareRedis = (c: ReplayedCoupon) => {
+    if (comparedWithRedis.has(c.couponId)) return;
+    comparedWithRedis.add(c.couponId);
+    report.redisDifferences.push(...redisDifferences(c, redis.get(c.couponId)));
+  };
+  let couponsCompared = false;
+  let issuedCompared = false;
+  /** Compares what MySQL holds once the scan reaches its checkpoint, or, with `atEnd`, after everything was read. */
+  const compareMysqlBefore = async (offset: bigint, atEnd = false) => {
+    if (!couponsCompared && (atEnd || offset >= scope.checkpoints.coupon)) {
+      couponsCompared = true;
+      report.readModelDifferences.push(...couponRowDifferences(fold, scope.rows));
+    }
+    if (!issuedCompared && (atEnd || offset >= scope.checkpoints.issued)) {
+      issuedCompared = true;
+      report.readModelDifferences.push(...(await issuedRowDifferences(connection, fold, scope.rows.map((r) => r.id))));
+    }
+  };
+
+  await deps.kafka.scan(deps.topic, async (batch) => {
+    for (const message of batch.messages) {
+      const offset = BigInt(message.offset);
+      await compareMysqlBefore(offset);
+      if (scope.couponId && message.key !== scope.couponId) continue;
+      let event;
+      try {
+        event = parseCouponEvent(JSON.parse(message.value ?? 'null'));
+      } catch (error) {
+        report.violations.push(`unreadable event at partition ${partition} offset ${offset}: ${(error as Error).message}`);
+        continue;
+      }
+      const seenAt = redis.get(event.couponId)?.at;
+      const coupon = fold.coupons.get(event.couponId);
+      if (coupon && seenAt && new Date(event.occurredAt) > seenAt) compareRedis(coupon);
+      fold.add(event);
+    }
+    onRead(batch.messages.length);
+  }, { partitions: [partition], until: new Map([[partition, end]]) });
+  await compareMysqlBefore(end, true);
+
+  // What Redis had admitted and the relay had not moved yet when the log was read.
+  for (const event of pending) {
+    const seenAt = redis.get(event.couponId)?.at;
+    if (!comparedWithRedis.has(event.couponId) && (!seenAt || new Date(event.occurredAt) <= seenAt)) fold.add(event);
+  }
+  for (const c of fold.coupons.values()) if (c.definition) compareRedis(c);
+  for (const id of redis.keys()) if (!fold.coupons.get(id)?.definition) report.redisDifferences.push(`coupon ${id}: in Redis, not in the log`);
+
+  report.events += fold.events;
+  report.duplicates += fold.duplicates;
+  report.coupons += fold.coupons.size;
+  report.violations.push(...fold.violations);
+}
+
+function couponRowDifferences(log: HistoryAuditor, rows: CouponRow[]): string[] {
   const out: string[] = [];
   const byId = new Map(rows.map((r) => [r.id, r]));
   for (const c of log.coupons.values()) {

@@ -1,4 +1,4 @@
-import type { CouponEvent } from '../../events/coupon-events.ts';
+import type { CouponEvent, CouponEventType, EventOf } from '../../events/coupon-events.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
 import type { AdmissionCoupon, Setting } from './coupon-state.ts';
 
@@ -13,114 +13,123 @@ function takesEffect(coupon: AdmissionCoupon, setting: Setting, revision = 0): b
   return true;
 }
 
+/** How each event changes the coupon's state. */
+const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, event: EventOf<T>) => AdmissionCoupon | undefined } = {
+  CouponCreated: (coupon, event) => {
+    return coupon ?? {
+      couponId: event.couponId,
+      status: 'ACTIVE',
+      totalQuantity: event.data.totalQuantity,
+      issued: 0,
+      usedCount: 0,
+      cancelledCount: 0,
+      revokedCount: 0,
+      issueStartAt: Date.parse(event.data.issueStartAt),
+      issueEndAt: Date.parse(event.data.issueEndAt),
+      validFrom: Date.parse(event.data.validFrom),
+      validUntil: Date.parse(event.data.validUntil),
+      holders: new Map(),
+      redemptions: new Map(),
+      allowListVersion: 0,
+      ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
+      ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
+    };
+  },
+  CouponIssued: (coupon, event) => {
+    const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
+    if (!coupon || sequence === undefined || coupon.holders.has(event.data.userId)) return coupon;
+    coupon.holders.set(event.data.userId, sequence);
+    coupon.issued = Math.max(coupon.issued, sequence);
+    return coupon;
+  },
+  CouponUsed: (coupon, event) => {
+    // A use is news only when it is a later generation than any seen: a copy of an earlier one, even after its cancellation, changes nothing.
+    const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
+    const { useGeneration: generation, orderId } = event.data;
+    if (coupon && sequence !== undefined && (coupon.redemptions.get(sequence)?.generation ?? 0) < generation) {
+      coupon.redemptions.set(sequence, { state: 'USED', at: Date.parse(event.occurredAt), generation, orderId, userId: event.data.userId });
+      coupon.usedCount = Math.max(coupon.usedCount, event.data.useSequence);
+    }
+    return coupon;
+  },
+  CouponUseCancelled: (coupon, event) => {
+    const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
+    const r = sequence === undefined ? undefined : coupon?.redemptions.get(sequence);
+    if (coupon && r?.state === 'USED' && r.generation === event.data.useGeneration) {
+      const { revokedCount } = event.data;
+      coupon.redemptions.set(sequence!, revokedCount
+        ? { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r.generation, orderId: r.orderId, userId: r.userId }
+        : { state: 'CANCELLED', generation: r.generation, orderId: r.orderId, userId: r.userId });
+      coupon.cancelledCount = Math.max(coupon.cancelledCount, event.data.cancelSequence);
+      coupon.revokedCount = Math.max(coupon.revokedCount, revokedCount ?? 0);
+    }
+    return coupon;
+  },
+  CouponsRevoked: (coupon, event) => {
+    if (coupon) {
+      for (const { issuedCouponId, userId } of event.data.revoked) {
+        const sequence = parseIssuedCouponId(issuedCouponId)?.sequence;
+        const r = sequence === undefined ? undefined : coupon.redemptions.get(sequence);
+        if (sequence !== undefined && r?.state !== 'USED' && r?.state !== 'REVOKED') {
+          coupon.redemptions.set(sequence, { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r?.generation ?? 0, orderId: r?.orderId ?? null, userId });
+        }
+      }
+      coupon.revokedCount = Math.max(coupon.revokedCount, event.data.revokedCount);
+      coupon.unusedRevoked = true;
+    }
+    return coupon;
+  },
+  CouponIssuanceClosed: (coupon) => {
+    if (coupon) coupon.status = 'CLOSED';
+    return coupon;
+  },
+  CouponEligibilityChanged: (coupon, event) => {
+    if (coupon && takesEffect(coupon, 'claims', event.data.revision)) {
+      if (event.data.requiredClaims) coupon.requiredClaims = event.data.requiredClaims;
+      else delete coupon.requiredClaims;
+    }
+    return coupon;
+  },
+  CouponAllowListChunkAdded: (coupon, event) => {
+    const { version, userIds } = event.data;
+    // A chunk of a list already replaced in, or of one a later upload superseded (a copy re-sent late), changes nothing.
+    if (!coupon || (coupon.allowList && coupon.allowList.version >= version) || (coupon.staged && coupon.staged.version > version)) return coupon;
+    if (coupon.staged?.version !== version) coupon.staged = { version, members: new Set() };
+    for (const id of userIds) coupon.staged.members.add(id);
+    coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
+    return coupon;
+  },
+  CouponAllowListReplaced: (coupon, event) => {
+    const { version } = event.data;
+    if (!coupon || !takesEffect(coupon, 'allowList', event.data.revision)) return coupon;
+    if (version === null) {
+      delete coupon.allowList;
+      delete coupon.staged;
+    } else if (coupon.allowList?.version !== version) {
+      coupon.allowList = coupon.staged?.version === version ? coupon.staged : { version, members: new Set() };
+      delete coupon.staged;
+      coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
+    }
+    return coupon;
+  },
+  CouponIssueWindowChanged: (coupon, event) => {
+    if (coupon && takesEffect(coupon, 'window', event.data.revision)) {
+      coupon.issueStartAt = Date.parse(event.data.issueStartAt);
+      coupon.issueEndAt = Date.parse(event.data.issueEndAt);
+    }
+    return coupon;
+  },
+  CouponStockAdded: (coupon, event) => {
+    // The total after the addition, not the addition: a copy of the event changes nothing.
+    if (coupon) coupon.totalQuantity = Math.max(coupon.totalQuantity, event.data.totalQuantity);
+    return coupon;
+  },
+};
+
 /**
  * Folds what the log says happened into the coupon's state. Every event is idempotent here: a copy of one already
  * folded (the relay may put an event in the log twice, or late) changes nothing.
  */
 export function evolve(coupon: AdmissionCoupon | undefined, event: CouponEvent): AdmissionCoupon | undefined {
-  switch (event.type) {
-    case 'CouponCreated':
-      return coupon ?? {
-        couponId: event.couponId,
-        status: 'ACTIVE',
-        totalQuantity: event.data.totalQuantity,
-        issued: 0,
-        usedCount: 0,
-        cancelledCount: 0,
-        revokedCount: 0,
-        issueStartAt: Date.parse(event.data.issueStartAt),
-        issueEndAt: Date.parse(event.data.issueEndAt),
-        validFrom: Date.parse(event.data.validFrom),
-        validUntil: Date.parse(event.data.validUntil),
-        holders: new Map(),
-        redemptions: new Map(),
-        allowListVersion: 0,
-        ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
-        ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
-      };
-    case 'CouponIssued': {
-      const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
-      if (!coupon || sequence === undefined || coupon.holders.has(event.data.userId)) return coupon;
-      coupon.holders.set(event.data.userId, sequence);
-      coupon.issued = Math.max(coupon.issued, sequence);
-      return coupon;
-    }
-    case 'CouponUsed': {
-      // A use is news only when it is a later generation than any seen: a copy of an earlier one, even after its cancellation, changes nothing.
-      const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
-      const { useGeneration: generation, orderId } = event.data;
-      if (coupon && sequence !== undefined && (coupon.redemptions.get(sequence)?.generation ?? 0) < generation) {
-        coupon.redemptions.set(sequence, { state: 'USED', at: Date.parse(event.occurredAt), generation, orderId, userId: event.data.userId });
-        coupon.usedCount = Math.max(coupon.usedCount, event.data.useSequence);
-      }
-      return coupon;
-    }
-    case 'CouponUseCancelled': {
-      const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
-      const r = sequence === undefined ? undefined : coupon?.redemptions.get(sequence);
-      if (coupon && r?.state === 'USED' && r.generation === event.data.useGeneration) {
-        const { revokedCount } = event.data;
-        coupon.redemptions.set(sequence!, revokedCount
-          ? { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r.generation, orderId: r.orderId, userId: r.userId }
-          : { state: 'CANCELLED', generation: r.generation, orderId: r.orderId, userId: r.userId });
-        coupon.cancelledCount = Math.max(coupon.cancelledCount, event.data.cancelSequence);
-        coupon.revokedCount = Math.max(coupon.revokedCount, revokedCount ?? 0);
-      }
-      return coupon;
-    }
-    case 'CouponsRevoked':
-      if (coupon) {
-        for (const { issuedCouponId, userId } of event.data.revoked) {
-          const sequence = parseIssuedCouponId(issuedCouponId)?.sequence;
-          const r = sequence === undefined ? undefined : coupon.redemptions.get(sequence);
-          if (sequence !== undefined && r?.state !== 'USED' && r?.state !== 'REVOKED') {
-            coupon.redemptions.set(sequence, { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r?.generation ?? 0, orderId: r?.orderId ?? null, userId });
-          }
-        }
-        coupon.revokedCount = Math.max(coupon.revokedCount, event.data.revokedCount);
-        coupon.unusedRevoked = true;
-      }
-      return coupon;
-    case 'CouponIssuanceClosed':
-      if (coupon) coupon.status = 'CLOSED';
-      return coupon;
-    case 'CouponEligibilityChanged':
-      if (coupon && takesEffect(coupon, 'claims', event.data.revision)) {
-        if (event.data.requiredClaims) coupon.requiredClaims = event.data.requiredClaims;
-        else delete coupon.requiredClaims;
-      }
-      return coupon;
-    case 'CouponAllowListChunkAdded': {
-      const { version, userIds } = event.data;
-      // A chunk of a list already replaced in, or of one a later upload superseded (a copy re-sent late), changes nothing.
-      if (!coupon || (coupon.allowList && coupon.allowList.version >= version) || (coupon.staged && coupon.staged.version > version)) return coupon;
-      if (coupon.staged?.version !== version) coupon.staged = { version, members: new Set() };
-      for (const id of userIds) coupon.staged.members.add(id);
-      coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
-      return coupon;
-    }
-    case 'CouponAllowListReplaced': {
-      const { version } = event.data;
-      if (!coupon || !takesEffect(coupon, 'allowList', event.data.revision)) return coupon;
-      if (version === null) {
-        delete coupon.allowList;
-        delete coupon.staged;
-      } else if (coupon.allowList?.version !== version) {
-        coupon.allowList = coupon.staged?.version === version ? coupon.staged : { version, members: new Set() };
-        delete coupon.staged;
-        coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
-      }
-      return coupon;
-    }
-    case 'CouponIssueWindowChanged':
-      if (coupon && takesEffect(coupon, 'window', event.data.revision)) {
-        coupon.issueStartAt = Date.parse(event.data.issueStartAt);
-        coupon.issueEndAt = Date.parse(event.data.issueEndAt);
-      }
-      return coupon;
-    case 'CouponStockAdded':
-      // The total after the addition, not the addition: a copy of the event changes nothing.
-      if (coupon) coupon.totalQuantity = Math.max(coupon.totalQuantity, event.data.totalQuantity);
-      return coupon;
-  }
+  return (FOLDS[event.type] as (coupon: AdmissionCoupon | undefined, event: CouponEvent) => AdmissionCoupon | undefined)(coupon, event);
 }
