@@ -3,7 +3,7 @@ import { internalRequest } from '../../src/coupons/admission/admission-request.t
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
 import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { decide, evolve, overUserLimit, type AdmissionCoupon, type EventDraft } from '../../src/coupons/rules/coupon-rules.ts';
-import { outboxEntryToEvent } from '../../src/relay/outbox-entry.ts';
+import { outboxEntryToEvent } from '../../src/outbox/outbox.ts';
 import type { Redis } from 'ioredis';
 import { uuidv7 } from '../../src/coupons/ids.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';
