@@ -6,7 +6,8 @@ import type { LogAndStores } from '../runtime/runtime.ts';
 import { HistoryAuditor, redemptionsOf, type ReplayedCoupon } from './history-auditor.ts';
 import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { inUse, settingRevision, type Redemption } from '../coupons/rules/coupon-rules.ts';
-import { outboxEvents, redisCouponIds, redisSnapshot, type RedisCoupon } from './snapshots.ts';
+import { outboxEvents } from '../outbox/outbox.ts';
+import { redisCouponIds, redisSnapshot, type RedisCoupon } from './snapshots.ts';
 import type { Db } from '../db/database.ts';
 
 export interface AuditReport {

@@ -1,10 +1,8 @@
 import type { Redis } from 'ioredis';
-import { couponKeys, shardKeys } from '../coupons/admission/keys.ts';
-import type { CouponEvent } from '../events/coupon-events.ts';
+import { couponKeys } from '../coupons/admission/keys.ts';
 import { parseRedemption } from '../coupons/admission/redemption-value.ts';
 import { inUse, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import { masterNodes } from '../redis/redis-client.ts';
-import { outboxEntryToEvent } from '../relay/outbox-entry.ts';
 
 export interface RedisCoupon {
   couponId: string;
@@ -63,19 +61,4 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
     });
   }
   return out;
-}
-
-/** Events admitted but not yet relayed: admission state includes them, the log does not yet. */
-export async function outboxEvents(redis: Redis, shards: number): Promise<CouponEvent[]> {
-  const events: CouponEvent[] = [];
-  for (let shard = 0; shard < shards; shard++) {
-    for (const [, fields] of await redis.xrange(shardKeys(shard).outbox, '-', '+')) {
-      try {
-        events.push(outboxEntryToEvent(fields));
-      } catch {
-        // The relay dead-letters these; they never reach the log or a read model.
-      }
-    }
-  }
-  return events;
 }

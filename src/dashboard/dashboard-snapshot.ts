@@ -1,7 +1,7 @@
 import type { AdmissionStore } from '../coupons/admission/admission-store.ts';
 import { couponStatus, remaining } from '../coupons/rules/coupon-rules.ts';
 import type { Db } from '../db/database.ts';
-import { outboxDepth } from '../health/outbox-depth.ts';
+import { outboxDepth } from '../outbox/outbox.ts';
 import type { KafkaClient } from '../kafka/kafka-client.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { projectionLags } from '../projections/projection-status.ts';

@@ -1,4 +1,4 @@
-import { outboxDepth } from '../health/outbox-depth.ts';
+import { outboxDepth } from '../outbox/outbox.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { gaugeOnScrape } from './metrics.ts';
 

@@ -1,11 +1,10 @@
 import { metrics } from '../metrics/metrics.ts';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { shardKeys } from '../coupons/admission/keys.ts';
 import type { LogMessage } from '../kafka/kafka-client.ts';
 import type { Logger } from '../log/logger.ts';
+import { oldestEntries, outboxEntryToEvent, type OutboxEntry } from '../outbox/outbox.ts';
 import type { Liveness } from '../runtime/liveness.ts';
-import { outboxEntryToEvent } from './outbox-entry.ts';
 import type { Lease, ShardLeases } from './shard-leases.ts';
 
 export interface EventProducer {
@@ -27,8 +26,6 @@ export interface RelayOptions {
   logger: Logger;
   liveness?: Liveness;
 }
-
-type StreamEntries = [id: string, fields: string[]][];
 
 interface HeldShard {
   lease: Lease;
@@ -114,26 +111,17 @@ export class OutboxRelay {
   }
 
   /**
-   * Reads up to a batch from every held shard, one stream per command (pipelined into one round trip). Always
-   * from the oldest entry: what was sent is deleted, so the oldest left is the next to send, and an entry that
-   * reappears after a Redis failover (its delete never reached the replica) is sent again rather than left to
-   * count against the outbox's bound forever (consumers drop the copy by eventId).
+   * Reads up to a batch from every held shard. Always from the oldest entry: an entry that reappears after a
+   * Redis failover (its delete never reached the replica) is sent again rather than left to count against the
+   * outbox's bound forever (consumers drop the copy by eventId).
    */
-  private async read(): Promise<Map<number, StreamEntries>> {
-    const shards = [...this.held.values()];
-    const replies = await Promise.all(shards.map((h) =>
-      this.o.reader.xread('COUNT', this.o.batchSize, 'STREAMS', shardKeys(h.lease.shard).outbox, '0-0') as Promise<[string, StreamEntries][] | null>));
-    const out = new Map<number, StreamEntries>();
-    replies.forEach((reply, i) => {
-      const entries = reply?.[0]?.[1] ?? [];
-      if (entries.length > 0) out.set(shards[i]!.lease.shard, entries);
-    });
-    return out;
+  private read(): Promise<Map<number, OutboxEntry[]>> {
+    return oldestEntries(this.o.reader, [...this.held.keys()], this.o.batchSize);
   }
 
   private async relayOnce(): Promise<number> {
     let read = await this.read();
-    const total = (m: Map<number, StreamEntries>) => [...m.values()].reduce((n, e) => n + e.length, 0);
+    const total = (m: Map<number, OutboxEntry[]>) => [...m.values()].reduce((n, e) => n + e.length, 0);
     if (read.size === 0) return 0;
     // Under steady load a read returns a handful of entries; lingering a few milliseconds lets a batch
     // fill, so a Kafka round trip carries hundreds of events instead of a few.
@@ -178,7 +166,7 @@ export class OutboxRelay {
     return messages.length;
   }
 
-  private toBatch(held: HeldShard, entries: StreamEntries): ShardBatch {
+  private toBatch(held: HeldShard, entries: OutboxEntry[]): ShardBatch {
     const batch: ShardBatch = { held, ids: entries.map(([id]) => id), messages: [], deadLetters: [] };
     for (const [id, fields] of entries) {
       try {

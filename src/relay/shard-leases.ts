@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { shardKeys } from '../coupons/admission/keys.ts';
+import { shardKeys } from '../outbox/outbox.ts';
 import { refreshSlotsAfter } from '../redis/redis-client.ts';
 
 /**

@@ -4,7 +4,7 @@ import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
 import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { removeAllowList, replaceAllowList } from '../../src/coupons/eligibility/allow-list-runs.ts';
 import { decide, evolve, overUserLimit, type AdmissionCoupon, type EventDraft } from '../../src/coupons/rules/coupon-rules.ts';
-import { outboxEntryToEvent } from '../../src/relay/outbox-entry.ts';
+import { outboxEntryToEvent } from '../../src/outbox/outbox.ts';
 import type { Redis } from 'ioredis';
 import { uuidv7 } from '../../src/ids/ids.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';

@@ -3,7 +3,7 @@ import { ALL_PROJECTIONS } from '../../projections/projections.ts';
 import { HistoryAuditor } from '../../src/audit/history-auditor.ts';
 import { evolve, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import { parseCouponEvent, type CouponEvent } from '../../src/events/coupon-events.ts';
-import { outboxEntryToEvent } from '../../src/relay/outbox-entry.ts';
+import { outboxEntryToEvent } from '../../src/outbox/outbox.ts';
 import { spec } from '../support/spec.ts';
 
 const upcasting = spec('old event versions read as the latest');

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { couponKeys, shardKeys } from '../../src/coupons/admission/keys.ts';
+import { couponKeys } from '../../src/coupons/admission/keys.ts';
+import { shardKeys } from '../../src/outbox/outbox.ts';
 import { shardOf } from '../../src/ids/ids.ts';
 import { AdmissionRecovery } from '../../src/coupons/recovery/admission-recovery.ts';
 import { masterNodes } from '../../src/redis/redis-client.ts';

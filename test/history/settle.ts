@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECTIONS } from '../../projections/projections.ts';
 import { auditPassed, runAudit } from '../../src/audit/run-audit.ts';
-import { shardKeys } from '../../src/coupons/admission/keys.ts';
+import { shardKeys } from '../../src/outbox/outbox.ts';
 import { parseCouponEvent } from '../../src/events/coupon-events.ts';
 import { logAndStores, type Runtime } from '../../src/runtime/runtime.ts';
 import type { LoggedEvent } from './checker.ts';

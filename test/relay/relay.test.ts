@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { shardKeys } from '../../src/coupons/admission/keys.ts';
+import { shardKeys } from '../../src/outbox/outbox.ts';
 import { shardOf } from '../../src/ids/ids.ts';
 import { startRelay } from '../../src/roles/relay-role.ts';
 import { Harness } from '../support/api-harness.ts';

@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { signAccessToken } from '../../src/auth/token-signer.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';
-import { shardKeys } from '../../src/coupons/admission/keys.ts';
+import { shardKeys } from '../../src/outbox/outbox.ts';
 import { shardOf } from '../../src/ids/ids.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { parseCouponEvent, type CouponEvent } from '../../src/events/coupon-events.ts';

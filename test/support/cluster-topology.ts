@@ -1,4 +1,4 @@
-import { shardKeys } from '../../src/coupons/admission/keys.ts';
+import { shardKeys } from '../../src/outbox/outbox.ts';
 import type { Redis } from '../../src/redis/redis-client.ts';
 import type { ServiceName } from '../../src/stack/local-stack.ts';
 

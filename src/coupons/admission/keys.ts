@@ -1,11 +1,10 @@
+import { shardKeys, shardTag as tag } from '../../outbox/outbox.ts';
 import { shardOf } from '../../ids/ids.ts';
 
 /**
  * Redis key layout. Every key one admission call touches carries its shard's hash tag `{cp:<n>}`, so on
  * Redis Cluster a call stays in one slot; the outbox is one stream per shard, beside the coupons it records.
  */
-const tag = (shard: number) => `{cp:${shard}}`;
-
 export interface CouponKeys {
   coupon: string;
   holders: string;
@@ -22,17 +21,13 @@ export interface CouponKeys {
 }
 
 export function couponKeys(couponId: string, shards: number): CouponKeys {
-  const t = tag(shardOf(couponId, shards));
+  const shard = shardOf(couponId, shards);
+  const t = tag(shard);
   return {
-    coupon: `${t}:c:${couponId}`, holders: `${t}:h:${couponId}`, used: `${t}:u:${couponId}`, outbox: `${t}:outbox`,
+    coupon: `${t}:c:${couponId}`, holders: `${t}:h:${couponId}`, used: `${t}:u:${couponId}`, outbox: shardKeys(shard).outbox,
     memo: (requestId) => `${t}:rq:${requestId}`,
     attempts: (route, userId) => `${t}:rl:${route}:${couponId}:${userId}`,
     allowLists: [`${t}:al:${couponId}:a`, `${t}:al:${couponId}:b`],
     staged: (restoreId) => [`${t}:rs:${couponId}:${restoreId}:h`, `${t}:rs:${couponId}:${restoreId}:u`, `${t}:rs:${couponId}:${restoreId}:al`],
   };
-}
-
-export function shardKeys(shard: number): { outbox: string; deadLetters: string; relayLease: string; relayEpoch: string } {
-  const t = tag(shard);
-  return { outbox: `${t}:outbox`, deadLetters: `${t}:outbox-dead`, relayLease: `${t}:relay-lease`, relayEpoch: `${t}:relay-epoch` };
 }

@@ -5,7 +5,7 @@ import type { LogAndStores } from '../../runtime/runtime.ts';
 import type { Redis } from 'ioredis';
 import type { Dependency } from '../../dependencies/dependency-unavailable.ts';
 import { DependencyUnavailable } from '../../dependencies/dependency-unavailable.ts';
-import { outboxEvents } from '../../audit/snapshots.ts';
+import { outboxEvents } from '../../outbox/outbox.ts';
 import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys } from '../admission/keys.ts';
 import { isLegacyRedemption, redemptionValue } from '../admission/redemption-value.ts';

@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import { parseCouponEvent, type CouponEvent } from '../events/coupon-events.ts';
+
+/**
+ * The admission outbox: one Redis stream per shard, written by the admission scripts in the same atomic step
+ * as the decisions they record (prelude.lua's `append`), drained into Kafka by the relay. This module owns its
+ * keys, its entries' shape, its depth and its reading; the coupons' keys share the shard's hash tag, so an
+ * admission call and its outbox append stay in one Redis Cluster slot.
+ */
+
+export const shardTag = (shard: number): string => `{cp:${shard}}`;
+
+/** A shard's outbox stream, where entries that are no event go, and the lease and fencing epoch of the relay draining it. */
+export function shardKeys(shard: number): { outbox: string; deadLetters: string; relayLease: string; relayEpoch: string } {
+  const t = shardTag(shard);
+  return { outbox: `${t}:outbox`, deadLetters: `${t}:outbox-dead`, relayLease: `${t}:relay-lease`, relayEpoch: `${t}:relay-epoch` };
+}
+
+/** A stream entry: its id, and its flat [field, value, …] list. */
+export type OutboxEntry = [id: string, fields: string[]];
+
+/**
+ * An entry's fields as prelude.lua writes them: t the event type, e its id, c the coupon, at when (epoch ms),
+ * d its data and m its meta (JSON), v its version (absent in entries older than versions: 1).
+ */
+export function outboxEntryToEvent(fields: string[]): CouponEvent {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  const parseJson = (text: string | undefined) => {
+    try {
+      return text === undefined ? undefined : (JSON.parse(text) as unknown);
+    } catch {
+      return text;
+    }
+  };
+  return parseCouponEvent({
+    eventId: f.e,
+    type: f.t,
+    version: f.v ? Number(f.v) : 1,
+    couponId: f.c,
+    occurredAt: f.at && /^\d+$/.test(f.at) ? new Date(Number(f.at)).toISOString() : f.at,
+    data: parseJson(f.d),
+    meta: parseJson(f.m),
+  });
+}
+
+export interface OutboxDepth {
+  /** Pending events per shard, in shard order. */
+  pending: number[];
+  bound: number;
+  /** Shards holding as many pending events as they may: their coupons' changes answer 503 EVENT_LOG_UNAVAILABLE. */
+  full: number[];
+}
+
+/** How far the relay is behind, shard by shard (one XLEN each: the relay deletes what Kafka acknowledged). */
+export async function outboxDepth(redis: Redis, shards: number, bound: number): Promise<OutboxDepth> {
+  const pending = await Promise.all(Array.from({ length: shards }, (_, shard) => redis.xlen(shardKeys(shard).outbox)));
+  return { pending, bound, full: pending.flatMap((n, shard) => (n >= bound ? [shard] : [])) };
+}
+
+/**
+ * Up to `count` of the oldest entries of each given shard, one stream per command (pipelined into one round
+ * trip, each command in one Redis Cluster slot). What was sent is deleted, so the oldest left is the next to send.
+ */
+export async function oldestEntries(redis: Redis, shards: number[], count: number): Promise<Map<number, OutboxEntry[]>> {
+  const replies = await Promise.all(shards.map((shard) =>
+    redis.xread('COUNT', count, 'STREAMS', shardKeys(shard).outbox, '0-0') as Promise<[string, OutboxEntry[]][] | null>));
+  const out = new Map<number, OutboxEntry[]>();
+  replies.forEach((reply, i) => {
+    const entries = reply?.[0]?.[1] ?? [];
+    if (entries.length > 0) out.set(shards[i]!, entries);
+  });
+  return out;
+}
+
+/** Events admitted but not yet relayed: admission state includes them, the log does not yet. */
+export async function outboxEvents(redis: Redis, shards: number): Promise<CouponEvent[]> {
+  const events: CouponEvent[] = [];
+  for (let shard = 0; shard < shards; shard++) {
+    for (const [, fields] of await redis.xrange(shardKeys(shard).outbox, '-', '+')) {
+      try {
+        events.push(outboxEntryToEvent(fields));
+      } catch {
+        // The relay dead-letters these; they never reach the log or a read model.
+      }
+    }
+  }
+  return events;
+}
