@@ -7,12 +7,13 @@ import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';
 import type { KafkaClient } from '../../kafka/kafka-client.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
-import { Problem } from '../../http/problem.ts';
+import { problemOf } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import type { AdmissionStore } from '../admission/admission-store.ts';
 import { adminCouponRowView, adminCouponView } from '../coupon-view.ts';
 import { CouponHistory, type HistoryStep } from '../history/coupon-history.ts';
 import { couponHolderBatches, holdersCsv, holdersJson } from '../holders/coupon-holders.ts';
+import { couponIdIn, NO_COUPON, NOT_IN_READ_MODEL } from '../coupon-refusals.ts';
 import { isCouponId } from '../ids.ts';
 
 export interface AdminReadDeps {
@@ -52,8 +53,7 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
   });
 
   router.get('/admin/coupons/:couponId', ...guard, async (ctx) => {
-    const { couponId } = ctx.params as { couponId: string };
-    if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    const couponId = couponIdIn(ctx);
     const row = await deps.db.selectFrom('coupon').selectAll().where('id', '=', couponId).executeTakeFirst();
     if (row) {
       ctx.body = adminCouponRowView(row, Date.now());
@@ -61,26 +61,25 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
     }
     // Created a moment ago and not projected yet: admission state already knows it.
     const snapshot = await deps.admission.snapshot(couponId);
-    if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    if (!snapshot) throw problemOf(NO_COUPON, undefined);
     ctx.body = adminCouponView(couponId, snapshot);
   });
 
   router.get('/admin/coupons/:couponId/events', ...guard, async (ctx) => {
-    const { couponId } = ctx.params as { couponId: string };
     const query = validate(couponEventsQuery, ctx.query, 'query');
-    if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    const couponId = couponIdIn(ctx);
     const from = BigInt(query.fromOffset);
     const exists = async () =>
       Boolean(await deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst()) || Boolean(await deps.admission.snapshot(couponId));
     if (query.format === 'ndjson') {
-      if (!(await exists())) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+      if (!(await exists())) throw problemOf(NO_COUPON, undefined);
       ctx.type = 'application/x-ndjson';
       ctx.body = Readable.from(ndjson(history.steps(couponId, from)));
       return;
     }
     const page = await history.page(couponId, from, query.limit, TAIL_SCAN_LIMIT);
     if (page.items.length === 0 && from === 0n && page.nextOffset === null && !(await exists())) {
-      throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+      throw problemOf(NO_COUPON, undefined);
     }
     ctx.body = page;
   });
@@ -92,7 +91,7 @@ function holdersRoute(router: Router, deps: AdminReadDeps, guard: readonly Middl
     const { couponId } = ctx.params as { couponId: string };
     const { format } = validate(holdersQuery, ctx.query, 'query');
     if (!isCouponId(couponId) || !(await deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst())) {
-      throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id in the read model');
+      throw problemOf(NOT_IN_READ_MODEL, undefined);
     }
     const holders = couponHolderBatches(deps.db, couponId);
     ctx.set('Content-Disposition', `attachment; filename="${couponId}-holders.${format}"`);

@@ -1,11 +1,12 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
-import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
+import { admissionRequestOf, markReplayed } from '../idempotency-key.ts';
 import { readJsonBody } from '../../http/json-body.ts';
-import { Problem } from '../../http/problem.ts';
+import { Problem, problemFor } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { CANCEL_USE_REFUSALS } from '../coupon-refusals.ts';
 import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
@@ -27,25 +28,11 @@ export function cancelUseRoute(router: Router, deps: CouponRouteDeps): void {
     const identity = identityOf(ctx);
     if (!may(identity.role, 'cancelUse')) throw new Problem('FORBIDDEN', 'A use is cancelled by the order system or an admin, not by its holder');
     const id = parseIssuedCouponId(issuedCouponId);
-    if (!id) throw new Problem('ISSUED_COUPON_NOT_FOUND', 'No issued coupon has this id');
+    if (!id) throw problemFor(CANCEL_USE_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
     const request = admissionRequestOf(ctx, identity.userId, raw);
     const result = await deps.admission.cancelUse(id.couponId, id.sequence, orderId ?? null, uuidv7(), eventMeta(ctx), request);
-    switch (result.outcome) {
-      case 'USE_CANCELLED':
-        markReplayed(ctx, request, result.replayed);
-        ctx.body = { issuedCouponId, status: result.status };
-        return;
-      case 'ALREADY_CANCELLED':
-        ctx.body = { issuedCouponId, status: result.status };
-        return;
-      case 'ISSUED_COUPON_NOT_FOUND':
-        throw new Problem(result.outcome, 'No issued coupon has this id');
-      case 'NOT_USED':
-        throw new Problem(result.outcome, 'This coupon is not in use, so there is no use to cancel');
-      case 'ORDER_MISMATCH':
-        throw new Problem(result.outcome, 'The coupon was used for another order');
-      case 'IDEMPOTENCY_KEY_REUSED':
-        throw keyReused();
-    }
+    if (result.outcome !== 'USE_CANCELLED' && result.outcome !== 'ALREADY_CANCELLED') throw problemFor(CANCEL_USE_REFUSALS, result);
+    if (result.outcome === 'USE_CANCELLED') markReplayed(ctx, request, result.replayed);
+    ctx.body = { issuedCouponId, status: result.status };
   });
 }

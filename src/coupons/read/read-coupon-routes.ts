@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { authenticate, identityOf } from '../../auth/authenticate.ts';
-import { Problem } from '../../http/problem.ts';
+import { problemOf } from '../../http/problem.ts';
+import { NO_COUPON } from '../coupon-refusals.ts';
 import type { CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponView } from '../coupon-view.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
@@ -18,7 +19,7 @@ export const issuanceSchema = z.union([
 export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {
   const read = async (ctx: Context, couponId: string) => {
     const snapshot = isCouponId(couponId) ? await deps.admission.snapshot(couponId) : undefined;
-    if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    if (!snapshot) throw problemOf(NO_COUPON, undefined);
     ctx.body = publicCouponView(couponId, snapshot);
   };
   router.get('/coupons/:couponId', authenticate(deps.verify), (ctx) => read(ctx, (ctx.params as { couponId: string }).couponId));
@@ -27,7 +28,7 @@ export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {
   router.get('/coupons/:couponId/issuance', authenticate(deps.verify), async (ctx) => {
     const { couponId } = ctx.params as { couponId: string };
     const snapshot = isCouponId(couponId) ? await deps.admission.snapshot(couponId, identityOf(ctx).userId) : undefined;
-    if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    if (!snapshot) throw problemOf(NO_COUPON, undefined);
     const mine = snapshot.mine;
     if (!mine) {
       ctx.body = { issued: false };
