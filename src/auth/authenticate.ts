@@ -9,7 +9,7 @@ const KEYS_RETRY = { 'Retry-After': '5' };
 
 /** Sets ctx.state.identity from the bearer token. Nothing a client sends besides the token is ever identity. */
 export function authenticate(verify: TokenVerifier) {
-  return async (ctx: Context, next: Next): Promise<void> => {
+  return async function authenticated(ctx: Context, next: Next): Promise<void> {
     const header = ctx.get('authorization');
     const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/.exec(header);
     if (!match) throw new Problem('UNAUTHENTICATED', header ? 'The Authorization header is not a Bearer token' : 'Send Authorization: Bearer <token>', {}, CHALLENGE);

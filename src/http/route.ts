@@ -56,9 +56,14 @@ export interface Route {
 /** The router of a list of routes: every route behind the guard of its auth level, so none can forget it. */
 export function routerOf(routes: readonly Route[], verify?: TokenVerifier): Router {
   const router = new Router();
-  const guards = verify ? { public: [], token: [authenticate(verify)], admin: [authenticate(verify), requireAdmin] } : undefined;
+  const authenticated = verify && (authenticate(verify) as RouterMiddleware);
+  const guards: Record<AuthLevel, RouterMiddleware[] | undefined> = {
+    public: [],
+    token: authenticated && [authenticated],
+    admin: authenticated && [authenticated, requireAdmin as RouterMiddleware],
+  };
   for (const route of routes) {
-    const guard = route.auth === 'public' ? [] : guards?.[route.auth];
+    const guard = guards[route.auth];
     if (!guard) throw new Error(`${route.method.toUpperCase()} ${route.path} needs a token verifier`);
     router[route.method](route.path, ...guard, route.handler);
   }

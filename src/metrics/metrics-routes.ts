@@ -1,12 +1,12 @@
-import Router from '@koa/router';
+import type { Route } from '../http/route.ts';
 import { registry } from './metrics.ts';
 
 /** `GET /metrics`: Prometheus text of this process. Unauthenticated, like /readyz: keep it on an internal network. */
-export function metricsRoutes(): Router {
-  const router = new Router();
-  router.get('/metrics', async (ctx) => {
+export const metricsRoute: Route = {
+  method: 'get', path: '/metrics', auth: 'public', summary: 'Prometheus metrics of this process (see README "Metrics")', tag: 'operations',
+  answer: { status: 200, schema: { type: 'string' }, type: 'text/plain', description: 'Prometheus text exposition format' },
+  handler: async (ctx) => {
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
-  });
-  return router;
-}
+  },
+};

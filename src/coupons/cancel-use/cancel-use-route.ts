@@ -1,12 +1,12 @@
-import type Router from '@koa/router';
 import { z } from 'zod';
-import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import { identityOf } from '../../auth/authenticate.ts';
 import { admissionRequestOf, markReplayed } from '../idempotency-key.ts';
 import { readJsonBody } from '../../http/json-body.ts';
-import { Problem, problemFor } from '../../http/problem.ts';
+import { codesOf, Problem, problemFor } from '../../http/problem.ts';
+import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { CANCEL_USE_REFUSALS } from '../coupon-refusals.ts';
+import { CANCEL_USE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
@@ -20,8 +20,14 @@ export const useCancelledSchema = z.object({ issuedCouponId: z.string(), status:
  * holder; a holder cannot (the discount would come back to them on their own word). The coupon is usable again
  * inside its validity, unless revoke-unused has run (REVOKED); asked again for the same order, the same answer.
  */
-export function cancelUseRoute(router: Router, deps: CouponRouteDeps): void {
-  router.post('/issued-coupons/:issuedCouponId/cancel-use', authenticate(deps.verify), async (ctx) => {
+export const cancelUseRoute = (deps: CouponRouteDeps): Route => ({
+  method: 'post', path: '/issued-coupons/:issuedCouponId/cancel-use', auth: 'token', params: { issuedCouponId: 'The issued coupon id' }, idempotent: true,
+  summary: 'The order that used the coupon was cancelled: the use is undone (by the order system, a service token, or an admin; a holder is 403); the coupon is ISSUED again inside its validity, EXPIRED after it, REVOKED once revoke-unused has run',
+  tag: 'coupons', body: cancelUseRequest,
+  notes: '`orderId` must be the order the use named (absent for a use that named none). The same cancellation asked again answers the same 200.',
+  answer: { status: 200, schema: useCancelledSchema },
+  problems: ['FORBIDDEN', ...codesOf(CANCEL_USE_REFUSALS), ...UNANSWERED],
+  handler: async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);
     const { orderId } = validate(cancelUseRequest, value);
@@ -34,5 +40,5 @@ export function cancelUseRoute(router: Router, deps: CouponRouteDeps): void {
     if (result.outcome !== 'USE_CANCELLED' && result.outcome !== 'ALREADY_CANCELLED') throw problemFor(CANCEL_USE_REFUSALS, result);
     if (result.outcome === 'USE_CANCELLED') markReplayed(ctx, request, result.replayed);
     ctx.body = { issuedCouponId, status: result.status };
-  });
-}
+  },
+});

@@ -1,16 +1,20 @@
-import type Router from '@koa/router';
 import { z } from 'zod';
-import { authenticate, identityOf, requireAdmin } from '../../auth/authenticate.ts';
+import { identityOf } from '../../auth/authenticate.ts';
 import { admissionRequestOf, markReplayed } from '../idempotency-key.ts';
-import { problemFor } from '../../http/problem.ts';
-import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { CLOSE_REFUSALS, couponIdIn } from '../coupon-refusals.ts';
+import { codesOf, problemFor } from '../../http/problem.ts';
+import type { Route } from '../../http/route.ts';
+import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { CLOSE_REFUSALS, couponIdIn, UNANSWERED } from '../coupon-refusals.ts';
 import { uuidv7 } from '../ids.ts';
 
 export const closedCouponSchema = z.object({ id: z.string(), status: z.literal('CLOSED'), closedAt: z.string() });
 
-export function closeCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  router.post('/admin/coupons/:couponId/close', authenticate(deps.verify), requireAdmin, async (ctx) => {
+export const closeCouponRoute = (deps: CouponRouteDeps): Route => ({
+  method: 'post', path: '/admin/coupons/:couponId/close', auth: 'admin', params: COUPON_ID_PARAM, idempotent: true,
+  summary: 'Stop issuing a coupon now; issued coupons stay valid', tag: 'admin',
+  answer: { status: 200, schema: closedCouponSchema },
+  problems: [...codesOf(CLOSE_REFUSALS), ...UNANSWERED],
+  handler: async (ctx) => {
     const couponId = couponIdIn(ctx);
     const request = admissionRequestOf(ctx, identityOf(ctx).userId);
     const result = await deps.admission.close(couponId, uuidv7(), eventMeta(ctx), request);
@@ -19,5 +23,5 @@ export function closeCouponRoute(router: Router, deps: CouponRouteDeps): void {
     await deps.settled.changed(couponId, 'closed');
     markReplayed(ctx, request, result.replayed);
     ctx.body = { id: couponId, status: 'CLOSED', closedAt: result.closedAt.toISOString() };
-  });
-}
+  },
+});

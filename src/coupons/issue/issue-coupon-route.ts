@@ -1,12 +1,13 @@
-import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import { identityOf } from '../../auth/authenticate.ts';
 import { admissionRequestOf, markReplayed } from '../idempotency-key.ts';
 import { answerProblem } from '../../http/error-handler.ts';
-import { Problem, problemFor } from '../../http/problem.ts';
-import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { couponIdIn, ISSUE_REFUSALS } from '../coupon-refusals.ts';
+import { codesOf, Problem, problemFor } from '../../http/problem.ts';
+import type { Route } from '../../http/route.ts';
+import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { couponIdIn, ISSUE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
+import { CODE_PARAM } from '../read/read-coupon-routes.ts';
 import { metrics } from '../../metrics/metrics.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { uuidv7 } from '../ids.ts';
@@ -22,14 +23,23 @@ export const issuedCouponSchema = z.object({
 });
 
 /** `POST /coupons/{couponId}/issue` and, through the code index, `POST /coupons/by-code/{code}/issue`: one handler. */
-export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  router.post('/coupons/:couponId/issue', authenticate(deps.verify), async (ctx) => {
-    await issueCoupon(ctx, deps, couponIdIn(ctx));
-  });
-  router.post('/coupons/by-code/:code/issue', authenticate(deps.verify), async (ctx) => {
-    await issueCoupon(ctx, deps, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code));
-  });
-}
+export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
+  {
+    method: 'post', path: '/coupons/:couponId/issue', auth: 'token', params: COUPON_ID_PARAM, idempotent: true,
+    summary: 'Ask for a coupon; the first N askers get one', tag: 'coupons',
+    notes: 'OUTCOME_UNKNOWN: Redis did not answer in time and the request may have been issued; a retry answers ALREADY_ISSUED with the coupon if it was (or, with the same Idempotency-Key, the first 201).',
+    answer: { status: 201, schema: issuedCouponSchema },
+    problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), ...UNANSWERED],
+    handler: (ctx) => issueCoupon(ctx, deps, couponIdIn(ctx)),
+  },
+  {
+    method: 'post', path: '/coupons/by-code/:code/issue', auth: 'token', params: CODE_PARAM, idempotent: true,
+    summary: 'Ask for a coupon by its code: the same admission, answers and events as POST /coupons/{couponId}/issue', tag: 'coupons',
+    answer: { status: 201, schema: issuedCouponSchema },
+    problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), 'VALIDATION_FAILED', ...UNANSWERED],
+    handler: async (ctx) => issueCoupon(ctx, deps, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code)),
+  },
+];
 
 async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string): Promise<void> {
   const { userId, claims, role } = identityOf(ctx);

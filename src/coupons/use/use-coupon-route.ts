@@ -1,12 +1,12 @@
-import type Router from '@koa/router';
 import { z } from 'zod';
-import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import { identityOf } from '../../auth/authenticate.ts';
 import { admissionRequestOf, markReplayed } from '../idempotency-key.ts';
 import { readJsonBody } from '../../http/json-body.ts';
-import { Problem, problemFor } from '../../http/problem.ts';
+import { codesOf, Problem, problemFor } from '../../http/problem.ts';
+import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { USE_REFUSALS } from '../coupon-refusals.ts';
+import { UNANSWERED, USE_REFUSALS } from '../coupon-refusals.ts';
 import { parseIssuedCouponId, uuidv7 } from '../ids.ts';
 import { may, type Principal } from '../rules/coupon-rules.ts';
 
@@ -33,8 +33,14 @@ function holderFor(role: Principal, caller: string, onBehalfOf: string | undefin
   return onBehalfOf;
 }
 
-export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), async (ctx) => {
+export const useCouponRoute = (deps: CouponRouteDeps): Route => ({
+  method: 'post', path: '/issued-coupons/:issuedCouponId/use', auth: 'token', params: { issuedCouponId: 'The issued coupon id' }, idempotent: true,
+  summary: 'Use an issued coupon, once, inside its validity: the holder\'s own, or (a service token or an admin) a holder\'s named in userId', tag: 'coupons',
+  body: useCouponRequest,
+  notes: 'A holder sends no userId (403 FORBIDDEN if they do). The order system (role service) must name the holder it acts for; the coupon must be theirs (404 otherwise).',
+  answer: { status: 200, schema: usedCouponSchema },
+  problems: ['FORBIDDEN', ...codesOf(USE_REFUSALS), ...UNANSWERED],
+  handler: async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);
     const { orderId, userId: onBehalfOf } = validate(useCouponRequest, value);
@@ -47,5 +53,5 @@ export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
     if (result.outcome !== 'USED') throw problemFor(USE_REFUSALS, result);
     markReplayed(ctx, request, result.replayed);
     ctx.body = { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}) };
-  });
-}
+  },
+});
