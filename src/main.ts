@@ -5,7 +5,7 @@ import { waitForDependencies } from './health/dependency-health.ts';
 import { startOpsServer } from './health/ops-server.ts';
 import { eventLogTopics } from './kafka/topics.ts';
 import { createLogger } from './log/logger.ts';
-import { metricsRoutes } from './metrics/metrics-routes.ts';
+import { metricsRoute } from './health/metrics-routes.ts';
 import { assertSafeForAdmission } from './redis/redis-client.ts';
 import { startRoles } from './roles/start-roles.ts';
 import { exitOnStrayFailures } from './runtime/crash-policy.ts';
@@ -33,7 +33,7 @@ try {
   await runtime.kafka.ensureTopics(eventLogTopics(resolved));
   const running = await startRoles(resolved.roles, runtime);
   const api = running.find((r) => 'url' in r) as { url: string } | undefined;
-  const ops = !api && resolved.metricsPort !== undefined ? await startOpsServer(runtime, resolved.metricsPort, [metricsRoutes()]) : undefined;
+  const ops = !api && resolved.metricsPort !== undefined ? await startOpsServer(runtime, resolved.metricsPort, [metricsRoute]) : undefined;
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type Router from '@koa/router';
 import { z } from 'zod';
 import { signAccessToken } from '../auth/token-signer.ts';
 import type { Config } from '../config/config.ts';
@@ -7,6 +6,7 @@ import { uuidv7 } from '../ids/ids.ts';
 import type { Db } from '../db/database.ts';
 import { readJsonBody } from '../http/json-body.ts';
 import { Problem } from '../http/problem.ts';
+import type { Route } from '../http/route.ts';
 import { validate } from '../http/validate.ts';
 import { limitAttempts } from '../rate-limit/fixed-window.ts';
 import type { Redis } from 'ioredis';
@@ -28,8 +28,12 @@ export interface AccountDeps {
 
 const hashed = (text: string) => createHash('sha256').update(text).digest('base64url');
 
-export function accountRoutes(router: Router, deps: AccountDeps): void {
-  router.post('/auth/signup', async (ctx) => {
+const signedUpSchema = { type: 'object', properties: { userId: { type: 'string' } }, required: ['userId'] };
+
+export const accountRoutes = (deps: AccountDeps): Route[] => [{
+  method: 'post', path: '/auth/signup', auth: 'public', summary: 'Create an account', tag: 'accounts', body: credentials, bodyRequired: true,
+  answer: { status: 201, schema: signedUpSchema }, problems: ['EMAIL_TAKEN', 'RATE_LIMITED'],
+  handler: async (ctx) => {
     await limitAttempts(deps.redis, `signup:addr:${hashed(ctx.ip)}`, deps.limits.perAddress, deps.limits.windowSeconds);
     const { email, password } = validate(credentials, (await readJsonBody(ctx)).value);
     const id = uuidv7();
@@ -43,9 +47,11 @@ export function accountRoutes(router: Router, deps: AccountDeps): void {
     if (Number(inserted.numInsertedOrUpdatedRows) !== 1) throw new Problem('EMAIL_TAKEN', 'An account with this email exists');
     ctx.status = 201;
     ctx.body = { userId: id };
-  });
-
-  router.post('/auth/login', async (ctx) => {
+  },
+}, {
+  method: 'post', path: '/auth/login', auth: 'public', summary: 'Get an access token', tag: 'accounts', body: credentials, bodyRequired: true,
+  answer: { status: 200, schema: tokenSchema }, problems: ['INVALID_CREDENTIALS', 'RATE_LIMITED'],
+  handler: async (ctx) => {
     const { value } = await readJsonBody(ctx);
     const claimed = typeof (value as { email?: unknown })?.email === 'string' ? String((value as { email: string }).email).toLowerCase() : '';
     await limitAttempts(deps.redis, `login:addr:${hashed(ctx.ip)}`, deps.limits.perAddress, deps.limits.windowSeconds);
@@ -59,5 +65,5 @@ export function accountRoutes(router: Router, deps: AccountDeps): void {
       tokenType: 'Bearer',
       expiresIn: deps.jwt.ttlSeconds,
     };
-  });
-}
+  },
+}];

@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
 import { identityOf } from '../auth/authenticate.ts';
-import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { AdmissionStore, EventMeta } from './admission/admission-store.ts';
 import type { CouponCodes } from './codes/coupon-codes.ts';
 import type { SettledCoupons } from './sold-out-memory/settled-coupons.ts';
@@ -12,9 +11,10 @@ export interface CouponRouteDeps {
   /** Sold-out and closed coupons this process can answer for without Redis. */
   settled: SettledCoupons;
   redis: Redis;
-  verify: TokenVerifier;
-  /** Requests per user per window on issue and use. */
 }
+
+/** The path parameter of every route about one coupon, described once for the OpenAPI document. */
+export const COUPON_ID_PARAM = { couponId: 'The coupon id (UUIDv7)' };
 
 /** What every event records about the request that caused it. */
 export const eventMeta = (ctx: Context): EventMeta => ({ requestId: ctx.state.requestId as string, actor: identityOf(ctx).userId });

@@ -1,27 +1,26 @@
-import Router from '@koa/router';
+import type { Route } from '../http/route.ts';
 import { cancelUseRoute } from './cancel-use/cancel-use-route.ts';
 import { closeCouponRoute } from './close/close-coupon-route.ts';
 import type { CouponRouteDeps } from './coupon-route-deps.ts';
 import { createCouponRoute } from './create/create-coupon-route.ts';
 import { eligibilityRoutes } from './eligibility/eligibility-routes.ts';
-import { issueCouponRoute } from './issue/issue-coupon-route.ts';
+import { issueCouponRoutes } from './issue/issue-coupon-route.ts';
 import { readCouponRoutes } from './read/read-coupon-routes.ts';
 import { revokeUnusedRoute } from './revoke/revoke-unused-route.ts';
 import { addStockRoute } from './stock/add-stock-route.ts';
 import { useCouponRoute } from './use/use-coupon-route.ts';
 import { changeWindowRoute } from './window/change-window-route.ts';
 
-export function couponRoutes(deps: CouponRouteDeps): Router {
-  const router = new Router();
-  createCouponRoute(router, deps);
-  closeCouponRoute(router, deps);
-  addStockRoute(router, deps);
-  changeWindowRoute(router, deps);
-  readCouponRoutes(router, deps);
-  issueCouponRoute(router, deps);
-  useCouponRoute(router, deps);
-  cancelUseRoute(router, deps);
-  revokeUnusedRoute(router, deps);
-  eligibilityRoutes(router, deps);
-  return router;
-}
+/** The routes that ask admission state in Redis: its decisions and its fast reads. */
+export const couponRoutes = (deps: CouponRouteDeps): Route[] => [
+  createCouponRoute(deps),
+  closeCouponRoute(deps),
+  addStockRoute(deps),
+  changeWindowRoute(deps),
+  ...readCouponRoutes(deps),
+  ...issueCouponRoutes(deps),
+  useCouponRoute(deps),
+  cancelUseRoute(deps),
+  revokeUnusedRoute(deps),
+  ...eligibilityRoutes(deps),
+];

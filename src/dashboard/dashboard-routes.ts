@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { PassThrough } from 'node:stream';
-import type Router from '@koa/router';
-import { authenticate, requireAdmin } from '../auth/authenticate.ts';
-import type { TokenVerifier } from '../auth/token-verifier.ts';
+import type { Route } from '../http/route.ts';
 import { DashboardTicker, type DashboardDeps } from './dashboard-snapshot.ts';
 
 const require = createRequire(import.meta.url);
@@ -73,29 +71,40 @@ export class DashboardStreams {
  * with `fetch` so the token travels in the Authorization header rather than in a URL; the page reconnects
  * when the stream ends (an API restart) and shows how long it has been away.
  */
-export function dashboardRoutes(router: Router, deps: DashboardDeps & { verify: TokenVerifier; streams: DashboardStreams }): void {
-  router.get('/admin/dashboard', (ctx) => {
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = PAGE;
-  });
-  router.get('/assets/uplot.js', (ctx) => {
-    ctx.type = 'text/javascript; charset=utf-8';
-    ctx.set('Cache-Control', 'public, max-age=86400');
-    ctx.body = UPLOT_JS;
-  });
-  router.get('/assets/uplot.css', (ctx) => {
-    ctx.type = 'text/css; charset=utf-8';
-    ctx.set('Cache-Control', 'public, max-age=86400');
-    ctx.body = UPLOT_CSS;
-  });
+export function dashboardRoutes(deps: DashboardDeps & { streams: DashboardStreams }): Route[] {
   deps.streams.feed(new DashboardTicker(deps));
-  router.get('/admin/dashboard/events', authenticate(deps.verify), requireAdmin, (ctx) => {
-    const stream = new PassThrough();
-    ctx.req.once('close', () => stream.end());
-    ctx.type = 'text/event-stream';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('X-Accel-Buffering', 'no');
-    ctx.body = stream;
-    deps.streams.add(stream);
-  });
+  return [
+    staticRoute('/admin/dashboard', 'The live dashboard: a page that signs in with an admin token and shows /admin/dashboard/events as it happens',
+      { type: 'text/html', description: 'HTML (no data in it)' }, 'text/html; charset=utf-8', PAGE),
+    staticRoute('/assets/uplot.js', 'The chart library the dashboard uses (uPlot, from npm)', { type: 'text/javascript', description: 'JavaScript' },
+      'text/javascript; charset=utf-8', UPLOT_JS, true),
+    staticRoute('/assets/uplot.css', 'Its style sheet', { type: 'text/css', description: 'CSS' }, 'text/css; charset=utf-8', UPLOT_CSS, true),
+    {
+      method: 'get', path: '/admin/dashboard/events', auth: 'admin', tag: 'admin',
+      summary: 'Server-Sent Events, one snapshot a second: per coupon issued, remaining and issued per second; issue outcomes and p99 of this API process; outbox depth; projection lag',
+      answer: { status: 200, schema: { type: 'string' }, also: { 'text/event-stream': { type: 'string' } } },
+      handler: (ctx) => {
+        const stream = new PassThrough();
+        ctx.req.once('close', () => stream.end());
+        ctx.type = 'text/event-stream';
+        ctx.set('Cache-Control', 'no-store');
+        ctx.set('X-Accel-Buffering', 'no');
+        ctx.body = stream;
+        deps.streams.add(stream);
+      },
+    },
+  ];
+}
+
+/** A page or asset: static, nothing secret in it, so public; assets may be cached for a day. */
+function staticRoute(path: string, summary: string, media: { type: string; description: string }, type: string, body: string, cached = false): Route {
+  return {
+    method: 'get', path, auth: 'public', summary, tag: 'operations',
+    answer: { status: 200, schema: { type: 'string' }, ...media },
+    handler: (ctx) => {
+      ctx.type = type;
+      if (cached) ctx.set('Cache-Control', 'public, max-age=86400');
+      ctx.body = body;
+    },
+  };
 }

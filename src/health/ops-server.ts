@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type Router from '@koa/router';
 import { createApp } from '../http/create-app.ts';
+import { routerOf, type Route } from '../http/route.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { healthRoutes } from './health-routes.ts';
 
@@ -14,8 +14,8 @@ export interface OpsServer {
  * What a process without the api role serves for its operators, on METRICS_PORT: /healthz, /readyz (its
  * dependencies and its worker loops) and whatever else it is given.
  */
-export async function startOpsServer(runtime: Runtime, port: number, extra: Router[] = []): Promise<OpsServer> {
-  const server = createServer(createApp(runtime.logger, [healthRoutes(runtime), ...extra]).callback());
+export async function startOpsServer(runtime: Runtime, port: number, extra: Route[] = []): Promise<OpsServer> {
+  const server = createServer(createApp(runtime.logger, [routerOf([...healthRoutes(runtime), ...extra])]).callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port, host: runtime.config.http.host }, resolve);

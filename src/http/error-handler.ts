@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { AuthRefusal } from '../auth/authenticate.ts';
 import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../dependencies/dependency-unavailable.ts';
 import { PROBLEM_CONTENT_TYPE, Problem } from './problem.ts';
 import { requestLog } from './request-context.ts';
@@ -47,6 +48,22 @@ function fromDependencyFailure(error: unknown): Problem | undefined {
   return undefined;
 }
 
+const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="coupon-platform"' };
+/** An identity provider that does not answer is seldom back within a second; jose waits 5 s for each fetch. */
+const KEYS_RETRY = { 'Retry-After': '5' };
+
+/** A refused identity: 401 with the Bearer challenge, 403, or 503 when the token could not be checked. */
+function fromAuthRefusal(error: AuthRefusal): Problem {
+  switch (error.outcome) {
+    case 'UNAUTHENTICATED':
+      return new Problem('UNAUTHENTICATED', error.detail, {}, CHALLENGE);
+    case 'FORBIDDEN':
+      return new Problem('FORBIDDEN', error.detail);
+    case 'KEYS_UNAVAILABLE':
+      return new Problem('DEPENDENCY_UNAVAILABLE', error.detail, { dependency: 'identity-provider' }, KEYS_RETRY);
+  }
+}
+
 /** Turns every failure into problem+json; unexpected ones are logged with their stack and answered without it. */
 export async function errorHandler(ctx: Context, next: Next): Promise<void> {
   try {
@@ -57,7 +74,8 @@ export async function errorHandler(ctx: Context, next: Next): Promise<void> {
       throw new Problem('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on this path`, {}, { Allow: ctx.response.get('Allow') });
     }
   } catch (error) {
-    let problem = error instanceof Problem ? error : (fromDependencyFailure(error) ?? fromHttpError(error as { status?: number }));
+    let problem = error instanceof Problem ? error
+      : error instanceof AuthRefusal ? fromAuthRefusal(error) : (fromDependencyFailure(error) ?? fromHttpError(error as { status?: number }));
     if (!problem) {
       requestLog(ctx).error({ err: error }, 'unhandled error');
       problem = new Problem('INTERNAL_ERROR', 'The request failed; it has been logged with its request id');

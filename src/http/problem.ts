@@ -82,8 +82,37 @@ export class Problem extends Error {
   }
 }
 
-/** 429 with Retry-After in whole seconds (at least one). */
-export function rateLimited(retryAfterMs: number): Problem {
-  const retryAfter = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-  return new Problem('RATE_LIMITED', `Too many attempts on this coupon; retry in ${retryAfter} s`, {}, { 'Retry-After': retryAfter });
+/**
+ * How one refusal is answered: its code (which fixes status and title), and its detail, extensions and headers,
+ * fixed or read from the result that refused. A table of these per decision is where a refusal becomes HTTP.
+ */
+export interface Refusal<R = unknown> {
+  code: ProblemCode;
+  detail: string | ((result: R) => string);
+  extensions?: (result: R) => Record<string, unknown>;
+  headers?: (result: R) => Record<string, string>;
 }
+
+/** Every refusal outcome of a decision, with how it is answered. */
+export type Refusals<R extends { outcome: string }> = { readonly [O in R['outcome']]: Refusal<Extract<R, { outcome: O }>> };
+
+// A refusal that reads nothing from its result is made once: a sold-out storm answers thousands a second.
+const fixed = new WeakMap<Refusal<never>, Problem>();
+
+export function problemOf<R>(refusal: Refusal<R>, result: R): Problem {
+  const { code, detail, extensions, headers } = refusal;
+  if (typeof detail === 'string' && !extensions && !headers) {
+    const made = fixed.get(refusal) ?? new Problem(code, detail);
+    fixed.set(refusal, made);
+    return made;
+  }
+  return new Problem(code, typeof detail === 'string' ? detail : detail(result), extensions?.(result), headers?.(result));
+}
+
+/** The problem a refusal outcome is answered with, from its decision's table. */
+export function problemFor<R extends { outcome: string }>(refusals: Refusals<R>, result: R): Problem {
+  return problemOf(refusals[result.outcome as R['outcome']] as Refusal<R>, result);
+}
+
+/** The codes a decision's refusals answer with, in the table's order (for the OpenAPI document). */
+export const codesOf = (refusals: Readonly<Record<string, Refusal<never>>>): ProblemCode[] => [...new Set(Object.values(refusals).map((refusal) => refusal.code))];

@@ -1,17 +1,16 @@
-import type Router from '@koa/router';
 import { z } from 'zod';
-import { authenticate, identityOf, requireAdmin } from '../auth/authenticate.ts';
-import type { TokenVerifier } from '../auth/token-verifier.ts';
+import { identityOf } from '../auth/authenticate.ts';
 import type { Db } from '../db/database.ts';
+import { pageOf } from '../http/json-schema.ts';
 import { decodeCursor, page, pageQuery } from '../http/pagination.ts';
 import { Problem } from '../http/problem.ts';
+import type { Route } from '../http/route.ts';
 import { validate } from '../http/validate.ts';
 import { scanForExpiringCoupons } from './expiry-scan.ts';
 import { noticeOf } from './notice.ts';
 
 export interface NotificationRouteDeps {
   db: Db;
-  verify: TokenVerifier;
   expiryNoticeDays: number;
 }
 
@@ -19,11 +18,10 @@ export const inboxQuery = z.strictObject(pageQuery);
 export const deliveriesQuery = z.strictObject({ status: z.enum(['PENDING', 'DELIVERED', 'DEAD']).default('DEAD'), ...pageQuery });
 const channelParam = z.enum(['webhook', 'email']);
 
-export function notificationRoutes(router: Router, deps: NotificationRouteDeps): void {
-  const { db } = deps;
-  const admin = [authenticate(deps.verify), requireAdmin] as const;
-
-  router.get('/me/notifications', authenticate(deps.verify), async (ctx) => {
+export const notificationRoutes = ({ db, expiryNoticeDays }: NotificationRouteDeps): Route[] => [{
+  method: 'get', path: '/me/notifications', auth: 'token', query: inboxQuery, summary: "The caller's notices, newest first", tag: 'coupons',
+  answer: { status: 200, schema: pageOf({ type: 'object' }) }, problems: ['VALIDATION_FAILED'],
+  handler: async (ctx) => {
     const query = validate(inboxQuery, ctx.query, 'query');
     let select = db
       .selectFrom('notification as n')
@@ -35,13 +33,17 @@ export function notificationRoutes(router: Router, deps: NotificationRouteDeps):
     const rows = await select.orderBy('n.id', 'desc').limit(query.limit + 1).execute();
     const { items, nextCursor } = page(rows, query.limit, (r) => r.id);
     ctx.body = { items: items.map((r) => { const { userId: _, ...notice } = noticeOf(r, r.coupon_name); return notice; }), nextCursor };
-  });
-
-  router.post('/admin/jobs/expiry-notices', ...admin, async (ctx) => {
-    ctx.body = await scanForExpiringCoupons(db, deps.expiryNoticeDays);
-  });
-
-  router.get('/admin/deliveries', ...admin, async (ctx) => {
+  },
+}, {
+  method: 'post', path: '/admin/jobs/expiry-notices', auth: 'admin', summary: 'Run the expiry scan now; safe to repeat', tag: 'admin',
+  answer: { status: 200, schema: { type: 'object', properties: { scanned: { type: 'integer' }, notified: { type: 'integer' } } } },
+  handler: async (ctx) => {
+    ctx.body = await scanForExpiringCoupons(db, expiryNoticeDays);
+  },
+}, {
+  method: 'get', path: '/admin/deliveries', auth: 'admin', query: deliveriesQuery, summary: 'Notice deliveries by status (DEAD by default)', tag: 'admin',
+  answer: { status: 200, schema: pageOf({ type: 'object' }) }, problems: ['VALIDATION_FAILED'],
+  handler: async (ctx) => {
     const query = validate(deliveriesQuery, ctx.query, 'query');
     let select = db.selectFrom('notification_delivery').selectAll().where('status', '=', query.status);
     if (query.cursor) select = select.where('notification_id', '<', decodeCursor(query.cursor));
@@ -54,9 +56,12 @@ export function notificationRoutes(router: Router, deps: NotificationRouteDeps):
       })),
       nextCursor,
     };
-  });
-
-  router.post('/admin/deliveries/:notificationId/:channel/retry', ...admin, async (ctx) => {
+  },
+}, {
+  method: 'post', path: '/admin/deliveries/:notificationId/:channel/retry', auth: 'admin', summary: 'Send a dead delivery again', tag: 'admin',
+  params: { notificationId: 'The notice', channel: 'webhook or email' },
+  answer: { status: 200, schema: { type: 'object' } }, problems: ['NOT_FOUND', 'DELIVERY_NOT_DEAD'],
+  handler: async (ctx) => {
     const { notificationId } = ctx.params as { notificationId: string };
     const channel = channelParam.safeParse((ctx.params as { channel: string }).channel);
     const delivery = channel.success
@@ -69,5 +74,5 @@ export function notificationRoutes(router: Router, deps: NotificationRouteDeps):
       .where('notification_id', '=', notificationId).where('channel', '=', channel.data).where('status', '=', 'DEAD')
       .execute();
     ctx.body = { notificationId, channel: channel.data, status: 'PENDING' };
-  });
-}
+  },
+}];

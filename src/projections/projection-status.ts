@@ -1,7 +1,5 @@
-import type Router from '@koa/router';
-import { authenticate, requireAdmin } from '../auth/authenticate.ts';
-import type { TokenVerifier } from '../auth/token-verifier.ts';
 import type { Db } from '../db/database.ts';
+import type { Route } from '../http/route.ts';
 import type { KafkaClient } from '../kafka/kafka-client.ts';
 import { readLogIdentity } from '../kafka/log-identity.ts';
 import { ALL_PROJECTIONS } from '../../projections/projections.ts';
@@ -63,8 +61,10 @@ export async function projectionStatuses(db: Db, kafka: KafkaClient, topic: stri
   });
 }
 
-export function projectionStatusRoute(router: Router, deps: { db: Db; kafka: KafkaClient; verify: TokenVerifier; topic: string }): void {
-  router.get('/admin/projections', authenticate(deps.verify), requireAdmin, async (ctx) => {
+export const projectionStatusRoute = (deps: { db: Db; kafka: KafkaClient; topic: string }): Route => ({
+  method: 'get', path: '/admin/projections', auth: 'admin', summary: 'Each read model: lag behind the log, last event time, status', tag: 'admin',
+  answer: { status: 200, schema: { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } } },
+  handler: async (ctx) => {
     ctx.body = { items: await projectionStatuses(deps.db, deps.kafka, deps.topic) };
-  });
-}
+  },
+});

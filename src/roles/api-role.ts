@@ -1,5 +1,4 @@
 import { createServer } from 'node:http';
-import type Router from '@koa/router';
 import type { AddressInfo } from 'node:net';
 import { createTokenVerifier } from '../auth/token-verifier.ts';
 import { AdmissionStore } from '../coupons/admission/admission-store.ts';
@@ -17,8 +16,9 @@ import { projectionStatusRoute } from '../projections/projection-status.ts';
 import { accountRoutes } from '../accounts/account-routes.ts';
 import { notificationRoutes } from '../notifications/notification-routes.ts';
 import { createApp } from '../http/create-app.ts';
+import { routerOf, type Route } from '../http/route.ts';
 import { healthRoutes } from '../health/health-routes.ts';
-import { metricsRoutes } from '../metrics/metrics-routes.ts';
+import { metricsRoute } from '../health/metrics-routes.ts';
 import { watchOutbox } from '../metrics/runtime-gauges.ts';
 import { watchProjectionLag } from '../projections/projection-lag-gauge.ts';
 import { openApiRoutes } from '../openapi/openapi-routes.ts';
@@ -30,29 +30,33 @@ export interface RunningApi extends RunningRole {
   url: string;
 }
 
-/** Every route the API serves; the OpenAPI document is checked against this list. */
-export function apiRouters(runtime: Runtime, streams = new DashboardStreams(), settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger)): Router[] {
+/** Every route the API serves, the OpenAPI document's own included: the document is made from this list. */
+export function apiRoutes(runtime: Runtime, streams = new DashboardStreams(), settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger)): Route[] {
   const { config, redis, db, kafka } = runtime;
-  const verify = createTokenVerifier(config.jwt);
   const recovery = admissionRecovery(runtime);
   // A cluster failing over refuses calls for a few seconds: they are tried again (nothing ran) within the retry time.
   const admission = new AdmissionStore(redis, {
     ...config.admission, commandTimeoutMs: config.redis.commandTimeoutMs, retryNotSentMs: config.redisClusterNodes ? config.admission.retryMs : 0,
   },
     (couponId) => recovery.recoverIfLost(couponId), (couponId) => recovery.readLegacyUses(couponId));
-  // One router for every coupon path, so a wrong method gets 405 with the right Allow header.
-  const coupons = couponRoutes({ admission, codes: new CouponCodes(redis), settled, redis, verify });
-  myCouponsRoute(coupons, { db, verify });
-  catalogRoute(coupons, { db, verify, admission });
-  dashboardRoutes(coupons, {
-    db, redis, kafka, admission, verify, streams, topic: config.kafka.topic, shards: config.admission.shards, outboxMaxEntries: config.admission.outboxMaxEntries,
-  });
-  adminCouponRoutes(coupons, { db, kafka, admission, verify, topic: config.kafka.topic, partitions: config.kafka.partitions });
-  projectionStatusRoute(coupons, { db, kafka, verify, topic: config.kafka.topic });
-  notificationRoutes(coupons, { db, verify, expiryNoticeDays: config.notifier.expiryNoticeDays });
-  accountRoutes(coupons, { db, redis, jwt: config.jwt, limits: config.loginLimits });
-  return [healthRoutes(runtime), metricsRoutes(), coupons, openApiRoutes()];
+  // In this order: a 405's Allow header lists a path's methods in the order they were registered.
+  const routes = [
+    ...healthRoutes(runtime),
+    metricsRoute,
+    ...couponRoutes({ admission, codes: new CouponCodes(redis), settled, redis }),
+    myCouponsRoute({ db }),
+    catalogRoute({ db, admission }),
+    ...dashboardRoutes({ db, redis, kafka, admission, streams, topic: config.kafka.topic, shards: config.admission.shards, outboxMaxEntries: config.admission.outboxMaxEntries }),
+    ...adminCouponRoutes({ db, kafka, admission, topic: config.kafka.topic, partitions: config.kafka.partitions }),
+    projectionStatusRoute({ db, kafka, topic: config.kafka.topic }),
+    ...notificationRoutes({ db, expiryNoticeDays: config.notifier.expiryNoticeDays }),
+    ...accountRoutes({ db, redis, jwt: config.jwt, limits: config.loginLimits }),
+  ];
+  return [...routes, ...openApiRoutes(routes)];
 }
+
+/** The API's router: one for every path, so a wrong method gets 405 with the right Allow header. */
+export const apiRouter = (runtime: Runtime, routes: readonly Route[]) => routerOf(routes, createTokenVerifier(runtime.config.jwt));
 
 /** Where the change feed subscribes: the one Redis, or each node of the cluster in turn (every node hears every PUBLISH). */
 const subscriptionNodes = (config: ResolvedConfig): string[] =>
@@ -69,7 +73,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   const settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger);
   const feed = new CouponChangeFeed(settled, { nodes: subscriptionNodes(runtime.config), publishers: () => masterNodes(runtime.redis) }, runtime.logger.child({ component: 'coupon-change-feed' }));
   void feed.start();
-  const app = createApp(runtime.logger, apiRouters(runtime, streams, settled), runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs);
+  const app = createApp(runtime.logger, [apiRouter(runtime, apiRoutes(runtime, streams, settled))], runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs);
   // No limit on a whole request: an allow-list of millions on a slow uplink takes what it takes. Headers must
   // arrive in time (slow-loris), and a body that stops arriving is answered 408 (request-body.ts). Node reads
   // these when the server is made: set on it afterwards they do nothing (its 300 s default stayed in force).

@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import * as assert from 'uvu/assert';
+import { AuthRefusal } from '../../src/auth/authenticate.ts';
 import { createApp } from '../../src/http/create-app.ts';
 import { Problem } from '../../src/http/problem.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -14,6 +15,8 @@ async function failingApp() {
   router.get('/problem', () => { throw new Problem('SOLD_OUT', 'Every coupon has been issued', { extra: 1 }); });
   router.get('/redis-down', () => { throw new DependencyUnavailable('redis', new Error('connect ECONNREFUSED')); });
   router.get('/bug', () => { throw new Error('secret internal detail at /srv/app.ts:12'); });
+  router.get('/no-token', () => { throw new AuthRefusal('UNAUTHENTICATED', 'Send Authorization: Bearer <token>'); });
+  router.get('/keys-down', () => { throw new AuthRefusal('KEYS_UNAVAILABLE', 'The keys could not be fetched', new Error('getaddrinfo ENOTFOUND idp.internal')); });
   router.get('/fine', (ctx) => { ctx.body = { ok: true }; });
   const server = createApp(createLogger('silent'), [router]).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
@@ -60,6 +63,15 @@ problems('an unknown path is 404, a method the path does not serve 405 with Allo
   const wrong = await get(`${url}/fine`, 'DELETE');
   assert.equal([wrong.status, wrong.body.code, wrong.headers.allow], [405, 'METHOD_NOT_ALLOWED', 'HEAD, GET']);
   assert.is((await get(`${url}/fine`, 'TRACE')).status, 405);
+});
+
+problems('a refused identity is 401 with the Bearer challenge, or 503 naming the identity provider when its keys did not come', async ({ url }) => {
+  const none = await get(`${url}/no-token`);
+  assert.equal([none.status, none.body.code, none.body.detail], [401, 'UNAUTHENTICATED', 'Send Authorization: Bearer <token>']);
+  assert.is(none.headers['www-authenticate'], 'Bearer realm="coupon-platform"');
+  const down = await get(`${url}/keys-down`);
+  assert.equal([down.status, down.body.code, down.body.dependency, down.headers['retry-after']], [503, 'DEPENDENCY_UNAVAILABLE', 'identity-provider', '5']);
+  assert.not.match(JSON.stringify(down.body), /idp\.internal/);
 });
 
 problems.run();

@@ -1,25 +1,25 @@
 import { Readable } from 'node:stream';
-import type Router from '@koa/router';
-import type { Middleware } from 'koa';
 import { z } from 'zod';
-import { authenticate, requireAdmin } from '../../auth/authenticate.ts';
-import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';
 import type { KafkaClient } from '../../kafka/kafka-client.ts';
+import { pageOf } from '../../http/json-schema.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
-import { Problem } from '../../http/problem.ts';
+import { problemOf } from '../../http/problem.ts';
+import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import type { AdmissionStore } from '../admission/admission-store.ts';
-import { adminCouponRowView, adminCouponView } from '../coupon-view.ts';
+import { COUPON_ID_PARAM } from '../coupon-route-deps.ts';
+import { adminCouponRowView, adminCouponSchema, adminCouponView } from '../coupon-view.ts';
 import { CouponHistory, type HistoryStep } from '../history/coupon-history.ts';
 import { couponHolderBatches, holdersCsv, holdersJson } from '../holders/coupon-holders.ts';
+import { couponIdIn, NO_COUPON, NOT_IN_READ_MODEL } from '../coupon-refusals.ts';
 import { isCouponId } from '../../ids/ids.ts';
+import { ISSUED_COUPON_STATUSES } from '../rules/coupon-rules.ts';
 
 export interface AdminReadDeps {
   db: Db;
   kafka: KafkaClient;
   admission: AdmissionStore;
-  verify: TokenVerifier;
   topic: string;
   partitions: number;
 }
@@ -35,13 +35,21 @@ export const couponEventsQuery = z.strictObject({
 /** How much of the log the history index has not reached yet one page may scan before it answers. */
 const TAIL_SCAN_LIMIT = 20_000;
 
-/** Admin queries: the coupon read model with its counts, and a coupon's history read from the log itself. */
-export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
-  const history = new CouponHistory(deps);
-  const guard = [authenticate(deps.verify), requireAdmin] as const;
-  holdersRoute(router, deps, guard);
+const holderSchema = {
+  type: 'object', required: ['issuedCouponId', 'userId', 'status', 'issuedAt', 'usedAt', 'orderId'],
+  properties: {
+    issuedCouponId: { type: 'string' }, userId: { type: 'string' }, status: { type: 'string', enum: [...ISSUED_COUPON_STATUSES] },
+    issuedAt: { type: 'string', format: 'date-time' }, usedAt: { type: ['string', 'null'] }, orderId: { type: ['string', 'null'] },
+  },
+};
+const historyPageSchema = { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } }, nextOffset: { type: ['integer', 'null'] } } };
 
-  router.get('/admin/coupons', ...guard, async (ctx) => {
+/** Admin queries: the coupon read model with its counts, and a coupon's history read from the log itself. */
+export const adminCouponRoutes = (deps: AdminReadDeps): Route[] => [{
+  method: 'get', path: '/admin/coupons', auth: 'admin', query: adminCouponsQuery,
+  summary: 'Coupons with their counts, newest first', tag: 'admin',
+  answer: { status: 200, schema: pageOf(adminCouponSchema) }, problems: ['VALIDATION_FAILED'],
+  handler: async (ctx) => {
     const query = validate(adminCouponsQuery, ctx.query, 'query');
     let select = deps.db.selectFrom('coupon').selectAll();
     if (query.cursor) select = select.where('id', '<', decodeCursor(query.cursor));
@@ -49,11 +57,13 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
     const { items, nextCursor } = page(rows, query.limit, (r) => r.id);
     const now = Date.now();
     ctx.body = { items: items.map((r) => adminCouponRowView(r, now)), nextCursor };
-  });
-
-  router.get('/admin/coupons/:couponId', ...guard, async (ctx) => {
-    const { couponId } = ctx.params as { couponId: string };
-    if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+  },
+}, {
+  method: 'get', path: '/admin/coupons/:couponId', auth: 'admin', params: COUPON_ID_PARAM,
+  summary: 'A coupon with its issued and used counts', tag: 'admin',
+  answer: { status: 200, schema: adminCouponSchema }, problems: ['COUPON_NOT_FOUND'],
+  handler: async (ctx) => {
+    const couponId = couponIdIn(ctx);
     const row = await deps.db.selectFrom('coupon').selectAll().where('id', '=', couponId).executeTakeFirst();
     if (row) {
       ctx.body = adminCouponRowView(row, Date.now());
@@ -61,45 +71,60 @@ export function adminCouponRoutes(router: Router, deps: AdminReadDeps): void {
     }
     // Created a moment ago and not projected yet: admission state already knows it.
     const snapshot = await deps.admission.snapshot(couponId);
-    if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    if (!snapshot) throw problemOf(NO_COUPON, undefined);
     ctx.body = adminCouponView(couponId, snapshot);
-  });
+  },
+}, {
+  method: 'get', path: '/admin/coupons/:couponId/events', auth: 'admin', params: COUPON_ID_PARAM, query: couponEventsQuery,
+  summary: "A coupon's events, read from the log, oldest first", tag: 'admin',
+  notes: 'A page reads only the offsets the history index names for this coupon (plus what the index has not reached yet), so it ' +
+    'costs what the coupon\'s own events cost. `format=ndjson` streams every event from `fromOffset` to the end of the log as of ' +
+    'the request, one JSON object per line, for auditors.',
+  answer: { status: 200, schema: historyPageSchema, also: { 'application/x-ndjson': { type: 'string' } } },
+  problems: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
+  handler: events(deps),
+}, {
+  method: 'get', path: '/admin/coupons/:couponId/holders', auth: 'admin', params: COUPON_ID_PARAM, query: holdersQuery,
+  summary: 'Every holder of a coupon (who won), with issue and use times, from the read model', tag: 'admin',
+  notes: 'Streamed in issue order, read in batches, so 100,000 holders cost one batch of memory. `format=csv` (a spreadsheet-safe CSV: ' +
+    'cells that would start a formula are prefixed with a quote mark) or `format=json` (one JSON array).',
+  answer: { status: 200, schema: { type: 'array', items: holderSchema }, also: { 'text/csv': { type: 'string' } } },
+  problems: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
+  handler: holders(deps),
+}];
 
-  router.get('/admin/coupons/:couponId/events', ...guard, async (ctx) => {
-    const { couponId } = ctx.params as { couponId: string };
+function events(deps: AdminReadDeps): Route['handler'] {
+  const history = new CouponHistory(deps);
+  return async (ctx) => {
     const query = validate(couponEventsQuery, ctx.query, 'query');
-    if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    const couponId = couponIdIn(ctx);
     const from = BigInt(query.fromOffset);
     const exists = async () =>
       Boolean(await deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst()) || Boolean(await deps.admission.snapshot(couponId));
     if (query.format === 'ndjson') {
-      if (!(await exists())) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+      if (!(await exists())) throw problemOf(NO_COUPON, undefined);
       ctx.type = 'application/x-ndjson';
       ctx.body = Readable.from(ndjson(history.steps(couponId, from)));
       return;
     }
     const page = await history.page(couponId, from, query.limit, TAIL_SCAN_LIMIT);
-    if (page.items.length === 0 && from === 0n && page.nextOffset === null && !(await exists())) {
-      throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
-    }
+    if (page.items.length === 0 && from === 0n && page.nextOffset === null && !(await exists())) throw problemOf(NO_COUPON, undefined);
     ctx.body = page;
-  });
+  };
 }
 
 /** Every holder of a coupon with issue and use times, streamed from the read model (see coupon-holders.ts). */
-function holdersRoute(router: Router, deps: AdminReadDeps, guard: readonly Middleware[]): void {
-  router.get('/admin/coupons/:couponId/holders', ...guard, async (ctx) => {
-    const { couponId } = ctx.params as { couponId: string };
-    const { format } = validate(holdersQuery, ctx.query, 'query');
-    if (!isCouponId(couponId) || !(await deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst())) {
-      throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id in the read model');
-    }
-    const holders = couponHolderBatches(deps.db, couponId);
-    ctx.set('Content-Disposition', `attachment; filename="${couponId}-holders.${format}"`);
-    ctx.type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
-    ctx.body = Readable.from(format === 'csv' ? holdersCsv(holders) : holdersJson(holders));
-  });
-}
+const holders = (deps: AdminReadDeps): Route['handler'] => async (ctx) => {
+  const { couponId } = ctx.params as { couponId: string };
+  const { format } = validate(holdersQuery, ctx.query, 'query');
+  if (!isCouponId(couponId) || !(await deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst())) {
+    throw problemOf(NOT_IN_READ_MODEL, undefined);
+  }
+  const holders = couponHolderBatches(deps.db, couponId);
+  ctx.set('Content-Disposition', `attachment; filename="${couponId}-holders.${format}"`);
+  ctx.type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json';
+  ctx.body = Readable.from(format === 'csv' ? holdersCsv(holders) : holdersJson(holders));
+};
 
 async function* ndjson(steps: AsyncIterable<HistoryStep>): AsyncGenerator<string> {
   for await (const { offset, event } of steps) yield `${JSON.stringify({ offset: Number(offset), ...event })}\n`;

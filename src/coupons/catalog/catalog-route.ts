@@ -1,15 +1,15 @@
-import type Router from '@koa/router';
 import { z } from 'zod';
-import { authenticate, identityOf } from '../../auth/authenticate.ts';
+import { identityOf } from '../../auth/authenticate.ts';
 import type { EligibilityClaims } from '../../auth/identity.ts';
 import type { RequiredClaims } from '../../events/coupon-events.ts';
 import type { AdmissionStore } from '../admission/admission-store.ts';
 import { isEligible } from '../rules/coupon-rules.ts';
-import type { TokenVerifier } from '../../auth/token-verifier.ts';
 import type { Db } from '../../db/database.ts';
+import { pageOf } from '../../http/json-schema.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
+import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
-import { publicCouponRowView } from '../coupon-view.ts';
+import { publicCouponRowView, publicCouponSchema } from '../coupon-view.ts';
 import { whereStatus, type ListedStatus } from './status-predicate.ts';
 
 /** The rules' statuses each catalog filter lists. */
@@ -24,8 +24,13 @@ export const catalogQuery = z.strictObject({ status: z.enum(['OPEN', 'UPCOMING']
  * eligible for (its required claims, its allow-list in force) is left out of the page, so a page may hold fewer
  * than `limit`; `nextCursor` goes on from where the page's rows ended.
  */
-export function catalogRoute(router: Router, deps: { db: Db; verify: TokenVerifier; admission: AdmissionStore }): void {
-  router.get('/coupons', authenticate(deps.verify), async (ctx) => {
+export const catalogRoute = (deps: { db: Db; admission: AdmissionStore }): Route => ({
+  method: 'get', path: '/coupons', auth: 'token', query: catalogQuery, tag: 'coupons',
+  summary: 'Coupons a user can claim now (OPEN) or soon (UPCOMING: not started yet; their status is SCHEDULED), newest first',
+  notes: 'From the read model: stock is as of the last projected event. Without `status`, both. Coupons the caller is not eligible for ' +
+    '(required claims, allow-list) are left out, so a page may hold fewer than `limit`: follow `nextCursor`.',
+  answer: { status: 200, schema: pageOf(publicCouponSchema) }, problems: ['VALIDATION_FAILED'],
+  handler: async (ctx) => {
     const { userId, claims } = identityOf(ctx);
     const callerClaims = JSON.parse(claims) as EligibilityClaims;
     const query = validate(catalogQuery, ctx.query, 'query');
@@ -40,5 +45,5 @@ export function catalogRoute(router: Router, deps: { db: Db; verify: TokenVerifi
       return r.allow_list_version === null || deps.admission.onAllowList(r.id, userId);
     }));
     ctx.body = { items: items.filter((_, i) => eligible[i]).map((r) => publicCouponRowView(r, now.getTime())), nextCursor };
-  });
-}
+  },
+});

@@ -1,5 +1,6 @@
-import { Problem } from '../../http/problem.ts';
+import { problemOf } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
+import { NO_CODE } from '../coupon-refusals.ts';
 import { couponCode } from './coupon-code.ts';
 import type { CouponCodes } from './coupon-codes.ts';
 
@@ -7,6 +8,6 @@ import type { CouponCodes } from './coupon-codes.ts';
 export async function couponIdOfCode(codes: CouponCodes, raw: string): Promise<string> {
   const code = validate(couponCode, raw, 'path');
   const couponId = await codes.resolve(code);
-  if (!couponId) throw new Problem('COUPON_NOT_FOUND', `No coupon has the code ${code}`);
+  if (!couponId) throw problemOf(NO_CODE, { code });
   return couponId;
 }

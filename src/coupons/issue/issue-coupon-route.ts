@@ -1,15 +1,16 @@
-import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { authenticate, identityOf } from '../../auth/authenticate.ts';
-import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
+import { identityOf } from '../../auth/authenticate.ts';
+import { admissionRequestOf, markReplayed } from '../idempotency-key.ts';
 import { answerProblem } from '../../http/error-handler.ts';
-import { Problem, rateLimited } from '../../http/problem.ts';
-import type { IssueResult } from '../admission/admission-store.ts';
-import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { codesOf, Problem, problemFor } from '../../http/problem.ts';
+import type { Route } from '../../http/route.ts';
+import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { couponIdIn, ISSUE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
+import { CODE_PARAM } from '../read/read-coupon-routes.ts';
 import { metrics } from '../../metrics/metrics.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
-import { isCouponId, uuidv7 } from '../../ids/ids.ts';
+import { uuidv7 } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
 export const issuedCouponSchema = z.object({
@@ -22,16 +23,23 @@ export const issuedCouponSchema = z.object({
 });
 
 /** `POST /coupons/{couponId}/issue` and, through the code index, `POST /coupons/by-code/{code}/issue`: one handler. */
-export function issueCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  router.post('/coupons/:couponId/issue', authenticate(deps.verify), async (ctx) => {
-    const { couponId } = ctx.params as { couponId: string };
-    if (!isCouponId(couponId)) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
-    await issueCoupon(ctx, deps, couponId);
-  });
-  router.post('/coupons/by-code/:code/issue', authenticate(deps.verify), async (ctx) => {
-    await issueCoupon(ctx, deps, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code));
-  });
-}
+export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
+  {
+    method: 'post', path: '/coupons/:couponId/issue', auth: 'token', params: COUPON_ID_PARAM, idempotent: true,
+    summary: 'Ask for a coupon; the first N askers get one', tag: 'coupons',
+    notes: 'OUTCOME_UNKNOWN: Redis did not answer in time and the request may have been issued; a retry answers ALREADY_ISSUED with the coupon if it was (or, with the same Idempotency-Key, the first 201).',
+    answer: { status: 201, schema: issuedCouponSchema },
+    problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), ...UNANSWERED],
+    handler: (ctx) => issueCoupon(ctx, deps, couponIdIn(ctx)),
+  },
+  {
+    method: 'post', path: '/coupons/by-code/:code/issue', auth: 'token', params: CODE_PARAM, idempotent: true,
+    summary: 'Ask for a coupon by its code: the same admission, answers and events as POST /coupons/{couponId}/issue', tag: 'coupons',
+    answer: { status: 201, schema: issuedCouponSchema },
+    problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), 'VALIDATION_FAILED', ...UNANSWERED],
+    handler: async (ctx) => issueCoupon(ctx, deps, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code)),
+  },
+];
 
 async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string): Promise<void> {
   const { userId, claims, role } = identityOf(ctx);
@@ -41,54 +49,26 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
   if (known) {
     metrics.admissionOutcomes.inc({ decision: 'issue', code: known.outcome });
     metrics.admissionFromMemory.inc({ code: known.outcome });
-    answerProblem(ctx, problemOf(known));
+    answerProblem(ctx, problemFor(ISSUE_REFUSALS, known));
     return;
   }
   const request = admissionRequestOf(ctx, userId);
   const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims);
   if (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED') deps.settled.learn(couponId, result.outcome);
-  switch (result.outcome) {
-    case 'ISSUED':
-      markReplayed(ctx, request, result.replayed);
-      ctx.status = 201;
-      ctx.set('Location', `/me/coupons/${result.issuedCouponId}`);
-      ctx.body = {
-        issuedCouponId: result.issuedCouponId,
-        couponId,
-        userId,
-        issuedAt: result.issuedAt.toISOString(),
-        validFrom: result.validFrom,
-        validUntil: result.validUntil,
-      };
-      return;
-    case 'IDEMPOTENCY_KEY_REUSED':
-      throw keyReused();
-    default:
-      answerProblem(ctx, problemOf(result));
+  if (result.outcome !== 'ISSUED') {
+    // Answered without a throw: a sold-out storm is thousands of refusals a second.
+    answerProblem(ctx, problemFor(ISSUE_REFUSALS, result));
+    return;
   }
-}
-
-// Made once, for the storm below.
-const SOLD_OUT = new Problem('SOLD_OUT', 'Every coupon has been issued');
-
-/** The refusals, answered without a throw: a sold-out storm is thousands of them a second. */
-function problemOf(result: Exclude<IssueResult, { outcome: 'ISSUED' | 'IDEMPOTENCY_KEY_REUSED' }>): Problem {
-  switch (result.outcome) {
-    case 'ALREADY_ISSUED':
-      return new Problem('ALREADY_ISSUED', 'You already hold this coupon', { issuedCouponId: result.issuedCouponId });
-    case 'COUPON_NOT_FOUND':
-      return new Problem(result.outcome, 'No coupon has this id');
-    case 'COUPON_CLOSED':
-      return new Problem(result.outcome, 'Issuing of this coupon was closed');
-    case 'ISSUE_NOT_STARTED':
-      return new Problem(result.outcome, 'The issue window has not opened yet');
-    case 'ISSUE_ENDED':
-      return new Problem(result.outcome, 'The issue window has ended');
-    case 'SOLD_OUT':
-      return SOLD_OUT;
-    case 'NOT_ELIGIBLE':
-      return new Problem(result.outcome, 'This coupon is for other users: your account does not meet its conditions');
-    case 'RATE_LIMITED':
-      return rateLimited(result.retryAfterMs);
-  }
+  markReplayed(ctx, request, result.replayed);
+  ctx.status = 201;
+  ctx.set('Location', `/me/coupons/${result.issuedCouponId}`);
+  ctx.body = {
+    issuedCouponId: result.issuedCouponId,
+    couponId,
+    userId,
+    issuedAt: result.issuedAt.toISOString(),
+    validFrom: result.validFrom,
+    validUntil: result.validUntil,
+  };
 }

@@ -1,10 +1,10 @@
-import type Router from '@koa/router';
 import { z } from 'zod';
 import { ISSUED_COUPON_STATUSES, issuedCouponStatus } from '../rules/coupon-rules.ts';
-import { authenticate, identityOf } from '../../auth/authenticate.ts';
-import type { TokenVerifier } from '../../auth/token-verifier.ts';
+import { identityOf } from '../../auth/authenticate.ts';
 import type { Db } from '../../db/database.ts';
+import { pageOf } from '../../http/json-schema.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
+import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 
 export const myCouponsQuery = z.strictObject({ status: z.enum(ISSUED_COUPON_STATUSES).optional(), ...pageQuery });
@@ -20,8 +20,11 @@ export const myCouponSchema = z.object({
 });
 
 /** "My coupons", from the issued_coupon read model, newest first. EXPIRED is ISSUED past its validity. */
-export function myCouponsRoute(router: Router, deps: { db: Db; verify: TokenVerifier }): void {
-  router.get('/me/coupons', authenticate(deps.verify), async (ctx) => {
+export const myCouponsRoute = (deps: { db: Db }): Route => ({
+  method: 'get', path: '/me/coupons', auth: 'token', query: myCouponsQuery,
+  summary: "The caller's coupons, newest first", tag: 'coupons',
+  answer: { status: 200, schema: pageOf(myCouponSchema) }, problems: ['VALIDATION_FAILED'],
+  handler: async (ctx) => {
     const query = validate(myCouponsQuery, ctx.query, 'query');
     const now = new Date();
     let select = deps.db
@@ -47,5 +50,5 @@ export function myCouponsRoute(router: Router, deps: { db: Db; verify: TokenVeri
       })),
       nextCursor,
     };
-  });
-}
+  },
+});

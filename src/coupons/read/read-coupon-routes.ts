@@ -1,10 +1,11 @@
-import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { authenticate, identityOf } from '../../auth/authenticate.ts';
-import { Problem } from '../../http/problem.ts';
-import type { CouponRouteDeps } from '../coupon-route-deps.ts';
-import { publicCouponView } from '../coupon-view.ts';
+import { identityOf } from '../../auth/authenticate.ts';
+import { problemOf } from '../../http/problem.ts';
+import type { Route } from '../../http/route.ts';
+import { NO_COUPON } from '../coupon-refusals.ts';
+import { COUPON_ID_PARAM, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { publicCouponSchema, publicCouponView } from '../coupon-view.ts';
 import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
 import { isCouponId } from '../../ids/ids.ts';
 import { ISSUED_COUPON_STATUSES, issuedCouponStatus } from '../rules/coupon-rules.ts';
@@ -14,27 +15,43 @@ export const issuanceSchema = z.union([
   z.object({ issued: z.literal(true), issuedCouponId: z.string(), status: z.enum(ISSUED_COUPON_STATUSES), usedAt: z.string().optional() }),
 ]);
 
+export const CODE_PARAM = { code: 'The coupon code, e.g. K7QX-M2PD-9HTW' };
+
 /** The fast path: answered from admission state in Redis, current to the last admission. */
-export function readCouponRoutes(router: Router, deps: CouponRouteDeps): void {
+export const readCouponRoutes = (deps: CouponRouteDeps): Route[] => {
   const read = async (ctx: Context, couponId: string) => {
     const snapshot = isCouponId(couponId) ? await deps.admission.snapshot(couponId) : undefined;
-    if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
+    if (!snapshot) throw problemOf(NO_COUPON, undefined);
     ctx.body = publicCouponView(couponId, snapshot);
   };
-  router.get('/coupons/:couponId', authenticate(deps.verify), (ctx) => read(ctx, (ctx.params as { couponId: string }).couponId));
-  router.get('/coupons/by-code/:code', authenticate(deps.verify), async (ctx) => read(ctx, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code)));
+  return [{
+    method: 'get', path: '/coupons/:couponId', auth: 'token', params: COUPON_ID_PARAM,
+    summary: 'A coupon, current to the last admission', tag: 'coupons',
+    answer: { status: 200, schema: publicCouponSchema }, problems: ['COUPON_NOT_FOUND'],
+    handler: (ctx) => read(ctx, (ctx.params as { couponId: string }).couponId),
+  }, {
+    method: 'get', path: '/coupons/by-code/:code', auth: 'token', params: CODE_PARAM,
+    summary: 'A coupon by its code (case-insensitive), exactly as GET /coupons/{couponId} answers', tag: 'coupons',
+    answer: { status: 200, schema: publicCouponSchema }, problems: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
+    handler: async (ctx) => read(ctx, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code)),
+  }, {
+    method: 'get', path: '/coupons/:couponId/issuance', auth: 'token', params: COUPON_ID_PARAM,
+    summary: 'Whether the caller holds this coupon', tag: 'coupons',
+    answer: { status: 200, schema: issuanceSchema }, problems: ['COUPON_NOT_FOUND'],
+    handler: issuance(deps),
+  }];
+};
 
-  router.get('/coupons/:couponId/issuance', authenticate(deps.verify), async (ctx) => {
-    const { couponId } = ctx.params as { couponId: string };
-    const snapshot = isCouponId(couponId) ? await deps.admission.snapshot(couponId, identityOf(ctx).userId) : undefined;
-    if (!snapshot) throw new Problem('COUPON_NOT_FOUND', 'No coupon has this id');
-    const mine = snapshot.mine;
-    if (!mine) {
-      ctx.body = { issued: false };
-      return;
-    }
-    const stored = mine.usedAt ? 'USED' : mine.revokedAt ? 'REVOKED' : 'ISSUED';
-    const status = issuedCouponStatus({ status: stored, validUntil: new Date(snapshot.definition.validUntil) }, snapshot.now);
-    ctx.body = { issued: true, issuedCouponId: mine.issuedCouponId, status, ...(mine.usedAt ? { usedAt: mine.usedAt.toISOString() } : {}) };
-  });
-}
+const issuance = (deps: CouponRouteDeps): Route['handler'] => async (ctx) => {
+  const { couponId } = ctx.params as { couponId: string };
+  const snapshot = isCouponId(couponId) ? await deps.admission.snapshot(couponId, identityOf(ctx).userId) : undefined;
+  if (!snapshot) throw problemOf(NO_COUPON, undefined);
+  const mine = snapshot.mine;
+  if (!mine) {
+    ctx.body = { issued: false };
+    return;
+  }
+  const stored = mine.usedAt ? 'USED' : mine.revokedAt ? 'REVOKED' : 'ISSUED';
+  const status = issuedCouponStatus({ status: stored, validUntil: new Date(snapshot.definition.validUntil) }, snapshot.now);
+  ctx.body = { issued: true, issuedCouponId: mine.issuedCouponId, status, ...(mine.usedAt ? { usedAt: mine.usedAt.toISOString() } : {}) };
+};

@@ -1,11 +1,12 @@
-import type Router from '@koa/router';
 import { z } from 'zod';
-import { authenticate, identityOf } from '../../auth/authenticate.ts';
-import { admissionRequestOf, keyReused, markReplayed } from '../../http/idempotency-key.ts';
+import { identityOf } from '../../auth/authenticate.ts';
+import { admissionRequestOf, markReplayed } from '../idempotency-key.ts';
 import { readJsonBody } from '../../http/json-body.ts';
-import { Problem, rateLimited } from '../../http/problem.ts';
+import { codesOf, Problem, problemFor } from '../../http/problem.ts';
+import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
+import { UNANSWERED, USE_REFUSALS } from '../coupon-refusals.ts';
 import { parseIssuedCouponId, uuidv7 } from '../../ids/ids.ts';
 import { may, type Principal } from '../rules/coupon-rules.ts';
 
@@ -32,36 +33,25 @@ function holderFor(role: Principal, caller: string, onBehalfOf: string | undefin
   return onBehalfOf;
 }
 
-export function useCouponRoute(router: Router, deps: CouponRouteDeps): void {
-  router.post('/issued-coupons/:issuedCouponId/use', authenticate(deps.verify), async (ctx) => {
+export const useCouponRoute = (deps: CouponRouteDeps): Route => ({
+  method: 'post', path: '/issued-coupons/:issuedCouponId/use', auth: 'token', params: { issuedCouponId: 'The issued coupon id' }, idempotent: true,
+  summary: 'Use an issued coupon, once, inside its validity: the holder\'s own, or (a service token or an admin) a holder\'s named in userId', tag: 'coupons',
+  body: useCouponRequest,
+  notes: 'A holder sends no userId (403 FORBIDDEN if they do). The order system (role service) must name the holder it acts for; the coupon must be theirs (404 otherwise).',
+  answer: { status: 200, schema: usedCouponSchema },
+  problems: ['FORBIDDEN', ...codesOf(USE_REFUSALS), ...UNANSWERED],
+  handler: async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);
     const { orderId, userId: onBehalfOf } = validate(useCouponRequest, value);
     const identity = identityOf(ctx);
     const userId = holderFor(identity.role, identity.userId, onBehalfOf);
     const id = parseIssuedCouponId(issuedCouponId);
-    if (!id) throw new Problem('ISSUED_COUPON_NOT_FOUND', 'You hold no coupon with this id');
+    if (!id) throw problemFor(USE_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
     const request = admissionRequestOf(ctx, identity.userId, raw);
     const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx), request);
-    switch (result.outcome) {
-      case 'USED':
-        markReplayed(ctx, request, result.replayed);
-        ctx.body = { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}) };
-        return;
-      case 'ALREADY_USED':
-        throw new Problem(result.outcome, 'This coupon was already used', { usedAt: result.usedAt.toISOString() });
-      case 'ISSUED_COUPON_NOT_FOUND':
-        throw new Problem(result.outcome, 'You hold no coupon with this id');
-      case 'COUPON_NOT_YET_VALID':
-        throw new Problem(result.outcome, 'This coupon cannot be used before its validity starts');
-      case 'COUPON_EXPIRED':
-        throw new Problem(result.outcome, 'This coupon expired unused');
-      case 'COUPON_REVOKED':
-        throw new Problem(result.outcome, 'This coupon was revoked and can no longer be used');
-      case 'RATE_LIMITED':
-        throw rateLimited(result.retryAfterMs);
-      case 'IDEMPOTENCY_KEY_REUSED':
-        throw keyReused();
-    }
-  });
-}
+    if (result.outcome !== 'USED') throw problemFor(USE_REFUSALS, result);
+    markReplayed(ctx, request, result.replayed);
+    ctx.body = { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}) };
+  },
+});

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { internalRequest, type AdmissionRequest } from '../idempotency/admission-request.ts';
-import { Problem } from './problem.ts';
+import { Problem } from '../http/problem.ts';
 
 const KEY = /^[\x21-\x7e]{1,200}$/;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('base64url');
@@ -20,10 +20,6 @@ export function admissionRequestOf(ctx: Context, callerId: string, rawBody = '')
     });
   }
   return { requestId: sha256(`${callerId}\n${key}`), fingerprint: sha256(`${ctx.method} ${ctx.path}\n${rawBody}`), keyed: true };
-}
-
-export function keyReused(): Problem {
-  return new Problem('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request');
 }
 
 /** Marks an answer that repeats the first one for the client's key. */

@@ -1,0 +1,106 @@
+import type { Context } from 'koa';
+import { problemOf, type ProblemCode, type Refusal, type Refusals } from '../http/problem.ts';
+import type {
+  AddStockResult, AllowListResult, CancelUseResult, ChangeWindowResult, CloseResult, IssueResult, RateLimited, RevokeUnusedResult,
+  UseResult,
+} from './admission/admission-store.ts';
+import { isCouponId } from '../ids/ids.ts';
+import { MAX_TOTAL_QUANTITY } from './rules/coupon-rules.ts';
+
+/**
+ * Every refusal a coupon decision answers, and how it is answered: the one place an outcome of the admission
+ * scripts becomes a problem (its code, so status and title, and its detail). The routes answer through these
+ * tables and the OpenAPI document lists each route's problems from them.
+ */
+type Refused<R extends { outcome: string }, Done extends string> = Exclude<R, { outcome: Done }>;
+
+export const NO_COUPON = { code: 'COUPON_NOT_FOUND', detail: 'No coupon has this id' } as const satisfies Refusal;
+export const NOT_IN_READ_MODEL = { code: 'COUPON_NOT_FOUND', detail: 'No coupon has this id in the read model' } as const satisfies Refusal;
+export const NO_CODE: Refusal<{ code: string }> = { code: 'COUPON_NOT_FOUND', detail: ({ code }) => `No coupon has the code ${code}` };
+const KEY_REUSED = { code: 'IDEMPOTENCY_KEY_REUSED', detail: 'This Idempotency-Key was used with a different request' } as const satisfies Refusal;
+const seconds = ({ retryAfterMs }: RateLimited) => String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+const RATE_LIMITED: Refusal<RateLimited> = {
+  code: 'RATE_LIMITED', detail: (r) => `Too many attempts on this coupon; retry in ${seconds(r)} s`, headers: (r) => ({ 'Retry-After': seconds(r) }),
+};
+
+/** What every admission route may answer when Redis or the event log did not: see error-handler.ts. */
+export const UNANSWERED: readonly ProblemCode[] = ['OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'];
+
+export const CREATE_REFUSALS: Refusals<{ outcome: 'IDEMPOTENCY_KEY_REUSED' }> = { IDEMPOTENCY_KEY_REUSED: KEY_REUSED };
+
+export const ISSUE_REFUSALS: Refusals<Refused<IssueResult, 'ISSUED'>> = {
+  COUPON_NOT_FOUND: NO_COUPON,
+  ALREADY_ISSUED: { code: 'ALREADY_ISSUED', detail: 'You already hold this coupon', extensions: (r) => ({ issuedCouponId: r.issuedCouponId }) },
+  SOLD_OUT: { code: 'SOLD_OUT', detail: 'Every coupon has been issued' },
+  ISSUE_NOT_STARTED: { code: 'ISSUE_NOT_STARTED', detail: 'The issue window has not opened yet' },
+  ISSUE_ENDED: { code: 'ISSUE_ENDED', detail: 'The issue window has ended' },
+  COUPON_CLOSED: { code: 'COUPON_CLOSED', detail: 'Issuing of this coupon was closed' },
+  NOT_ELIGIBLE: { code: 'NOT_ELIGIBLE', detail: 'This coupon is for other users: your account does not meet its conditions' },
+  RATE_LIMITED,
+  IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
+};
+
+export const USE_REFUSALS: Refusals<Refused<UseResult, 'USED'>> = {
+  ISSUED_COUPON_NOT_FOUND: { code: 'ISSUED_COUPON_NOT_FOUND', detail: 'You hold no coupon with this id' },
+  ALREADY_USED: { code: 'ALREADY_USED', detail: 'This coupon was already used', extensions: (r) => ({ usedAt: r.usedAt.toISOString() }) },
+  COUPON_REVOKED: { code: 'COUPON_REVOKED', detail: 'This coupon was revoked and can no longer be used' },
+  COUPON_NOT_YET_VALID: { code: 'COUPON_NOT_YET_VALID', detail: 'This coupon cannot be used before its validity starts' },
+  COUPON_EXPIRED: { code: 'COUPON_EXPIRED', detail: 'This coupon expired unused' },
+  IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
+  RATE_LIMITED,
+};
+
+export const CANCEL_USE_REFUSALS: Refusals<Refused<CancelUseResult, 'USE_CANCELLED' | 'ALREADY_CANCELLED'>> = {
+  ISSUED_COUPON_NOT_FOUND: { code: 'ISSUED_COUPON_NOT_FOUND', detail: 'No issued coupon has this id' },
+  NOT_USED: { code: 'NOT_USED', detail: 'This coupon is not in use, so there is no use to cancel' },
+  ORDER_MISMATCH: { code: 'ORDER_MISMATCH', detail: 'The coupon was used for another order' },
+  IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
+};
+
+export const CLOSE_REFUSALS: Refusals<Refused<CloseResult, 'CLOSED'>> = {
+  COUPON_NOT_FOUND: NO_COUPON,
+  COUPON_CLOSED: { code: 'COUPON_CLOSED', detail: 'Issuing of this coupon is already closed', extensions: (r) => ({ closedAt: r.closedAt.toISOString() }) },
+  IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
+};
+
+export const ADD_STOCK_REFUSALS: Refusals<Refused<AddStockResult, 'STOCK_ADDED'>> = {
+  COUPON_NOT_FOUND: NO_COUPON,
+  COUPON_CLOSED: { code: 'COUPON_CLOSED', detail: 'Issuing of this coupon is closed; stock cannot be added' },
+  STOCK_LIMIT: {
+    code: 'VALIDATION_FAILED', detail: `A coupon's total may not exceed ${MAX_TOTAL_QUANTITY.toLocaleString('en')}`,
+    extensions: () => ({ errors: [{ path: 'add', message: 'The total would exceed the limit' }] }),
+  },
+  IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
+};
+
+export const CHANGE_WINDOW_REFUSALS: Refusals<Refused<ChangeWindowResult, 'WINDOW_CHANGED'>> = {
+  COUPON_NOT_FOUND: NO_COUPON,
+  COUPON_CLOSED: { code: 'COUPON_CLOSED', detail: 'Issuing of this coupon is closed; its window cannot move' },
+  ISSUE_STARTED: { code: 'ISSUE_STARTED', detail: 'Issuing has started, so issueStartAt can no longer move; issueEndAt still can' },
+  WINDOW_INVALID: {
+    code: 'VALIDATION_FAILED', detail: 'The window must start before it ends, end in the future and end no later than validUntil',
+    extensions: () => ({ errors: [{ path: 'issueEndAt', message: 'The window would not be valid' }] }),
+  },
+  IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
+};
+
+export const REVOKE_REFUSALS: Refusals<Refused<RevokeUnusedResult, 'REVOKED'>> = { COUPON_NOT_FOUND: NO_COUPON, IDEMPOTENCY_KEY_REUSED: KEY_REUSED };
+
+export const ELIGIBILITY_REFUSALS: Refusals<{ outcome: 'COUPON_NOT_FOUND' | 'IDEMPOTENCY_KEY_REUSED' }> = {
+  COUPON_NOT_FOUND: NO_COUPON,
+  IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
+};
+
+export const ALLOW_LIST_REFUSALS: Refusals<Refused<AllowListResult, 'REPLACED'>> = {
+  COUPON_NOT_FOUND: NO_COUPON,
+  UPLOAD_SUPERSEDED: { code: 'UPLOAD_SUPERSEDED', detail: 'Another upload for this coupon started after this one and replaced it' },
+};
+
+export const REMOVE_ALLOW_LIST_REFUSALS: Refusals<{ outcome: 'COUPON_NOT_FOUND' }> = { COUPON_NOT_FOUND: NO_COUPON };
+
+/** The path's coupon id; one that cannot be a coupon id is no coupon, answered without asking Redis. */
+export function couponIdIn(ctx: Context): string {
+  const { couponId } = (ctx as Context & { params: { couponId: string } }).params;
+  if (!isCouponId(couponId)) throw problemOf(NO_COUPON, undefined);
+  return couponId;
+}

@@ -1,1 +1,0 @@
-export { outboxDepth, type OutboxDepth } from '../outbox/outbox.ts';
