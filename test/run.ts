@@ -54,8 +54,11 @@ function findFiles(): TestFile[] {
     .filter((p) => p.endsWith('.test.ts') && match.test(relative(root, p)))
     .sort()
     .map((path) => {
-      const id = relative(join(root, 'test'), path).replace(/\.test\.ts$/, '');
-      const kind = path.endsWith('.unit.test.ts') ? 'unit' : path.endsWith('.outage.test.ts') ? 'exclusive' : 'integration';
+      // The tier is in the name: unit (no service), int (real services), outage (stops shared servers: alone), cluster (cluster topology only).
+      const tier = /\.(unit|int|outage|cluster)\.test\.ts$/.exec(path)?.[1];
+      if (!tier) throw new Error(`${relative(root, path)}: name its tier, *.unit|int|outage|cluster.test.ts`);
+      const id = relative(join(root, 'test'), path).replace(/(\.(unit|int))?\.test\.ts$/, '');
+      const kind = tier === 'unit' ? 'unit' : tier === 'outage' ? 'exclusive' : 'integration';
       return { path, id, kind } as TestFile;
     })
     .filter((f) => !unitOnly || f.kind === 'unit')

@@ -8,7 +8,7 @@ import { readJsonBody } from '../http/json-body.ts';
 import { Problem } from '../http/problem.ts';
 import type { Route } from '../http/route.ts';
 import { validate } from '../http/validate.ts';
-import { limitAttempts } from '../rate-limit/fixed-window.ts';
+import { limitAttempts } from './login-attempts.ts';
 import type { Redis } from 'ioredis';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.ts';
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { parseCouponEvent } from '../events/coupon-events.ts';
 import { partitionFor } from '../kafka/kafka-client.ts';
-import type { RebuildProgress } from '../projections/rebuild.ts';
+import type { RebuildProgress } from '../projector/rebuild.ts';
 import type { LogAndStores } from '../runtime/runtime.ts';
 import { HistoryAuditor, redemptionsOf, type ReplayedCoupon } from './history-auditor.ts';
 import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';

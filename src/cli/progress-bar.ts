@@ -1,4 +1,4 @@
-import type { RebuildProgress } from '../projections/rebuild.ts';
+import type { RebuildProgress } from '../projector/rebuild.ts';
 
 /** One line, redrawn in place on a terminal and printed every few seconds otherwise. */
 export function progressBar(label: string, out: NodeJS.WriteStream = process.stderr): (p: RebuildProgress) => void {

@@ -4,8 +4,8 @@ import { ALL_PROJECTIONS, PROJECTIONS, projectionNamed } from '../../projections
 import { loadConfig } from '../config/config.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { createLogger } from '../log/logger.ts';
-import { projectionStatuses } from '../projections/projection-status.ts';
-import { followThisLog, rebuildProjections } from '../projections/rebuild.ts';
+import { projectionStatuses } from '../projector/projection-status.ts';
+import { followThisLog, rebuildProjections } from '../projector/rebuild.ts';
 import { closeRuntime, openRuntime } from '../runtime/runtime.ts';
 import { resolveConfig } from '../stack/resolve-config.ts';
 import { progressBar } from './progress-bar.ts';

@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { outboxDepth } from '../outbox/outbox.ts';
 import type { KafkaClient } from '../kafka/kafka-client.ts';
 import { metrics } from '../metrics/metrics.ts';
-import { projectionLags } from '../projections/projection-status.ts';
+import { projectionLags } from '../projector/projection-status.ts';
 import type { Redis } from '../redis/redis-client.ts';
 
 export interface DashboardDeps {

@@ -5,8 +5,8 @@ import { webhookChannel } from '../notifications/channels/webhook-channel.ts';
 import type { Channel } from '../notifications/channels/channel.ts';
 import { DeliveryDispatcher } from '../notifications/delivery-dispatcher.ts';
 import { scanForExpiringCoupons } from '../notifications/expiry-scan.ts';
-import { liveRun } from '../projections/apply-batch.ts';
-import { startProjector } from '../projections/projector.ts';
+import { liveRun } from '../projector/apply-batch.ts';
+import { startProjector } from '../projector/projector.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
 

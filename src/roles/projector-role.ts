@@ -1,7 +1,7 @@
 import { PROJECTIONS } from '../../projections/projections.ts';
-import { watchProjectionLag } from '../projections/projection-lag-gauge.ts';
-import { liveRun } from '../projections/apply-batch.ts';
-import { startProjector, type RunningProjector } from '../projections/projector.ts';
+import { watchProjectionLag } from '../projector/projection-lag-gauge.ts';
+import { liveRun } from '../projector/apply-batch.ts';
+import { startProjector, type RunningProjector } from '../projector/projector.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
 

@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert';
-import { holds, STATUS_CONDITIONS, type ListedStatus } from '../../src/coupons/catalog/status-predicate.ts';
+import { holds, STATUS_CONDITIONS, type ListedStatus } from '../../projections/coupon/catalog-query.ts';
 import { couponStatus } from '../../src/coupons/rules/coupon-rules.ts';
 import { spec } from '../support/spec.ts';
 

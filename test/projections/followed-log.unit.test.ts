@@ -1,6 +1,6 @@
 import * as assert from 'uvu/assert';
 import type { LogIdentity } from '../../src/kafka/log-identity.ts';
-import { foreignCheckpoints, LogMismatchError, problemsWith, REBUILD_COMMAND, type CheckpointRow } from '../../src/projections/followed-log.ts';
+import { foreignCheckpoints, LogMismatchError, problemsWith, REBUILD_COMMAND, type CheckpointRow } from '../../src/projector/followed-log.ts';
 import { spec } from '../support/spec.ts';
 
 const judged = spec('which log a checkpoint belongs to');

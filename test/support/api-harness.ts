@@ -12,7 +12,7 @@ import { startRelay, type RunningRelay } from '../../src/roles/relay-role.ts';
 import { startProjectorRole, type RunningProjectorRole } from '../../src/roles/projector-role.ts';
 import { startNotifier } from '../../src/roles/notifier-role.ts';
 import type { RunningRole } from '../../src/roles/role.ts';
-import { projectionStatuses } from '../../src/projections/projection-status.ts';
+import { projectionStatuses } from '../../src/projector/projection-status.ts';
 import { runAudit, type AuditReport } from '../../src/audit/run-audit.ts';
 import { closeRuntime, logAndStores, type Runtime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from './test-runtime.ts';

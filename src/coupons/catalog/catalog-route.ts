@@ -10,7 +10,7 @@ import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
 import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import { publicCouponRowView, publicCouponSchema } from '../coupon-view.ts';
-import { whereStatus, type ListedStatus } from './status-predicate.ts';
+import { catalogRows, type ListedStatus } from '../../../projections/coupon/catalog-query.ts';
 
 /** The rules' statuses each catalog filter lists. */
 const LISTED = { OPEN: ['OPEN'], UPCOMING: ['SCHEDULED'], ANY: ['OPEN', 'SCHEDULED'] } as const satisfies Record<string, readonly ListedStatus[]>;
@@ -35,9 +35,7 @@ export const catalogRoute = (deps: { db: Db; admission: AdmissionStore }): Route
     const callerClaims = JSON.parse(claims) as EligibilityClaims;
     const query = validate(catalogQuery, ctx.query, 'query');
     const now = new Date();
-    let select = deps.db.selectFrom('coupon').selectAll().where(whereStatus(LISTED[query.status ?? 'ANY'], now));
-    if (query.cursor) select = select.where('id', '<', decodeCursor(query.cursor));
-    const rows = await select.orderBy('id', 'desc').limit(query.limit + 1).execute();
+    const rows = await catalogRows(deps.db, LISTED[query.status ?? 'ANY'], now, { before: query.cursor ? decodeCursor(query.cursor) : undefined, limit: query.limit });
     const { items, nextCursor } = page(rows, query.limit, (r) => r.id);
     const eligible = await Promise.all(items.map(async (r) => {
       const requiredClaims = r.required_claims ? (JSON.parse(r.required_claims) as RequiredClaims) : undefined;

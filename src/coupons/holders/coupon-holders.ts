@@ -1,4 +1,5 @@
 import type { Db } from '../../db/database.ts';
+import { holderRowBatches } from '../../../projections/issued-coupon/holders-query.ts';
 import { issuedCouponStatus, type IssuedCouponStatus } from '../rules/coupon-rules.ts';
 
 export interface Holder {
@@ -10,28 +11,13 @@ export interface Holder {
   orderId: string | null;
 }
 
-const BATCH = 2_000;
-
-/**
- * Every holder of a coupon from the issued_coupon read model, in issue order, a batch at a time: issued
- * coupon ids are `<couponId>.<sequence>`, so each batch is one range of the primary key, and memory holds one
- * batch however many holders there are.
- */
+/** Every holder of a coupon, in issue order, a batch at a time (see holderRowBatches), as the export shows them at `now`. */
 export async function* couponHolderBatches(db: Db, couponId: string, now = new Date()): AsyncGenerator<Holder[]> {
-  let after = `${couponId}.`;
-  for (;;) {
-    const rows = await db.selectFrom('issued_coupon')
-      .select(['id', 'user_id', 'status', 'issued_at', 'used_at', 'order_id', 'valid_until'])
-      .where('id', '>', after).where('id', '<', `${couponId}/`).where('coupon_id', '=', couponId)
-      .orderBy('id').limit(BATCH).execute();
-    if (rows.length > 0) {
-      yield rows.map((r) => ({
-        issuedCouponId: r.id, userId: r.user_id, status: issuedCouponStatus({ status: r.status, validUntil: r.valid_until }, now),
-        issuedAt: r.issued_at.toISOString(), usedAt: r.used_at?.toISOString() ?? null, orderId: r.status === 'USED' ? r.order_id : null,
-      }));
-    }
-    if (rows.length < BATCH) return;
-    after = rows[rows.length - 1]!.id;
+  for await (const rows of holderRowBatches(db, couponId)) {
+    yield rows.map((r) => ({
+      issuedCouponId: r.id, userId: r.user_id, status: issuedCouponStatus({ status: r.status, validUntil: r.valid_until }, now),
+      issuedAt: r.issued_at.toISOString(), usedAt: r.used_at?.toISOString() ?? null, orderId: r.status === 'USED' ? r.order_id : null,
+    }));
   }
 }
 

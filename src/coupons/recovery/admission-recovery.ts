@@ -14,7 +14,7 @@ import { uuidv7 } from '../../ids/ids.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
 import { assertRestoreFollowsLog } from './read-models-follow-log.ts';
-import { LogMismatchError } from '../../projections/followed-log.ts';
+import { LogMismatchError } from '../../projector/followed-log.ts';
 import { foldInto, type RebuiltCoupon } from './rebuilt-coupon.ts';
 import { settingRevision } from '../rules/coupon-rules.ts';
 

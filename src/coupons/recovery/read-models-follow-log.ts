@@ -1,7 +1,7 @@
 import { couponProjection } from '../../../projections/coupon/coupon-projection.ts';
 import { couponHistoryProjection } from '../../../projections/coupon-history/coupon-history-projection.ts';
 import { issuedCouponProjection } from '../../../projections/issued-coupon/issued-coupon-projection.ts';
-import { assertFollowsLog } from '../../projections/followed-log.ts';
+import { assertFollowsLog } from '../../projector/followed-log.ts';
 import type { LogAndStores } from '../../runtime/runtime.ts';
 
 /** What a restore trusts: the snapshot it starts from (coupon, issued_coupon) and the history index it reads one coupon through. */

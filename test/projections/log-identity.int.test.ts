@@ -6,11 +6,11 @@ import { AdmissionRecovery } from '../../src/coupons/recovery/admission-recovery
 import { partitionFor } from '../../src/kafka/kafka-client.ts';
 import { fingerprint } from '../../src/kafka/log-identity.ts';
 import { eventLogTopics } from '../../src/kafka/topics.ts';
-import { liveRun } from '../../src/projections/apply-batch.ts';
-import { LogMismatchError, REBUILD_COMMAND } from '../../src/projections/followed-log.ts';
+import { liveRun } from '../../src/projector/apply-batch.ts';
+import { LogMismatchError, REBUILD_COMMAND } from '../../src/projector/followed-log.ts';
 import { DependencyUnavailable } from '../../src/dependencies/dependency-unavailable.ts';
-import { projectionStatuses } from '../../src/projections/projection-status.ts';
-import { startProjector, type RunningProjector } from '../../src/projections/projector.ts';
+import { projectionStatuses } from '../../src/projector/projection-status.ts';
+import { startProjector, type RunningProjector } from '../../src/projector/projector.ts';
 import { CRASH_EXIT_CODE } from '../../src/runtime/crash-policy.ts';
 import { logAndStores } from '../../src/runtime/runtime.ts';
 import { Harness } from '../support/api-harness.ts';

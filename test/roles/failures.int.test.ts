@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import * as assert from 'uvu/assert';
 import { auditPassed } from '../../src/audit/run-audit.ts';
 import { partitionFor } from '../../src/kafka/kafka-client.ts';
-import { projectionLock } from '../../src/projections/apply-batch.ts';
+import { projectionLock } from '../../src/projector/apply-batch.ts';
 import { CRASH_EXIT_CODE } from '../../src/runtime/crash-policy.ts';
 import { Harness } from '../support/api-harness.ts';
 import { spawnApp } from '../support/app-process.ts';
