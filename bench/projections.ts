@@ -12,10 +12,10 @@ import { recreateDatabase } from '../src/db/recreate-database.ts';
 import type { CouponEvent } from '../src/events/coupon-events.ts';
 import { eventLogTopics } from '../src/kafka/topics.ts';
 import { createLogger } from '../src/log/logger.ts';
-import { projectionStatuses } from '../src/projections/projection-status.ts';
-import { startProjector } from '../src/projections/projector.ts';
-import { rebuildProjections } from '../src/projections/rebuild.ts';
-import { liveRun } from '../src/projections/apply-batch.ts';
+import { projectionStatuses } from '../src/projector/projection-status.ts';
+import { startProjector } from '../src/projector/projector.ts';
+import { rebuildProjections } from '../src/projector/rebuild.ts';
+import { liveRun } from '../src/projector/apply-batch.ts';
 import { closeRuntime, openRuntime, type Runtime } from '../src/runtime/runtime.ts';
 import { ensureLocalStack } from '../src/stack/local-stack.ts';
 
