@@ -131,7 +131,7 @@ memory('given holders worth more bytes than the budget, then that coupon is aske
     return couponId;
   }));
   // 20 holders of about 85 bytes each: two such coupons fit in 4,000 bytes, three do not; 300 long ids (about 70 KB) never.
-  const settled = new SettledCoupons(harness.runtime.redis, shardsOf(harness), harness.runtime.logger, 4_000);
+  const settled = new SettledCoupons(harness.runtime.redis, shardsOf(harness), harness.runtime.logger, { budgetBytes: 4_000 });
   const feed = new CouponChangeFeed(settled, { nodes: [harness.runtime.config.redisUrl], publishers: () => [harness.runtime.redis] }, harness.runtime.logger);
   await feed.start();
   try {
@@ -195,6 +195,32 @@ memory('given a memory no message reaches (its subscription slow), when stock is
     assert.is((await addStock(harness, couponId)).status, 200);
     assert.is(settled.answer(couponId, 'someone'), undefined, 'the next asker goes to Redis');
     assert.is((await issue(harness, couponId, 'second-lease')).status, 201);
+  } finally {
+    settled.stop();
+  }
+});
+
+memory('given this process\'s clock a minute ahead of Redis\'s, past a sold-out coupon\'s window end, when Redis goes on answering SOLD_OUT, then its holders are scanned once and every asker is sent to Redis', async (harness) => {
+  const couponId = await harness.createCoupon({ totalQuantity: 1, issueEndAt: new Date(Date.now() + 20_000).toISOString() });
+  assert.is((await issue(harness, couponId, 'first-skew')).status, 201);
+  let scans = 0;
+  const client = new Proxy(harness.runtime.redis, {
+    get(target, property) {
+      if (property === 'hscan') scans++;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const settled = new SettledCoupons(client, shardsOf(harness), harness.runtime.logger, { now: () => Date.now() + 60_000 });
+  settled.live();
+  try {
+    for (let i = 0; i < 5; i++) {
+      assert.is((await issue(harness, couponId, `late-${i}`)).body.code, 'SOLD_OUT', 'sold out, still in its window by Redis\'s clock');
+      settled.learn(couponId, 'SOLD_OUT');
+      await new Promise((r) => setTimeout(r, 100));
+      assert.is(settled.answer(couponId, `late-${i}`), undefined);
+    }
+    assert.is(scans, 1, 'loaded again on each SOLD_OUT');
   } finally {
     settled.stop();
   }

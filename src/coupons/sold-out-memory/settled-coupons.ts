@@ -54,12 +54,15 @@ export class SettledCoupons implements ChangeListener {
   private readonly logger: Logger;
   /** Bytes of holders kept across every settled coupon; one coupon above it is never kept. */
   private readonly budgetBytes: number;
+  /** This process's clock, which may run ahead of Redis's. */
+  private readonly now: () => number;
 
-  constructor(redis: Redis, shards: number, logger: Logger, budgetBytes = 64 * 1024 * 1024) {
+  constructor(redis: Redis, shards: number, logger: Logger, options: { budgetBytes?: number; now?: () => number } = {}) {
     this.redis = redis;
     this.shards = shards;
     this.logger = logger;
-    this.budgetBytes = budgetBytes;
+    this.budgetBytes = options.budgetBytes ?? 64 * 1024 * 1024;
+    this.now = options.now ?? Date.now;
   }
 
   live(): void {
@@ -107,10 +110,9 @@ export class SettledCoupons implements ChangeListener {
   /** The answer Redis would give this caller, when it is known here; undefined sends the request to Redis. */
   answer(couponId: string, userId: string): { outcome: 'ALREADY_ISSUED'; issuedCouponId: string } | { outcome: Final } | undefined {
     const entry = this.listening ? this.entries.get(couponId) : undefined;
-    if (entry?.state !== 'ready' || Date.now() - entry.confirmedAt > MEMORY_LEASE_MS) return undefined;
-    if (entry.outcome === 'SOLD_OUT' && Date.now() >= entry.issueEndMs - WINDOW_END_MARGIN_MS) {
-      this.delete(couponId);
-      this.entries.set(couponId, { state: 'done' });
+    if (entry?.state !== 'ready' || this.now() - entry.confirmedAt > MEMORY_LEASE_MS) return undefined;
+    if (entry.outcome === 'SOLD_OUT' && this.nearEnd(entry.issueEndMs)) {
+      this.markDone(couponId);
       return undefined;
     }
     const held = entry.holders.get(userId);
@@ -153,9 +155,11 @@ export class SettledCoupons implements ChangeListener {
       cursor = next;
     } while (cursor !== '0');
     // Read last: the feed was live before this read, so any later change arrives as a message, which drops `loading`.
-    const confirmedAt = Date.now();
+    const confirmedAt = this.now();
     const fields = await this.redis.hmget(coupon, 'st', 'is', 'ie', 'tot', 'iss');
     if (this.entries.get(couponId) !== loading) return;
+    // Redis may still answer SOLD_OUT here (its clock behind this one): loading again on each of those answers would scan for nothing.
+    if (fields[0] !== 'CLOSED' && this.nearEnd(Number(fields[2]))) return this.markDone(couponId);
     const settled = finalAnswer(fields, confirmedAt);
     // Holders only grow, one per issue: as many as issued means the scan missed none admitted while it ran.
     if (!settled || loading.epoch !== this.epoch || holders.size !== Number(fields[4])) {
@@ -174,14 +178,26 @@ export class SettledCoupons implements ChangeListener {
   private async renew(): Promise<void> {
     const ready = [...this.entries].filter((e): e is [string, Ready] => e[1].state === 'ready');
     await Promise.all(ready.map(async ([couponId, entry]) => {
-      const sentAt = Date.now();
+      const sentAt = this.now();
       const fields = await this.redis.hmget(couponKeys(couponId, this.shards).coupon, 'st', 'is', 'ie', 'tot', 'iss').catch(() => undefined);
       if (this.entries.get(couponId) !== entry || fields === undefined) return;
       const settled = finalAnswer(fields, sentAt);
       if (settled === 'COUPON_CLOSED') entry.outcome = settled;
+      else if (entry.outcome === 'SOLD_OUT' && Number(fields[2]) === entry.issueEndMs && this.nearEnd(entry.issueEndMs)) return this.markDone(couponId);
       else if (settled !== 'SOLD_OUT' || Number(fields[2]) !== entry.issueEndMs) return this.delete(couponId);
       entry.confirmedAt = sentAt;
     }));
+  }
+
+  /** From this long before the window's end (by this process's clock), a SOLD_OUT coupon is left to Redis. */
+  private nearEnd(issueEndMs: number): boolean {
+    return this.now() >= issueEndMs - WINDOW_END_MARGIN_MS;
+  }
+
+  /** Left to Redis without being loaded again; a reopening (the window moved) or a lost feed forgets the marker. */
+  private markDone(couponId: string): void {
+    this.delete(couponId);
+    this.entries.set(couponId, { state: 'done' });
   }
 
   private delete(couponId: string): void {
