@@ -24,13 +24,19 @@ const COORDINATOR_NOT_READY = new Set([
 ]);
 
 /**
+ * The requests a group's coordinator answers (kafkajs's names), which kafkajs repeats after finding the
+ * coordinator again; one that still fails in the end is logged by the consumer as a crash, at error.
+ */
+const GROUP_REQUEST = /^Response (GroupCoordinator|JoinGroup|SyncGroup|Heartbeat|OffsetCommit|OffsetFetch|LeaveGroup)\(/;
+
+/**
  * kafkajs logs some conditions as errors that it retries or recovers from itself; they are said here at the
  * level they deserve, so an error line means something failed. Every other line keeps kafkajs's level.
  */
 export function toLogLine({ namespace, level, log }: Pick<LogEntry, 'namespace' | 'level' | 'log'>): LogLine {
   const { message, ...kafka } = log;
   // Every response carrying an error code is logged by the connection at error, even those the caller retries.
-  if (namespace === 'Connection' && message.startsWith('Response ') && COORDINATOR_NOT_READY.has(String(kafka.error))) {
+  if (namespace === 'Connection' && GROUP_REQUEST.test(message) && COORDINATOR_NOT_READY.has(String(kafka.error))) {
     return { level: 'info', message: `waiting for Kafka's group coordinator (${String(kafka.error)}); kafkajs asks again`, kafka: { ...kafka, request: message } };
   }
   // The group's offset in Kafka is only a hint (consumers start where the caller's own store says): one outside

@@ -49,6 +49,10 @@ lines('given a brand-new broker electing its group coordinator, when kafkajs log
     assert.is(line!.kafka.request, 'Response GroupCoordinator(key: 10, version: 2)');
     assert.is(line!.kafka.broker, '127.0.0.1:45010');
   }
+  const [heartbeat] = linesOf(connectionResponseError(16, 'Heartbeat(key: 12, version: 3)'));
+  assert.is(heartbeat?.level, 30, 'a group request kafkajs sends again to the new coordinator');
+  const [elsewhere] = linesOf(connectionResponseError(15, 'Metadata(key: 3, version: 6)'));
+  assert.is(elsewhere?.level, ERROR, 'a coordinator error on a request kafkajs does not repeat for it stays an error');
 });
 
 lines("given a consumer group's offset outside the log, when kafkajs resets it to the partition's start, then it is a warning", () => {
