@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import * as assert from 'uvu/assert';
+import { auditPassed } from '../../src/audit/run-audit.ts';
 import { sql } from 'kysely';
 import { couponProjection } from '../../projections/coupon/coupon-projection.ts';
 import { issuedCouponProjection } from '../../projections/issued-coupon/issued-coupon-projection.ts';
@@ -33,4 +35,14 @@ export async function replayedAndLiveRows(harness: Harness, couponId: string, ba
   } finally {
     for (const copy of Object.values(tables)) await sql`DROP TABLE IF EXISTS ${sql.table(copy)}`.execute(db);
   }
+}
+
+/** The log rebuilds the coupon's live rows, one event at a time and a hundred at once, and its audit passes. */
+export async function assertLogRebuildsLiveRows(harness: Harness, couponId: string): Promise<void> {
+  for (const batchSize of [1, 100]) {
+    const { replayed, live } = await replayedAndLiveRows(harness, couponId, batchSize);
+    assert.equal(replayed, live, `rebuilt in batches of ${batchSize}`);
+  }
+  const report = await harness.audit(couponId);
+  assert.ok(auditPassed(report), JSON.stringify(report, null, 2));
 }
