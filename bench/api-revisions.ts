@@ -2,7 +2,8 @@
  * `npm run bench:api-revisions -- <revision>`: the per-request cost of a change. One API process with that
  * revision's code (a git worktree) and one with this tree's, side by side against the same Redis, loaded in
  * turn by the same wrk client (a new user's token on every request) on the admitting issue route, three rounds
- * each, alternating so the machine's drift falls on both. Prints every round and the ratio of the medians.
+ * each, alternating so the machine's drift falls on both. Prints every round, with each process's CPU time per
+ * request, and the ratio of the medians.
  */
 import '../src/runtime/pinned-node.ts';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +41,10 @@ const trees = [
 const processes: AppProcess[] = [];
 try {
   for (const tree of trees) processes.push(await spawnScript(tree.main, { ...apiEnv, PORT: String(tree.port), MYSQL_URL: tree.mysqlUrl }, 120_000));
-  say('signing 60,000 user tokens');
-  const tokensFile = await writeTokensFile(config.jwt, 60_000, 'revisions-user');
+  const pidOf = new Map(trees.map((t, i) => [t.name, processes[i]!.child.pid]));
+  // More users than a round can send: every request of a round is a new user (none already holds one).
+  say('signing 300,000 user tokens');
+  const tokensFile = await writeTokensFile(config.jwt, 300_000, 'revisions-user');
   for (const tree of trees) {
     const url = `http://127.0.0.1:${tree.port}`;
     const couponId = await createBenchCoupon(url, config.jwt, 10_000_000, 'Warm-up');
@@ -53,15 +56,17 @@ try {
       const url = `http://127.0.0.1:${tree.port}`;
       // A fresh coupon per round: every request admits (none is a repeat of a user who already holds one).
       const couponId = await createBenchCoupon(url, config.jwt, 10_000_000, `Revisions round ${round}`);
-      const result = await load(tree.name, `${url}/coupons/${couponId}/issue`, { method: 'POST', connections: CONNECTIONS, seconds: SECONDS, tokensFile });
+      const result = await load(tree.name, `${url}/coupons/${couponId}/issue`, { method: 'POST', connections: CONNECTIONS, seconds: SECONDS, tokensFile, cpuOf: pidOf.get(tree.name) });
       results.get(tree.name)!.push(result);
-      say(`  round ${round} ${tree.name}: ${result.rps} req/s, p99 ${result.p99} ms, 2xx ${result.answers.ok}, other ${result.answers.conflict + result.answers.client + result.answers.server + result.answers.errors}`);
+      say(`  round ${round} ${tree.name}: ${result.rps} req/s, CPU ${result.cpuUsPerRequest} µs per request, p99 ${result.p99} ms, 2xx ${result.answers.ok}, other ${result.answers.conflict + result.answers.client + result.answers.server + result.answers.errors}`);
     }
   }
   const [before, after] = trees.map((t) => results.get(t.name)!);
   const [b, a] = [median(before!.map((r) => r.rps)), median(after!.map((r) => r.rps))];
   const [bp, ap] = [median(before!.map((r) => r.p99)), median(after!.map((r) => r.p99))];
-  say(`\nmedian issue req/s: before ${b}, after ${a} (after/before ${(a / b).toFixed(2)}); median p99 ms: before ${bp}, after ${ap}`);
+  const [bc, ac] = [median(before!.map((r) => r.cpuUsPerRequest!)), median(after!.map((r) => r.cpuUsPerRequest!))];
+  say(`\nmedian issue req/s: before ${b}, after ${a} (after/before ${(a / b).toFixed(2)}); median CPU µs per request: before ${bc}, after ${ac} ` +
+    `(after/before ${(ac / bc).toFixed(2)}); median p99 ms: before ${bp}, after ${ap}`);
 } finally {
   await Promise.all(processes.map((p) => p.stop()));
   await closeRuntime(runtime);

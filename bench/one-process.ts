@@ -51,13 +51,14 @@ export async function benchOneProcess(options: {
     const fresh = (name: string) => writeTokensFile(config.jwt, FRESH_USERS, `one-${name}`);
     say(`one process: ${options.connections} connections, ${options.seconds} s per run`);
     const admitting = await coupon(10_000_000, 'One process: admitting');
-    const bare = await load('1 process: bare Koa JSON', `${bareUrl}/coupons/${admitting}/issue`, { ...run, method: 'POST' });
-    const issue = await load('1 process: POST /coupons/{id}/issue (admitting)', `${api}/coupons/${admitting}/issue`, { ...run, tokensFile: await fresh('issue'), method: 'POST' });
-    const read = await load('1 process: GET /coupons/{id}', `${api}/coupons/${admitting}`, { ...run, tokensFile: await fresh('read'), method: 'GET' });
+    const bare = await load('1 process: bare Koa JSON', `${bareUrl}/coupons/${admitting}/issue`, { ...run, method: 'POST', cpuOf: bareProcess.child.pid });
+    const apiCpu = { cpuOf: apiProcess.child.pid };
+    const issue = await load('1 process: POST /coupons/{id}/issue (admitting)', `${api}/coupons/${admitting}/issue`, { ...run, ...apiCpu, tokensFile: await fresh('issue'), method: 'POST' });
+    const read = await load('1 process: GET /coupons/{id}', `${api}/coupons/${admitting}`, { ...run, ...apiCpu, tokensFile: await fresh('read'), method: 'GET' });
     const gone = await coupon(1, 'One process: sold out');
     const storm = await fresh('sold-out');
     await load('sell out', `${api}/coupons/${gone}/issue`, { ...run, tokensFile, method: 'POST', seconds: 1 });
-    const soldOut = await load('1 process: POST /coupons/{id}/issue (sold out)', `${api}/coupons/${gone}/issue`, { ...run, tokensFile: storm, method: 'POST' });
+    const soldOut = await load('1 process: POST /coupons/{id}/issue (sold out)', `${api}/coupons/${gone}/issue`, { ...run, ...apiCpu, tokensFile: storm, method: 'POST' });
 
     // A fresh coupon, so every request of the open-loop run admits as in the closed-loop one.
     const rate = Math.max(1, Math.round(issue.rps / 2));

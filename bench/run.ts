@@ -30,6 +30,7 @@ import { benchProjections } from './projections.ts';
 import { benchOneProcess } from './one-process.ts';
 import { ensureVegeta } from './open-loop.ts';
 import { flushEveryNode } from '../src/redis/redis-client.ts';
+import { measureScriptCost, privateRedis } from './script-cost.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const ONE_CONNECTIONS = Number(process.env.BENCH_ONE_CONNECTIONS ?? 50);
@@ -42,6 +43,7 @@ const BASELINE_PORT = 38_081;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const answersOf = (r: LoadResult) =>
   `2xx ${r.answers.ok}, 409 ${r.answers.conflict}, other 4xx ${r.answers.client}, 5xx ${r.answers.server}, socket errors ${r.answers.errors}`;
+const cpuOf = (r: LoadResult) => (r.cpuUsPerRequest === undefined ? '' : `${r.cpuUsPerRequest}`);
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 ensureWrk();
@@ -72,9 +74,11 @@ await oneRedis.flushdb();
 const one = await benchOneProcess({ env: oneEnv, config, tokensFile, connections: ONE_CONNECTIONS, seconds: SECONDS, say });
 await oneRedis.flushdb();
 await oneRedis.quit();
+const cpuLine = `issue_cpu_us=${cpuOf(one.issue)} get_cpu_us=${cpuOf(one.read)} soldout_cpu_us=${cpuOf(one.soldOut)} bare_cpu_us=${cpuOf(one.bare)}`;
 // BENCH_ONE_PROCESS_ONLY=true stops here: the quick loop while working on per-request costs.
 if (process.env.BENCH_ONE_PROCESS_ONLY === 'true') {
-  for (const r of [one.bare, one.issue, one.read, one.soldOut]) say(`${r.name}: ${r.rps} req/s (${(r.rps / one.bare.rps).toFixed(2)}), p99 ${r.p99} ms, ${answersOf(r)}`);
+  for (const r of [one.bare, one.issue, one.read, one.soldOut]) say(`${r.name}: ${r.rps} req/s (${(r.rps / one.bare.rps).toFixed(2)}), p99 ${r.p99} ms, CPU ${cpuOf(r)} µs per request, ${answersOf(r)}`);
+  say(cpuLine);
   say(`open loop at ${one.halfLoad.rate} req/s: p50 ${one.halfLoad.p50} ms, p99 ${one.halfLoad.p99} ms, statuses ${JSON.stringify(one.halfLoad.statuses)}`);
   await closeRuntime(runtime);
   process.exit(0);
@@ -143,6 +147,9 @@ try {
     await child.exited;
   }
   const projections = await benchProjections();
+  // The issue script's Redis CPU, on a server of its own so nothing else is in its command stats.
+  const scriptServer = await privateRedis();
+  const script = await measureScriptCost(scriptServer.url).finally(() => scriptServer.stop());
 
   const versions = {
     cpu: `${cpus().length} × ${cpus()[0]?.model}`,
@@ -153,10 +160,10 @@ try {
   };
   const ratio = (r: LoadResult, of: LoadResult) => (r.rps / of.rps).toFixed(2);
   const table = [
-    '| run | req/s | ratio to bare | p50 ms | p99 ms | answers |',
-    '|---|---:|---:|---:|---:|---|',
-    ...[one.bare, one.issue, one.read, one.soldOut].map((r) => `| ${r.name} | ${r.rps} | ${ratio(r, one.bare)} | ${r.p50} | ${r.p99} | ${answersOf(r)} |`),
-    ...results.map((r) => `| ${PROCESSES} processes + relay + projector: ${r.name} | ${r.rps} | ${ratio(r, bare)} | ${r.p50} | ${r.p99} | ${answersOf(r)} |`),
+    '| run | req/s | ratio to bare | CPU µs per request | p50 ms | p99 ms | answers |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...[one.bare, one.issue, one.read, one.soldOut].map((r) => `| ${r.name} | ${r.rps} | ${ratio(r, one.bare)} | ${cpuOf(r)} | ${r.p50} | ${r.p99} | ${answersOf(r)} |`),
+    ...results.map((r) => `| ${PROCESSES} processes + relay + projector: ${r.name} | ${r.rps} | ${ratio(r, bare)} | | ${r.p50} | ${r.p99} | ${answersOf(r)} |`),
   ];
   const half = one.halfLoad;
   const openLoopLine = `Open loop, 1 process, admitting issue route at ${half.rate} req/s (half of ${one.issue.rps}) for ${SECONDS} s: ` +
@@ -165,7 +172,8 @@ try {
   const line = `issue_rps=${issue.rps} baseline_rps=${bare.rps} ratio=${ratio(issue, bare)} issue_p99_ms=${issue.p99} ` +
     `e2e_p99_ms=${e2e.p99} projector_eps=${projections.projectorEps} rebuild_eps=${projections.rebuildEps} overissued=${overissued} lost=${lost} ` +
     `issue_ratio_1p=${ratio(one.issue, one.bare)} get_ratio_1p=${ratio(one.read, one.bare)} soldout_ratio_1p=${ratio(one.soldOut, one.bare)} ` +
-    `pipeline_ratio=${ratio(issue, bare)} p99_at_half_load_ms=${half.p99}`;
+    `pipeline_ratio=${ratio(issue, bare)} p99_at_half_load_ms=${half.p99} ${cpuLine} ` +
+    `issue_script_usec=${script.issueUsec.toFixed(1)} hincrby_usec=${script.hincrbyUsec.toFixed(2)}`;
   say('');
   for (const row of table) say(row);
   say(`\n${openLoopLine}.`);

@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { commandExists, runOrThrow } from '../src/stack/process-control.ts';
@@ -10,6 +11,15 @@ export interface LoadResult {
   p99: number;
   /** 2xx, 409, other 4xx, 5xx answers, and socket errors */
   answers: { ok: number; conflict: number; client: number; server: number; errors: number };
+  /** With `cpuOf`: that process's CPU time (user + system, every thread) over the requests answered, in µs. */
+  cpuUsPerRequest?: number;
+}
+
+/** A process's CPU time so far (user + system, all its threads), in µs: /proc's clock ticks, 10 ms each. */
+export function cpuTimeUs(pid: number): number {
+  // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th of them.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
 const SCRIPT = fileURLToPath(new URL('./rotating-tokens.lua', import.meta.url));
@@ -30,8 +40,9 @@ export function ensureWrk(): void {
 export async function load(
   name: string,
   url: string,
-  options: { method: 'GET' | 'POST'; connections: number; seconds: number; tokensFile: string },
+  options: { method: 'GET' | 'POST'; connections: number; seconds: number; tokensFile: string; cpuOf?: number },
 ): Promise<LoadResult> {
+  const cpuBefore = options.cpuOf === undefined ? 0 : cpuTimeUs(options.cpuOf);
   const { stdout } = await promisify(execFile)('wrk', [
     '-t2', `-c${options.connections}`, `-d${options.seconds}s`, '--timeout', '10s', '-s', SCRIPT, url, '--', options.tokensFile, options.method,
   ]);
@@ -44,5 +55,6 @@ export async function load(
     p50: Math.round(r.p50Us / 100) / 10,
     p99: Math.round(r.p99Us / 100) / 10,
     answers: { ok: r.ok, conflict: r.conflict, client: r.client, server: r.server, errors: r.errors },
+    ...(options.cpuOf === undefined ? {} : { cpuUsPerRequest: Math.round(((cpuTimeUs(options.cpuOf) - cpuBefore) / r.requests) * 10) / 10 }),
   };
 }

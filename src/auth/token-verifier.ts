@@ -2,6 +2,7 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jos
 import type { Config } from '../config/config.ts';
 import { hs256Key, verifyHs256, type RejectedToken } from './hs256.ts';
 import { eligibilityClaims, identityClaims, type Identity } from './identity.ts';
+import { BoundedCache, stringBytes } from '../memory/bounded-cache.ts';
 
 export type TokenVerifier = (token: string) => Promise<Identity>;
 
@@ -23,7 +24,11 @@ export class KeySetUnavailable extends Error {
   }
 }
 
-const CACHE_LIMIT = 50_000;
+/** Verified tokens kept, in bytes: about 40,000 tokens of a plain user. */
+const CACHE_BYTES = 16 * 1024 * 1024;
+/** The entry's strings, and the identity, the entry and the Map's slot around them. */
+const entryBytes = (token: string, { identity }: { identity: Identity }) =>
+  200 + stringBytes(token) + stringBytes(identity.userId) + stringBytes(identity.claims) + (identity.email ? stringBytes(identity.email) : 0);
 
 /** What the key set, having answered, says about the token itself: no key for its kid, or no single one. */
 const TOKEN_FAULTS = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSENotSupported];
@@ -65,7 +70,7 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
           throw (error as RejectedToken).expired ? new errors.JWTExpired('expired', {}) : error;
         }
       };
-  const verified = new Map<string, { identity: Identity; expiresAt: number }>();
+  const verified = new BoundedCache<string, { identity: Identity; expiresAt: number }>(CACHE_BYTES, entryBytes);
 
   return async (token) => {
     const cached = verified.get(token);
@@ -84,7 +89,6 @@ export function createTokenVerifier(jwt: Config['jwt']): TokenVerifier {
     const identity: Identity = {
       userId: claims.data.sub, role: claims.data.role, ...(email ? { email } : {}), claims: JSON.stringify(eligibilityClaims(payload as Record<string, unknown>)),
     };
-    if (verified.size >= CACHE_LIMIT) verified.clear();
     verified.set(token, { identity, expiresAt: claims.data.exp * 1000 });
     return identity;
   };

@@ -116,6 +116,9 @@ pause('a retried request with its Idempotency-Key gets the first answer again; t
   assert.equal(again.body, first.body);
   const plain = await harness.request('POST', `/coupons/${couponId}/issue`, { token });
   assert.equal([plain.body.code, plain.body.issuedCouponId], ['ALREADY_ISSUED', first.body.issuedCouponId]);
+  // The issue is remembered in the holder's entry: the same key sent to use is a key reused, and uses nothing.
+  const reusedOnUse = await harness.request('POST', `/issued-coupons/${first.body.issuedCouponId}/use`, { token, body: { orderId: 'order-0' }, headers: { 'idempotency-key': 'issue-once' } });
+  assert.equal([reusedOnUse.status, reusedOnUse.body.code], [422, 'IDEMPOTENCY_KEY_REUSED']);
 
   const useWith = (orderId: string) => harness.request('POST', `/issued-coupons/${first.body.issuedCouponId}/use`, { token, body: { orderId }, headers: { 'idempotency-key': 'use-once' } });
   const used = await useWith('order-1');

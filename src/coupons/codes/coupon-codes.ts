@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
+import { BoundedCache, stringBytes } from '../../memory/bounded-cache.ts';
 import { whenRedisUnavailable } from '../../redis/redis-client.ts';
 
 /** Where a code points: its own hash tag, so on Redis Cluster each code lives in a slot of its own. */
 const keyOf = (code: string) => `code:{${code}}`;
-const RESOLVED_KEPT = 100_000;
+/** Resolved codes kept, in bytes: about 25,000 codes. */
+const RESOLVED_BYTES = 4 * 1024 * 1024;
 
 /**
  * The code → coupon index the by-code routes resolve through. A code is reserved before its coupon is created
@@ -12,7 +14,7 @@ const RESOLVED_KEPT = 100_000;
  */
 export class CouponCodes {
   /** Codes never move, so a resolved one is kept: the by-code routes then cost no more Redis calls than the id routes. */
-  private readonly resolved = new Map<string, string>();
+  private readonly resolved = new BoundedCache<string, string>(RESOLVED_BYTES, (code, couponId) => 100 + stringBytes(code) + stringBytes(couponId));
 
   private readonly redis: Redis;
 
@@ -30,7 +32,6 @@ export class CouponCodes {
     if (known) return known;
     const couponId = (await this.redis.get(keyOf(code)).catch(whenRedisUnavailable)) ?? undefined;
     if (couponId) {
-      if (this.resolved.size >= RESOLVED_KEPT) this.resolved.clear();
       this.resolved.set(code, couponId);
     }
     return couponId;
