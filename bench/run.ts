@@ -31,6 +31,7 @@ import { benchOneProcess } from './one-process.ts';
 import { ensureVegeta } from './open-loop.ts';
 import { flushEveryNode } from '../src/redis/redis-client.ts';
 import { measureScriptCost, privateRedis } from './script-cost.ts';
+import { soak } from './soak.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const ONE_CONNECTIONS = Number(process.env.BENCH_ONE_CONNECTIONS ?? 50);
@@ -150,6 +151,7 @@ try {
   // The issue script's Redis CPU, on a server of its own so nothing else is in its command stats.
   const scriptServer = await privateRedis();
   const script = await measureScriptCost(scriptServer.url).finally(() => scriptServer.stop());
+  const soaked = await soak({ env, config, db: runtime.db, seconds: Number(process.env.BENCH_SOAK_SECONDS ?? 600), rate: Number(process.env.BENCH_SOAK_RATE ?? 1_000), say });
 
   const versions = {
     cpu: `${cpus().length} × ${cpus()[0]?.model}`,
@@ -173,7 +175,7 @@ try {
     `e2e_p99_ms=${e2e.p99} projector_eps=${projections.projectorEps} rebuild_eps=${projections.rebuildEps} overissued=${overissued} lost=${lost} ` +
     `issue_ratio_1p=${ratio(one.issue, one.bare)} get_ratio_1p=${ratio(one.read, one.bare)} soldout_ratio_1p=${ratio(one.soldOut, one.bare)} ` +
     `pipeline_ratio=${ratio(issue, bare)} p99_at_half_load_ms=${half.p99} ${cpuLine} ` +
-    `issue_script_usec=${script.issueUsec.toFixed(1)} hincrby_usec=${script.hincrbyUsec.toFixed(2)}`;
+    `issue_script_usec=${script.issueUsec.toFixed(1)} hincrby_usec=${script.hincrbyUsec.toFixed(2)} soak_rss_mib=${soaked.finalRssMiB}`;
   say('');
   for (const row of table) say(row);
   say(`\n${openLoopLine}.`);
@@ -190,7 +192,11 @@ try {
     `- GET /coupons/{id}: ${read.rps} req/s`,
     `- Admission → MySQL row: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms (${latencies.length} rows)`,
     `- Agreement: ${agreement}`,
-    `- Projections over ${projections.events.toLocaleString('en')} events: projector ${projections.projectorEps} ev/s, rebuild ${projections.rebuildEps} ev/s`, '',
+    `- Projections over ${projections.events.toLocaleString('en')} events: projector ${projections.projectorEps} ev/s, rebuild ${projections.rebuildEps} ev/s`,
+    `- Soak, one all-roles process: RSS ${soaked.afterStorms.rssMiB} MiB after two 20 s admission storms and two sold-out storms of 20,000 users; ` +
+      `then ${soaked.samples.length * 10} s of mixed load at ${process.env.BENCH_SOAK_RATE ?? 1_000} req/s: ${soaked.samples.map((x) => x.rssMiB).join(', ')} MiB every 10 s ` +
+      `(last half ${(soaked.lastHalfGrowth * 100).toFixed(1)} %), answers ${JSON.stringify(soaked.statuses)}`,
+    `- Admitting issue script: ${script.issueUsec.toFixed(1)} µs of Redis per call (usec_per_call), HINCRBY ${script.hincrbyUsec.toFixed(2)} µs, on one redis-server`, '',
     '```', line, '```', '',
   ].join('\n'));
 } finally {

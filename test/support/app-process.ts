@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { MEMORY_ENV, MEMORY_FLAGS } from '../../src/runtime/memory-flags.ts';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -23,8 +24,9 @@ export function spawnApp(env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, preloa
 export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, preload: string[] = []): Promise<AppProcess> {
   const path = script instanceof URL ? fileURLToPath(script) : script;
   const imports = preload.flatMap((module) => ['--import', module]);
-  const child = spawn(process.execPath, [...imports, '--disable-warning=TimeoutNegativeWarning', path], {
-    env: { ...process.env, PORT: '0', ...env },
+  // Started as `npm start` starts it: the memory flags (src/runtime/memory-flags.ts) before everything else.
+  const child = spawn(process.execPath, [...MEMORY_FLAGS, ...imports, '--disable-warning=TimeoutNegativeWarning', path], {
+    env: { ...process.env, ...MEMORY_ENV, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
