@@ -42,13 +42,13 @@ const processes: AppProcess[] = [];
 try {
   for (const tree of trees) processes.push(await spawnScript(tree.main, { ...apiEnv, PORT: String(tree.port), MYSQL_URL: tree.mysqlUrl }, 120_000));
   const pidOf = new Map(trees.map((t, i) => [t.name, processes[i]!.child.pid]));
-  // More users than a round can send: every request of a round is a new user (none already holds one).
-  say('signing 300,000 user tokens');
-  const tokensFile = await writeTokensFile(config.jwt, 300_000, 'revisions-user');
+  // Users of their own for every run, more than a run can send: every request is a new user, none already holds
+  // one, and no run finds tokens an earlier one left in a process's verified-token cache.
+  const freshTokens = (run: string, users = 300_000) => writeTokensFile(config.jwt, users, `revisions-${run}`);
   for (const tree of trees) {
     const url = `http://127.0.0.1:${tree.port}`;
     const couponId = await createBenchCoupon(url, config.jwt, 10_000_000, 'Warm-up');
-    await load('warm-up', `${url}/coupons/${couponId}/issue`, { method: 'POST', connections: CONNECTIONS, seconds: 3, tokensFile });
+    await load('warm-up', `${url}/coupons/${couponId}/issue`, { method: 'POST', connections: CONNECTIONS, seconds: 3, tokensFile: await freshTokens(`warm-up-${tree.port}`, 100_000) });
   }
   const results = new Map<string, LoadResult[]>(trees.map((t) => [t.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
@@ -56,7 +56,7 @@ try {
       const url = `http://127.0.0.1:${tree.port}`;
       // A fresh coupon per round: every request admits (none is a repeat of a user who already holds one).
       const couponId = await createBenchCoupon(url, config.jwt, 10_000_000, `Revisions round ${round}`);
-      const result = await load(tree.name, `${url}/coupons/${couponId}/issue`, { method: 'POST', connections: CONNECTIONS, seconds: SECONDS, tokensFile, cpuOf: pidOf.get(tree.name) });
+      const result = await load(tree.name, `${url}/coupons/${couponId}/issue`, { method: 'POST', connections: CONNECTIONS, seconds: SECONDS, tokensFile: await freshTokens(`${round}-${tree.port}`), cpuOf: pidOf.get(tree.name) });
       results.get(tree.name)!.push(result);
       say(`  round ${round} ${tree.name}: ${result.rps} req/s, CPU ${result.cpuUsPerRequest} µs per request, p99 ${result.p99} ms, 2xx ${result.answers.ok}, other ${result.answers.conflict + result.answers.client + result.answers.server + result.answers.errors}`);
     }

@@ -8,7 +8,7 @@
  */
 import '../src/runtime/pinned-node.ts';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -96,18 +96,25 @@ export async function privateRedis(): Promise<{ url: string; stop(): void }> {
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
+  const stop = () => {
+    server.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   for (let attempt = 0; ; attempt++) {
     try {
       await probe.connect();
       await probe.ping();
       break;
     } catch (error) {
-      if (attempt > 50) throw error;
+      if (attempt > 50) {
+        stop();
+        throw error;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
   probe.disconnect();
-  return { url, stop: () => server.kill('SIGKILL') };
+  return { url, stop };
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -82,7 +82,9 @@ async function writeMixedTargets(file: string, api: string, couponId: string, ne
 export async function soak(options: {
   env: Record<string, string>; config: ResolvedConfig; db: Kysely<Database>; seconds: number; rate: number; say: (line: string) => void;
 }): Promise<SoakResult> {
-  const { env, config, db, seconds, rate, say } = options;
+  const { env, config, db, rate, say } = options;
+  // At least one sample; tokens live an hour, so a longer soak would end sending expired ones.
+  const seconds = Math.min(Math.max(options.seconds, 10), 3_000);
   const vegeta = ensureVegeta();
   const app = await spawnApp({ ...env, PORT: '0', OUTBOX_MAX_ENTRIES: '100000000', USER_LIMIT: '100000' });
   const pid = app.child.pid!;

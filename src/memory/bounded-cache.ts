@@ -32,7 +32,8 @@ export class BoundedCache<K, V> {
   set(key: K, value: V): void {
     this.delete(key);
     const bytes = this.sizeOf(key, value);
-    if (bytes > this.halfBytes) return;
+    // A size that is no size would break the accounting, and with it the bound: such an entry is not kept.
+    if (!(bytes > 0 && bytes <= this.halfBytes)) return;
     if (this.newerBytes + bytes > this.halfBytes) {
       this.older = this.newer;
       this.olderBytes = this.newerBytes;

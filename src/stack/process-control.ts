@@ -7,7 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export function spawnDetached(command: string, args: string[], files: { log: string; pid: string }, env?: NodeJS.ProcessEnv): number {
   const out = openSync(files.log, 'a');
   try {
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out], env: env ?? process.env });
+    // The platform's own malloc setting (src/runtime/memory-flags.ts) is not the servers': MariaDB and Kafka keep glibc's.
+    const { MALLOC_ARENA_MAX: _platformOnly, ...inherited } = process.env;
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out], env: env ?? inherited });
     if (child.pid === undefined) throw new Error(`could not start ${command}`);
     child.unref();
     writeFileSync(files.pid, String(child.pid));

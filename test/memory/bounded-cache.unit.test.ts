@@ -36,4 +36,13 @@ cache('given an entry larger than half the budget, then it is not kept and nothi
   assert.equal([c.size, c.bytes], [0, 0]);
 });
 
+cache('given a size function that answers no size (NaN, zero, negative), then the entry is not kept and the bound holds', () => {
+  for (const bad of [Number.NaN, 0, -50]) {
+    const c = new BoundedCache<string, string>(100, (key) => (key === 'bad' ? bad : 10));
+    c.set('bad', 'x');
+    for (let i = 0; i < 30; i++) c.set(`k${i}`, 'x');
+    assert.equal([c.get('bad'), c.bytes <= 100, c.size], [undefined, true, 10], `size ${bad}`);
+  }
+});
+
 cache.run();

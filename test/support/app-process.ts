@@ -26,7 +26,7 @@ export function spawnScript(script: string | URL, env: NodeJS.ProcessEnv = {}, t
   const imports = preload.flatMap((module) => ['--import', module]);
   // Started as `npm start` starts it: the memory flags (src/runtime/memory-flags.ts) before everything else.
   const child = spawn(process.execPath, [...MEMORY_FLAGS, ...imports, '--disable-warning=TimeoutNegativeWarning', path], {
-    env: { ...process.env, ...MEMORY_ENV, PORT: '0', ...env },
+    env: { ...MEMORY_ENV, ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

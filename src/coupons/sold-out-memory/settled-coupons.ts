@@ -191,7 +191,8 @@ export class SettledCoupons implements ChangeListener {
 
   /** From this long before the window's end (by this process's clock), a SOLD_OUT coupon is left to Redis. */
   private nearEnd(issueEndMs: number): boolean {
-    return this.now() >= issueEndMs - WINDOW_END_MARGIN_MS;
+    // A coupon read without its end (a hash half restored) is no reason to stop remembering it.
+    return issueEndMs > 0 && this.now() >= issueEndMs - WINDOW_END_MARGIN_MS;
   }
 
   /** Left to Redis without being loaded again; a reopening (the window moved) or a lost feed forgets the marker. */
