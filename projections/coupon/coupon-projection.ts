@@ -1,9 +1,10 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Insertable } from 'kysely';
-import type { CouponTable } from '../../src/db/schema.ts';
+import type { Insertable, Transaction } from 'kysely';
+import type { CouponTable, Database } from '../../src/db/schema.ts';
+import type { EventOf } from '../../src/events/coupon-events.ts';
 import { parseIssuedCouponId } from '../../src/ids/ids.ts';
 import { chunks } from '../../src/batching/chunks.ts';
-import { caseWhen, type Projection } from '../projection.ts';
+import { caseWhen, type Projection, type Tables } from '../projection.ts';
 
 export interface CouponProgress {
   /** Highest issue sequence seen: issued_count = max, so a redelivered CouponIssued changes nothing. */
@@ -25,6 +26,8 @@ export interface CouponProgress {
   window?: { issueStartAt: string; issueEndAt: string; revision: number };
   requiredClaims?: { value: string | null; revision: number };
   allowList?: { version: number | null; size: number; revision: number };
+  /** A coupon split into stock buckets: each bucket's highest nth issue and use seen (the counts are their sums). */
+  buckets?: Map<number, { issuedUpTo: number; usedUpTo: number }>;
   lastEventAt: Date;
 }
 
@@ -50,10 +53,45 @@ function guarded(target: string, revisionColumn: string, changes: [string, numbe
 const raised = (revisionColumn: string, changes: readonly (readonly [string, { revision: number }])[]): RawBuilder<unknown> =>
   sql`${sql.ref(revisionColumn)} = GREATEST(${sql.ref(revisionColumn)}, ${caseWhen('id', changes.map(([id, c]) => [id, c.revision]), sql`0`)})`;
 
+function bucketOf(p: CouponProgress, bucket: number): { issuedUpTo: number; usedUpTo: number } {
+  p.buckets ??= new Map();
+  let b = p.buckets.get(bucket);
+  if (!b) p.buckets.set(bucket, (b = { issuedUpTo: 0, usedUpTo: 0 }));
+  return b;
+}
+
+/** An issue counted by its sequence (issued in order), or on a bucketed coupon by its bucket's nth issue. */
+function countIssue(p: CouponProgress, issued: EventOf<'CouponIssued'>['data']): void {
+  if (issued.bucket === undefined) p.issuedUpTo = Math.max(p.issuedUpTo ?? 0, parseIssuedCouponId(issued.issuedCouponId)?.sequence ?? 0);
+  else bucketOf(p, issued.bucket).issuedUpTo = Math.max(bucketOf(p, issued.bucket).issuedUpTo, issued.bucketIssued ?? 0);
+}
+
+/** A use counted by its useSequence, the coupon's or (on a bucketed coupon) its bucket's. */
+function countUse(p: CouponProgress, used: EventOf<'CouponUsed'>['data']): void {
+  if (used.bucket === undefined) p.usedUpTo = Math.max(p.usedUpTo ?? 0, used.useSequence);
+  else bucketOf(p, used.bucket).usedUpTo = Math.max(bucketOf(p, used.bucket).usedUpTo, used.useSequence);
+}
+
+/** A bucketed coupon's per-bucket counts raised, then its issued and used counts to their sums. */
+async function writeBuckets(tx: Transaction<Database>, tables: Tables, progress: Map<string, CouponProgress>): Promise<void> {
+  const rows = [...progress].flatMap(([couponId, p]) => [...(p.buckets ?? [])].map(([bucket, b]) => ({ coupon_id: couponId, bucket, issued_up_to: b.issuedUpTo, used_up_to: b.usedUpTo })));
+  if (rows.length === 0) return;
+  const buckets = tables.coupon_bucket!;
+  for (const part of chunks(rows)) {
+    await tx.insertInto(buckets as 'coupon_bucket').values(part).onDuplicateKeyUpdate({
+      issued_up_to: sql`GREATEST(issued_up_to, VALUES(issued_up_to))`, used_up_to: sql`GREATEST(used_up_to, VALUES(used_up_to))`,
+    }).execute();
+  }
+  const ids = [...new Set(rows.map((r) => r.coupon_id))];
+  const sum = (column: string) => sql`(SELECT COALESCE(SUM(${sql.ref(column)}), 0) FROM ${sql.table(buckets)} b WHERE b.coupon_id = c.id)`;
+  await sql`UPDATE ${sql.table(tables.coupon!)} c SET issued_count = GREATEST(issued_count, ${sum('issued_up_to')}), used_count = GREATEST(used_count, ${sum('used_up_to')})
+    WHERE c.id IN (${sql.join(ids)})`.execute(tx);
+}
+
 /** The `coupon` read model: each coupon's definition, issued and used counts, and status. */
 export const couponProjection: Projection<CouponChanges> = {
   name: 'coupon',
-  tables: ['coupon'],
+  tables: ['coupon', 'coupon_bucket'],
   handles: ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked',
     'CouponEligibilityChanged', 'CouponAllowListReplaced'],
 
@@ -81,17 +119,12 @@ export const couponProjection: Projection<CouponChanges> = {
             });
           }
           break;
-        case 'CouponIssued': {
-          const p = touch(e.couponId, at);
-          const sequence = parseIssuedCouponId(e.data.issuedCouponId)?.sequence ?? 0;
-          p.issuedUpTo = Math.max(p.issuedUpTo ?? 0, sequence);
+        case 'CouponIssued':
+          countIssue(touch(e.couponId, at), e.data);
           break;
-        }
-        case 'CouponUsed': {
-          const p = touch(e.couponId, at);
-          p.usedUpTo = Math.max(p.usedUpTo ?? 0, e.data.useSequence);
+        case 'CouponUsed':
+          countUse(touch(e.couponId, at), e.data);
           break;
-        }
         case 'CouponUseCancelled': {
           const p = touch(e.couponId, at);
           p.cancelledUpTo = Math.max(p.cancelledUpTo ?? 0, e.data.cancelSequence);
@@ -184,5 +217,6 @@ export const couponProjection: Projection<CouponChanges> = {
           last_event_at = GREATEST(last_event_at, ${caseWhen('id', part.map(([id, p]) => [id, p.lastEventAt]))})
         WHERE id IN (${sql.join(ids)})`.execute(tx);
     }
+    await writeBuckets(tx, tables, progress);
   },
 };

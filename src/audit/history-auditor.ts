@@ -1,6 +1,7 @@
 import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import type { CouponEvent, EventOf } from '../events/coupon-events.ts';
+import { StockLedger } from './stock-ledger.ts';
 
 export interface ReplayedCoupon {
   couponId: string;
@@ -16,6 +17,8 @@ export interface ReplayedCoupon {
   changedBy?: Set<string>;
   /** The rules' state, folded by the rules' own evolve: among the rest, each holder's sequence (user → #) and each redemption. */
   state?: AdmissionCoupon;
+  /** A coupon split into stock buckets: which bucket holds which unissued sequences. */
+  ledger?: StockLedger;
 }
 
 /** The coupon's issued coupons in a redemption state (in use, or revoked), by issued coupon id, as the rules' state holds them. */
@@ -60,6 +63,8 @@ export class HistoryAuditor {
       case 'CouponEligibilityChanged':
       case 'CouponAllowListChunkAdded':
       case 'CouponAllowListReplaced': return c?.changedBy?.has(event.eventId) ?? false;
+      case 'CouponStockMoved':
+      case 'CouponStockReceived': return c?.ledger?.knows(event.type, event.data.transferId) ?? false;
     }
   }
 
@@ -77,7 +82,7 @@ export class HistoryAuditor {
       if (c?.definition) return violation('created twice');
       this.coupons.set(event.couponId, {
         ...(c ?? { couponId: event.couponId, issued: new Map(), useEvents: new Map() }), definition: event.data, createdBy: event.eventId,
-        state: evolve(undefined, event),
+        state: evolve(undefined, event), ...((event.data.buckets ?? 1) > 1 ? { ledger: new StockLedger(event.data.totalQuantity) } : {}),
       });
       return;
     }
@@ -105,6 +110,10 @@ export class HistoryAuditor {
         case 'COUPON_CLOSED': violation('issued after issuing was closed'); break;
         case 'ISSUE_NOT_STARTED': case 'ISSUE_ENDED': violation('issued outside the issue window'); break;
         case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
+      }
+      if (event.data.bucket !== undefined) {
+        const wrong = c.ledger ? c.ledger.issued(event.data.bucket, parseIssuedCouponId(issuedCouponId)?.sequence ?? 0) : 'issued by a stock bucket of a coupon not split into buckets';
+        if (wrong) violation(wrong);
       }
       c.issued.set(issuedCouponId, { userId, sequence: parseIssuedCouponId(issuedCouponId)?.sequence ?? 0, eventId: event.eventId });
       break;
@@ -181,6 +190,13 @@ export class HistoryAuditor {
       const staged = before?.staged?.version === version ? before.staged.members.size : 0;
       if (version !== null && before?.allowList?.version !== version && staged !== size) violation(`allow-list ${version} put in force with ${size} users, its chunks hold ${staged}`);
       (c.changedBy ??= new Set()).add(event.eventId);
+      break;
+    }
+    case 'CouponStockMoved':
+    case 'CouponStockReceived': {
+      const wrong = !c.ledger ? 'stock moved between the buckets of a coupon not split into buckets'
+        : event.type === 'CouponStockMoved' ? c.ledger.moved(event.data) : c.ledger.arrived(event.data);
+      if (wrong) violation(wrong);
       break;
     }
     case 'CouponIssuanceClosed':

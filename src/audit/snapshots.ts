@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { couponKeys } from '../coupons/admission/keys.ts';
+import { couponKeys, keysOfBucket } from '../coupons/admission/keys.ts';
 import { parseRedemption } from '../coupons/admission/redemption-value.ts';
 import { inUse, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import { masterNodes } from '../redis/redis-client.ts';
@@ -31,20 +31,34 @@ export async function redisCouponIds(redis: Redis): Promise<string[]> {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', '{cp:*}:c:*', 'COUNT', 1000);
-      for (const key of keys) ids.add(key.slice(key.lastIndexOf(':') + 1));
+      // A stock bucket's hash (…:c:<id>:b<n>) is read with its coupon's.
+      for (const key of keys) if (!/:b\d+$/.test(key)) ids.add(key.slice(key.lastIndexOf(':') + 1));
       cursor = next;
     } while (cursor !== '0');
   }
   return [...ids];
 }
 
-/** Each coupon is read in one MULTI with TIME, so it is a consistent picture at a known instant. */
+/**
+ * Each coupon is read in one MULTI with TIME, so it is a consistent picture at a known instant; a coupon split
+ * into stock buckets adds each other bucket's counts, holders and uses, read one bucket after another (a picture
+ * at one instant only while nothing is admitted).
+ */
 export async function redisSnapshot(redis: Redis, shards: number, ids: string[]): Promise<Map<string, RedisCoupon>> {
   const out = new Map<string, RedisCoupon>();
   for (const couponId of ids) {
     const k = couponKeys(couponId, shards);
-    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als', 'rvu', 'rev').hgetall(k.holders).hgetall(k.used).exec();
+    const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als', 'rvu', 'rev', 'bsh').hgetall(k.holders).hgetall(k.used).exec();
     const [time, fields, holders, used] = replies!.map(([, value]) => value) as [[string, string], (string | null)[], Record<string, string>, Record<string, string>];
+    const layout = { couponId, shards: fields[10] ? fields[10].split(',').map(Number) : [] };
+    for (let bucket = 1; bucket < layout.shards.length; bucket++) {
+      const b = keysOfBucket(layout, bucket);
+      const more = await redis.multi().hmget(b.coupon, 'iss', 'usd', 'cnc', 'rvk').hgetall(b.holders).hgetall(b.used).exec();
+      const [counts, bucketHolders, bucketUsed] = more!.map(([, value]) => value) as [(string | null)[], Record<string, string>, Record<string, string>];
+      for (let i = 0; i < 4; i++) fields[i + 1] = String(Number(fields[i + 1] ?? 0) + Number(counts[i] ?? 0));
+      Object.assign(holders, bucketHolders);
+      Object.assign(used, bucketUsed);
+    }
     out.set(couponId, {
       couponId,
       at: new Date(Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)),

@@ -23,6 +23,9 @@ const RATE_LIMITED: Refusal<RateLimited> = {
   code: 'RATE_LIMITED', detail: (r) => `Too many attempts on this coupon; retry in ${seconds(r)} s`, headers: (r) => ({ 'Retry-After': seconds(r) }),
 };
 
+/** What a change stock buckets do not carry yet answers on a coupon split into buckets (admission-store.ts). */
+export const BUCKETED: readonly ProblemCode[] = ['NOT_FOR_BUCKETED_COUPONS'];
+
 /** What every admission route may answer when Redis or the event log did not: see error-handler.ts. */
 export const UNANSWERED: readonly ProblemCode[] = ['OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'];
 

@@ -34,6 +34,8 @@ export const adminCouponSchema = publicCouponSchema.extend({
   }),
   createdAt: z.string(),
   closedAt: z.string().nullable(),
+  /** How many stock buckets (Redis slots) its admissions spread over. */
+  buckets: z.number().int(),
 });
 
 export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof publicCouponSchema> {
@@ -67,6 +69,7 @@ export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof a
     eligibility: s.eligibility,
     createdAt: s.createdAt.toISOString(),
     closedAt: s.closedAt?.toISOString() ?? null,
+    buckets: s.definition.buckets ?? 1,
   };
 }
 
@@ -96,10 +99,11 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
     },
     createdAt: row.created_at.toISOString(),
     closedAt: row.closed_at?.toISOString() ?? null,
+    buckets: (row.definition ? (JSON.parse(row.definition) as { buckets?: number }).buckets : undefined) ?? 1,
   };
 }
 
 export function publicCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof publicCouponSchema> {
-  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, eligibility, createdAt: _created, closedAt: _closed, ...rest } = adminCouponRowView(row, now);
+  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, eligibility, createdAt: _created, closedAt: _closed, buckets: _buckets, ...rest } = adminCouponRowView(row, now);
   return { ...rest, eligibility: publicEligibility(eligibility) };
 }

@@ -119,8 +119,17 @@ export interface NotificationDeliveryTable {
   updated_at: Timestamp;
 }
 
+/** A stock bucket's issues and uses of a coupon split into buckets (each its bucket's highest nth seen). */
+export interface CouponBucketTable {
+  coupon_id: string;
+  bucket: number;
+  issued_up_to: number;
+  used_up_to: number;
+}
+
 export interface Database {
   coupon: CouponTable;
+  coupon_bucket: CouponBucketTable;
   issued_coupon: IssuedCouponTable;
   coupon_event_range: CouponEventRangeTable;
   projection_checkpoint: ProjectionCheckpointTable;

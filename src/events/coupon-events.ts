@@ -9,6 +9,10 @@ import { RESERVED_CLAIMS } from '../auth/identity.ts';
 const isoInstant = z.iso.datetime({ offset: true });
 const id = z.string().min(1).max(64);
 const userId = z.string().min(1).max(191);
+/** A stock bucket of a coupon (0 holds the coupon's own keys). */
+const bucketNumber = z.number().int().min(0).max(63);
+/** Up to 64 stock buckets: the default 1 keeps every decision of the coupon in one Redis slot. */
+export const MAX_BUCKETS = 64;
 
 export const discountSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('PERCENT'), value: z.number().int().min(1).max(100) }),
@@ -42,6 +46,8 @@ export const couponCreatedData = z.strictObject({
   code: z.string().min(4).max(32).optional(),
   /** Since eligibility: who may be issued it (older CouponCreated events have none: anyone). */
   eligibility: eligibilitySchema.optional(),
+  /** Since stock buckets: how many Redis slots its stock is split over (absent: 1). */
+  buckets: z.number().int().min(1).max(MAX_BUCKETS).optional(),
 });
 
 export const couponIssuedData = z.strictObject({
@@ -51,6 +57,12 @@ export const couponIssuedData = z.strictObject({
   validUntil: isoInstant,
   /** Since eligibility, when the coupon required claims: the holder's claims that qualified them, so an audit can check. */
   claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  /**
+   * On a coupon split into stock buckets: the bucket that issued it and its nth issue there. Sequences then come
+   * from each bucket's ranges, not in issue order, so the coupon's issued count is the sum of the buckets' counts.
+   */
+  bucket: bucketNumber.optional(),
+  bucketIssued: z.number().int().min(1).optional(),
 });
 
 const orderId = z.string().min(1).max(100).nullable();
@@ -67,6 +79,8 @@ export const couponUsedData = z.strictObject({
   orderId,
   /** The nth use of this issued coupon (a cancelled use lets it be used again): a copy of an older use is told from a new one. */
   useGeneration: z.number().int().min(1),
+  /** On a coupon split into stock buckets: the holder's bucket, where `useSequence` counts (uses are the sum over buckets). */
+  bucket: bucketNumber.optional(),
 });
 
 /** A use undone because its order was cancelled: the issued coupon is usable again inside its validity. */
@@ -100,6 +114,19 @@ export const couponsRevokedData = z.strictObject({
 });
 
 export const couponIssuanceClosedData = z.strictObject({});
+
+/**
+ * Stock moved between two buckets of one coupon (../coupons/buckets): the sequences `first`..`last`, out of
+ * `fromBucket` (CouponStockMoved, in its outbox) and into `toBucket` (CouponStockReceived, in the other's),
+ * once each per `transferId` however often either side is retried.
+ */
+export const couponStockMovedData = z.strictObject({
+  transferId: z.uuid(),
+  fromBucket: bucketNumber,
+  toBucket: bucketNumber,
+  first: z.number().int().min(1),
+  last: z.number().int().min(1),
+});
 
 /**
  * Since v2 a setting's change carries the coupon's setting revision (one counter for the window, the required
@@ -158,6 +185,8 @@ export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponIssuanceClosed', couponIssuanceClosedData),
   envelope('CouponStockAdded', couponStockAddedData),
   envelope('CouponIssueWindowChanged', couponIssueWindowChangedData, 2),
+  envelope('CouponStockMoved', couponStockMovedData),
+  envelope('CouponStockReceived', couponStockMovedData),
 ]);
 
 export type CouponEvent = z.infer<typeof couponEventSchema>;
@@ -166,7 +195,7 @@ export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T 
 /** The version every event type is written in today (older ones are upcast where read). */
 export const LATEST_VERSION = Object.fromEntries(couponEventSchema.options.map((o) => [o.shape.type.value, o.shape.version.value])) as { [T in CouponEventType]: EventOf<T>['version'] };
 export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked',
-  'CouponEligibilityChanged', 'CouponAllowListChunkAdded', 'CouponAllowListReplaced'] as const satisfies readonly CouponEventType[];
+  'CouponEligibilityChanged', 'CouponAllowListChunkAdded', 'CouponAllowListReplaced', 'CouponStockMoved', 'CouponStockReceived'] as const satisfies readonly CouponEventType[];
 
 export class InvalidEventError extends Error {
   readonly raw: unknown;

@@ -44,6 +44,26 @@ export function outboxEntryToEvent(fields: string[]): CouponEvent {
   });
 }
 
+/**
+ * The entries an entry must follow into the log (prelude.lua's `append` gate, field g: `stream|id;…`): entries of
+ * other outboxes it depends on, such as the CouponStockMoved a bucket's CouponStockReceived takes in.
+ */
+export function entryGate(fields: string[]): [stream: string, id: string][] {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] !== 'g') continue;
+    return fields[i + 1]!.split(';').filter((part) => part !== '').map((part) => part.split('|') as [string, string]);
+  }
+  return [];
+}
+
+/** Whether every entry a gate names has left its outbox (the relay deletes an entry once Kafka has it). */
+export async function gateOpen(redis: Redis, gate: [stream: string, id: string][]): Promise<boolean> {
+  for (const [stream, id] of gate) {
+    if ((await redis.xrange(stream, '-', id, 'COUNT', 1)).length > 0) return false;
+  }
+  return true;
+}
+
 export interface OutboxDepth {
   /** Pending events per shard, in shard order. */
   pending: number[];

@@ -113,6 +113,16 @@ export function refreshSlotsAfter(redis: Redis, error: unknown): void {
   if (isCluster(redis) && error instanceof ReplyError && /^MOVED\b/.test((error as Error).message)) (redis as unknown as Cluster).refreshSlotsCache();
 }
 
+/** On a cluster, the master (host:port) serving each slot now, from CLUSTER SLOTS; undefined on one Redis. */
+export async function slotMasters(redis: Redis): Promise<((slot: number) => string) | undefined> {
+  if (!isCluster(redis)) return undefined;
+  const ranges = (await redis.cluster('SLOTS')) as unknown as [number, number, [string, number], ...unknown[]][];
+  return (slot) => {
+    const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+    return range ? `${range[2][0]}:${range[2][1]}` : 'unserved';
+  };
+}
+
 /** Empties every node (tests, benchmarks and tools that own their Redis). */
 export async function flushEveryNode(redis: Redis): Promise<void> {
   await Promise.all(masterNodes(redis).map((node) => node.flushdb()));

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogMessage } from '../kafka/kafka-client.ts';
 import type { Logger } from '../log/logger.ts';
-import { oldestEntries, outboxEntryToEvent, type OutboxEntry } from '../outbox/outbox.ts';
+import { entryGate, gateOpen, oldestEntries, outboxEntryToEvent, shardKeys, type OutboxEntry } from '../outbox/outbox.ts';
+import type { EventOf } from '../events/coupon-events.ts';
 import type { Liveness } from '../runtime/liveness.ts';
 import type { Lease, ShardLeases } from './shard-leases.ts';
 
@@ -25,6 +26,11 @@ export interface RelayOptions {
   lingerMs: number;
   logger: Logger;
   liveness?: Liveness;
+  /**
+   * Called before a CouponStockMoved is sent, with the entry it came from: the transfer taken in by its bucket
+   * if no asker did (a process that died between giving and taking leaves no stock in flight).
+   */
+  beforeMoved?: (event: EventOf<'CouponStockMoved'>, gate: string) => Promise<void>;
 }
 
 interface HeldShard {
@@ -131,10 +137,12 @@ export class OutboxRelay {
       if (total(more) >= total(read)) read = more;
     }
 
-    const batches = [...read].flatMap(([shard, entries]) => {
+    const batches: ShardBatch[] = [];
+    for (const [shard, entries] of read) {
       const held = this.held.get(shard);
-      return held ? [this.toBatch(held, entries)] : [];
-    });
+      const ready = held ? await this.ready(shard, entries) : [];
+      if (held && ready.length > 0) batches.push(this.toBatch(held, ready));
+    }
     // Fenced: only shards still this relay's, by the token it read them under, are sent.
     const owned: ShardBatch[] = [];
     const renewedAt = Date.now();
@@ -164,6 +172,29 @@ export class OutboxRelay {
       metrics.relayDeadLetters.inc(batch.deadLetters.length);
     }
     return messages.length;
+  }
+
+  /**
+   * The entries that may be sent now, in order: up to the first whose gate is still closed (it follows entries of
+   * other shards not sent yet: a bucket's stock received after it was moved, a coupon's close after its buckets'
+   * last issues), each CouponStockMoved completed first.
+   */
+  private async ready(shard: number, entries: OutboxEntry[]): Promise<OutboxEntry[]> {
+    for (let i = 0; i < entries.length; i++) {
+      const [id, fields] = entries[i]!;
+      const gate = entryGate(fields);
+      if (gate.length > 0 && !(await gateOpen(this.o.reader, gate))) return entries.slice(0, i);
+      if (this.o.beforeMoved && fields.includes('CouponStockMoved')) {
+        let event;
+        try {
+          event = outboxEntryToEvent(fields);
+        } catch {
+          continue;
+        }
+        if (event.type === 'CouponStockMoved') await this.o.beforeMoved(event, `${shardKeys(shard).outbox}|${id}`);
+      }
+    }
+    return entries;
   }
 
   private toBatch(held: HeldShard, entries: OutboxEntry[]): ShardBatch {

@@ -4,6 +4,8 @@ import { watchOutbox } from '../metrics/runtime-gauges.ts';
 import { connectRedis, type Redis } from '../redis/redis-client.ts';
 import { OutboxRelay } from '../relay/outbox-relay.ts';
 import { ShardLeases } from '../relay/shard-leases.ts';
+import { ScriptRunner } from '../coupons/admission/script-runner.ts';
+import { StockBuckets } from '../coupons/admission/stock-buckets.ts';
 import { redisTarget, type Runtime } from '../runtime/runtime.ts';
 import type { RunningRole } from './role.ts';
 
@@ -17,6 +19,7 @@ export async function startRelay(runtime: Runtime, reader?: Redis): Promise<Runn
   const log = logger.child({ role: 'relay' });
   watchOutbox(runtime);
   const readerConnection = reader ?? (await connectRedis(redisTarget(runtime.config), config.redis, log));
+  const buckets = new StockBuckets(new ScriptRunner(redis, config.admission));
   const relay = new OutboxRelay({
     redis,
     reader: readerConnection,
@@ -28,6 +31,7 @@ export async function startRelay(runtime: Runtime, reader?: Redis): Promise<Runn
     lingerMs: config.relay.lingerMs,
     logger: log,
     liveness: runtime.liveness,
+    beforeMoved: (moved, gate) => buckets.completeTransfer(moved.couponId, moved.data, gate),
   });
   const running = relay.run();
   return {

@@ -33,7 +33,7 @@ rebuild('a rebuild while issue traffic flows swaps in tables equal to the log, a
   stop = true;
   await load;
   assert.is(code, 0, output);
-  assert.match(output, /coupon\+issued_coupon\+coupon_history: \d+ events in .* -> coupon, issued_coupon, coupon_event_range \(swapped in\)/);
+  assert.match(output, /coupon\+issued_coupon\+coupon_history: \d+ events in .* -> coupon, coupon_bucket, issued_coupon, coupon_event_range \(swapped in\)/);
   assert.match(output, /█+.*%.*ev\/s.*ETA/, 'a progress bar with rate and ETA');
   assert.equal([...statuses.keys()].sort(), [200, 201], `the API answered every request: ${JSON.stringify([...statuses])}`);
 

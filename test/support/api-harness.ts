@@ -3,6 +3,7 @@ import { signAccessToken } from '../../src/auth/token-signer.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';
 import { shardKeys } from '../../src/outbox/outbox.ts';
 import { shardOf } from '../../src/ids/ids.ts';
+import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { parseCouponEvent, type CouponEvent } from '../../src/events/coupon-events.ts';
 import { partitionFor } from '../../src/kafka/kafka-client.ts';
@@ -156,11 +157,16 @@ export class Harness {
     return perPartition.flat().map((m) => parseCouponEvent(JSON.parse(m.value!)));
   }
 
-  /** Waits until the relay has emptied the coupon's outbox shard. */
+  /** Waits until the relay has emptied the coupon's outbox shard (and the shard of each of its stock buckets). */
   async drained(couponId: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while ((await this.outboxLength(couponId)) > 0) {
-      if (Date.now() > deadline) throw new Error(`outbox for ${couponId} not drained in ${timeoutMs} ms`);
+    const placed = await this.runtime.redis.hget(couponKeys(couponId, this.runtime.config.admission.shards).coupon, 'bsh');
+    const shards = placed ? placed.split(',').map(Number) : [shardOf(couponId, this.runtime.config.admission.shards)];
+    const outboxes = [...new Set(shards)].map((shard) => shardKeys(shard).outbox);
+    for (;;) {
+      const pending = await Promise.all(outboxes.map((key) => this.runtime.redis.xlen(key)));
+      if (pending.every((n) => n === 0)) return;
+      if (Date.now() > deadline) throw new Error(`outboxes of ${couponId} not drained in ${timeoutMs} ms: ${pending.join(', ')} entries left`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -14,7 +14,7 @@ import type { Harness } from './api-harness.ts';
 export async function replayedAndLiveRows(harness: Harness, couponId: string, batchSize = 1): Promise<{ replayed: unknown; live: unknown }> {
   const db = harness.runtime.db;
   const suffix = `__t${randomBytes(4).toString('hex')}`;
-  const tables = { coupon: `coupon${suffix}`, issued_coupon: `issued_coupon${suffix}` };
+  const tables = { coupon: `coupon${suffix}`, issued_coupon: `issued_coupon${suffix}`, coupon_bucket: `coupon_bucket${suffix}` };
   for (const [live, copy] of Object.entries(tables)) await sql`CREATE TABLE ${sql.table(copy)} LIKE ${sql.table(live)}`.execute(db);
   try {
     const events = await harness.eventsOf(couponId);

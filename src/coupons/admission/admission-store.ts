@@ -15,6 +15,9 @@ import { issueScript } from './issue-script.ts';
 import { revokeScript } from './revoke-script.ts';
 import { ScriptRunner, type AdmissionSettings } from './script-runner.ts';
 import { stockScript } from './stock-script.ts';
+import { homeBucket, StockBuckets } from './stock-buckets.ts';
+import { keysOfBucket } from './keys.ts';
+import { Problem } from '../../http/problem.ts';
 import { useScript } from './use-script.ts';
 import { windowScript } from './window-script.ts';
 
@@ -31,6 +34,7 @@ export type { AllowListStep } from './allow-list-script.ts';
  */
 export class AdmissionStore {
   private readonly runner: ScriptRunner;
+  readonly buckets: StockBuckets;
   /** Asked when a coupon is not found: true if it was lost from Redis and is there again. */
   private readonly restoreIfLost: (couponId: string) => Promise<boolean>;
   /** Asked when a cancellation meets a use Redis recorded before cancellations: rewrites it from the log. */
@@ -45,6 +49,7 @@ export class AdmissionStore {
     },
   ) {
     this.runner = new ScriptRunner(redis, settings);
+    this.buckets = new StockBuckets(this.runner);
     this.restoreIfLost = restoreIfLost;
     this.readLegacyUses = readLegacyUses;
   }
@@ -55,17 +60,37 @@ export class AdmissionStore {
     return first.outcome === missing && (await this.restoreIfLost(couponId)) ? decide() : first;
   }
 
-  create(couponId: string, eventId: string, definition: CouponDefinition, meta: EventMeta, request: AdmissionRequest): Promise<CreateResult> {
-    return createScript(this.runner, couponId, eventId, definition, meta, request);
+  /** Refuses a change stock buckets do not carry yet (README, "One hot coupon"): 409, nothing changed. */
+  private async notBucketed(couponId: string, change: string): Promise<void> {
+    if (await this.buckets.layoutOf(couponId)) {
+      throw new Problem('NOT_FOR_BUCKETED_COUPONS', `${change} is not yet possible on a coupon split into stock buckets; nothing was changed`);
+    }
+  }
+
+  /** A coupon split into buckets has its stock spread at once; one spread cut short only leaves more to move later. */
+  async create(couponId: string, eventId: string, definition: CouponDefinition, meta: EventMeta, request: AdmissionRequest): Promise<CreateResult> {
+    const buckets = definition.buckets ?? 1;
+    const shards = buckets > 1 ? await this.buckets.place(couponId, buckets) : [];
+    const created = await createScript(this.runner, couponId, eventId, definition, meta, request, shards);
+    if (created.outcome === 'CREATED' && !created.replayed) this.buckets.created(couponId, shards);
+    if (created.outcome === 'CREATED' && !created.replayed && buckets > 1) {
+      await this.buckets.spread({ couponId, shards }, definition.totalQuantity, meta).catch(() => undefined);
+    }
+    return created;
   }
 
   /** `claims`: the caller's eligibility claims as JSON (Identity.claims). */
-  issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims = '{}'): Promise<IssueResult> {
+  async issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims = '{}'): Promise<IssueResult> {
+    const layout = await this.buckets.layoutOf(couponId);
+    if (layout) return this.buckets.issue(layout, userId, eventId, meta, request, claims);
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => issueScript(this.runner, couponId, userId, eventId, meta, request, claims));
   }
 
-  use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest): Promise<UseResult> {
-    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', () => useScript(this.runner, couponId, sequence, userId, eventId, orderId, meta, request));
+  /** On a coupon split into buckets, decided in the holder's home bucket, where their holding lives. */
+  async use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest): Promise<UseResult> {
+    const layout = await this.buckets.layoutOf(couponId);
+    const keys = layout ? keysOfBucket(layout, homeBucket(userId, layout.shards.length)) : this.runner.keys(couponId);
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', () => useScript(this.runner, couponId, sequence, userId, eventId, orderId, meta, request, keys));
   }
 
   /**
@@ -73,7 +98,8 @@ export class AdmissionStore {
    * cancellations kept neither its holder nor its order: those are read from the log into Redis, then the
    * cancellation is decided against them.
    */
-  cancelUse(couponId: string, sequence: number, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
+  async cancelUse(couponId: string, sequence: number, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
+    await this.notBucketed(couponId, 'Cancelling a use');
     return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => {
       const once = () => cancelScript(this.runner, couponId, sequence, orderId, eventId, meta, request);
       let decided = await once();
@@ -86,27 +112,38 @@ export class AdmissionStore {
     });
   }
 
-  close(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => closeScript(this.runner, couponId, eventId, meta, request));
+  /**
+   * On a coupon split into buckets, every other bucket is closed first and the coupon's CouponIssuanceClosed is
+   * sent after their last events: an asker refused in one bucket during the close may still be admitted in a
+   * bucket the close had not reached yet; once it answers, every bucket is closed.
+   */
+  async close(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {
+    const layout = await this.buckets.layoutOf(couponId);
+    const gate = layout ? await this.buckets.closeBuckets(layout) : '';
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => closeScript(this.runner, couponId, eventId, meta, request, gate));
   }
 
   /** Raises a coupon's stock, atomically with every admission of it. */
-  addStock(couponId: string, add: number, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<AddStockResult> {
+  async addStock(couponId: string, add: number, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<AddStockResult> {
+    await this.notBucketed(couponId, 'Adding stock');
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => stockScript(this.runner, couponId, add, eventId, meta, request));
   }
 
   /** Moves a coupon's issue window (either end; ISO instants, normalized), atomically with every admission of it. */
-  changeWindow(couponId: string, change: { issueStartAt?: string; issueEndAt?: string }, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<ChangeWindowResult> {
+  async changeWindow(couponId: string, change: { issueStartAt?: string; issueEndAt?: string }, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<ChangeWindowResult> {
+    await this.notBucketed(couponId, 'Moving the issue window');
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => windowScript(this.runner, couponId, change, eventId, meta, request));
   }
 
   /** The claims required of callers from now on (null: none), atomically with every admission. */
-  changeEligibility(couponId: string, requiredClaims: RequiredClaims | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<EligibilityResult> {
+  async changeEligibility(couponId: string, requiredClaims: RequiredClaims | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<EligibilityResult> {
+    await this.notBucketed(couponId, 'Changing eligibility');
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => eligibilityScript(this.runner, couponId, requiredClaims, eventId, meta, request));
   }
 
   /** One chunk of a revoke-unused run (see ../revoke/revoke-unused-run.ts). */
-  revokeChunk(couponId: string, holders: readonly (readonly [string, string | number])[], meta: EventMeta): Promise<RevokeChunkResult> {
+  async revokeChunk(couponId: string, holders: readonly (readonly [string, string | number])[], meta: EventMeta): Promise<RevokeChunkResult> {
+    await this.notBucketed(couponId, 'Revoking unused coupons');
     return revokeScript(this.runner, couponId, holders, meta);
   }
 
@@ -119,7 +156,8 @@ export class AdmissionStore {
   }
 
   /** One step of an allow-list upload (see ../eligibility/allow-list-runs.ts); a coupon lost from Redis is restored before a run's first step. */
-  allowListStep(couponId: string, change: AllowListStep, meta: EventMeta): Promise<string[]> {
+  async allowListStep(couponId: string, change: AllowListStep, meta: EventMeta): Promise<string[]> {
+    await this.notBucketed(couponId, 'An allow-list');
     const once = () => allowListScript(this.runner, couponId, change, meta);
     if (change.step === 'add' || change.step === 'commit') return once();
     const first = async () => {
@@ -135,6 +173,8 @@ export class AdmissionStore {
 
   async snapshot(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
     const first = await readSnapshot(this.runner, couponId, userId);
-    return first === undefined && (await this.restoreIfLost(couponId)) ? readSnapshot(this.runner, couponId, userId) : first;
+    const head = first === undefined && (await this.restoreIfLost(couponId)) ? await readSnapshot(this.runner, couponId, userId) : first;
+    const layout = head && (head.definition.buckets ?? 1) > 1 ? await this.buckets.layoutOf(couponId) : undefined;
+    return head && layout ? this.buckets.snapshot(head, layout, userId) : head;
   }
 }

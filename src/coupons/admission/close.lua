@@ -1,5 +1,5 @@
 -- KEYS: coupon, outbox, memo
--- ARGV: couponId, eventId, meta, fingerprint, memoTtlMs, outboxMaxEntries (last)
+-- ARGV: couponId, eventId, meta, fingerprint, memoTtlMs, gate ('' for none: see prelude's append), outboxMaxEntries (last)
 local replayed = recall(KEYS[3], ARGV[4])
 if replayed then return replayed end
 local c = redis.call('HMGET', KEYS[1], 'st', 'cl')
@@ -8,7 +8,7 @@ if c[1] == 'CLOSED' then return {'COUPON_CLOSED', c[2]} end
 if backlogged(KEYS[2], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'st', 'CLOSED', 'cl', now)
-append(KEYS[2], 'CouponIssuanceClosed', ARGV[2], ARGV[1], now, '{}', ARGV[3])
+append(KEYS[2], 'CouponIssuanceClosed', ARGV[2], ARGV[1], now, '{}', ARGV[3], '1', ARGV[6])
 -- API processes answering a sold-out coupon from memory learn that it is closed now (settled-coupons.ts).
 redis.call('PUBLISH', 'coupon-closed', ARGV[1])
 return remember(KEYS[3], ARGV[4], ARGV[5], {'CLOSED', tostring(now)})

@@ -2,8 +2,10 @@ import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { CouponDefinition, CreateResult, EventMeta } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
 
-/** create.lua: the coupon's admission state and its CouponCreated, once per id. */
-export async function createScript(runner: ScriptRunner, couponId: string, eventId: string, definition: CouponDefinition, meta: EventMeta, request: AdmissionRequest): Promise<CreateResult> {
+/** create.lua: the coupon's admission state and its CouponCreated, once per id; `bucketShards`: where its stock buckets live, when split. */
+export async function createScript(
+  runner: ScriptRunner, couponId: string, eventId: string, definition: CouponDefinition, meta: EventMeta, request: AdmissionRequest, bucketShards: readonly number[] = [],
+): Promise<CreateResult> {
   const k = runner.keys(couponId);
   const memo = runner.memo(couponId, request);
   const { eligibility } = definition;
@@ -11,7 +13,7 @@ export async function createScript(runner: ScriptRunner, couponId: string, event
     k.coupon, k.outbox, memo.key, couponId, eventId, JSON.stringify(meta), JSON.stringify(definition), definition.totalQuantity,
     Date.parse(definition.issueStartAt), Date.parse(definition.issueEndAt), Date.parse(definition.validFrom),
     Date.parse(definition.validUntil), definition.validFrom, definition.validUntil, memo.fingerprint, memo.ttlMs,
-    eligibility?.requiredClaims ? JSON.stringify(eligibility.requiredClaims) : '', eligibility?.allowList ? '1' : '',
+    eligibility?.requiredClaims ? JSON.stringify(eligibility.requiredClaims) : '', eligibility?.allowList ? '1' : '', definition.buckets ?? 1, bucketShards.join(','),
   ]);
   if (outcome === 'CREATED') return { outcome, createdAt: new Date(Number(at)), replayed };
   return { outcome: outcome as Exclude<CreateResult['outcome'], 'CREATED'> };

@@ -21,13 +21,30 @@ export interface CouponKeys {
 }
 
 export function couponKeys(couponId: string, shards: number): CouponKeys {
-  const shard = shardOf(couponId, shards);
+  return bucketKeys(couponId, 0, shardOf(couponId, shards));
+}
+
+/**
+ * The keys of stock bucket `bucket` of a coupon split into buckets (stock-buckets.ts), which lives in admission
+ * shard `shard` (bucket-placement.ts): bucket 0 is the coupon's own keys; every other bucket has the same key
+ * shapes under its own name, so the same scripts run on it, in its shard's slot.
+ */
+export function bucketKeys(couponId: string, bucket: number, shard: number): CouponKeys {
   const t = tag(shard);
+  const id = bucket === 0 ? couponId : `${couponId}:b${bucket}`;
   return {
-    coupon: `${t}:c:${couponId}`, holders: `${t}:h:${couponId}`, used: `${t}:u:${couponId}`, outbox: shardKeys(shard).outbox,
+    coupon: `${t}:c:${id}`, holders: `${t}:h:${id}`, used: `${t}:u:${id}`, outbox: shardKeys(shard).outbox,
     memo: (requestId) => `${t}:rq:${requestId}`,
-    attempts: (route, userId) => `${t}:rl:${route}:${couponId}:${userId}`,
-    allowLists: [`${t}:al:${couponId}:a`, `${t}:al:${couponId}:b`],
-    staged: (restoreId) => [`${t}:rs:${couponId}:${restoreId}:h`, `${t}:rs:${couponId}:${restoreId}:u`, `${t}:rs:${couponId}:${restoreId}:al`],
+    attempts: (route, userId) => `${t}:rl:${route}:${id}:${userId}`,
+    allowLists: [`${t}:al:${id}:a`, `${t}:al:${id}:b`],
+    staged: (restoreId) => [`${t}:rs:${id}:${restoreId}:h`, `${t}:rs:${id}:${restoreId}:u`, `${t}:rs:${id}:${restoreId}:al`],
   };
 }
+
+/** A coupon split into buckets: where each bucket lives (the shard of bucket b at b). */
+export interface BucketLayout {
+  couponId: string;
+  shards: readonly number[];
+}
+
+export const keysOfBucket = (layout: BucketLayout, bucket: number): CouponKeys => bucketKeys(layout.couponId, bucket, layout.shards[bucket]!);

@@ -6,8 +6,12 @@ end
 
 -- The outbox entry is the event, written in the same atomic step as the decision it records.
 -- `version`: the event's, when past its first (the relay reads an entry without one, as older ones are, as version 1).
-local function append(outbox, event_type, event_id, coupon_id, at, data, meta, version)
-  redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta, 'v', version or '1')
+-- `gate`: entries of other outboxes the relay must have sent before this one ('' for none; see outbox.ts's entryGate).
+local function append(outbox, event_type, event_id, coupon_id, at, data, meta, version, gate)
+  if gate and gate ~= '' then
+    return redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta, 'v', version or '1', 'g', gate)
+  end
+  return redis.call('XADD', outbox, '*', 't', event_type, 'e', event_id, 'c', coupon_id, 'at', at, 'd', data, 'm', meta, 'v', version or '1')
 end
 
 -- What became of an issued coupon, as the used hash keeps it under its sequence: JSON {s, at, g, u, o} with
@@ -89,4 +93,36 @@ end
 local function remember(memo, fingerprint, ttl_ms, reply)
   redis.call('SET', memo, cjson.encode({ f = fingerprint, r = reply }), 'PX', ttl_ms)
   return reply
+end
+
+-- A stock bucket's unissued sequences: the range lo..hi, then the ranges in `more` ('first-last,…'), lowest first.
+-- Answers the next one, taken, or nil when the bucket is dry.
+local function take_sequence(bucket)
+  local s = redis.call('HMGET', bucket, 'lo', 'hi', 'more')
+  local lo, hi = tonumber(s[1] or '1'), tonumber(s[2] or '0')
+  if lo > hi then
+    if not s[3] or s[3] == '' then return nil end
+    local first, last, rest = string.match(s[3], '^(%d+)-(%d+),?(.*)$')
+    lo, hi = tonumber(first), tonumber(last)
+    redis.call('HSET', bucket, 'hi', hi, 'more', rest)
+  end
+  redis.call('HSET', bucket, 'lo', lo + 1)
+  return lo
+end
+
+-- Takes in sequences first..last moved from another bucket, once per transfer id, with the coupon's settings
+-- (`settings`: the giver's `cfg`, JSON field → value, kept as this bucket's `cfg`) for a bucket that holds none yet; a setting it holds already (a close that
+-- reached it first) is kept. `gate`: the CouponStockMoved entry it must follow in the log.
+local function receive_stock(bucket, outbox, coupon_id, transfer_id, from, to, first, last, settings, event_id, meta, gate, now)
+  if redis.call('HSETNX', bucket, 'x:' .. transfer_id, 1) == 0 then return false end
+  for field, value in pairs(cjson.decode(settings)) do redis.call('HSETNX', bucket, field, value) end
+  redis.call('HSETNX', bucket, 'cfg', settings)
+  redis.call('HSETNX', bucket, 'bkn', to)
+  local more = redis.call('HGET', bucket, 'more')
+  local range = first .. '-' .. last
+  if more and more ~= '' then range = more .. ',' .. range end
+  redis.call('HSET', bucket, 'more', range)
+  append(outbox, 'CouponStockReceived', event_id, coupon_id, now,
+    cjson.encode({ transferId = transfer_id, fromBucket = tonumber(from), toBucket = tonumber(to), first = tonumber(first), last = tonumber(last) }), meta, '1', gate)
+  return true
 end

@@ -25,14 +25,21 @@ export const SCRIPTS = {
   couponAllowList: { numberOfKeys: 4, lua: script('allow-list') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
   couponAllowListMember: { numberOfKeys: 3, lua: script('allow-list-member') },
+  bucketIssue: { numberOfKeys: 5, lua: script('bucket-issue') },
+  bucketGive: { numberOfKeys: 2, lua: script('bucket-give') },
+  bucketReceive: { numberOfKeys: 2, lua: script('bucket-receive') },
+  bucketClose: { numberOfKeys: 2, lua: script('bucket-close') },
+  bucketRead: { numberOfKeys: 3, lua: script('bucket-read') },
 };
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
 type ScriptedRedis = Redis & Record<keyof typeof SCRIPTS, ScriptCall>;
-export type DecisionScript = Exclude<keyof typeof SCRIPTS, 'couponRead' | 'couponAllowListMember'>;
+type ReadScript = 'couponRead' | 'couponAllowListMember' | 'bucketRead';
+export type DecisionScript = Exclude<keyof typeof SCRIPTS, ReadScript>;
 const DECISION_NAMES: Record<DecisionScript, string> = {
   couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window',
   couponCancelUse: 'cancel-use', couponRevoke: 'revoke', couponEligibility: 'eligibility', couponAllowList: 'allow-list',
+  bucketIssue: 'issue', bucketGive: 'bucket-give', bucketReceive: 'bucket-receive', bucketClose: 'close',
 };
 
 export interface AdmissionSettings {
@@ -90,9 +97,9 @@ export class ScriptRunner {
     return couponKeys(couponId, this.settings.shards);
   }
 
-  /** The arguments every remembered decision ends its keys with (the memo key) and names (fingerprint, how long). */
-  memo(couponId: string, request: AdmissionRequest): { key: string; fingerprint: string; ttlMs: number } {
-    return { key: this.keys(couponId).memo(request.requestId), fingerprint: request.fingerprint, ttlMs: memoTtlMs(request) };
+  /** The arguments every remembered decision ends its keys with (the memo key, in the slot of the keys decided on) and names (fingerprint, how long). */
+  memo(couponId: string, request: AdmissionRequest, keys = this.keys(couponId)): { key: string; fingerprint: string; ttlMs: number } {
+    return { key: keys.memo(request.requestId), fingerprint: request.fingerprint, ttlMs: memoTtlMs(request) };
   }
 
   /** The per-user attempt limit as the scripts take it: requests, window. */
@@ -156,8 +163,34 @@ export class ScriptRunner {
   }
 
   /** A read-only script. */
-  read(script: 'couponRead' | 'couponAllowListMember', args: (string | number)[]): Promise<string[]> {
+  read(script: ReadScript, args: (string | number)[]): Promise<string[]> {
     return this.reading(() => this.redis[script](...args));
+  }
+
+  /**
+   * A read an answer stands on (a bucketed coupon's SOLD_OUT): with `replicas: 1` it counts only once a replica holds
+   * everything it read, as a decision does, so a failover cannot take back what it saw. It changed nothing either way.
+   */
+  readConfirmed(script: ReadScript, args: (string | number)[]): Promise<string[]> {
+    return this.reading(() => (this.confirmed ? this.confirmed.call(script, args) : this.redis[script](...args)));
+  }
+
+  /**
+   * A read a decision waits on (a coupon's bucket layout, before its first decision in this process): asked again,
+   * as a decision is, while Redis does not answer within the retry time; then unavailable (it changed nothing).
+   */
+  async readRetried<T>(call: (redis: Redis) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.settings.retryMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call(this.redis);
+      } catch (error) {
+        if (classifyRedisFailure(error) === 'bug') throw error;
+        const pause = Math.min(500, 50 * 2 ** attempt);
+        if (Date.now() + pause >= deadline) throw new DependencyUnavailable('redis', error, true);
+        await sleep(pause);
+      }
+    }
   }
 
   /** A read changes nothing, so one Redis did not answer is simply unavailable (503, retry at will). */

@@ -2,12 +2,12 @@ import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { EventMeta, UseResult } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
 
-/** use.lua: the holder's coupon used (for `orderId` when named), or why not. */
+/** use.lua: the holder's coupon used (for `orderId` when named), or why not; `k`: the holder's stock bucket's keys, on a coupon split into buckets. */
 export async function useScript(
   runner: ScriptRunner, couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest,
+  k = runner.keys(couponId),
 ): Promise<UseResult> {
-  const k = runner.keys(couponId);
-  const memo = runner.memo(couponId, request);
+  const memo = runner.memo(couponId, request, k);
   const { reply: [outcome, at], replayed } = await runner.decide('couponUse', [
     k.coupon, k.holders, k.used, k.outbox, memo.key, k.attempts('use', userId), couponId, String(sequence), userId, eventId,
     orderId ?? '', JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(),

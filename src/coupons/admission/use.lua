@@ -1,4 +1,4 @@
--- KEYS: coupon, holders, used, outbox, memo, attempts
+-- KEYS: coupon (or the holder's stock bucket), holders, used, outbox, memo, attempts
 -- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs,
 --   outboxMaxEntries (last)
 -- The same rules, in the same order, as decideUse in ../rules/coupon-rules.ts.
@@ -6,7 +6,7 @@ local replayed = recall(KEYS[5], ARGV[7])
 if replayed then return replayed end
 local wait = over_limit(KEYS[6], ARGV[9], ARGV[10])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
-local c = redis.call('HMGET', KEYS[1], 'vf', 'vu')
+local c = redis.call('HMGET', KEYS[1], 'vf', 'vu', 'bkn')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
 local r = redemption(redis.call('HGET', KEYS[3], ARGV[2]))
@@ -22,5 +22,7 @@ redis.call('HSET', KEYS[3], ARGV[2], cjson.encode({ s = 'U', at = now, g = gener
 local use_seq = redis.call('HINCRBY', KEYS[1], 'usd', 1)
 local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3], useSequence = use_seq,
   orderId = order_or_null(ARGV[5]), useGeneration = generation }
+-- A stock bucket (../buckets) counts its own uses.
+if c[3] then data.bucket = tonumber(c[3]) end
 append(KEYS[4], 'CouponUsed', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[6], '3')
 return remember(KEYS[5], ARGV[7], ARGV[8], {'USED', tostring(now)})

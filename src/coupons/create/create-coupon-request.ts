@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { discountSchema, eligibilitySchema } from '../../events/coupon-events.ts';
+import { discountSchema, eligibilitySchema, MAX_BUCKETS } from '../../events/coupon-events.ts';
 import { couponCode } from '../codes/coupon-code.ts';
 import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
 
@@ -24,6 +24,8 @@ export const createCouponRequest = z
     validUntil: instant,
     code: couponCode.optional(),
     eligibility: eligibilitySchema.optional(),
+    /** Stock buckets: how many Redis slots (and so, on a cluster, masters) its admissions spread over. */
+    buckets: z.number().int().min(1).max(MAX_BUCKETS).optional(),
   })
   .superRefine((c, ctx) => {
     if (Date.parse(c.issueStartAt) >= Date.parse(c.issueEndAt)) {
@@ -31,6 +33,9 @@ export const createCouponRequest = z
     }
     if (Date.parse(c.validFrom) >= Date.parse(c.validUntil)) {
       ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after validFrom' });
+    }
+    if ((c.buckets ?? 1) > 1 && c.eligibility?.allowList) {
+      ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'a coupon with an allow-list is not split into buckets (yet)' });
     }
     if (Date.parse(c.issueEndAt) > Date.parse(c.validUntil)) {
       ctx.addIssue({ code: 'custom', path: ['issueEndAt'], message: 'must not be after validUntil' });

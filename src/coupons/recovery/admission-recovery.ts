@@ -41,6 +41,8 @@ export const ADMISSION_MARKER = 'admission:state';
  */
 export class AdmissionRecovery {
   private readonly inFlight = new Map<string, Promise<boolean>>();
+  /** Coupons split into stock buckets: not restored yet (README, "One hot coupon"), so a lost one answers 503, never "no such coupon". */
+  private readonly notRestorable = new Set<string>();
   /** Log events read by restores so far: what a restore cost. */
   eventsRead = 0;
 
@@ -72,6 +74,7 @@ export class AdmissionRecovery {
         const known = await this.deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst();
         if (!known) return false;
         await this.restore([couponId]);
+        if (this.notRestorable.has(couponId)) throw new DependencyUnavailable('redis', new Error(`${couponId} is split into stock buckets, which are not restored from the log yet`), true);
         return inRedis();
       })().catch((error: unknown) => {
         // The request's own decision found no coupon, so it changed nothing: a restore that could not read the
@@ -212,6 +215,11 @@ export class AdmissionRecovery {
    * race to another, or to a live coupon, changes nothing.
    */
   private async write(couponId: string, r: RebuiltCoupon): Promise<boolean> {
+    if (((JSON.parse(r.definition) as { buckets?: number }).buckets ?? 1) > 1) {
+      this.notRestorable.add(couponId);
+      this.deps.logger.error({ couponId }, 'a coupon split into stock buckets is not restored from the log yet; it answers 503 until Redis holds it again');
+      return false;
+    }
     const k = couponKeys(couponId, this.deps.shards);
     const { state } = r;
     const staged = k.staged(uuidv7());

@@ -39,7 +39,8 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
     if (!coupon || sequence === undefined || coupon.holders.has(event.data.userId)) return coupon;
     coupon.holders.set(event.data.userId, sequence);
-    coupon.issued = Math.max(coupon.issued, sequence);
+    // A stock bucket's sequences come from its ranges, not in issue order: each new holder is one more issued.
+    coupon.issued = event.data.bucket === undefined ? Math.max(coupon.issued, sequence) : coupon.issued + 1;
     return coupon;
   },
   CouponUsed: (coupon, event) => {
@@ -48,7 +49,8 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     const { useGeneration: generation, orderId } = event.data;
     if (coupon && sequence !== undefined && (coupon.redemptions.get(sequence)?.generation ?? 0) < generation) {
       coupon.redemptions.set(sequence, { state: 'USED', at: Date.parse(event.occurredAt), generation, orderId, userId: event.data.userId });
-      coupon.usedCount = Math.max(coupon.usedCount, event.data.useSequence);
+      // A stock bucket counts its own uses: each use of a later generation is one more.
+      coupon.usedCount = event.data.bucket === undefined ? Math.max(coupon.usedCount, event.data.useSequence) : coupon.usedCount + 1;
     }
     return coupon;
   },
@@ -124,6 +126,9 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     if (coupon) coupon.totalQuantity = Math.max(coupon.totalQuantity, event.data.totalQuantity);
     return coupon;
   },
+  // Stock moving between a coupon's buckets changes what it may issue nowhere but in the buckets' ledgers (../../audit/stock-ledger.ts).
+  CouponStockMoved: (coupon) => coupon,
+  CouponStockReceived: (coupon) => coupon,
 };
 
 /**

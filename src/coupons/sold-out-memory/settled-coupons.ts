@@ -139,6 +139,8 @@ export class SettledCoupons implements ChangeListener {
 
   private async load(couponId: string, outcome: Final, loading: Loading): Promise<void> {
     const { holders: key, coupon } = couponKeys(couponId, this.shards);
+    // A coupon split into stock buckets keeps its holders in every bucket: it is left to Redis (its own sold-out mark).
+    if (Number(await this.redis.hget(coupon, 'bk') ?? 1) > 1) return this.markDone(couponId);
     const holders = new Map<string, number>();
     let bytes = 0;
     let cursor = '0';

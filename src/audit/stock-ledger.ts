@@ -1,0 +1,67 @@
+type Range = [first: number, last: number];
+
+/** Takes `first`..`last` out of `ranges` (sorted, disjoint) when they hold all of it; false when they do not. */
+function takeOut(ranges: Range[], first: number, last: number): boolean {
+  const i = ranges.findIndex(([lo, hi]) => lo <= first && last <= hi);
+  if (i < 0) return false;
+  const [lo, hi] = ranges[i]!;
+  const rest: Range[] = [];
+  if (lo < first) rest.push([lo, first - 1]);
+  if (last < hi) rest.push([last + 1, hi]);
+  ranges.splice(i, 1, ...rest);
+  return true;
+}
+
+function putIn(ranges: Range[], first: number, last: number): void {
+  ranges.push([first, last]);
+  ranges.sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * The unissued sequences of a coupon split into stock buckets, bucket by bucket, as the log moves them: bucket
+ * 0 holds 1..total at creation; a transfer takes a range out of the giver (CouponStockMoved), holds it in
+ * flight, and puts it in the taker (CouponStockReceived, once); an issue takes its sequence out of the issuing
+ * bucket. Each step that takes what its bucket does not hold is a violation: a sequence issued twice or from
+ * stock its bucket never had, a transfer of stock the giver did not have, a transfer received twice or never sent.
+ */
+export class StockLedger {
+  private readonly buckets = new Map<number, Range[]>();
+  private readonly inFlight = new Map<string, { to: number; first: number; last: number }>();
+  private readonly received = new Set<string>();
+
+  constructor(total: number) {
+    this.buckets.set(0, [[1, total]]);
+  }
+
+  private of(bucket: number): Range[] {
+    let ranges = this.buckets.get(bucket);
+    if (!ranges) this.buckets.set(bucket, (ranges = []));
+    return ranges;
+  }
+
+  moved(m: { transferId: string; fromBucket: number; toBucket: number; first: number; last: number }): string | undefined {
+    if (this.inFlight.has(m.transferId) || this.received.has(m.transferId)) return `transfer ${m.transferId} sent twice`;
+    if (m.first > m.last || !takeOut(this.of(m.fromBucket), m.first, m.last)) return `bucket ${m.fromBucket} moved ${m.first}-${m.last}, which it did not hold`;
+    this.inFlight.set(m.transferId, { to: m.toBucket, first: m.first, last: m.last });
+    return undefined;
+  }
+
+  arrived(m: { transferId: string; toBucket: number; first: number; last: number }): string | undefined {
+    const sent = this.inFlight.get(m.transferId);
+    if (!sent) return this.received.has(m.transferId) ? `transfer ${m.transferId} received twice` : `transfer ${m.transferId} received but never sent`;
+    if (sent.to !== m.toBucket || sent.first !== m.first || sent.last !== m.last) return `transfer ${m.transferId} received as other stock than was sent`;
+    this.inFlight.delete(m.transferId);
+    this.received.add(m.transferId);
+    putIn(this.of(m.toBucket), m.first, m.last);
+    return undefined;
+  }
+
+  issued(bucket: number, sequence: number): string | undefined {
+    return takeOut(this.of(bucket), sequence, sequence) ? undefined : `bucket ${bucket} issued #${sequence}, which it did not hold`;
+  }
+
+  /** Whether the event with this transfer id was recorded already (a copy). */
+  knows(type: 'CouponStockMoved' | 'CouponStockReceived', transferId: string): boolean {
+    return type === 'CouponStockMoved' ? this.inFlight.has(transferId) || this.received.has(transferId) : this.received.has(transferId);
+  }
+}

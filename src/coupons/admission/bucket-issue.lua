@@ -1,0 +1,43 @@
+-- KEYS: bucket, holders, outbox, memo, attempts
+-- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON), bucket,
+--       then a transfer to take in first ('' transferId for none): transferId, fromBucket, first, last, settings (JSON),
+--       receivedEventId, gate, counted ('1': an earlier round of this request counted the attempt), outboxMaxEntries (last)
+-- issue.lua for one stock bucket of a coupon split into buckets (../buckets): the same rules in the same order,
+-- with the sequence taken from the bucket's ranges. A dry bucket answers DRY (the caller moves stock here from
+-- another bucket and asks again, or finds the coupon sold out); SOLD_OUT once the coupon was found sold out.
+if ARGV[11] ~= '' then
+  receive_stock(KEYS[1], KEYS[3], ARGV[1], ARGV[11], ARGV[12], ARGV[10], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[4], ARGV[17], now_ms())
+end
+local replayed = recall(KEYS[4], ARGV[5])
+if replayed then return replayed end
+local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc')
+if not c[1] then return {'NO_BUCKET'} end
+-- An asker sent round again after their bucket ran dry made one attempt, not one per round.
+if ARGV[18] ~= '1' then
+  local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])
+  if wait then return {'RATE_LIMITED', tostring(wait)} end
+end
+local held = redis.call('HGET', KEYS[2], ARGV[2])
+if held then return {'ALREADY_ISSUED', held} end
+if c[1] == 'CLOSED' then return {'COUPON_CLOSED'} end
+local now = now_ms()
+if now < tonumber(c[3]) then return {'ISSUE_NOT_STARTED'} end
+if now >= tonumber(c[4]) then return {'ISSUE_ENDED'} end
+local qualifying = true
+if c[7] then
+  qualifying = eligible(c[7], nil, {}, ARGV[2], ARGV[9])
+  if not qualifying then return {'NOT_ELIGIBLE'} end
+end
+if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
+local seq = take_sequence(KEYS[1])
+if not seq then
+  if c[2] then return {'SOLD_OUT'} end
+  return {'DRY'}
+end
+local n = redis.call('HINCRBY', KEYS[1], 'iss', 1)
+redis.call('HSET', KEYS[2], ARGV[2], seq)
+local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = ARGV[2], validFrom = c[5], validUntil = c[6],
+  bucket = tonumber(ARGV[10]), bucketIssued = n }
+if qualifying ~= true then data.claims = qualifying end
+append(KEYS[3], 'CouponIssued', ARGV[3], ARGV[1], now, cjson.encode(data), ARGV[4])
+return remember(KEYS[4], ARGV[5], ARGV[6], {'ISSUED', tostring(seq), tostring(now), c[5], c[6]})

@@ -1,0 +1,98 @@
+import { issuedCouponId } from '../../ids/ids.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
+import type { EventMeta, IssueResult } from './admission-results.ts';
+import type { ScriptRunner } from './script-runner.ts';
+import { keysOfBucket, type BucketLayout } from './keys.ts';
+
+/** Sequences moved out of one bucket toward another: what the taker needs to take them in. */
+export interface Transfer {
+  transferId: string;
+  from: number;
+  to: number;
+  first: number;
+  last: number;
+  /** The giver's `cfg`: the coupon's settings, for a bucket that holds none yet. */
+  settings: string;
+  /** The CouponStockMoved entry the taker's CouponStockReceived must follow in the log (outbox.ts's gate). */
+  gate: string;
+}
+
+/** What bucket-issue.lua answers: an issue's outcome, or that this bucket is dry (or was never given stock). */
+export type BucketIssueResult = IssueResult | { outcome: 'DRY' | 'NO_BUCKET' };
+
+/** bucket-issue.lua: the next coupon of the asker's bucket for them, taking in `transfer` first when given; `counted`: a later round of one request (its attempt counted once). */
+export async function bucketIssueScript(
+  runner: ScriptRunner, layout: BucketLayout, bucket: number, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string,
+  transfer: Transfer | undefined, receivedEventId: string, counted: boolean,
+): Promise<BucketIssueResult> {
+  const { couponId } = layout;
+  const k = keysOfBucket(layout, bucket);
+  const memo = runner.memo(couponId, request, k);
+  const t = transfer ?? { transferId: '', from: '', first: '', last: '', settings: '', gate: '' };
+  const { reply: [outcome, a, b, c, d], replayed } = await runner.decide('bucketIssue', [
+    k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), couponId, userId, eventId, JSON.stringify(meta), memo.fingerprint, memo.ttlMs,
+    ...runner.limit(), claims, bucket, t.transferId, t.from, t.first, t.last, t.settings, receivedEventId, t.gate, counted ? '1' : '',
+  ]);
+  switch (outcome) {
+    case 'ISSUED':
+      return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)), issuedAt: new Date(Number(b)), validFrom: c!, validUntil: d!, replayed };
+    case 'ALREADY_ISSUED':
+      return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)) };
+    case 'RATE_LIMITED':
+      return { outcome, retryAfterMs: Number(a) };
+    default:
+      return { outcome: outcome as Exclude<BucketIssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED' | 'RATE_LIMITED'> };
+  }
+}
+
+/** bucket-give.lua: `count` sequences (or half what it holds) moved out of bucket `from` toward `to`; undefined when it has none. */
+export async function bucketGiveScript(
+  runner: ScriptRunner, layout: BucketLayout, transferId: string, from: number, to: number, count: number | undefined, eventId: string, meta: EventMeta,
+): Promise<Transfer | undefined> {
+  const k = keysOfBucket(layout, from);
+  const { reply: [outcome, first, last, entry, settings] } = await runner.decide('bucketGive', [
+    k.coupon, k.outbox, layout.couponId, transferId, from, to, count ?? '', eventId, JSON.stringify(meta),
+  ]);
+  if (outcome !== 'GIVEN') return undefined;
+  return { transferId, from, to, first: Number(first), last: Number(last), settings: settings!, gate: `${k.outbox}|${entry!}` };
+}
+
+/** bucket-receive.lua: a transfer taken in by its bucket without an issue; false when it was taken in before. */
+export async function bucketReceiveScript(runner: ScriptRunner, layout: BucketLayout, transfer: Transfer, eventId: string, meta: EventMeta): Promise<boolean> {
+  const k = keysOfBucket(layout, transfer.to);
+  const { reply: [outcome] } = await runner.decide('bucketReceive', [
+    k.coupon, k.outbox, layout.couponId, transfer.transferId, transfer.from, transfer.to, transfer.first, transfer.last, transfer.settings, eventId, JSON.stringify(meta), transfer.gate,
+  ]);
+  return outcome === 'RECEIVED';
+}
+
+/** bucket-close.lua: issuing closed in one bucket; answers the gate the coupon's close must follow ('' when its outbox is empty). */
+export async function bucketCloseScript(runner: ScriptRunner, layout: BucketLayout, bucket: number): Promise<string> {
+  const k = keysOfBucket(layout, bucket);
+  const { reply: [, newest] } = await runner.decide('bucketClose', [k.coupon, k.outbox]);
+  return newest === '0-0' ? '' : `${k.outbox}|${newest!}`;
+}
+
+/** One bucket's live counts, and the caller's issuance there when named. */
+export interface BucketCounts {
+  issued: number;
+  used: number;
+  cancelled: number;
+  revoked: number;
+  soldOut: boolean;
+  /** The coupon's total (bucket 0 only). */
+  total?: number;
+  mine?: { sequence: number; state: string; at: string };
+}
+
+/** bucket-read.lua; `confirmed`: an answer depends on it, so with ADMISSION_REPLICAS=1 it counts only once a replica holds what it read. */
+export async function bucketReadScript(runner: ScriptRunner, layout: BucketLayout, bucket: number, userId = '', confirmed = false): Promise<BucketCounts> {
+  const k = keysOfBucket(layout, bucket);
+  const args = [k.coupon, k.holders, k.used, userId];
+  const [issued, used, cancelled, revoked, sequence, state, at, soldOut, total] = await (confirmed ? runner.readConfirmed('bucketRead', args) : runner.read('bucketRead', args));
+  return {
+    issued: Number(issued), used: Number(used), cancelled: Number(cancelled), revoked: Number(revoked), soldOut: soldOut === '1',
+    ...(total ? { total: Number(total) } : {}),
+    ...(sequence ? { mine: { sequence: Number(sequence), state: state!, at: at! } } : {}),
+  };
+}

@@ -1,0 +1,149 @@
+import { crc32 } from 'node:zlib';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DependencyUnavailable } from '../../dependencies/dependency-unavailable.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
+import { issuedCouponId, shardOf, uuidv7 } from '../../ids/ids.ts';
+import { BoundedCache } from '../../memory/bounded-cache.ts';
+import { shardTag } from '../../outbox/outbox.ts';
+import { keySlot } from '../../redis/key-slot.ts';
+import { slotMasters } from '../../redis/redis-client.ts';
+import { inUse } from '../rules/coupon-rules.ts';
+import type { EventMeta, IssueResult } from './admission-results.ts';
+import { bucketCloseScript, bucketGiveScript, bucketIssueScript, bucketReadScript, bucketReceiveScript, type Transfer } from './bucket-scripts.ts';
+import { placeBuckets } from './bucket-placement.ts';
+import type { CouponSnapshot } from './coupon-snapshot.ts';
+import { keysOfBucket, type BucketLayout } from './keys.ts';
+import type { ScriptRunner } from './script-runner.ts';
+
+/** The asker's home bucket: where their holding lives, so "one per person" stays one atomic call. */
+export const homeBucket = (userId: string, buckets: number): number => crc32(userId) % buckets;
+
+/** A coupon not split into buckets (or one Redis does not hold). */
+const SINGLE = { shards: [] as number[] };
+
+/**
+ * A coupon's stock split over K buckets, each in its own Redis slot (`buckets` at creation; see README, "One hot
+ * coupon"). Bucket 0 is the coupon's own keys and holds the whole stock at creation; the create spreads an even
+ * share to every other bucket. An asker is decided in their home bucket; a dry one takes half of another
+ * bucket's stock (a transfer: CouponStockMoved in the giver's outbox, CouponStockReceived in the taker's,
+ * idempotent by transfer id, finished by the relay if this process dies between the two) and decides again.
+ *
+ * SOLD_OUT is answered only when it was true at an instant of the request: every bucket's issued count is
+ * read, then the total, and only a sum at the total says so (counts and the total only grow, so the sum read
+ * is at most the issued count at the last read, and the total read after it at least the total then). Stock
+ * in flight between buckets counts as unissued: the asker waits for it to land.
+ */
+export class StockBuckets {
+  private readonly runner: ScriptRunner;
+  /** Coupon → where its buckets live (fixed at creation); SINGLE for a coupon not split. */
+  private readonly layouts = new BoundedCache<string, { shards: readonly number[] }>(4 << 20, (couponId, l) => 96 + couponId.length + 8 * l.shards.length);
+
+  constructor(runner: ScriptRunner) {
+    this.runner = runner;
+  }
+
+  /** Where a new coupon's `buckets` buckets go: on a cluster, dealt round the masters serving the shards now. */
+  async place(couponId: string, buckets: number): Promise<number[]> {
+    const { shards } = this.runner.settings;
+    const masterOfSlot = await this.runner.reading((redis) => slotMasters(redis));
+    return placeBuckets(shardOf(couponId, shards), buckets, shards, masterOfSlot && ((shard) => masterOfSlot(keySlot(shardTag(shard)))));
+  }
+
+  /** The coupon's bucket layout, or undefined for a coupon not split into buckets (or one Redis does not hold). */
+  async layoutOf(couponId: string): Promise<BucketLayout | undefined> {
+    let known = this.layouts.get(couponId);
+    if (known === undefined) {
+      const [state, placed] = await this.runner.readRetried((redis) => redis.hmget(this.runner.keys(couponId).coupon, 'st', 'bsh'));
+      known = placed ? { shards: placed.split(',').map(Number) } : SINGLE;
+      if (state !== null) this.layouts.set(couponId, known);
+    }
+    return known.shards.length > 1 ? { couponId, shards: known.shards } : undefined;
+  }
+
+  /** A coupon this process created: its layout is known without asking Redis. */
+  created(couponId: string, shards: readonly number[]): void {
+    this.layouts.set(couponId, shards.length > 1 ? { shards } : SINGLE);
+  }
+
+  /** Moves an even share of a new coupon's stock out of bucket 0 into each other bucket. */
+  async spread(layout: BucketLayout, total: number, meta: EventMeta): Promise<void> {
+    const share = Math.floor(total / layout.shards.length);
+    if (share === 0) return;
+    for (let bucket = 1; bucket < layout.shards.length; bucket++) {
+      const transfer = await bucketGiveScript(this.runner, layout, uuidv7(), 0, bucket, share, uuidv7(), meta);
+      if (transfer) await bucketReceiveScript(this.runner, layout, transfer, uuidv7(), meta);
+    }
+  }
+
+  async issue(layout: BucketLayout, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string): Promise<IssueResult> {
+    const home = homeBucket(userId, layout.shards.length);
+    const deadline = Date.now() + this.runner.settings.retryMs;
+    let transfer: Transfer | undefined;
+    for (let round = 0; ; round++) {
+      const decided = await bucketIssueScript(this.runner, layout, home, userId, eventId, meta, request, claims, transfer, uuidv7(), round > 0);
+      if (decided.outcome !== 'DRY' && decided.outcome !== 'NO_BUCKET') return decided as IssueResult;
+      transfer = await this.takeStock(layout, home, meta);
+      if (transfer) continue;
+      if (await this.soldOut(layout)) {
+        // Sold out stays sold out (counts and the total only grow): the home bucket answers it alone from now on.
+        await this.runner.reading((redis) => redis.hset(keysOfBucket(layout, home).coupon, 'so', 1)).catch(() => undefined);
+        return { outcome: 'SOLD_OUT' };
+      }
+      // Stock is on its way between two buckets: it lands within a call (or the relay lands it).
+      if (Date.now() >= deadline) throw new DependencyUnavailable('redis', new Error(`stock of ${layout.couponId} still in flight between buckets`), true);
+      await sleep(Math.min(50, 2 ** round));
+    }
+  }
+
+  /** Half the stock of the first other bucket (from a random one on) that has some, moved toward `home`; undefined when none has. */
+  private async takeStock(layout: BucketLayout, home: number, meta: EventMeta): Promise<Transfer | undefined> {
+    const others = layout.shards.length - 1;
+    const start = Math.floor(Math.random() * others);
+    for (let i = 0; i < others; i++) {
+      const giver = (home + 1 + ((start + i) % others)) % layout.shards.length;
+      const transfer = await bucketGiveScript(this.runner, layout, uuidv7(), giver, home, undefined, uuidv7(), meta);
+      if (transfer) return transfer;
+    }
+    return undefined;
+  }
+
+  private async soldOut(layout: BucketLayout): Promise<boolean> {
+    const counts = await Promise.all(layout.shards.map((_, b) => bucketReadScript(this.runner, layout, b, '', true)));
+    const { total } = await bucketReadScript(this.runner, layout, 0, '', true);
+    return total !== undefined && counts.reduce((sum, c) => sum + c.issued, 0) >= total;
+  }
+
+  /** Called by the relay before it sends a CouponStockMoved: the transfer taken in by its bucket if no asker did. */
+  async completeTransfer(couponId: string, moved: { transferId: string; fromBucket: number; toBucket: number; first: number; last: number }, gate: string): Promise<void> {
+    const layout = await this.layoutOf(couponId);
+    if (!layout) throw new Error(`${couponId} moved stock between buckets, but Redis holds no bucket layout for it`);
+    const settings = await this.runner.reading((redis) => redis.hget(keysOfBucket(layout, moved.fromBucket).coupon, 'cfg'));
+    if (settings === null) throw new Error(`bucket ${moved.fromBucket} of ${couponId} holds no settings`);
+    const { transferId, fromBucket: from, toBucket: to, first, last } = moved;
+    await bucketReceiveScript(this.runner, layout, { transferId, from, to, first, last, settings, gate }, uuidv7(), {});
+  }
+
+  /** Issuing closed in every bucket but 0; answers the gate the coupon's own close must follow. */
+  async closeBuckets(layout: BucketLayout): Promise<string> {
+    const gates = await Promise.all(layout.shards.slice(1).map((_, i) => bucketCloseScript(this.runner, layout, i + 1)));
+    return gates.filter((g) => g !== '').join(';');
+  }
+
+  /** Bucket 0's snapshot with every bucket's counts summed, and the caller's issuance from their home bucket. */
+  async snapshot(head: CouponSnapshot, layout: BucketLayout, userId?: string): Promise<CouponSnapshot> {
+    const home = userId === undefined ? -1 : homeBucket(userId, layout.shards.length);
+    const counts = await Promise.all(layout.shards.map((_, b) => bucketReadScript(this.runner, layout, b, b === home ? userId : '')));
+    const sum = (pick: (c: (typeof counts)[number]) => number) => counts.reduce((n, c) => n + pick(c), 0);
+    const mine = home >= 0 ? counts[home]!.mine : undefined;
+    return {
+      ...head,
+      issuedCount: sum((c) => c.issued),
+      usedCount: inUse({ usedCount: sum((c) => c.used), cancelledCount: sum((c) => c.cancelled) }),
+      revokedCount: sum((c) => c.revoked),
+      mine: mine ? {
+        issuedCouponId: issuedCouponId(layout.couponId, mine.sequence),
+        ...(mine.state === 'U' ? { usedAt: new Date(Number(mine.at)) } : mine.state === 'R' ? { revokedAt: new Date(Number(mine.at)) } : {}),
+      } : undefined,
+    };
+  }
+}

@@ -1,0 +1,158 @@
+import * as assert from 'uvu/assert';
+import { homeBucket, StockBuckets } from '../../src/coupons/admission/stock-buckets.ts';
+import { bucketGiveScript } from '../../src/coupons/admission/bucket-scripts.ts';
+import { ScriptRunner } from '../../src/coupons/admission/script-runner.ts';
+import { keysOfBucket } from '../../src/coupons/admission/keys.ts';
+import { uuidv7 } from '../../src/ids/ids.ts';
+import type { CouponEvent } from '../../src/events/coupon-events.ts';
+import { Harness, type Answer } from '../support/api-harness.ts';
+import { assertLogRebuildsLiveRows } from '../support/replayed-rows.ts';
+import { eventually } from '../support/eventually.ts';
+import { spec } from '../support/spec.ts';
+
+let harness!: Harness;
+const buckets = spec('stock buckets', async () => (harness = await Harness.start({ relay: true, projector: true })));
+
+const K = 3;
+const sequenceOf = (issuedCouponId: unknown) => Number(String(issuedCouponId).split('.')[1]);
+/** `count` user ids whose home bucket is `bucket`, named after `prefix`. */
+function usersOf(prefix: string, bucket: number, count: number, buckets = K): string[] {
+  const out: string[] = [];
+  for (let i = 0; out.length < count; i++) if (homeBucket(`${prefix}-${i}`, buckets) === bucket) out.push(`${prefix}-${i}`);
+  return out;
+}
+const issue = async (couponId: string, user: string): Promise<Answer> => harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token(user) });
+const typesOf = (events: CouponEvent[]) => events.map((e) => e.type);
+
+buckets('4,000 simultaneous requests from 2,000 users for 300 coupons in 3 buckets: exactly 300 win, once each, numbered 1..300, no SOLD_OUT before the last win began, and the log agrees', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 300, buckets: K });
+  const users = Array.from({ length: 2_000 }, (_, i) => `bucket-racer-${i}`);
+  const tokens = await Promise.all(users.map((u) => harness.token(u)));
+  const timed = async (token: string) => {
+    const sent = performance.now();
+    const answer = await harness.request('POST', `/coupons/${couponId}/issue`, { token });
+    return { answer, sent, answered: performance.now() };
+  };
+  const answers = await Promise.all([...tokens, ...tokens].map(timed));
+
+  const won = answers.filter((a) => a.answer.status === 201);
+  const codes = new Set(answers.filter((a) => a.answer.status !== 201).map((a) => String(a.answer.body.code)));
+  assert.is(won.length, 300, 'exactly the quantity is issued');
+  assert.is(new Set(won.map((a) => a.answer.body.userId)).size, 300, 'no user won twice');
+  assert.ok([...codes].every((c) => c === 'SOLD_OUT' || c === 'ALREADY_ISSUED'), `only SOLD_OUT or ALREADY_ISSUED: ${[...codes].join(', ')}`);
+  assert.equal(won.map((a) => sequenceOf(a.answer.body.issuedCouponId)).sort((x, y) => x - y), Array.from({ length: 300 }, (_, i) => i + 1));
+  // A SOLD_OUT answered before some winning request was even sent was false for its whole life.
+  const lastWinSent = Math.max(...won.map((a) => a.sent));
+  const early = answers.filter((a) => a.answer.body.code === 'SOLD_OUT' && a.answered < lastWinSent);
+  assert.is(early.length, 0, `${early.length} SOLD_OUT answered before the last winner asked`);
+  const homes = new Set(won.map((a) => homeBucket(String(a.answer.body.userId), K)));
+  assert.is(homes.size, K, 'winners come from every bucket');
+
+  await harness.drained(couponId);
+  const events = await harness.eventsOf(couponId);
+  const issued = events.filter((e) => e.type === 'CouponIssued');
+  assert.is(issued.length, 300, 'the log holds exactly 300 CouponIssued');
+  assert.is(new Set(issued.map((e) => e.data.bucket)).size, K, 'issued in every bucket');
+  const coupon = await harness.request('GET', `/coupons/${couponId}`, { token: tokens[0] });
+  assert.is(coupon.body.remainingQuantity, 0);
+  assert.is(coupon.body.status, 'SOLD_OUT');
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('askers of one bucket drain every bucket through transfers: all 12 coupons go to them, and only then SOLD_OUT', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 12, buckets: K });
+  const askers = usersOf(`one-bucket-${couponId.slice(-6)}`, 1, 13);
+  for (const user of askers.slice(0, 12)) {
+    const answer = await issue(couponId, user);
+    assert.is(answer.status, 201, `${user}: ${answer.text}`);
+  }
+  const last = await issue(couponId, askers[12]!);
+  assert.is(last.body.code, 'SOLD_OUT');
+  // Every other bucket's share moved to bucket 1 along the way.
+  await harness.drained(couponId);
+  const events = await harness.eventsOf(couponId);
+  const received = events.filter((e) => e.type === 'CouponStockReceived' && e.data.toBucket === 1);
+  assert.ok(received.length >= 3, `bucket 1 took stock in at least 3 times (its share, and from buckets 0 and 2): ${received.length}`);
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('a transfer whose asker died before taking it in is taken in by the relay; its stock is issued, and the log shows it moved then received', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
+  const runner = new ScriptRunner(harness.runtime.redis, harness.runtime.config.admission);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const transferId = uuidv7();
+  const given = await bucketGiveScript(runner, layout, transferId, 0, 2, 5, uuidv7(), {});
+  assert.ok(given, 'bucket 0 gave');
+  const taken = () => harness.runtime.redis.hexists(keysOfBucket(layout, 2).coupon, `x:${transferId}`);
+  await eventually('bucket 2 to take the transfer in', taken, (n) => n === 1, { timeoutMs: 30_000 });
+  for (const user of usersOf(`orphan-${couponId.slice(-6)}`, 2, 15)) assert.is((await issue(couponId, user)).status, 201);
+  await harness.drained(couponId);
+  const events = await harness.eventsOf(couponId);
+  const moved = events.findIndex((e) => e.type === 'CouponStockMoved' && e.data.transferId === transferId);
+  const received = events.findIndex((e) => e.type === 'CouponStockReceived' && e.data.transferId === transferId);
+  assert.ok(moved >= 0 && received > moved, `moved at ${moved}, received at ${received}: ${typesOf(events).join(' ')}`);
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('a holder in any bucket sees their coupon, uses it once, and the counts add up in Redis and the read model', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 9, buckets: K });
+  const holders = [0, 1, 2].map((b) => usersOf(`use-${couponId.slice(-6)}`, b, 1)[0]!);
+  const ids: string[] = [];
+  for (const user of holders) ids.push(String((await issue(couponId, user)).body.issuedCouponId));
+  for (const [i, user] of holders.entries()) {
+    const token = await harness.token(user);
+    const mine = await harness.request('GET', `/coupons/${couponId}`, { token });
+    assert.is(mine.status, 200);
+    const used = await harness.request('POST', `/issued-coupons/${ids[i]}/use`, { token, body: { orderId: `order-${i}` } });
+    assert.is(used.status, 200, used.text);
+    const again = await harness.request('POST', `/issued-coupons/${ids[i]}/use`, { token, body: { orderId: `order-${i}` } });
+    assert.is(again.body.code, 'ALREADY_USED');
+  }
+  const stranger = await harness.request('POST', `/issued-coupons/${ids[1]}/use`, { token: await harness.token(holders[0]!), body: {} });
+  assert.is(stranger.body.code, 'ISSUED_COUPON_NOT_FOUND', 'another holder cannot use it');
+  const admin = await harness.token('admin', 'admin');
+  const live = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
+  assert.is(live.body.issuedCount, 3);
+  assert.is(live.body.usedCount, 3);
+  assert.is(live.body.buckets, K);
+  await harness.drained(couponId);
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('closing a bucketed coupon closes every bucket, and its close follows every issue in the log', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
+  for (let b = 0; b < K; b++) assert.is((await issue(couponId, usersOf(`close-${couponId.slice(-6)}`, b, 1)[0]!)).status, 201);
+  const admin = await harness.token('admin', 'admin');
+  const closed = await harness.request('POST', `/admin/coupons/${couponId}/close`, { token: admin });
+  assert.is(closed.status, 200, closed.text);
+  for (let b = 0; b < K; b++) assert.is((await issue(couponId, usersOf(`late-${couponId.slice(-6)}`, b, 1)[0]!)).body.code, 'COUPON_CLOSED', `bucket ${b}`);
+  await harness.drained(couponId);
+  const types = typesOf(await harness.eventsOf(couponId));
+  assert.ok(types.lastIndexOf('CouponIssued') < types.indexOf('CouponIssuanceClosed'), types.join(' '));
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('changes buckets do not carry yet are refused with 409 and change nothing; bad bucket counts are 400', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
+  const admin = await harness.token('admin', 'admin');
+  const before = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
+  const stock = await harness.request('POST', `/admin/coupons/${couponId}/stock`, { token: admin, body: { add: 5 } });
+  assert.is(stock.status, 409);
+  assert.is(stock.body.code, 'NOT_FOR_BUCKETED_COUPONS');
+  const after = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
+  assert.equal(after.body, before.body);
+  for (const body of [{ buckets: 65 }, { buckets: 0 }, { buckets: 2, eligibility: { allowList: true } }]) {
+    const refused = await harness.request('POST', '/admin/coupons', {
+      token: admin,
+      body: { name: 'x', totalQuantity: 5, discount: { type: 'PERCENT', value: 5 }, issueStartAt: '2026-01-01T00:00:00Z', issueEndAt: '2027-01-01T00:00:00Z', validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-06-01T00:00:00Z', ...body },
+    });
+    assert.is(refused.status, 400, JSON.stringify(body));
+  }
+});
+
+buckets.run();
