@@ -7,6 +7,9 @@
  *   to the master of the coupon's slot, beside HINCRBY on the same node;
  * - what the brokers take: relay-shaped batches (1,000 events of ~350 bytes) produced with acks=all and
  *   idempotence to the replicated topic (RF 3, min ISR 2), beside an unreplicated topic on the same brokers.
+ * - one hot coupon: an admission storm on a coupon split into as many stock buckets as there are masters, the
+ *   issue-script calls each master ran (INFO commandstats, reset before) and what each bucket issued, beside the
+ *   same storm on a coupon in one bucket; and the bucket script's cost on one master (redis-benchmark).
  * Prints a table and one line of figures and writes them to bench/CLUSTER-RESULTS.md.
  */
 import '../src/runtime/pinned-node.ts';
@@ -14,18 +17,21 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { loadConfig, type ResolvedConfig } from '../src/config/config.ts';
-import { couponKeys } from '../src/coupons/admission/keys.ts';
+import { couponKeys, keysOfBucket } from '../src/coupons/admission/keys.ts';
+import { StockBuckets } from '../src/coupons/admission/stock-buckets.ts';
+import { ScriptRunner } from '../src/coupons/admission/script-runner.ts';
 import { SCRIPTS } from '../src/coupons/admission/script-runner.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { recreateDatabase } from '../src/db/recreate-database.ts';
 import { eventLogTopics } from '../src/kafka/topics.ts';
 import { createLogger } from '../src/log/logger.ts';
-import { flushEveryNode } from '../src/redis/redis-client.ts';
+import { flushEveryNode, masterNodes } from '../src/redis/redis-client.ts';
 import { closeRuntime, openRuntime } from '../src/runtime/runtime.ts';
 import { ensureLocalStack } from '../src/stack/local-stack.ts';
 import { spawnApp, spawnScript, type AppProcess } from '../test/support/app-process.ts';
 import { servedBy } from '../test/support/cluster-topology.ts';
 import { createBenchCoupon, writeTokensFile } from './fixtures.ts';
+import { hotCouponRuns, type HotRun } from './hot-coupon.ts';
 import { ensureWrk, load, type LoadResult } from './wrk-load.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -92,10 +98,29 @@ async function masterCapacity(): Promise<{ node: string; lua: number; hincrby: n
   const { master } = await servedBy(runtime.redis, Number(await runtime.redis.cluster('KEYSLOT', k.coupon)));
   const port = Number(master.split(':')[1]);
   const sha = execFileSync('redis-cli', ['-p', String(port), 'SCRIPT', 'LOAD', SCRIPTS.couponIssue.lua], { encoding: 'utf8' }).trim();
-  const lua = redisBenchmark(port, ['EVALSHA', sha, '4', k.coupon, k.holders, k.outbox, k.memo('bench-__rand_int__'),
-    couponId, 'user-__rand_int__', randomUUID(), '{}', 'fingerprint', '60000', '100000000']);
+  const lua = redisBenchmark(port, ['EVALSHA', sha, '7', k.coupon, k.holders, k.outbox, k.memo('bench-__rand_int__'), k.attempts('issue', 'bench'), ...k.allowLists,
+    couponId, 'user-__rand_int__', randomUUID(), '{}', 'fingerprint', '60000', '100000000', '60000', '{}', '100000000']);
   const hincrby = redisBenchmark(port, ['HINCRBY', `${k.coupon}:bench`, 'n__rand_int__', '1']);
   return { node: master, lua, hincrby };
+}
+
+/** redis-benchmark of the bucket issue script on the master of one bucket of a coupon in 3 buckets. */
+async function bucketCapacity(): Promise<{ node: string; lua: number; usecPerCall: number }> {
+  const api = await spawnApp({ ...env, ROLES: 'api', PORT: String(API_PORT) }, 120_000);
+  children.push(api);
+  const couponId = await createBenchCoupon(api.url, config.jwt, 10_000_000, 'Bucket capacity', 3);
+  await stopChild(api);
+  const layout = (await new StockBuckets(new ScriptRunner(runtime.redis, config.admission)).layoutOf(couponId))!;
+  const k = keysOfBucket(layout, 1);
+  const { master } = await servedBy(runtime.redis, Number(await runtime.redis.cluster('KEYSLOT', k.coupon)));
+  const port = Number(master.split(':')[1]);
+  execFileSync('redis-cli', ['-p', String(port), 'CONFIG', 'RESETSTAT']);
+  const sha = execFileSync('redis-cli', ['-p', String(port), 'SCRIPT', 'LOAD', SCRIPTS.bucketIssue.lua], { encoding: 'utf8' }).trim();
+  const lua = redisBenchmark(port, ['EVALSHA', sha, '5', k.coupon, k.holders, k.outbox, k.memo('bench-__rand_int__'), k.attempts('issue', 'bench'),
+    couponId, 'user-__rand_int__', randomUUID(), '{}', 'fingerprint', '60000', '100000000', '60000', '{}', '1', '', '', '', '', '', '', '', '', '100000000']);
+  const stats = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'commandstats'], { encoding: 'utf8' });
+  const usecPerCall = Number(/cmdstat_evalsha:calls=\d+,usec=\d+,usec_per_call=([\d.]+)/.exec(stats)?.[1] ?? NaN);
+  return { node: master, lua, usecPerCall };
 }
 
 /** Relay-shaped batches, 6 in flight (one per partition's worth of keys), acks=all, for `seconds`. */
@@ -132,8 +157,14 @@ try {
   for (const r of [bare, r0, r1]) say(`  ${r.name}: ${r.rps} req/s, p99 ${r.p99} ms`);
   for (const child of [...children]) await stopChild(child);
 
+  say('one hot coupon: the issue route on a coupon in 1 bucket, then in one bucket per master');
+  const masters = masterNodes(runtime.redis);
+  const hot: HotRun[] = await hotCouponRuns({ env, config, runtime, masters, port: API_PORT, tokensFile, connections: CONNECTIONS, seconds: SECONDS, children });
+  for (const r of hot) say(`  buckets=${r.buckets}: ${r.load.rps} req/s, ${r.load.cpuUsPerRequest} µs API CPU per request; script calls per master ${r.callsPerMaster.join(' / ')}; issued per bucket ${r.issuedPerBucket.join(' / ')}`);
+
   say('one Redis master: the issue script beside HINCRBY (redis-benchmark, 50 connections, pipeline 16)');
   const capacity = await masterCapacity();
+  const bucketCost = await bucketCapacity();
   say('the brokers: relay-shaped batches, acks=all');
   const replicated = await produceRate(config.kafka.topic, SECONDS);
   const single = await produceRate(unreplicated.topic, SECONDS);
@@ -141,13 +172,18 @@ try {
   const table = [
     '| run | req/s | p50 ms | p99 ms | answers |',
     '|---|---:|---:|---:|---|',
-    ...[bare, r0, r1].map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | 2xx ${r.answers.ok}, 409 ${r.answers.conflict}, other 4xx ${r.answers.client}, 5xx ${r.answers.server}, socket errors ${r.answers.errors} |`),
+    ...[bare, r0, r1, ...hot.map((h) => h.load)].map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | 2xx ${r.answers.ok}, 409 ${r.answers.conflict}, other 4xx ${r.answers.client}, 5xx ${r.answers.server}, socket errors ${r.answers.errors} |`),
   ];
+  const spread = hot.find((h) => h.buckets > 1)!;
   const line = `issue_r0_rps=${r0.rps} issue_r1_rps=${r1.rps} baseline_rps=${bare.rps} r1_vs_r0=${(r1.rps / r0.rps).toFixed(2)} ` +
     `issue_r0_p99_ms=${r0.p99} issue_r1_p99_ms=${r1.p99} master_lua_per_s=${capacity.lua} master_hincrby_per_s=${capacity.hincrby} ` +
-    `kafka_rf3_events_per_s=${replicated} kafka_rf1_events_per_s=${single}`;
+    `kafka_rf3_events_per_s=${replicated} kafka_rf1_events_per_s=${single} ` +
+    `hot_k1_rps=${hot[0]!.load.rps} hot_k${spread.buckets}_rps=${spread.load.rps} hot_k${spread.buckets}_calls_per_master=${spread.callsPerMaster.join('/')} ` +
+    `hot_spread_pct=${spread.spreadPct} bucket_lua_per_s=${bucketCost.lua} bucket_usec_per_call=${bucketCost.usecPerCall}`;
   const notes = [
     `One Redis master (${capacity.node}) ran the issue script ${capacity.lua.toLocaleString('en')} times/s (HINCRBY on the same node: ${capacity.hincrby.toLocaleString('en')}/s).`,
+    `One hot coupon in ${spread.buckets} buckets: the masters ran ${spread.callsPerMaster.map((n) => n.toLocaleString('en')).join(', ')} issue-script calls (${spread.spreadPct} % at most from their mean); in 1 bucket: ${hot[0]!.callsPerMaster.map((n) => n.toLocaleString('en')).join(', ')}.`,
+    `One master ran the bucket issue script ${bucketCost.lua.toLocaleString('en')} times/s, ${bucketCost.usecPerCall} µs of Redis CPU per call (${bucketCost.node}).`,
     `The brokers took ${replicated.toLocaleString('en')} events/s with RF 3 and min ISR 2 (unreplicated: ${single.toLocaleString('en')}/s), from one kafkajs producer on these same 2 cores.`,
   ];
   say('');

@@ -9,7 +9,7 @@ import { signAccessToken } from '../src/auth/token-signer.ts';
 import type { ResolvedConfig } from '../src/config/config.ts';
 
 /** Creates an open coupon through the API (window and validity around now); returns its id. */
-export async function createBenchCoupon(api: string, jwt: ResolvedConfig['jwt'], quantity: number, name = 'Bench'): Promise<string> {
+export async function createBenchCoupon(api: string, jwt: ResolvedConfig['jwt'], quantity: number, name = 'Bench', buckets = 1): Promise<string> {
   const admin = await signAccessToken(jwt, { userId: 'bench-admin', role: 'admin' });
   const now = Date.now();
   const created = await fetch(`${api}/admin/coupons`, {
@@ -18,7 +18,7 @@ export async function createBenchCoupon(api: string, jwt: ResolvedConfig['jwt'],
     body: JSON.stringify({
       name, totalQuantity: quantity, discount: { type: 'PERCENT', value: 10 },
       issueStartAt: new Date(now - 60_000).toISOString(), issueEndAt: new Date(now + 3_600_000).toISOString(),
-      validFrom: new Date(now - 60_000).toISOString(), validUntil: new Date(now + 86_400_000).toISOString(),
+      validFrom: new Date(now - 60_000).toISOString(), validUntil: new Date(now + 86_400_000).toISOString(), buckets,
     }),
   });
   if (created.status !== 201) throw new Error(`creating the bench coupon: ${created.status} ${await created.text()}`);
