@@ -39,9 +39,10 @@ export class StockLedger {
     return ranges;
   }
 
-  moved(m: { transferId: string; fromBucket: number; toBucket: number; first: number; last: number }): string | undefined {
+  moved(m: { transferId: string; fromBucket: number; toBucket: number; first: number; last: number; opens?: boolean }): string | undefined {
     if (this.inFlight.has(m.transferId) || this.received.has(m.transferId)) return `transfer ${m.transferId} sent twice`;
-    if (m.first > m.last || !takeOut(this.of(m.fromBucket), m.first, m.last)) return `bucket ${m.fromBucket} moved ${m.first}-${m.last}, which it did not hold`;
+    const nothing = m.first === m.last + 1 && m.opens === true;
+    if (!nothing && (m.first > m.last || !takeOut(this.of(m.fromBucket), m.first, m.last))) return `bucket ${m.fromBucket} moved ${m.first}-${m.last}, which it did not hold`;
     this.inFlight.set(m.transferId, { to: m.toBucket, first: m.first, last: m.last });
     return undefined;
   }
@@ -52,7 +53,7 @@ export class StockLedger {
     if (sent.to !== m.toBucket || sent.first !== m.first || sent.last !== m.last) return `transfer ${m.transferId} received as other stock than was sent`;
     this.inFlight.delete(m.transferId);
     this.received.add(m.transferId);
-    putIn(this.of(m.toBucket), m.first, m.last);
+    if (m.first <= m.last) putIn(this.of(m.toBucket), m.first, m.last);
     return undefined;
   }
 

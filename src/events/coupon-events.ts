@@ -124,8 +124,11 @@ export const couponStockMovedData = z.strictObject({
   transferId: z.uuid(),
   fromBucket: bucketNumber,
   toBucket: bucketNumber,
+  /** last = first - 1: nothing (bucket 0 opening a bucket when it has no stock left). */
   first: z.number().int().min(1),
-  last: z.number().int().min(1),
+  last: z.number().int().min(0),
+  /** Bucket 0 opening `toBucket`: the only transfer that may make a bucket; one gone later was lost, and stays so. */
+  opens: z.literal(true).optional(),
 });
 
 /**

@@ -93,17 +93,40 @@ export async function oldestEntries(redis: Redis, shards: number[], count: numbe
   return out;
 }
 
-/** Events admitted but not yet relayed: admission state includes them, the log does not yet. */
+/**
+ * Events admitted but not yet relayed: admission state includes them, the log does not yet. In the order the relay
+ * sends them: each shard's in stream order, an entry only after the entries its gate names (a bucket's stock received
+ * after it was moved), so a fold reads them as the log will hold them.
+ */
 export async function outboxEvents(redis: Redis, shards: number): Promise<CouponEvent[]> {
+  const streams = new Map<string, OutboxEntry[]>();
+  for (let shard = 0; shard < shards; shard++) streams.set(shardKeys(shard).outbox, await redis.xrange(shardKeys(shard).outbox, '-', '+'));
   const events: CouponEvent[] = [];
-  for (let shard = 0; shard < shards; shard++) {
-    for (const [, fields] of await redis.xrange(shardKeys(shard).outbox, '-', '+')) {
-      try {
-        events.push(outboxEntryToEvent(fields));
-      } catch {
-        // The relay dead-letters these; they never reach the log or a read model.
+  const push = (fields: string[]) => {
+    try {
+      events.push(outboxEntryToEvent(fields));
+    } catch {
+      // The relay dead-letters these; they never reach the log or a read model.
+    }
+  };
+  const waiting = (stream: string, id: string) => (streams.get(stream) ?? []).some(([entryId]) => entryIdBefore(entryId, id) || entryId === id);
+  for (let moved = true; moved;) {
+    moved = false;
+    for (const [stream, entries] of streams) {
+      while (entries.length > 0 && entryGate(entries[0]![1]).every(([s, id]) => s === stream || !waiting(s, id))) {
+        moved = true;
+        push(entries.shift()![1]);
       }
     }
   }
+  // Gates only name earlier entries, so nothing is left; were anything left, it is still read, never dropped.
+  for (const entries of streams.values()) for (const [, fields] of entries) push(fields);
   return events;
+}
+
+/** Whether stream entry id `a` (ms-seq) comes before `b`. */
+function entryIdBefore(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am < bm || (am === bm && as < bs);
 }

@@ -30,7 +30,7 @@ export interface RelayOptions {
    * Called before a CouponStockMoved is sent, with the entry it came from: the transfer taken in by its bucket
    * if no asker did (a process that died between giving and taking leaves no stock in flight).
    */
-  beforeMoved?: (event: EventOf<'CouponStockMoved'>, gate: string) => Promise<void>;
+  beforeMoved?: (event: EventOf<'CouponStockMoved'>, gate: string) => Promise<unknown>;
 }
 
 interface HeldShard {
@@ -182,16 +182,17 @@ export class OutboxRelay {
   private async ready(shard: number, entries: OutboxEntry[]): Promise<OutboxEntry[]> {
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i]!;
-      const gate = entryGate(fields);
-      if (gate.length > 0 && !(await gateOpen(this.o.reader, gate))) return entries.slice(0, i);
-      if (this.o.beforeMoved && fields.includes('CouponStockMoved')) {
-        let event;
-        try {
-          event = outboxEntryToEvent(fields);
-        } catch {
-          continue;
+      try {
+        const gate = entryGate(fields);
+        if (gate.length > 0 && !(await gateOpen(this.o.reader, gate))) return entries.slice(0, i);
+        if (this.o.beforeMoved && fields.includes('CouponStockMoved')) {
+          const event = movedEvent(fields);
+          if (event) await this.o.beforeMoved(event, `${shardKeys(shard).outbox}|${id}`);
         }
-        if (event.type === 'CouponStockMoved') await this.o.beforeMoved(event, `${shardKeys(shard).outbox}|${id}`);
+      } catch (error) {
+        // Only this shard waits at this entry (and is tried again): the other shards' entries still go.
+        this.o.logger.warn({ err: error, shard, outboxId: id }, 'outbox entry not ready to send; its shard waits');
+        return entries.slice(0, i);
       }
     }
     return entries;
@@ -216,6 +217,16 @@ export class OutboxRelay {
     this.fencedOut++;
     this.held.delete(held.lease.shard);
     this.o.logger.warn({ shard: held.lease.shard, token: held.lease.token }, 'shard changed hands while its batch was in flight (or, with ADMISSION_REPLICAS=1, no replica confirmed it); batch left in the outbox');
+  }
+}
+
+/** The CouponStockMoved an entry holds, if it holds a valid one (an invalid entry is dead-lettered as any other). */
+function movedEvent(fields: string[]): EventOf<'CouponStockMoved'> | undefined {
+  try {
+    const event = outboxEntryToEvent(fields);
+    return event.type === 'CouponStockMoved' ? event : undefined;
+  } catch {
+    return undefined;
   }
 }
 

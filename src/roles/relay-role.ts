@@ -31,7 +31,11 @@ export async function startRelay(runtime: Runtime, reader?: Redis): Promise<Runn
     lingerMs: config.relay.lingerMs,
     logger: log,
     liveness: runtime.liveness,
-    beforeMoved: (moved, gate) => buckets.completeTransfer(moved.couponId, moved.data, gate),
+    beforeMoved: async (moved, gate) => {
+      if ((await buckets.completeTransfer(moved.couponId, moved.data, gate)) === 'BUCKET_LOST') {
+        log.error({ couponId: moved.couponId, transfer: moved.data }, 'stock moved toward a bucket lost with its node: that stock is lost (run the audit)');
+      }
+    },
   });
   const running = relay.run();
   return {

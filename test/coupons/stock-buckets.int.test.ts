@@ -146,13 +146,45 @@ buckets('changes buckets do not carry yet are refused with 409 and change nothin
   assert.is(stock.body.code, 'NOT_FOR_BUCKETED_COUPONS');
   const after = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
   assert.equal(after.body, before.body);
-  for (const body of [{ buckets: 65 }, { buckets: 0 }, { buckets: 2, eligibility: { allowList: true } }]) {
+  for (const body of [{ buckets: 65 }, { buckets: 0 }, { buckets: 6 }, { buckets: 2, eligibility: { allowList: true } }]) {
     const refused = await harness.request('POST', '/admin/coupons', {
       token: admin,
       body: { name: 'x', totalQuantity: 5, discount: { type: 'PERCENT', value: 5 }, issueStartAt: '2026-01-01T00:00:00Z', issueEndAt: '2027-01-01T00:00:00Z', validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-06-01T00:00:00Z', ...body },
     });
     assert.is(refused.status, 400, JSON.stringify(body));
   }
+});
+
+buckets('a bucket lost with its node is never made again empty: its holders get 503, not a second coupon; stock moved toward it does not stop the relay; the other buckets go on', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
+  const runner = new ScriptRunner(harness.runtime.redis, harness.runtime.config.admission);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const [holder, later] = usersOf(`lost-${couponId.slice(-6)}`, 2, 2);
+  assert.is((await issue(couponId, holder!)).status, 201);
+  await harness.drained(couponId);
+  const lost = keysOfBucket(layout, 2);
+  await harness.runtime.redis.del(lost.coupon, lost.holders, lost.used);
+  for (const user of [holder!, later!]) {
+    const answer = await issue(couponId, user);
+    assert.is(answer.status, 503, `${user}: ${answer.text}`);
+  }
+  // Stock moved toward the lost bucket (as an asker of it would) is not taken in, and the relay carries on.
+  const moved = await bucketGiveScript(runner, layout, uuidv7(), 1, 2, 1, uuidv7(), {});
+  assert.ok(moved && moved !== 'OPENED');
+  await harness.drained(couponId);
+  assert.is(await harness.runtime.redis.exists(lost.coupon), 0, 'the lost bucket was not made again');
+  for (const bucket of [0, 1]) assert.is((await issue(couponId, usersOf(`alive-${couponId.slice(-6)}`, bucket, 1)[0]!)).status, 201, `bucket ${bucket}`);
+  const issued = (await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponIssued').map((e) => e.data.userId);
+  assert.is(issued.filter((u) => u === holder).length, 1, 'the holder was issued once');
+});
+
+buckets('revoke-unused on a bucketed coupon is refused before it closes anything', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
+  const admin = await harness.token('admin', 'admin');
+  const refused = await harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin });
+  assert.is(refused.body.code, 'NOT_FOR_BUCKETED_COUPONS', refused.text);
+  assert.is((await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin })).body.closedAt, null);
+  assert.is((await issue(couponId, `after-revoke-${couponId.slice(-6)}`)).status, 201);
 });
 
 buckets.run();

@@ -61,7 +61,7 @@ export class AdmissionStore {
   }
 
   /** Refuses a change stock buckets do not carry yet (README, "One hot coupon"): 409, nothing changed. */
-  private async notBucketed(couponId: string, change: string): Promise<void> {
+  async notBucketed(couponId: string, change: string): Promise<void> {
     if (await this.buckets.layoutOf(couponId)) {
       throw new Problem('NOT_FOR_BUCKETED_COUPONS', `${change} is not yet possible on a coupon split into stock buckets; nothing was changed`);
     }

@@ -1,19 +1,20 @@
 -- KEYS: bucket, holders, outbox, memo, attempts
 -- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON), bucket,
 --       then a transfer to take in first ('' transferId for none): transferId, fromBucket, first, last, settings (JSON),
---       receivedEventId, gate, counted ('1': an earlier round of this request counted the attempt), outboxMaxEntries (last)
+--       opens ('1': it opens this bucket), receivedEventId, gate, counted ('1': an earlier round of this request counted the attempt), outboxMaxEntries (last)
 -- issue.lua for one stock bucket of a coupon split into buckets (../buckets): the same rules in the same order,
 -- with the sequence taken from the bucket's ranges. A dry bucket answers DRY (the caller moves stock here from
--- another bucket and asks again, or finds the coupon sold out); SOLD_OUT once the coupon was found sold out.
-if ARGV[11] ~= '' then
-  receive_stock(KEYS[1], KEYS[3], ARGV[1], ARGV[11], ARGV[12], ARGV[10], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[4], ARGV[17], now_ms())
+-- another bucket and asks again, or finds the coupon sold out); SOLD_OUT once the coupon was found sold out;
+-- NO_BUCKET for a bucket not opened yet or lost (receive_stock).
+if ARGV[11] ~= '' and receive_stock(KEYS[1], KEYS[3], ARGV[1], ARGV[11], ARGV[12], ARGV[10], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17], ARGV[4], ARGV[18], now_ms()) == 'BUCKET_LOST' then
+  return {'NO_BUCKET'}
 end
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc')
-if not c[1] then return {'NO_BUCKET'} end
+local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg')
+if not c[8] then return {'NO_BUCKET'} end
 -- An asker sent round again after their bucket ran dry made one attempt, not one per round.
-if ARGV[18] ~= '1' then
+if ARGV[19] ~= '1' then
   local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])
   if wait then return {'RATE_LIMITED', tostring(wait)} end
 end

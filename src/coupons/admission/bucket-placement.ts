@@ -12,7 +12,7 @@ export function placeBuckets(home: number, buckets: number, shards: number, mast
   const placed = [home];
   for (let bucket = 1; bucket < buckets; bucket++) {
     if (candidates.length === 0) {
-      placed.push(placed[bucket % placed.length]!);
+      placed.push(placed[bucket % shards]!);
       continue;
     }
     let best = 0;

@@ -15,6 +15,8 @@ export interface Transfer {
   settings: string;
   /** The CouponStockMoved entry the taker's CouponStockReceived must follow in the log (outbox.ts's gate). */
   gate: string;
+  /** Bucket 0 opening the taker (the only way a bucket comes to exist). */
+  opens: boolean;
 }
 
 /** What bucket-issue.lua answers: an issue's outcome, or that this bucket is dry (or was never given stock). */
@@ -28,10 +30,11 @@ export async function bucketIssueScript(
   const { couponId } = layout;
   const k = keysOfBucket(layout, bucket);
   const memo = runner.memo(couponId, request, k);
-  const t = transfer ?? { transferId: '', from: '', first: '', last: '', settings: '', gate: '' };
+  const t = transfer ?? { transferId: '', from: '', first: '', last: '', settings: '', gate: '', opens: false };
   const { reply: [outcome, a, b, c, d], replayed } = await runner.decide('bucketIssue', [
     k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), couponId, userId, eventId, JSON.stringify(meta), memo.fingerprint, memo.ttlMs,
-    ...runner.limit(), claims, bucket, t.transferId, t.from, t.first, t.last, t.settings, receivedEventId, t.gate, counted ? '1' : '',
+    ...runner.limit(), claims, bucket, t.transferId, t.from, t.first, t.last, t.settings, t.opens ? '1' : '', receivedEventId, t.gate,
+    counted ? '1' : '',
   ]);
   switch (outcome) {
     case 'ISSUED':
@@ -45,25 +48,37 @@ export async function bucketIssueScript(
   }
 }
 
-/** bucket-give.lua: `count` sequences (or half what it holds) moved out of bucket `from` toward `to`; undefined when it has none. */
+/**
+ * bucket-give.lua: `count` sequences (or half what it holds) moved out of bucket `from` toward `to`; undefined when it
+ * has none (or is not open). `opening`: bucket 0 opening `to` (whatever stock it has, none included); 'OPENED' when
+ * it did so before.
+ */
 export async function bucketGiveScript(
   runner: ScriptRunner, layout: BucketLayout, transferId: string, from: number, to: number, count: number | undefined, eventId: string, meta: EventMeta,
-): Promise<Transfer | undefined> {
+  opening = false,
+): Promise<Transfer | 'OPENED' | undefined> {
   const k = keysOfBucket(layout, from);
   const { reply: [outcome, first, last, entry, settings] } = await runner.decide('bucketGive', [
-    k.coupon, k.outbox, layout.couponId, transferId, from, to, count ?? '', eventId, JSON.stringify(meta),
+    k.coupon, k.outbox, layout.couponId, transferId, from, to, count ?? '', eventId, JSON.stringify(meta), opening ? '1' : '',
   ]);
+  if (outcome === 'OPENED') return outcome;
   if (outcome !== 'GIVEN') return undefined;
-  return { transferId, from, to, first: Number(first), last: Number(last), settings: settings!, gate: `${k.outbox}|${entry!}` };
+  return { transferId, from, to, first: Number(first), last: Number(last), settings: settings!, gate: `${k.outbox}|${entry!}`, opens: opening };
 }
 
-/** bucket-receive.lua: a transfer taken in by its bucket without an issue; false when it was taken in before. */
-export async function bucketReceiveScript(runner: ScriptRunner, layout: BucketLayout, transfer: Transfer, eventId: string, meta: EventMeta): Promise<boolean> {
+/**
+ * bucket-receive.lua: a transfer taken in by its bucket without an issue. `bounded`: refused past the outbox bound
+ * (the relay's is not: it is what drains the outboxes).
+ */
+export async function bucketReceiveScript(
+  runner: ScriptRunner, layout: BucketLayout, transfer: Transfer, eventId: string, meta: EventMeta, bounded: boolean,
+): Promise<'RECEIVED' | 'RECEIVED_BEFORE' | 'BUCKET_LOST'> {
   const k = keysOfBucket(layout, transfer.to);
   const { reply: [outcome] } = await runner.decide('bucketReceive', [
-    k.coupon, k.outbox, layout.couponId, transfer.transferId, transfer.from, transfer.to, transfer.first, transfer.last, transfer.settings, eventId, JSON.stringify(meta), transfer.gate,
+    k.coupon, k.outbox, layout.couponId, transfer.transferId, transfer.from, transfer.to, transfer.first, transfer.last, transfer.settings,
+    transfer.opens ? '1' : '', eventId, JSON.stringify(meta), transfer.gate, bounded ? '1' : '',
   ]);
-  return outcome === 'RECEIVED';
+  return outcome as 'RECEIVED' | 'RECEIVED_BEFORE' | 'BUCKET_LOST';
 }
 
 /** bucket-close.lua: issuing closed in one bucket; answers the gate the coupon's close must follow ('' when its outbox is empty). */

@@ -110,19 +110,28 @@ local function take_sequence(bucket)
   return lo
 end
 
--- Takes in sequences first..last moved from another bucket, once per transfer id, with the coupon's settings
--- (`settings`: the giver's `cfg`, JSON field → value, kept as this bucket's `cfg`) for a bucket that holds none yet; a setting it holds already (a close that
--- reached it first) is kept. `gate`: the CouponStockMoved entry it must follow in the log.
-local function receive_stock(bucket, outbox, coupon_id, transfer_id, from, to, first, last, settings, event_id, meta, gate, now)
-  if redis.call('HSETNX', bucket, 'x:' .. transfer_id, 1) == 0 then return false end
-  for field, value in pairs(cjson.decode(settings)) do redis.call('HSETNX', bucket, field, value) end
-  redis.call('HSETNX', bucket, 'cfg', settings)
-  redis.call('HSETNX', bucket, 'bkn', to)
-  local more = redis.call('HGET', bucket, 'more')
-  local range = first .. '-' .. last
-  if more and more ~= '' then range = more .. ',' .. range end
-  redis.call('HSET', bucket, 'more', range)
-  append(outbox, 'CouponStockReceived', event_id, coupon_id, now,
-    cjson.encode({ transferId = transfer_id, fromBucket = tonumber(from), toBucket = tonumber(to), first = tonumber(first), last = tonumber(last) }), meta, '1', gate)
-  return true
+-- Takes in sequences first..last moved from another bucket, once per transfer id. A bucket holding nothing yet is
+-- made only by an opening transfer (bucket 0 opens each other bucket once, and records that it did): one that is
+-- gone without having been opened by this transfer was lost with its node, and is not made again empty (its
+-- holders would be issued a second coupon). `settings`: the giver's `cfg`, kept as the new bucket's; a setting
+-- it holds already (a close that reached it first) is kept. `gate`: the CouponStockMoved entry it must follow.
+-- Answers 'RECEIVED', 'RECEIVED_BEFORE' or 'BUCKET_LOST'.
+local function receive_stock(bucket, outbox, coupon_id, transfer_id, from, to, first, last, settings, opens, event_id, meta, gate, now)
+  if redis.call('HEXISTS', bucket, 'x:' .. transfer_id) == 1 then return 'RECEIVED_BEFORE' end
+  if redis.call('HEXISTS', bucket, 'cfg') == 0 then
+    if opens ~= '1' then return 'BUCKET_LOST' end
+    for field, value in pairs(cjson.decode(settings)) do redis.call('HSETNX', bucket, field, value) end
+    redis.call('HSET', bucket, 'cfg', settings, 'bkn', to)
+  end
+  redis.call('HSET', bucket, 'x:' .. transfer_id, 1)
+  if tonumber(first) <= tonumber(last) then
+    local more = redis.call('HGET', bucket, 'more')
+    local range = first .. '-' .. last
+    if more and more ~= '' then range = more .. ',' .. range end
+    redis.call('HSET', bucket, 'more', range)
+  end
+  local data = { transferId = transfer_id, fromBucket = tonumber(from), toBucket = tonumber(to), first = tonumber(first), last = tonumber(last) }
+  if opens == '1' then data.opens = true end
+  append(outbox, 'CouponStockReceived', event_id, coupon_id, now, cjson.encode(data), meta, '1', gate)
+  return 'RECEIVED'
 end

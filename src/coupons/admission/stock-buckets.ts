@@ -65,13 +65,12 @@ export class StockBuckets {
     this.layouts.set(couponId, shards.length > 1 ? { shards } : SINGLE);
   }
 
-  /** Moves an even share of a new coupon's stock out of bucket 0 into each other bucket. */
+  /** Opens every other bucket of a new coupon with an even share of its stock, moved out of bucket 0. */
   async spread(layout: BucketLayout, total: number, meta: EventMeta): Promise<void> {
     const share = Math.floor(total / layout.shards.length);
-    if (share === 0) return;
     for (let bucket = 1; bucket < layout.shards.length; bucket++) {
-      const transfer = await bucketGiveScript(this.runner, layout, uuidv7(), 0, bucket, share, uuidv7(), meta);
-      if (transfer) await bucketReceiveScript(this.runner, layout, transfer, uuidv7(), meta);
+      const transfer = await bucketGiveScript(this.runner, layout, uuidv7(), 0, bucket, share, uuidv7(), meta, true);
+      if (transfer && transfer !== 'OPENED') await bucketReceiveScript(this.runner, layout, transfer, uuidv7(), meta, true);
     }
   }
 
@@ -81,16 +80,25 @@ export class StockBuckets {
     let transfer: Transfer | undefined;
     for (let round = 0; ; round++) {
       const decided = await bucketIssueScript(this.runner, layout, home, userId, eventId, meta, request, claims, transfer, uuidv7(), round > 0);
-      if (decided.outcome !== 'DRY' && decided.outcome !== 'NO_BUCKET') return decided as IssueResult;
-      transfer = await this.takeStock(layout, home, meta);
-      if (transfer) continue;
-      if (await this.soldOut(layout)) {
-        // Sold out stays sold out (counts and the total only grow): the home bucket answers it alone from now on.
-        await this.runner.reading((redis) => redis.hset(keysOfBucket(layout, home).coupon, 'so', 1)).catch(() => undefined);
-        return { outcome: 'SOLD_OUT' };
+      transfer = undefined;
+      if (decided.outcome === 'NO_BUCKET') {
+        // Not opened yet (a create cut short: bucket 0 opens it now), on its way (the create's or the relay's
+        // transfer lands it), or lost with its node: never made again empty, so after the retry time 503.
+        const opening = home === 0 ? undefined : await bucketGiveScript(this.runner, layout, uuidv7(), 0, home, undefined, uuidv7(), meta, true);
+        if (opening && opening !== 'OPENED') transfer = opening;
+      } else if (decided.outcome !== 'DRY') {
+        return decided as IssueResult;
+      } else {
+        transfer = await this.takeStock(layout, home, meta);
+        if (!transfer && (await this.soldOut(layout))) {
+          // Sold out stays sold out (counts and the total only grow): the home bucket answers it alone from now on.
+          await this.runner.reading((redis) => redis.hset(keysOfBucket(layout, home).coupon, 'so', 1)).catch(() => undefined);
+          return { outcome: 'SOLD_OUT' };
+        }
       }
-      // Stock is on its way between two buckets: it lands within a call (or the relay lands it).
-      if (Date.now() >= deadline) throw new DependencyUnavailable('redis', new Error(`stock of ${layout.couponId} still in flight between buckets`), true);
+      if (transfer) continue;
+      // Stock (or the bucket itself) is on its way: it lands within a call, or the relay lands it.
+      if (Date.now() >= deadline) throw new DependencyUnavailable('redis', new Error(`bucket ${home} of ${layout.couponId} has no stock and more is in flight, or it was lost`), true);
       await sleep(Math.min(50, 2 ** round));
     }
   }
@@ -102,7 +110,7 @@ export class StockBuckets {
     for (let i = 0; i < others; i++) {
       const giver = (home + 1 + ((start + i) % others)) % layout.shards.length;
       const transfer = await bucketGiveScript(this.runner, layout, uuidv7(), giver, home, undefined, uuidv7(), meta);
-      if (transfer) return transfer;
+      if (transfer && transfer !== 'OPENED') return transfer;
     }
     return undefined;
   }
@@ -113,14 +121,18 @@ export class StockBuckets {
     return total !== undefined && counts.reduce((sum, c) => sum + c.issued, 0) >= total;
   }
 
-  /** Called by the relay before it sends a CouponStockMoved: the transfer taken in by its bucket if no asker did. */
-  async completeTransfer(couponId: string, moved: { transferId: string; fromBucket: number; toBucket: number; first: number; last: number }, gate: string): Promise<void> {
+  /**
+   * Called by the relay before it sends a CouponStockMoved: the transfer taken in by its bucket if no asker did.
+   * Answers BUCKET_LOST when the taker is gone (its stock is lost with it; the audit shows the move never received).
+   */
+  async completeTransfer(couponId: string, moved: { transferId: string; fromBucket: number; toBucket: number; first: number; last: number; opens?: boolean }, gate: string):
+    Promise<'RECEIVED' | 'RECEIVED_BEFORE' | 'BUCKET_LOST'> {
     const layout = await this.layoutOf(couponId);
     if (!layout) throw new Error(`${couponId} moved stock between buckets, but Redis holds no bucket layout for it`);
     const settings = await this.runner.reading((redis) => redis.hget(keysOfBucket(layout, moved.fromBucket).coupon, 'cfg'));
     if (settings === null) throw new Error(`bucket ${moved.fromBucket} of ${couponId} holds no settings`);
     const { transferId, fromBucket: from, toBucket: to, first, last } = moved;
-    await bucketReceiveScript(this.runner, layout, { transferId, from, to, first, last, settings, gate }, uuidv7(), {});
+    return bucketReceiveScript(this.runner, layout, { transferId, from, to, first, last, settings, gate, opens: moved.opens === true }, uuidv7(), {}, false);
   }
 
   /** Issuing closed in every bucket but 0; answers the gate the coupon's own close must follow. */

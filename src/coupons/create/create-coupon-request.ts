@@ -34,6 +34,9 @@ export const createCouponRequest = z
     if (Date.parse(c.validFrom) >= Date.parse(c.validUntil)) {
       ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after validFrom' });
     }
+    if ((c.buckets ?? 1) > c.totalQuantity) {
+      ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'must not exceed totalQuantity (every bucket opens with a share of the stock)' });
+    }
     if ((c.buckets ?? 1) > 1 && c.eligibility?.allowList) {
       ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'a coupon with an allow-list is not split into buckets (yet)' });
     }

@@ -13,6 +13,8 @@ const REVOKE_CHUNK = 1_000;
  * again, so a run cut short is finished by running it again; the answer is the coupon's revoked total.
  */
 export async function revokeUnused(admission: AdmissionStore, couponId: string, meta: EventMeta, request: AdmissionRequest): Promise<RevokeUnusedResult> {
+  // Before the close: a refused run changes nothing.
+  await admission.notBucketed(couponId, 'Revoking unused coupons');
   const closed = await admission.close(couponId, uuidv7(), meta, request);
   if (closed.outcome === 'COUPON_NOT_FOUND' || closed.outcome === 'IDEMPOTENCY_KEY_REUSED') return { outcome: closed.outcome };
   // The first chunk, even an empty one, puts revoke-unused in force (and in the log) before any holder is read.
