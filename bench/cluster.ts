@@ -161,8 +161,9 @@ try {
 
   say('one hot coupon: the issue route on a coupon in 1 bucket, then in one bucket per master');
   const masters = masterNodes(runtime.redis);
-  const hot: HotRun[] = await hotCouponRuns({ env, config, runtime, masters, port: API_PORT, tokensFile, connections: CONNECTIONS, seconds: SECONDS, children });
-  for (const r of hot) say(`  buckets=${r.buckets}: ${r.load.rps} req/s, ${r.load.cpuUsPerRequest} µs API CPU per request; script calls per master ${r.callsPerMaster.join(' / ')}; issued per bucket ${r.issuedPerBucket.join(' / ')}`);
+  const hot: HotRun[] = await hotCouponRuns({ env, config, runtime, masters, port: API_PORT, connections: CONNECTIONS, seconds: SECONDS, children });
+  const hotLine = (r: HotRun) => `buckets=${r.buckets}: ${r.load.rps} req/s, ${r.load.cpuUsPerRequest} µs API CPU per request; script calls per master ${r.callsPerMaster.join(' / ')}; issued per bucket ${r.issuedPerBucket.join(' / ')}`;
+  for (const r of hot) say(`  ${hotLine(r)}`);
 
   say('one Redis master: the issue script beside HINCRBY (redis-benchmark, 50 connections, pipeline 16)');
   const capacity = await masterCapacity();
@@ -184,6 +185,7 @@ try {
     `hot_spread_pct=${spread.spreadPct} bucket_lua_per_s=${bucketCost.lua} bucket_usec_per_call=${bucketCost.usecPerCall}`;
   const notes = [
     `One Redis master (${capacity.node}) ran the issue script ${capacity.lua.toLocaleString('en')} times/s (HINCRBY on the same node: ${capacity.hincrby.toLocaleString('en')}/s).`,
+    ...hot.map((r) => `One hot coupon, ${hotLine(r)}.`),
     `One hot coupon in ${spread.buckets} buckets: the masters ran ${spread.callsPerMaster.map((n) => n.toLocaleString('en')).join(', ')} issue-script calls (${spread.spreadPct} % at most from their mean); in 1 bucket: ${hot[0]!.callsPerMaster.map((n) => n.toLocaleString('en')).join(', ')}.`,
     `One master ran the bucket issue script ${bucketCost.lua.toLocaleString('en')} times/s, ${bucketCost.usecPerCall} µs of Redis CPU per call (${bucketCost.node}).`,
     `The brokers took ${replicated.toLocaleString('en')} events/s with RF 3 and min ISR 2 (unreplicated: ${single.toLocaleString('en')}/s), from one kafkajs producer on these same 2 cores.`,

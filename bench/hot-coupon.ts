@@ -5,7 +5,7 @@ import { StockBuckets } from '../src/coupons/admission/stock-buckets.ts';
 import type { Redis } from '../src/redis/redis-client.ts';
 import type { Runtime } from '../src/runtime/runtime.ts';
 import { spawnApp, type AppProcess } from '../test/support/app-process.ts';
-import { createBenchCoupon } from './fixtures.ts';
+import { createBenchCoupon, writeTokensFile } from './fixtures.ts';
 import { load, type LoadResult } from './wrk-load.ts';
 
 export interface HotRun {
@@ -22,12 +22,12 @@ export interface HotRun {
 const evalshaCalls = async (node: Redis) => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await node.info('commandstats'))?.[1] ?? 0);
 
 /**
- * One hot coupon under an admission storm (one API process, no relay, a new user per request), first in one
+ * One hot coupon under an admission storm (one API process, no relay, a new user on every request), first in one
  * bucket, then in one bucket per master: what each master ran (INFO commandstats, reset before the storm) and
  * what each bucket issued.
  */
 export async function hotCouponRuns(o: {
-  env: Record<string, string>; config: ResolvedConfig; runtime: Runtime; masters: Redis[]; port: number; tokensFile: string;
+  env: Record<string, string>; config: ResolvedConfig; runtime: Runtime; masters: Redis[]; port: number;
   connections: number; seconds: number; children: AppProcess[];
 }): Promise<HotRun[]> {
   const buckets = new StockBuckets(new ScriptRunner(o.runtime.redis, o.config.admission));
@@ -37,9 +37,11 @@ export async function hotCouponRuns(o: {
     o.children.push(api);
     try {
       const couponId = await createBenchCoupon(api.url, o.config.jwt, 10_000_000, `Hot coupon, ${count} buckets`, count);
+      // Users never seen before, enough that every request of the storm admits.
+      const tokensFile = await writeTokensFile(o.config.jwt, 250_000, `hot-${count}`);
       await Promise.all(o.masters.map((m) => m.config('RESETSTAT')));
       const result = await load(`POST /coupons/{id}/issue, one hot coupon in ${count} bucket(s)`, `${api.url}/coupons/${couponId}/issue`,
-        { method: 'POST', connections: o.connections, seconds: o.seconds, tokensFile: o.tokensFile, cpuOf: api.child.pid });
+        { method: 'POST', connections: o.connections, seconds: o.seconds, tokensFile, cpuOf: api.child.pid });
       const callsPerMaster = await Promise.all(o.masters.map(evalshaCalls));
       const layout = await buckets.layoutOf(couponId);
       const issuedPerBucket = layout

@@ -3,12 +3,5 @@
 -- One stock bucket's live counts (issued, used, cancelled, revoked there), its sold-out mark, the coupon's total
 -- (bucket 0 holds it) and, named, the caller's issuance if this is their bucket.
 local c = redis.call('HMGET', KEYS[1], 'iss', 'usd', 'cnc', 'rvk', 'so', 'tot')
-local seq, state, at = false, '', ''
-if ARGV[1] ~= '' then
-  seq = redis.call('HGET', KEYS[2], ARGV[1])
-  if seq then
-    local r = redemption(redis.call('HGET', KEYS[3], seq))
-    if r then state, at = r.s, tostring(r.at) end
-  end
-end
+local seq, state, at = issuance(KEYS[2], KEYS[3], ARGV[1])
 return {c[1] or '0', c[2] or '0', c[3] or '0', c[4] or '0', seq or '', state, at, c[5] or '', c[6] or ''}

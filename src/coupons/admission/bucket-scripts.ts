@@ -1,7 +1,7 @@
-import { issuedCouponId } from '../../ids/ids.ts';
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { EventMeta, IssueResult } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
+import { issueResultOf } from './issue-script.ts';
 import { keysOfBucket, type BucketLayout } from './keys.ts';
 
 /** Sequences moved out of one bucket toward another: what the taker needs to take them in. */
@@ -31,21 +31,12 @@ export async function bucketIssueScript(
   const k = keysOfBucket(layout, bucket);
   const memo = runner.memo(couponId, request, k);
   const t = transfer ?? { transferId: '', from: '', first: '', last: '', settings: '', gate: '', opens: false };
-  const { reply: [outcome, a, b, c, d], replayed } = await runner.decide('bucketIssue', [
+  const { reply, replayed } = await runner.decide('bucketIssue', [
     k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), couponId, userId, eventId, JSON.stringify(meta), memo.fingerprint, memo.ttlMs,
     ...runner.limit(), claims, bucket, t.transferId, t.from, t.first, t.last, t.settings, t.opens ? '1' : '', receivedEventId, t.gate,
     counted ? '1' : '',
   ]);
-  switch (outcome) {
-    case 'ISSUED':
-      return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)), issuedAt: new Date(Number(b)), validFrom: c!, validUntil: d!, replayed };
-    case 'ALREADY_ISSUED':
-      return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)) };
-    case 'RATE_LIMITED':
-      return { outcome, retryAfterMs: Number(a) };
-    default:
-      return { outcome: outcome as Exclude<BucketIssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED' | 'RATE_LIMITED'> };
-  }
+  return issueResultOf(couponId, reply, replayed);
 }
 
 /**

@@ -7,10 +7,15 @@ import type { ScriptRunner } from './script-runner.ts';
 export async function issueScript(runner: ScriptRunner, couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string): Promise<IssueResult> {
   const k = runner.keys(couponId);
   const memo = runner.memo(couponId, request);
-  const { reply: [outcome, a, b, c, d], replayed } = await runner.decide('couponIssue', [
+  const { reply, replayed } = await runner.decide('couponIssue', [
     k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, couponId, userId, eventId,
     JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims,
   ]);
+  return issueResultOf(couponId, reply, replayed) as IssueResult;
+}
+
+/** An issue script's reply (issue.lua, bucket-issue.lua) as its result. */
+export function issueResultOf(couponId: string, [outcome, a, b, c, d]: string[], replayed: boolean): IssueResult | { outcome: 'DRY' | 'NO_BUCKET' } {
   switch (outcome) {
     case 'ISSUED':
       return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)), issuedAt: new Date(Number(b)), validFrom: c!, validUntil: d!, replayed };
@@ -19,6 +24,6 @@ export async function issueScript(runner: ScriptRunner, couponId: string, userId
     case 'RATE_LIMITED':
       return { outcome, retryAfterMs: Number(a) };
     default:
-      return { outcome: outcome as Exclude<IssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED' | 'RATE_LIMITED'> };
+      return { outcome: outcome as Exclude<IssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED' | 'RATE_LIMITED'> | 'DRY' | 'NO_BUCKET' };
   }
 }

@@ -51,6 +51,17 @@ local function eligible(required, ala, lists, user, claims_json)
   return qualifying or true
 end
 
+-- The caller's issuance for the read scripts: its sequence (false when none), and what became of it (s and at of
+-- `redemption`, '' while unused).
+local function issuance(holders, used, user)
+  if user == '' then return false, '', '' end
+  local seq = redis.call('HGET', holders, user)
+  if not seq then return false, '', '' end
+  local r = redemption(redis.call('HGET', used, seq))
+  if r then return seq, r.s, tostring(r.at) end
+  return seq, '', ''
+end
+
 local function order_or_null(order)
   if order == '' then return cjson.null end
   return order

@@ -3,13 +3,6 @@
 -- The fast read path: the definition, live counts and the caller's issuance, with the admission clock.
 local c = redis.call('HMGET', KEYS[1], 'def', 'st', 'iss', 'cl', 'ca', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als')
 if not c[1] then return {} end
-local seq, state, at = false, '', ''
-if ARGV[1] ~= '' then
-  seq = redis.call('HGET', KEYS[2], ARGV[1])
-  if seq then
-    local r = redemption(redis.call('HGET', KEYS[3], seq))
-    if r then state, at = r.s, tostring(r.at) end
-  end
-end
+local seq, state, at = issuance(KEYS[2], KEYS[3], ARGV[1])
 return {c[1], c[2], c[3], c[4] or '', c[5], tostring(now_ms()), seq or '', state, at, c[6] or '0', c[7] or '0', c[8] or '0',
   c[9] or '', c[10] or '', c[11] or ''}

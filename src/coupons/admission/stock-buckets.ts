@@ -79,7 +79,7 @@ export class StockBuckets {
     const deadline = Date.now() + this.runner.settings.retryMs;
     let transfer: Transfer | undefined;
     for (let round = 0; ; round++) {
-      const decided = await bucketIssueScript(this.runner, layout, home, userId, eventId, meta, request, claims, transfer, uuidv7(), round > 0);
+      const decided = await bucketIssueScript(this.runner, layout, home, userId, eventId, meta, request, claims, transfer, transfer ? uuidv7() : '', round > 0);
       transfer = undefined;
       if (decided.outcome === 'NO_BUCKET') {
         // Not opened yet (a create cut short: bucket 0 opens it now), on its way (the create's or the relay's
