@@ -211,6 +211,7 @@ export class HistoryAuditor {
       else if (decided.outcome === 'STOCK_ADDED' && decided.totalQuantity !== event.data.totalQuantity) {
         violation(`stock added says a total of ${event.data.totalQuantity}, the log before it ${before!.totalQuantity} + ${event.data.add}`);
       }
+      if (decided.outcome === 'STOCK_ADDED') c.ledger?.added(event.data.totalQuantity);
       (c.changedBy ??= new Set()).add(event.eventId);
       break;
     }

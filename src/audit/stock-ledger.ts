@@ -19,7 +19,7 @@ function putIn(ranges: Range[], first: number, last: number): void {
 
 /**
  * The unissued sequences of a coupon split into stock buckets, bucket by bucket, as the log moves them: bucket
- * 0 holds 1..total at creation; a transfer takes a range out of the giver (CouponStockMoved), holds it in
+ * 0 holds 1..total at creation (and what stock added brings); a transfer takes a range out of the giver (CouponStockMoved), holds it in
  * flight, and puts it in the taker (CouponStockReceived, once); an issue takes its sequence out of the issuing
  * bucket. Each step that takes what its bucket does not hold is a violation: a sequence issued twice or from
  * stock its bucket never had, a transfer of stock the giver did not have, a transfer received twice or never sent.
@@ -29,8 +29,17 @@ export class StockLedger {
   private readonly inFlight = new Map<string, { to: number; first: number; last: number }>();
   private readonly received = new Set<string>();
 
+  private total: number;
+
   constructor(total: number) {
+    this.total = total;
     this.buckets.set(0, [[1, total]]);
+  }
+
+  /** Stock added: the new sequences are bucket 0's. */
+  added(total: number): void {
+    if (total > this.total) putIn(this.of(0), this.total + 1, total);
+    this.total = Math.max(this.total, total);
   }
 
   private of(bucket: number): Range[] {

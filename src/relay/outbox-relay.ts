@@ -30,7 +30,7 @@ export interface RelayOptions {
    * Called before a CouponStockMoved is sent, with the entry it came from: the transfer taken in by its bucket
    * if no asker did (a process that died between giving and taking leaves no stock in flight).
    */
-  beforeMoved?: (event: EventOf<'CouponStockMoved'>, gate: string) => Promise<unknown>;
+  beforeSend?: (event: EventOf<'CouponStockMoved' | 'CouponStockAdded'>, gate: string) => Promise<unknown>;
 }
 
 interface HeldShard {
@@ -185,9 +185,9 @@ export class OutboxRelay {
       try {
         const gate = entryGate(fields);
         if (gate.length > 0 && !(await gateOpen(this.o.reader, gate))) return entries.slice(0, i);
-        if (this.o.beforeMoved && fields.includes('CouponStockMoved')) {
-          const event = movedEvent(fields);
-          if (event) await this.o.beforeMoved(event, `${shardKeys(shard).outbox}|${id}`);
+        if (this.o.beforeSend && (fields.includes('CouponStockMoved') || fields.includes('CouponStockAdded'))) {
+          const event = finishedFirst(fields);
+          if (event) await this.o.beforeSend(event, `${shardKeys(shard).outbox}|${id}`);
         }
       } catch (error) {
         // Only this shard waits at this entry (and is tried again): the other shards' entries still go.
@@ -220,11 +220,11 @@ export class OutboxRelay {
   }
 }
 
-/** The CouponStockMoved an entry holds, if it holds a valid one (an invalid entry is dead-lettered as any other). */
-function movedEvent(fields: string[]): EventOf<'CouponStockMoved'> | undefined {
+/** The CouponStockMoved or CouponStockAdded an entry holds, if it holds a valid one (an invalid entry is dead-lettered as any other). */
+function finishedFirst(fields: string[]): EventOf<'CouponStockMoved' | 'CouponStockAdded'> | undefined {
   try {
     const event = outboxEntryToEvent(fields);
-    return event.type === 'CouponStockMoved' ? event : undefined;
+    return event.type === 'CouponStockMoved' || event.type === 'CouponStockAdded' ? event : undefined;
   } catch {
     return undefined;
   }

@@ -31,9 +31,10 @@ export async function startRelay(runtime: Runtime, reader?: Redis): Promise<Runn
     lingerMs: config.relay.lingerMs,
     logger: log,
     liveness: runtime.liveness,
-    beforeMoved: async (moved, gate) => {
-      if ((await buckets.completeTransfer(moved.couponId, moved.data, gate)) === 'BUCKET_LOST') {
-        log.error({ couponId: moved.couponId, transfer: moved.data }, 'stock moved toward a bucket lost with its node: that stock is lost (run the audit)');
+    beforeSend: async (event, gate) => {
+      if (event.type === 'CouponStockAdded') return buckets.reopen(event.couponId, event.data.totalQuantity);
+      if ((await buckets.completeTransfer(event.couponId, event.data, gate)) === 'BUCKET_LOST') {
+        log.error({ couponId: event.couponId, transfer: event.data }, 'stock moved toward a bucket lost with its node: that stock is lost (run the audit)');
       }
     },
   });

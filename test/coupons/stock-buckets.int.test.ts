@@ -113,13 +113,11 @@ buckets('a holder in any bucket sees their coupon, uses it once, and the counts 
   }
   const stranger = await harness.request('POST', `/issued-coupons/${ids[1]}/use`, { token: await harness.token(holders[0]!), body: {} });
   assert.is(stranger.body.code, 'ISSUED_COUPON_NOT_FOUND', 'another holder cannot use it');
-  const admin = await harness.token('admin', 'admin');
-  const live = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
-  assert.is(live.body.issuedCount, 3);
-  assert.is(live.body.usedCount, 3);
-  assert.is(live.body.buckets, K);
   await harness.drained(couponId);
   await harness.projected();
+  // The read model sums the buckets' counts.
+  const row = await harness.request('GET', `/admin/coupons/${couponId}`, { token: await harness.token('admin', 'admin') });
+  assert.equal([row.body.issuedCount, row.body.usedCount, row.body.buckets], [3, 3, K]);
   await assertLogRebuildsLiveRows(harness, couponId);
 });
 
@@ -137,13 +135,31 @@ buckets('closing a bucketed coupon closes every bucket, and its close follows ev
   await assertLogRebuildsLiveRows(harness, couponId);
 });
 
+buckets('stock added to a sold-out bucketed coupon is issued to askers of every bucket, and then it is sold out again', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 6, buckets: K });
+  const tag = couponId.slice(-6);
+  for (const user of usersOf(`first-${tag}`, 1, 6)) assert.is((await issue(couponId, user)).status, 201);
+  for (let b = 0; b < K; b++) assert.is((await issue(couponId, usersOf(`sold-${tag}`, b, 1)[0]!)).body.code, 'SOLD_OUT', `bucket ${b} knows it is sold out`);
+  const admin = await harness.token('admin', 'admin');
+  const added = await harness.request('POST', `/admin/coupons/${couponId}/stock`, { token: admin, body: { add: 3 } });
+  assert.is(added.status, 200, added.text);
+  // The askers refused before, one per bucket, now get the three added.
+  for (let b = 0; b < K; b++) assert.is((await issue(couponId, usersOf(`sold-${tag}`, b, 1)[0]!)).status, 201, `bucket ${b}`);
+  const coupon = await harness.request('GET', `/coupons/${couponId}`, { token: admin });
+  assert.equal([coupon.body.totalQuantity, coupon.body.remainingQuantity, coupon.body.status], [9, 0, 'SOLD_OUT']);
+  assert.is((await issue(couponId, usersOf(`after-${tag}`, 2, 1)[0]!)).body.code, 'SOLD_OUT');
+  await harness.drained(couponId);
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
 buckets('changes buckets do not carry yet are refused with 409 and change nothing; bad bucket counts are 400', async () => {
   const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
   const admin = await harness.token('admin', 'admin');
   const before = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
-  const stock = await harness.request('POST', `/admin/coupons/${couponId}/stock`, { token: admin, body: { add: 5 } });
-  assert.is(stock.status, 409);
-  assert.is(stock.body.code, 'NOT_FOR_BUCKETED_COUPONS');
+  const window = await harness.request('PATCH', `/admin/coupons/${couponId}`, { token: admin, body: { issueEndAt: new Date(Date.now() + 7_200_000).toISOString() } });
+  assert.is(window.status, 409, window.text);
+  assert.is(window.body.code, 'NOT_FOR_BUCKETED_COUPONS');
   const after = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
   assert.equal(after.body, before.body);
   for (const body of [{ buckets: 65 }, { buckets: 0 }, { buckets: 6 }, { buckets: 2, eligibility: { allowList: true } }]) {

@@ -123,10 +123,11 @@ export class AdmissionStore {
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => closeScript(this.runner, couponId, eventId, meta, request, gate));
   }
 
-  /** Raises a coupon's stock, atomically with every admission of it. */
+  /** Raises a coupon's stock, atomically with every admission of it (of a bucketed coupon, bucket 0's). */
   async addStock(couponId: string, add: number, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<AddStockResult> {
-    await this.notBucketed(couponId, 'Adding stock');
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => stockScript(this.runner, couponId, add, eventId, meta, request));
+    const added = await this.withRestore(couponId, 'COUPON_NOT_FOUND', () => stockScript(this.runner, couponId, add, eventId, meta, request));
+    if (added.outcome === 'STOCK_ADDED') await this.buckets.reopen(couponId, added.totalQuantity);
+    return added;
   }
 
   /** Moves a coupon's issue window (either end; ISO instants, normalized), atomically with every admission of it. */

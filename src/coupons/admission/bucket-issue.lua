@@ -11,7 +11,7 @@ if ARGV[11] ~= '' and receive_stock(KEYS[1], KEYS[3], ARGV[1], ARGV[11], ARGV[12
 end
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg')
+local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk')
 if not c[8] then return {'NO_BUCKET'} end
 -- An asker sent round again after their bucket ran dry made one attempt, not one per round.
 if ARGV[19] ~= '1' then
@@ -32,7 +32,8 @@ end
 if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local seq = take_sequence(KEYS[1])
 if not seq then
-  if c[2] then return {'SOLD_OUT'} end
+  -- A mark made at the coupon's total as this bucket last knew it (stock added since makes it ask again).
+  if c[2] and (not c[9] or tonumber(c[2]) >= tonumber(c[9])) then return {'SOLD_OUT'} end
   return {'DRY'}
 end
 local n = redis.call('HINCRBY', KEYS[1], 'iss', 1)

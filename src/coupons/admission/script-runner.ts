@@ -30,6 +30,7 @@ export const SCRIPTS = {
   bucketReceive: { numberOfKeys: 2, lua: script('bucket-receive') },
   bucketClose: { numberOfKeys: 2, lua: script('bucket-close') },
   bucketRead: { numberOfKeys: 3, lua: script('bucket-read') },
+  bucketReopen: { numberOfKeys: 1, lua: script('bucket-reopen') },
 };
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
@@ -39,7 +40,7 @@ export type DecisionScript = Exclude<keyof typeof SCRIPTS, ReadScript>;
 const DECISION_NAMES: Record<DecisionScript, string> = {
   couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window',
   couponCancelUse: 'cancel-use', couponRevoke: 'revoke', couponEligibility: 'eligibility', couponAllowList: 'allow-list',
-  bucketIssue: 'issue', bucketGive: 'bucket-give', bucketReceive: 'bucket-receive', bucketClose: 'close',
+  bucketIssue: 'issue', bucketGive: 'bucket-give', bucketReceive: 'bucket-receive', bucketClose: 'close', bucketReopen: 'add-stock',
 };
 
 export interface AdmissionSettings {

@@ -90,9 +90,10 @@ export class StockBuckets {
         return decided as IssueResult;
       } else {
         transfer = await this.takeStock(layout, home, meta);
-        if (!transfer && (await this.soldOut(layout))) {
-          // Sold out stays sold out (counts and the total only grow): the home bucket answers it alone from now on.
-          await this.runner.reading((redis) => redis.hset(keysOfBucket(layout, home).coupon, 'so', 1)).catch(() => undefined);
+        const total = transfer ? undefined : await this.soldOutAt(layout);
+        if (total !== undefined) {
+          // Sold out at this total stays so until stock is added: the home bucket answers it alone till then.
+          await this.runner.reading((redis) => redis.hset(keysOfBucket(layout, home).coupon, 'so', total)).catch(() => undefined);
           return { outcome: 'SOLD_OUT' };
         }
       }
@@ -115,10 +116,11 @@ export class StockBuckets {
     return undefined;
   }
 
-  private async soldOut(layout: BucketLayout): Promise<boolean> {
+  /** The total the coupon was sold out at, at an instant of this call; undefined when it was not. */
+  private async soldOutAt(layout: BucketLayout): Promise<number | undefined> {
     const counts = await Promise.all(layout.shards.map((_, b) => bucketReadScript(this.runner, layout, b, '', true)));
     const { total } = await bucketReadScript(this.runner, layout, 0, '', true);
-    return total !== undefined && counts.reduce((sum, c) => sum + c.issued, 0) >= total;
+    return total !== undefined && counts.reduce((sum, c) => sum + c.issued, 0) >= total ? total : undefined;
   }
 
   /**
@@ -133,6 +135,17 @@ export class StockBuckets {
     if (settings === null) throw new Error(`bucket ${moved.fromBucket} of ${couponId} holds no settings`);
     const { transferId, fromBucket: from, toBucket: to, first, last } = moved;
     return bucketReceiveScript(this.runner, layout, { transferId, from, to, first, last, settings, gate, opens: moved.opens === true }, uuidv7(), {}, false);
+  }
+
+  /**
+   * After stock was added (to bucket 0), to a total of `total`: no other bucket answers SOLD_OUT from a mark made at
+   * an older total (bucket-reopen.lua). Run by the add and, should its process die first, by the relay before it
+   * sends the CouponStockAdded.
+   */
+  async reopen(couponId: string, total: number): Promise<void> {
+    const layout = await this.layoutOf(couponId);
+    if (!layout) return;
+    await Promise.all(layout.shards.slice(1).map((_, i) => this.runner.decide('bucketReopen', [keysOfBucket(layout, i + 1).coupon, total])));
   }
 
   /** Issuing closed in every bucket but 0; answers the gate the coupon's own close must follow. */

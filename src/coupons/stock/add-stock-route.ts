@@ -6,7 +6,7 @@ import { codesOf, problemFor } from '../../http/problem.ts';
 import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { ADD_STOCK_REFUSALS, couponIdIn, BUCKETED, UNANSWERED } from '../coupon-refusals.ts';
+import { ADD_STOCK_REFUSALS, couponIdIn, UNANSWERED } from '../coupon-refusals.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
 
@@ -19,7 +19,7 @@ export const addStockRoute = (deps: CouponRouteDeps): Route => ({
   summary: 'Add stock to a live coupon; a sold-out one admits again. Atomic with its admissions: never more issued than the total at the moment of each decision',
   tag: 'admin', body: addStockRequest, bodyRequired: true,
   answer: { status: 200, schema: stockAddedSchema },
-  problems: [...codesOf(ADD_STOCK_REFUSALS), ...BUCKETED, ...UNANSWERED],
+  problems: [...codesOf(ADD_STOCK_REFUSALS), ...UNANSWERED],
   handler: async (ctx) => {
     const { value, raw } = await readJsonBody(ctx);
     const { add } = validate(addStockRequest, value);
