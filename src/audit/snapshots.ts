@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { couponKeys, keysOfBucket } from '../coupons/admission/keys.ts';
+import { couponKeys, keysOfBucket, layoutFrom } from '../coupons/admission/keys.ts';
 import { parseRedemption } from '../coupons/admission/redemption-value.ts';
 import { inUse, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import { masterNodes } from '../redis/redis-client.ts';
@@ -50,8 +50,8 @@ export async function redisSnapshot(redis: Redis, shards: number, ids: string[])
     const k = couponKeys(couponId, shards);
     const replies = await redis.multi().time().hmget(k.coupon, 'st', 'iss', 'usd', 'cnc', 'rvk', 'elc', 'alav', 'als', 'rvu', 'rev', 'bsh').hgetall(k.holders).hgetall(k.used).exec();
     const [time, fields, holders, used] = replies!.map(([, value]) => value) as [[string, string], (string | null)[], Record<string, string>, Record<string, string>];
-    const layout = { couponId, shards: fields[10] ? fields[10].split(',').map(Number) : [] };
-    for (let bucket = 1; bucket < layout.shards.length; bucket++) {
+    const layout = layoutFrom(couponId, fields[10]);
+    for (let bucket = 1; layout && bucket < layout.shards.length; bucket++) {
       const b = keysOfBucket(layout, bucket);
       const more = await redis.multi().hmget(b.coupon, 'iss', 'usd', 'cnc', 'rvk').hgetall(b.holders).hgetall(b.used).exec();
       const [counts, bucketHolders, bucketUsed] = more!.map(([, value]) => value) as [(string | null)[], Record<string, string>, Record<string, string>];

@@ -99,8 +99,8 @@ export async function oldestEntries(redis: Redis, shards: number[], count: numbe
  * after it was moved), so a fold reads them as the log will hold them.
  */
 export async function outboxEvents(redis: Redis, shards: number): Promise<CouponEvent[]> {
-  const streams = new Map<string, OutboxEntry[]>();
-  for (let shard = 0; shard < shards; shard++) streams.set(shardKeys(shard).outbox, await redis.xrange(shardKeys(shard).outbox, '-', '+'));
+  const streams = new Map<string, { entries: OutboxEntry[]; next: number }>();
+  for (let shard = 0; shard < shards; shard++) streams.set(shardKeys(shard).outbox, { entries: await redis.xrange(shardKeys(shard).outbox, '-', '+'), next: 0 });
   const events: CouponEvent[] = [];
   const push = (fields: string[]) => {
     try {
@@ -109,18 +109,23 @@ export async function outboxEvents(redis: Redis, shards: number): Promise<Coupon
       // The relay dead-letters these; they never reach the log or a read model.
     }
   };
-  const waiting = (stream: string, id: string) => (streams.get(stream) ?? []).some(([entryId]) => entryIdBefore(entryId, id) || entryId === id);
+  // A gate's entry is still waiting while its stream's next unread entry is at or before it (streams are in id order).
+  const waiting = (stream: string, id: string) => {
+    const s = streams.get(stream);
+    const head = s?.entries[s.next];
+    return head !== undefined && !entryIdBefore(id, head[0]);
+  };
   for (let moved = true; moved;) {
     moved = false;
-    for (const [stream, entries] of streams) {
-      while (entries.length > 0 && entryGate(entries[0]![1]).every(([s, id]) => s === stream || !waiting(s, id))) {
+    for (const [stream, s] of streams) {
+      while (s.next < s.entries.length && entryGate(s.entries[s.next]![1]).every(([other, id]) => other === stream || !waiting(other, id))) {
         moved = true;
-        push(entries.shift()![1]);
+        push(s.entries[s.next++]![1]);
       }
     }
   }
   // Gates only name earlier entries, so nothing is left; were anything left, it is still read, never dropped.
-  for (const entries of streams.values()) for (const [, fields] of entries) push(fields);
+  for (const s of streams.values()) for (const [, fields] of s.entries.slice(s.next)) push(fields);
   return events;
 }
 

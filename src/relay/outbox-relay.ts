@@ -27,8 +27,8 @@ export interface RelayOptions {
   logger: Logger;
   liveness?: Liveness;
   /**
-   * Called before a CouponStockMoved is sent, with the entry it came from: the transfer taken in by its bucket
-   * if no asker did (a process that died between giving and taking leaves no stock in flight).
+   * Called before a CouponStockMoved or a CouponStockAdded is sent, with the entry it came from, to finish what its
+   * process may have died before finishing: the transfer taken in by its bucket, a bucketed coupon's buckets reopened.
    */
   beforeSend?: (event: EventOf<'CouponStockMoved' | 'CouponStockAdded'>, gate: string) => Promise<unknown>;
 }
@@ -177,7 +177,7 @@ export class OutboxRelay {
   /**
    * The entries that may be sent now, in order: up to the first whose gate is still closed (it follows entries of
    * other shards not sent yet: a bucket's stock received after it was moved, a coupon's close after its buckets'
-   * last issues), each CouponStockMoved completed first.
+   * last issues), each CouponStockMoved and CouponStockAdded finished first (`beforeSend`).
    */
   private async ready(shard: number, entries: OutboxEntry[]): Promise<OutboxEntry[]> {
     for (let i = 0; i < entries.length; i++) {

@@ -3,7 +3,7 @@ import { signAccessToken } from '../../src/auth/token-signer.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';
 import { shardKeys } from '../../src/outbox/outbox.ts';
 import { shardOf } from '../../src/ids/ids.ts';
-import { couponKeys } from '../../src/coupons/admission/keys.ts';
+import { couponKeys, layoutFrom } from '../../src/coupons/admission/keys.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { parseCouponEvent, type CouponEvent } from '../../src/events/coupon-events.ts';
 import { partitionFor } from '../../src/kafka/kafka-client.ts';
@@ -161,7 +161,7 @@ export class Harness {
   async drained(couponId: string, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const placed = await this.runtime.redis.hget(couponKeys(couponId, this.runtime.config.admission.shards).coupon, 'bsh');
-    const shards = placed ? placed.split(',').map(Number) : [shardOf(couponId, this.runtime.config.admission.shards)];
+    const shards = layoutFrom(couponId, placed)?.shards ?? [shardOf(couponId, this.runtime.config.admission.shards)];
     const outboxes = [...new Set(shards)].map((shard) => shardKeys(shard).outbox);
     for (;;) {
       const pending = await Promise.all(outboxes.map((key) => this.runtime.redis.xlen(key)));

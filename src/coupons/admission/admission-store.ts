@@ -72,9 +72,9 @@ export class AdmissionStore {
     const buckets = definition.buckets ?? 1;
     const shards = buckets > 1 ? await this.buckets.place(couponId, buckets) : [];
     const created = await createScript(this.runner, couponId, eventId, definition, meta, request, shards);
-    if (created.outcome === 'CREATED' && !created.replayed) this.buckets.created(couponId, shards);
-    if (created.outcome === 'CREATED' && !created.replayed && buckets > 1) {
-      await this.buckets.spread({ couponId, shards }, definition.totalQuantity, meta).catch(() => undefined);
+    if (created.outcome === 'CREATED' && !created.replayed) {
+      this.buckets.created(couponId, shards);
+      if (buckets > 1) await this.buckets.spread({ couponId, shards }, definition.totalQuantity, meta).catch(() => undefined);
     }
     return created;
   }

@@ -85,7 +85,6 @@ export interface BucketCounts {
   used: number;
   cancelled: number;
   revoked: number;
-  soldOut: boolean;
   /** The coupon's total (bucket 0 only). */
   total?: number;
   mine?: { sequence: number; state: string; at: string };
@@ -95,9 +94,9 @@ export interface BucketCounts {
 export async function bucketReadScript(runner: ScriptRunner, layout: BucketLayout, bucket: number, userId = '', confirmed = false): Promise<BucketCounts> {
   const k = keysOfBucket(layout, bucket);
   const args = [k.coupon, k.holders, k.used, userId];
-  const [issued, used, cancelled, revoked, sequence, state, at, soldOut, total] = await (confirmed ? runner.readConfirmed('bucketRead', args) : runner.read('bucketRead', args));
+  const [issued, used, cancelled, revoked, sequence, state, at, total] = await (confirmed ? runner.readConfirmed('bucketRead', args) : runner.read('bucketRead', args));
   return {
-    issued: Number(issued), used: Number(used), cancelled: Number(cancelled), revoked: Number(revoked), soldOut: soldOut === '1',
+    issued: Number(issued), used: Number(used), cancelled: Number(cancelled), revoked: Number(revoked),
     ...(total ? { total: Number(total) } : {}),
     ...(sequence ? { mine: { sequence: Number(sequence), state: state!, at: at! } } : {}),
   };

@@ -47,4 +47,10 @@ export interface BucketLayout {
   shards: readonly number[];
 }
 
+/** The layout a coupon's `bsh` field (each bucket's shard, comma-separated) names; undefined for a coupon not split. */
+export function layoutFrom(couponId: string, placement: string | null | undefined): BucketLayout | undefined {
+  const shards = placement ? placement.split(',').map(Number) : [];
+  return shards.length > 1 ? { couponId, shards } : undefined;
+}
+
 export const keysOfBucket = (layout: BucketLayout, bucket: number): CouponKeys => bucketKeys(layout.couponId, bucket, layout.shards[bucket]!);

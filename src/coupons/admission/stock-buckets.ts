@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DependencyUnavailable } from '../../dependencies/dependency-unavailable.ts';
+import type { EventOf } from '../../events/coupon-events.ts';
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import { issuedCouponId, shardOf, uuidv7 } from '../../ids/ids.ts';
 import { BoundedCache } from '../../memory/bounded-cache.ts';
@@ -12,7 +13,7 @@ import type { EventMeta, IssueResult } from './admission-results.ts';
 import { bucketCloseScript, bucketGiveScript, bucketIssueScript, bucketReadScript, bucketReceiveScript, type Transfer } from './bucket-scripts.ts';
 import { placeBuckets } from './bucket-placement.ts';
 import type { CouponSnapshot } from './coupon-snapshot.ts';
-import { keysOfBucket, type BucketLayout } from './keys.ts';
+import { keysOfBucket, layoutFrom, type BucketLayout } from './keys.ts';
 import type { ScriptRunner } from './script-runner.ts';
 
 /** The asker's home bucket: where their holding lives, so "one per person" stays one atomic call. */
@@ -54,7 +55,7 @@ export class StockBuckets {
     let known = this.layouts.get(couponId);
     if (known === undefined) {
       const [state, placed] = await this.runner.readRetried((redis) => redis.hmget(this.runner.keys(couponId).coupon, 'st', 'bsh'));
-      known = placed ? { shards: placed.split(',').map(Number) } : SINGLE;
+      known = layoutFrom(couponId, placed) ?? SINGLE;
       if (state !== null) this.layouts.set(couponId, known);
     }
     return known.shards.length > 1 ? { couponId, shards: known.shards } : undefined;
@@ -127,8 +128,7 @@ export class StockBuckets {
    * Called by the relay before it sends a CouponStockMoved: the transfer taken in by its bucket if no asker did.
    * Answers BUCKET_LOST when the taker is gone (its stock is lost with it; the audit shows the move never received).
    */
-  async completeTransfer(couponId: string, moved: { transferId: string; fromBucket: number; toBucket: number; first: number; last: number; opens?: boolean }, gate: string):
-    Promise<'RECEIVED' | 'RECEIVED_BEFORE' | 'BUCKET_LOST'> {
+  async completeTransfer(couponId: string, moved: EventOf<'CouponStockMoved'>['data'], gate: string): Promise<'RECEIVED' | 'RECEIVED_BEFORE' | 'BUCKET_LOST'> {
     const layout = await this.layoutOf(couponId);
     if (!layout) throw new Error(`${couponId} moved stock between buckets, but Redis holds no bucket layout for it`);
     const settings = await this.runner.reading((redis) => redis.hget(keysOfBucket(layout, moved.fromBucket).coupon, 'cfg'));
