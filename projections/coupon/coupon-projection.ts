@@ -26,8 +26,8 @@ export interface CouponProgress {
   window?: { issueStartAt: string; issueEndAt: string; revision: number };
   requiredClaims?: { value: string | null; revision: number };
   allowList?: { version: number | null; size: number; revision: number };
-  /** A coupon split into stock buckets: each bucket's highest nth issue and use seen (the counts are their sums). */
-  buckets?: Map<number, { issuedUpTo: number; usedUpTo: number }>;
+  /** A coupon split into stock buckets: each bucket's highest nth issue, use, cancellation and revocation seen (the counts are their sums). */
+  buckets?: Map<number, BucketProgress>;
   lastEventAt: Date;
 }
 
@@ -53,10 +53,17 @@ function guarded(target: string, revisionColumn: string, changes: [string, numbe
 const raised = (revisionColumn: string, changes: readonly (readonly [string, { revision: number }])[]): RawBuilder<unknown> =>
   sql`${sql.ref(revisionColumn)} = GREATEST(${sql.ref(revisionColumn)}, ${caseWhen('id', changes.map(([id, c]) => [id, c.revision]), sql`0`)})`;
 
-function bucketOf(p: CouponProgress, bucket: number): { issuedUpTo: number; usedUpTo: number } {
+interface BucketProgress {
+  issuedUpTo: number;
+  usedUpTo: number;
+  cancelledUpTo: number;
+  revokedUpTo: number;
+}
+
+function bucketOf(p: CouponProgress, bucket: number): BucketProgress {
   p.buckets ??= new Map();
   let b = p.buckets.get(bucket);
-  if (!b) p.buckets.set(bucket, (b = { issuedUpTo: 0, usedUpTo: 0 }));
+  if (!b) p.buckets.set(bucket, (b = { issuedUpTo: 0, usedUpTo: 0, cancelledUpTo: 0, revokedUpTo: 0 }));
   return b;
 }
 
@@ -72,20 +79,40 @@ function countUse(p: CouponProgress, used: EventOf<'CouponUsed'>['data']): void 
   else bucketOf(p, used.bucket).usedUpTo = Math.max(bucketOf(p, used.bucket).usedUpTo, used.useSequence);
 }
 
-/** A bucketed coupon's per-bucket counts raised, then its issued and used counts to their sums. */
+/** A cancellation (and the revocation it made, if any) counted by its bucket's nth, or the coupon's. */
+function countCancel(p: CouponProgress, cancelled: EventOf<'CouponUseCancelled'>['data']): void {
+  const counts = cancelled.bucket === undefined ? undefined : bucketOf(p, cancelled.bucket);
+  if (counts) counts.cancelledUpTo = Math.max(counts.cancelledUpTo, cancelled.cancelSequence);
+  else p.cancelledUpTo = Math.max(p.cancelledUpTo ?? 0, cancelled.cancelSequence);
+  if (!cancelled.revokedCount) return;
+  if (counts) counts.revokedUpTo = Math.max(counts.revokedUpTo, cancelled.revokedCount);
+  else p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, cancelled.revokedCount);
+}
+
+/** A revoked total, the bucket's or the coupon's. */
+function countRevoked(p: CouponProgress, revoked: EventOf<'CouponsRevoked'>['data']): void {
+  if (revoked.bucket === undefined) p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, revoked.revokedCount);
+  else bucketOf(p, revoked.bucket).revokedUpTo = Math.max(bucketOf(p, revoked.bucket).revokedUpTo, revoked.revokedCount);
+}
+
+const BUCKET_COUNTS = [['issued_up_to', 'issued_count'], ['used_up_to', 'used_count'], ['cancelled_up_to', 'cancelled_count'], ['revoked_up_to', 'revoked_count']] as const;
+
+/** A bucketed coupon's per-bucket counts raised, then its counts to their sums. */
 async function writeBuckets(tx: Transaction<Database>, tables: Tables, progress: Map<string, CouponProgress>): Promise<void> {
-  const rows = [...progress].flatMap(([couponId, p]) => [...(p.buckets ?? [])].map(([bucket, b]) => ({ coupon_id: couponId, bucket, issued_up_to: b.issuedUpTo, used_up_to: b.usedUpTo })));
+  const rows = [...progress].flatMap(([couponId, p]) => [...(p.buckets ?? [])].map(([bucket, b]) => ({
+    coupon_id: couponId, bucket, issued_up_to: b.issuedUpTo, used_up_to: b.usedUpTo, cancelled_up_to: b.cancelledUpTo, revoked_up_to: b.revokedUpTo,
+  })));
   if (rows.length === 0) return;
   const buckets = tables.coupon_bucket!;
   for (const part of chunks(rows)) {
-    await tx.insertInto(buckets as 'coupon_bucket').values(part).onDuplicateKeyUpdate({
-      issued_up_to: sql`GREATEST(issued_up_to, VALUES(issued_up_to))`, used_up_to: sql`GREATEST(used_up_to, VALUES(used_up_to))`,
-    }).execute();
+    await tx.insertInto(buckets as 'coupon_bucket').values(part)
+      .onDuplicateKeyUpdate(Object.fromEntries(BUCKET_COUNTS.map(([column]) => [column, sql`GREATEST(${sql.ref(column)}, VALUES(${sql.ref(column)}))`])))
+      .execute();
   }
   const ids = [...new Set(rows.map((r) => r.coupon_id))];
-  const sum = (column: string) => sql`(SELECT COALESCE(SUM(${sql.ref(column)}), 0) FROM ${sql.table(buckets)} b WHERE b.coupon_id = c.id)`;
-  await sql`UPDATE ${sql.table(tables.coupon!)} c SET issued_count = GREATEST(issued_count, ${sum('issued_up_to')}), used_count = GREATEST(used_count, ${sum('used_up_to')})
-    WHERE c.id IN (${sql.join(ids)})`.execute(tx);
+  const sums = BUCKET_COUNTS.map(([column, count]) =>
+    sql`${sql.ref(count)} = GREATEST(${sql.ref(count)}, (SELECT COALESCE(SUM(${sql.ref(column)}), 0) FROM ${sql.table(buckets)} b WHERE b.coupon_id = c.id))`);
+  await sql`UPDATE ${sql.table(tables.coupon!)} c SET ${sql.join(sums)} WHERE c.id IN (${sql.join(ids)})`.execute(tx);
 }
 
 /** The `coupon` read model: each coupon's definition, issued and used counts, and status. */
@@ -125,12 +152,9 @@ export const couponProjection: Projection<CouponChanges> = {
         case 'CouponUsed':
           countUse(touch(e.couponId, at), e.data);
           break;
-        case 'CouponUseCancelled': {
-          const p = touch(e.couponId, at);
-          p.cancelledUpTo = Math.max(p.cancelledUpTo ?? 0, e.data.cancelSequence);
-          if (e.data.revokedCount) p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
+        case 'CouponUseCancelled':
+          countCancel(touch(e.couponId, at), e.data);
           break;
-        }
         case 'CouponEligibilityChanged': {
           const p = touch(e.couponId, at);
           const change = { value: e.data.requiredClaims ? JSON.stringify(e.data.requiredClaims) : null, revision: e.data.revision ?? 0 };
@@ -145,7 +169,7 @@ export const couponProjection: Projection<CouponChanges> = {
         }
         case 'CouponsRevoked': {
           const p = touch(e.couponId, at);
-          p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, e.data.revokedCount);
+          countRevoked(p, e.data);
           p.unusedRevokedAt ??= at;
           break;
         }

@@ -139,11 +139,13 @@ export class HistoryAuditor {
       const issued = c.issued.get(issuedCouponId);
       if (!issued) return stop(`${issuedCouponId} use cancelled but never issued`);
       if (issued.userId !== userId) violation(`${issuedCouponId} cancellation names ${userId}, not its holder ${issued.userId}`);
-      const decided = decide({ type: 'CancelUse', sequence: issued.sequence, orderId }, before, at.getTime());
+      const { bucket } = event.data;
+      const decided = decide({ type: 'CancelUse', sequence: issued.sequence, orderId, ...(bucket === undefined ? {} : { bucket }) }, before, at.getTime());
       if (decided.outcome === 'ORDER_MISMATCH') return stop(`${issuedCouponId} use cancelled for order ${orderId}, not the order that used it`);
       if (decided.outcome !== 'USE_CANCELLED') return stop(`${issuedCouponId} use cancelled while not in use`);
       if (decided.generation !== event.data.useGeneration) return stop(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
-      const revokedCount = decided.status === 'REVOKED' ? before!.revokedCount + 1 : undefined;
+      const revokedBefore = bucket === undefined ? before!.revokedCount : before!.buckets?.get(bucket)?.revokedCount ?? 0;
+      const revokedCount = decided.status === 'REVOKED' ? revokedBefore + 1 : undefined;
       // A v1 cancellation (null) was written before cancelling after revoke-unused revoked: it is judged by the rules of its day.
       if (event.data.revokedCount !== null && event.data.revokedCount !== revokedCount) {
         violation(revokedCount === undefined ? `${issuedCouponId} revoked by a cancellation before revoke-unused ran`
@@ -159,7 +161,8 @@ export class HistoryAuditor {
         if (!issued || issued.userId !== userId) violation(`${issuedCouponId} revoked from ${userId}, who does not hold it`);
         else sequences.set(issued.sequence, issuedCouponId);
       }
-      const decided = decide({ type: 'RevokeUnused', holders: event.data.revoked.map(({ issuedCouponId, userId }) => [userId, c.issued.get(issuedCouponId)?.sequence ?? 0] as const) }, before, at.getTime());
+      const holders = event.data.revoked.map(({ issuedCouponId, userId }) => [userId, c.issued.get(issuedCouponId)?.sequence ?? 0] as const);
+      const decided = decide({ type: 'RevokeUnused', holders, ...(event.data.bucket === undefined ? {} : { bucket: event.data.bucket }) }, before, at.getTime());
       if (decided.outcome === 'REVOKED') {
         const allowed = new Set(decided.sequences);
         for (const [sequence, issuedCouponId] of sequences) {

@@ -125,6 +125,8 @@ export interface CouponBucketTable {
   bucket: number;
   issued_up_to: number;
   used_up_to: number;
+  cancelled_up_to: number;
+  revoked_up_to: number;
 }
 
 export interface Database {

@@ -99,6 +99,8 @@ export const couponUseCancelledData = z.strictObject({
    * before a cancellation could revoke: what it did is known (the coupon became usable), the rule it met is not.
    */
   revokedCount: z.number().int().min(1).nullable().optional(),
+  /** On a coupon split into stock buckets: the holder's bucket, where `cancelSequence` and `revokedCount` count. */
+  bucket: bucketNumber.optional(),
 });
 
 /**
@@ -111,6 +113,11 @@ export const couponsRevokedData = z.strictObject({
   revoked: z.array(z.strictObject({ issuedCouponId: id, userId })).max(1_000),
   /** The coupon's revoked total after this chunk, so a copy of the event counts nothing twice. */
   revokedCount: z.number().int().min(0),
+  /**
+   * On a coupon split into stock buckets: the bucket whose holders these are, where `revokedCount` counts (a run
+   * revokes bucket by bucket, and its first chunk in each bucket puts revoke-unused in force there).
+   */
+  bucket: bucketNumber.optional(),
 });
 
 export const couponIssuanceClosedData = z.strictObject({});

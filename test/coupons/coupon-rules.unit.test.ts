@@ -1,5 +1,6 @@
 import * as assert from 'uvu/assert';
-import { may } from '../../src/coupons/rules/coupon-rules.ts';
+import { evolve, may } from '../../src/coupons/rules/coupon-rules.ts';
+import type { CouponEvent } from '../../src/events/coupon-events.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
 import { given } from '../support/rules-spec.ts';
 import { spec } from '../support/spec.ts';
@@ -228,6 +229,38 @@ rules('a late copy of an older window or claims change moves nothing; changes fr
   given(f.created(), gold, f.eligibilityChanged(null, '2026-12-01T08:06:00.000Z', 4), gold).when(issue('ann'), '2026-12-01T08:30:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
   given(f.created(), f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T12:00:00.000Z'), f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-01T08:30:00.000Z'))
     .when(issue('ann'), '2026-12-01T11:00:00.000Z').then({ outcome: 'ISSUE_ENDED' });
+});
+
+
+/** An event as a stock bucket records it: `bucket` on it, and on an issue its nth there. */
+const inBucket = (event: CouponEvent, bucket: number, extra: Record<string, number> = {}): CouponEvent => ({ ...event, data: { ...event.data, bucket, ...extra } } as CouponEvent);
+const issuedCouponIdOf = (sequence: number) => (f.issued(sequence, 'x').data as { issuedCouponId: string }).issuedCouponId;
+const bucketed = [
+  f.created('2026-12-01T08:00:00.000Z', 9), inBucket(f.issued(7, 'ann'), 2, { bucketIssued: 1 }), inBucket(f.issued(1, 'bob'), 0, { bucketIssued: 1 }),
+  inBucket(f.used(7, 'ann', 1, '2026-12-02T08:00:00.000Z', 'order-1'), 2), inBucket(f.used(1, 'bob', 1, '2026-12-02T08:00:00.000Z', 'order-2'), 0),
+  inBucket(f.useCancelled(1, 'bob', 1, '2026-12-02T09:00:00.000Z', 'order-2'), 0),
+];
+
+rules('on a bucketed coupon a cancellation is numbered in its bucket, and any sequence of the total may be the one in use', () =>
+  given(...bucketed).when({ ...cancel(7, 'order-1'), bucket: 2 }, '2026-12-02T10:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'ISSUED' }, [{
+    type: 'CouponUseCancelled', data: { issuedCouponId: issuedCouponIdOf(7), userId: 'ann', orderId: 'order-1', useGeneration: 1, cancelSequence: 1, bucket: 2 },
+  }]));
+
+rules('on a bucketed coupon revoke-unused is in force in a bucket once its run reached that bucket, and each bucket counts its own revocations', () => {
+  const reachedBucket0 = [...bucketed, f.closed(), inBucket(f.revoked([[1, 'bob']], 1), 0)];
+  given(...reachedBucket0).when({ ...cancel(7, 'order-1'), bucket: 2 }, '2026-12-03T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'ISSUED' });
+  const reachedBoth = [...reachedBucket0, inBucket(f.revoked([], 0), 2)];
+  given(...reachedBoth).when({ ...cancel(7, 'order-1'), bucket: 2 }, '2026-12-03T09:00:00.000Z').then({ outcome: 'USE_CANCELLED', generation: 1, status: 'REVOKED' }, [{
+    type: 'CouponUseCancelled', data: { issuedCouponId: issuedCouponIdOf(7), userId: 'ann', orderId: 'order-1', useGeneration: 1, cancelSequence: 1, revokedCount: 1, bucket: 2 },
+  }]);
+  const coupon = reachedBoth.reduce<ReturnType<typeof evolve>>(evolve, undefined)!;
+  assert.equal([coupon.revokedCount, coupon.cancelledCount, coupon.buckets?.get(0)?.revokedCount, coupon.buckets?.get(2)?.unusedRevoked], [1, 1, 1, true]);
+});
+
+rules('a copy of a bucket\'s revocation counts nothing twice toward the coupon\'s sum', () => {
+  const revoked = inBucket(f.revoked([[1, 'bob']], 1), 0);
+  const coupon = [...bucketed, f.closed(), revoked, revoked].reduce<ReturnType<typeof evolve>>(evolve, undefined)!;
+  assert.is(coupon.revokedCount, 1);
 });
 
 rules.run();

@@ -194,13 +194,84 @@ buckets('a bucket lost with its node is never made again empty: its holders get 
   assert.is(issued.filter((u) => u === holder).length, 1, 'the holder was issued once');
 });
 
-buckets('revoke-unused on a bucketed coupon is refused before it closes anything', async () => {
-  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
+buckets('a use in any bucket is cancelled by the order system in its holder\'s bucket: the same answer on a retry, the order checked, the counts summed, and the coupon usable again', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 9, buckets: K });
+  const orders = await harness.token('orders', 'service');
   const admin = await harness.token('admin', 'admin');
-  const refused = await harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin });
-  assert.is(refused.body.code, 'NOT_FOR_BUCKETED_COUPONS', refused.text);
-  assert.is((await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin })).body.closedAt, null);
-  assert.is((await issue(couponId, `after-revoke-${couponId.slice(-6)}`)).status, 201);
+  const holders = [0, 1, 2].map((b) => usersOf(`cancel-${couponId.slice(-6)}`, b, 1)[0]!);
+  const cancel = (id: string, orderId: string) => harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token: orders, body: { orderId } });
+  const ids: string[] = [];
+  for (const [i, user] of holders.entries()) {
+    const id = String((await issue(couponId, user)).body.issuedCouponId);
+    ids.push(id);
+    assert.is((await harness.request('POST', `/issued-coupons/${id}/use`, { token: await harness.token(user), body: { orderId: `order-${i}` } })).status, 200);
+  }
+  for (const [i, id] of ids.entries()) {
+    assert.equal((await cancel(id, 'another-order')).body.code, 'ORDER_MISMATCH', `bucket ${i}`);
+    const first = await cancel(id, `order-${i}`);
+    assert.equal([first.status, first.body], [200, { issuedCouponId: id, status: 'ISSUED' }], first.text);
+    const again = await cancel(id, `order-${i}`);
+    assert.equal([again.status, again.body], [200, first.body], 'the same cancellation, the same answer');
+  }
+  const unissued = [1, 2, 3, 4, 5, 6, 7, 8, 9].find((n) => !ids.some((id) => sequenceOf(id) === n))!;
+  assert.equal((await cancel(`${couponId}.${String(unissued).padStart(8, '0')}`, 'o')).body.code, 'NOT_USED', 'a sequence nobody uses');
+  assert.equal((await cancel(`${couponId}.00000010`, 'o')).body.code, 'ISSUED_COUPON_NOT_FOUND', 'beyond the total');
+  const reused = await harness.request('POST', `/issued-coupons/${ids[2]}/use`, { token: await harness.token(holders[2]!), body: { orderId: 'order-again' } });
+  assert.is(reused.status, 200, 'usable again after the cancellation');
+  await harness.drained(couponId);
+  const cancelled = (await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponUseCancelled');
+  // Buckets' outboxes reach the log side by side, so their events interleave in any order.
+  const byBucket = cancelled.map((e) => [e.data.bucket, e.data.cancelSequence]).sort(([a], [b]) => Number(a) - Number(b));
+  assert.equal(byBucket, [[0, 1], [1, 1], [2, 1]], 'each cancelled in its holder\'s bucket, numbered there');
+  await harness.projected();
+  const row = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
+  assert.equal([row.body.issuedCount, row.body.usedCount], [3, 1], row.text);
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('revoke-unused on a bucketed coupon, racing 300 uses by holders of every bucket: each coupon ends used or revoked, never both, and the totals add up', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 600, buckets: K });
+  const users = Array.from({ length: 600 }, (_, i) => `revoke-${couponId.slice(-6)}-${i}`);
+  const tokens = await Promise.all(users.map((u) => harness.token(u)));
+  const ids = await Promise.all(tokens.map(async (token) => String((await harness.request('POST', `/coupons/${couponId}/issue`, { token })).body.issuedCouponId)));
+  assert.is(new Set(ids).size, 600, ids.find((id) => !id.includes('.')));
+  const admin = await harness.token('admin', 'admin');
+  const [revoke, ...uses] = await Promise.all([
+    harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin }),
+    ...ids.slice(0, 300).map((id, i) => harness.request('POST', `/issued-coupons/${id}/use`, { token: tokens[i]!, body: { orderId: `o-${i}` } })),
+  ]);
+  assert.is(revoke!.status, 200, revoke!.text);
+  const used = uses.filter((u) => u.status === 200).length;
+  assert.ok(uses.every((u) => u.status === 200 || u.body.code === 'COUPON_REVOKED'), [...new Set(uses.map((u) => u.text))].join(' | '));
+  assert.is(revoke!.body.revokedCount, 600 - used, `${used} used before the revoke reached them`);
+  for (const [i, id] of ids.entries()) {
+    if (i >= 300 || uses[i]!.status !== 200) assert.is((await harness.request('POST', `/issued-coupons/${id}/use`, { token: tokens[i]!, body: {} })).body.code, 'COUPON_REVOKED', id);
+  }
+  const again = await harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin });
+  assert.is(again.body.revokedCount, 600 - used, 'a second run revokes nothing more');
+  await harness.drained(couponId);
+  const revokedEvents = (await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponsRevoked');
+  assert.equal([...new Set(revokedEvents.map((e) => e.data.bucket))].sort(), [0, 1, 2], 'every bucket revoked its own holders');
+  await harness.projected();
+  const row = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
+  assert.equal([row.body.revokedCount, row.body.usedCount], [600 - used, used], row.text);
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('a cancelled use of a bucketed coupon after revoke-unused reached its bucket leaves it REVOKED', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 9, buckets: K });
+  const user = usersOf(`cancel-revoked-${couponId.slice(-6)}`, 2, 1)[0]!;
+  const token = await harness.token(user);
+  const id = String((await issue(couponId, user)).body.issuedCouponId);
+  assert.is((await harness.request('POST', `/issued-coupons/${id}/use`, { token, body: { orderId: 'o-1' } })).status, 200);
+  const admin = await harness.token('admin', 'admin');
+  assert.is((await harness.request('POST', `/admin/coupons/${couponId}/revoke-unused`, { token: admin })).body.revokedCount, 0);
+  const cancelled = await harness.request('POST', `/issued-coupons/${id}/cancel-use`, { token: await harness.token('orders', 'service'), body: { orderId: 'o-1' } });
+  assert.equal([cancelled.status, cancelled.body.status], [200, 'REVOKED'], cancelled.text);
+  assert.is((await harness.request('POST', `/issued-coupons/${id}/use`, { token, body: {} })).body.code, 'COUPON_REVOKED');
+  await harness.drained(couponId);
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
 });
 
 buckets.run();

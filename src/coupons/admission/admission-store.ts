@@ -99,7 +99,8 @@ export class AdmissionStore {
    * cancellation is decided against them.
    */
   async cancelUse(couponId: string, sequence: number, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
-    await this.notBucketed(couponId, 'Cancelling a use');
+    const layout = await this.buckets.layoutOf(couponId);
+    if (layout) return this.buckets.cancelUse(layout, sequence, orderId, eventId, meta, request);
     return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => {
       const once = () => cancelScript(this.runner, couponId, sequence, orderId, eventId, meta, request);
       let decided = await once();
@@ -142,15 +143,27 @@ export class AdmissionStore {
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => eligibilityScript(this.runner, couponId, requiredClaims, eventId, meta, request));
   }
 
-  /** One chunk of a revoke-unused run (see ../revoke/revoke-unused-run.ts). */
-  async revokeChunk(couponId: string, holders: readonly (readonly [string, string | number])[], meta: EventMeta): Promise<RevokeChunkResult> {
-    await this.notBucketed(couponId, 'Revoking unused coupons');
-    return revokeScript(this.runner, couponId, holders, meta);
+  /** How many stock buckets hold the coupon's holders (1: it is not split). */
+  async bucketCount(couponId: string): Promise<number> {
+    return (await this.buckets.layoutOf(couponId))?.shards.length ?? 1;
   }
 
-  /** A page of the coupon's holders, [userId, sequence] (HSCAN: a full scan sees every holder there from its start to its end). */
-  async holdersPage(couponId: string, cursor: string, count: number): Promise<{ next: string; holders: [string, string][] }> {
-    const [next, flat] = await this.runner.reading((redis) => redis.hscan(this.runner.keys(couponId).holders, cursor, 'COUNT', count));
+  /** The keys of one of the coupon's stock buckets (0: its own). */
+  private async keysOf(couponId: string, bucket: number) {
+    const layout = bucket === 0 ? undefined : await this.buckets.layoutOf(couponId);
+    if (bucket !== 0 && !layout) throw new Error(`${couponId} is not split into stock buckets`);
+    return layout ? keysOfBucket(layout, bucket) : this.runner.keys(couponId);
+  }
+
+  /** One chunk of a revoke-unused run (see ../revoke/revoke-unused-run.ts), of holders of `bucket`. */
+  async revokeChunk(couponId: string, holders: readonly (readonly [string, string | number])[], meta: EventMeta, bucket = 0): Promise<RevokeChunkResult> {
+    return revokeScript(this.runner, couponId, holders, meta, await this.keysOf(couponId, bucket));
+  }
+
+  /** A page of the holders of the coupon's `bucket`, [userId, sequence] (HSCAN: a full scan sees every holder there from its start to its end). */
+  async holdersPage(couponId: string, cursor: string, count: number, bucket = 0): Promise<{ next: string; holders: [string, string][] }> {
+    const keys = await this.keysOf(couponId, bucket);
+    const [next, flat] = await this.runner.reading((redis) => redis.hscan(keys.holders, cursor, 'COUNT', count));
     const holders: [string, string][] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) holders.push([flat[i]!, flat[i + 1]!]);
     return { next, holders };

@@ -4,10 +4,11 @@
 -- or an admin cancels (the route checks who asks), for whoever holds the coupon.
 local replayed = recall(KEYS[4], ARGV[6])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'iss', 'vu', 'rvu', 'rvk')
+local c = redis.call('HMGET', KEYS[1], 'iss', 'vu', 'rvu', 'rvk', 'bkn')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 local seq = tonumber(ARGV[2])
-if seq < 1 or seq > tonumber(c[1]) then return {'ISSUED_COUPON_NOT_FOUND'} end
+-- A stock bucket (the holder's, which holds the use) issues from ranges, not in order: its use record decides.
+if seq < 1 or (not c[5] and seq > tonumber(c[1])) then return {'ISSUED_COUPON_NOT_FOUND'} end
 local stored = redis.call('HGET', KEYS[2], ARGV[2])
 local r = redemption(stored)
 -- Recorded by an earlier version without what a cancellation is judged by: a use before cancellations (a bare
@@ -38,6 +39,8 @@ if c[3] or tonumber(c[4] or '0') > 0 then
   state, status = 'R', 'REVOKED'
   data.revokedCount = redis.call('HINCRBY', KEYS[1], 'rvk', 1)
 end
+-- A stock bucket counts its own cancellations and revocations.
+if c[5] then data.bucket = tonumber(c[5]) end
 redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({ s = state, at = now, g = r.g, u = r.u, o = r.o }))
 append(KEYS[3], 'CouponUseCancelled', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[5], '2')
 return remember(KEYS[4], ARGV[6], ARGV[7], {'USE_CANCELLED', status, tostring(r.g)})

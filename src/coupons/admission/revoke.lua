@@ -30,5 +30,8 @@ local total = redis.call('HINCRBY', KEYS[1], 'rvk', #revoked)
 -- An empty Lua table encodes as an object: the event's list must stay a list.
 local list = cjson.encode(revoked)
 if #revoked == 0 then list = '[]' end
-append(KEYS[4], 'CouponsRevoked', ARGV[2], ARGV[1], now, '{"revoked":' .. list .. ',"revokedCount":' .. total .. '}', ARGV[3], '2')
+-- A stock bucket counts its own revocations.
+local bucket = redis.call('HGET', KEYS[1], 'bkn')
+if bucket then bucket = ',"bucket":' .. bucket else bucket = '' end
+append(KEYS[4], 'CouponsRevoked', ARGV[2], ARGV[1], now, '{"revoked":' .. list .. ',"revokedCount":' .. total .. bucket .. '}', ARGV[3], '2')
 return {'REVOKED', tostring(#revoked), tostring(total)}

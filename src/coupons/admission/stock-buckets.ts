@@ -9,9 +9,10 @@ import { shardTag } from '../../outbox/outbox.ts';
 import { keySlot } from '../../redis/key-slot.ts';
 import { slotMasters } from '../../redis/redis-client.ts';
 import { inUse } from '../rules/coupon-rules.ts';
-import type { EventMeta, IssueResult } from './admission-results.ts';
+import type { CancelUseResult, EventMeta, IssueResult } from './admission-results.ts';
 import { bucketCloseScript, bucketGiveScript, bucketIssueScript, bucketReadScript, bucketReceiveScript, type Transfer } from './bucket-scripts.ts';
 import { placeBuckets } from './bucket-placement.ts';
+import { cancelScript } from './cancel-script.ts';
 import type { CouponSnapshot } from './coupon-snapshot.ts';
 import { keysOfBucket, layoutFrom, type BucketLayout } from './keys.ts';
 import type { ScriptRunner } from './script-runner.ts';
@@ -146,6 +147,23 @@ export class StockBuckets {
     const layout = await this.layoutOf(couponId);
     if (!layout) return;
     await Promise.all(layout.shards.slice(1).map((_, i) => this.runner.decide('bucketReopen', [keysOfBucket(layout, i + 1).coupon, total])));
+  }
+
+  /**
+   * A use undone, in the bucket that holds it: the holder's home bucket, which the use's record names (it stays
+   * there, so a retry finds the same bucket and its memory). A sequence no bucket has a use of was not in use at
+   * the instant its bucket was read: NOT_USED, or ISSUED_COUPON_NOT_FOUND beyond the total, as the rules say.
+   */
+  async cancelUse(layout: BucketLayout, sequence: number, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
+    const found = await Promise.all(layout.shards.map((_, b) => this.runner.reading((redis) => redis.hexists(keysOfBucket(layout, b).used, String(sequence)))));
+    const bucket = found.indexOf(1);
+    if (bucket >= 0) {
+      const decided = await cancelScript(this.runner, layout.couponId, sequence, orderId, eventId, meta, request, keysOfBucket(layout, bucket));
+      if (decided.outcome === 'LEGACY_USE') throw new Error(`${layout.couponId}.${sequence}: a stock bucket holds a use recorded before cancellations`);
+      return decided;
+    }
+    const total = Number(await this.runner.reading((redis) => redis.hget(keysOfBucket(layout, 0).coupon, 'tot')));
+    return { outcome: sequence >= 1 && sequence <= total ? 'NOT_USED' : 'ISSUED_COUPON_NOT_FOUND' };
   }
 
   /** Issuing closed in every bucket but 0; answers the gate the coupon's own close must follow. */

@@ -6,7 +6,7 @@ import { codesOf, Problem, problemFor } from '../../http/problem.ts';
 import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { CANCEL_USE_REFUSALS, BUCKETED, UNANSWERED } from '../coupon-refusals.ts';
+import { CANCEL_USE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { parseIssuedCouponId, uuidv7 } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
@@ -26,7 +26,7 @@ export const cancelUseRoute = (deps: CouponRouteDeps): Route => ({
   tag: 'coupons', body: cancelUseRequest,
   notes: '`orderId` must be the order the use named (absent for a use that named none). The same cancellation asked again answers the same 200.',
   answer: { status: 200, schema: useCancelledSchema },
-  problems: ['FORBIDDEN', ...codesOf(CANCEL_USE_REFUSALS), ...BUCKETED, ...UNANSWERED],
+  problems: ['FORBIDDEN', ...codesOf(CANCEL_USE_REFUSALS), ...UNANSWERED],
   handler: async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);

@@ -5,7 +5,7 @@ import { admissionRequestOf } from '../idempotency-key.ts';
 import { codesOf, problemFor } from '../../http/problem.ts';
 import type { Route } from '../../http/route.ts';
 import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { couponIdIn, REVOKE_REFUSALS, BUCKETED, UNANSWERED } from '../coupon-refusals.ts';
+import { couponIdIn, REVOKE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 
 export const revokedSchema = z.object({ id: z.string(), status: z.literal('CLOSED'), revokedCount: z.number().int() });
 
@@ -19,7 +19,7 @@ export const revokeUnusedRoute = (deps: CouponRouteDeps): Route => ({
   tag: 'admin',
   notes: 'Revokes in atomic chunks of at most 1,000 holders, each one CouponsRevoked event; a use racing it either comes first (USED) or finds the coupon REVOKED. A run cut short is finished by running it again. `revokedCount` is the coupon\'s revoked total.',
   answer: { status: 200, schema: revokedSchema },
-  problems: [...codesOf(REVOKE_REFUSALS), ...BUCKETED, ...UNANSWERED],
+  problems: [...codesOf(REVOKE_REFUSALS), ...UNANSWERED],
   handler: async (ctx) => {
     const couponId = couponIdIn(ctx);
     const request = admissionRequestOf(ctx, identityOf(ctx).userId);

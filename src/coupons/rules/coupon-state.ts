@@ -31,6 +31,11 @@ export interface AdmissionCoupon {
   allowListVersion: number;
   /** Revoke-unused has run: a use cancelled from now on leaves its coupon REVOKED, not usable again. */
   unusedRevoked?: true;
+  /**
+   * A coupon split into stock buckets: each bucket's own cancellation and revocation counts (its events number
+   * within it) and whether revoke-unused has reached it yet (a run reaches the buckets one after another).
+   */
+  buckets?: Map<number, BucketCounts>;
   /** The revision of the last change applied to each setting (see evolve's `takesEffect`); none applied yet when absent. */
   revisions?: SettingRevisions;
 }
@@ -44,6 +49,20 @@ export type Redemption =
   | { state: 'USED'; at: number; generation: number; orderId: string | null; userId: string }
   | { state: 'CANCELLED'; generation: number; orderId: string | null; userId: string }
   | { state: 'REVOKED'; at: number; generation: number; orderId: string | null; userId: string };
+
+export interface BucketCounts {
+  cancelledCount: number;
+  revokedCount: number;
+  unusedRevoked?: true;
+}
+
+/** Bucket `bucket`'s counts, made empty on first sight. */
+export function bucketCounts(coupon: AdmissionCoupon, bucket: number): BucketCounts {
+  coupon.buckets ??= new Map();
+  let counts = coupon.buckets.get(bucket);
+  if (!counts) coupon.buckets.set(bucket, (counts = { cancelledCount: 0, revokedCount: 0 }));
+  return counts;
+}
 
 export type Setting = 'window' | 'claims' | 'allowList';
 export type SettingRevisions = Record<Setting, number>;

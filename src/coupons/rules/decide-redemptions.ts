@@ -1,6 +1,6 @@
 import type { EligibilityClaims } from '../../auth/identity.ts';
 import { issuedCouponId } from '../../ids/ids.ts';
-import { settledAnswer, type AdmissionCoupon } from './coupon-state.ts';
+import { settledAnswer, type AdmissionCoupon, type BucketCounts } from './coupon-state.ts';
 import { isEligible, qualifyingClaims } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';
 
@@ -62,24 +62,37 @@ export function decideUse(coupon: AdmissionCoupon | undefined, use: { sequence: 
 }
 
 /**
+ * What cancellations and revocations are numbered by: the coupon's own counts, or on a coupon split into stock
+ * buckets the counts of the bucket that decides (the holder's home bucket), where revoke-unused is in force once
+ * the run has reached that bucket.
+ */
+function countsOf(coupon: AdmissionCoupon, bucket: number | undefined): BucketCounts {
+  if (bucket === undefined) return coupon;
+  return coupon.buckets?.get(bucket) ?? { cancelledCount: 0, revokedCount: 0 };
+}
+
+/**
  * The order that used the coupon is cancelled: the use is undone if the cancellation names the same order
  * (none for a use that named none). Asked again for the same order, it answers as the first time did; the
  * same order using it again is a new use, which the same cancellation would undo again. Once revoke-unused
  * has run, a cancelled use leaves the coupon REVOKED: a campaign that was revoked stays revoked.
  */
-export function decideCancelUse(coupon: AdmissionCoupon | undefined, cancel: { sequence: number; orderId: string | null }, now: number): CancelUseDecision {
-  const { sequence, orderId } = cancel;
-  if (coupon === undefined || sequence < 1 || sequence > coupon.issued) return refused('ISSUED_COUPON_NOT_FOUND');
+export function decideCancelUse(coupon: AdmissionCoupon | undefined, cancel: { sequence: number; orderId: string | null; bucket?: number }, now: number): CancelUseDecision {
+  const { sequence, orderId, bucket } = cancel;
+  // A bucket's sequences come from its ranges, not in issue order: any of the total may be issued.
+  const bound = bucket === undefined ? coupon?.issued ?? 0 : coupon?.totalQuantity ?? 0;
+  if (coupon === undefined || sequence < 1 || sequence > bound) return refused('ISSUED_COUPON_NOT_FOUND');
   const valid = now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
   const r = coupon.redemptions.get(sequence);
   if (r?.state === 'CANCELLED' && r.orderId === orderId) return { outcome: 'ALREADY_CANCELLED', status: valid, events: [] };
   if (r?.state === 'REVOKED' && r.generation > 0 && r.orderId === orderId) return { outcome: 'ALREADY_CANCELLED', status: 'REVOKED', events: [] };
   if (r?.state !== 'USED') return refused('NOT_USED');
   if (r.orderId !== orderId) return refused('ORDER_MISMATCH');
-  const revokes = coupon.unusedRevoked === true;
+  const counts = countsOf(coupon, bucket);
+  const revokes = counts.unusedRevoked === true;
   const data = {
-    issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId: r.userId, orderId, useGeneration: r.generation, cancelSequence: coupon.cancelledCount + 1,
-    ...(revokes ? { revokedCount: coupon.revokedCount + 1 } : {}),
+    issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId: r.userId, orderId, useGeneration: r.generation, cancelSequence: counts.cancelledCount + 1,
+    ...(revokes ? { revokedCount: counts.revokedCount + 1 } : {}), ...(bucket === undefined ? {} : { bucket }),
   };
   return { outcome: 'USE_CANCELLED', generation: r.generation, status: revokes ? 'REVOKED' : valid, events: [{ type: 'CouponUseCancelled', data }] };
 }
@@ -89,7 +102,7 @@ export function decideCancelUse(coupon: AdmissionCoupon | undefined, cancel: { s
  * already revoked, is left as it is. Stock is not given back. `revokedCount` is the coupon's total after. A
  * run's first chunk is recorded even when it revokes nothing: from it on, revoke-unused is in force.
  */
-export function decideRevoke(coupon: AdmissionCoupon | undefined, holders: readonly (readonly [string, number])[]): RevokeDecision {
+export function decideRevoke(coupon: AdmissionCoupon | undefined, holders: readonly (readonly [string, number])[], bucket?: number): RevokeDecision {
   if (!coupon) return refused('COUPON_NOT_FOUND');
   const revoked: { issuedCouponId: string; userId: string }[] = [];
   const sequences = new Set<number>();
@@ -99,7 +112,9 @@ export function decideRevoke(coupon: AdmissionCoupon | undefined, holders: reado
     sequences.add(sequence);
     revoked.push({ issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId });
   }
-  const revokedCount = coupon.revokedCount + revoked.length;
-  const recorded = revoked.length > 0 || !coupon.unusedRevoked;
-  return { outcome: 'REVOKED', sequences: [...sequences], revokedCount, events: recorded ? [{ type: 'CouponsRevoked', data: { revoked, revokedCount } }] : [] };
+  const counts = countsOf(coupon, bucket);
+  const revokedCount = counts.revokedCount + revoked.length;
+  const recorded = revoked.length > 0 || !counts.unusedRevoked;
+  const data = { revoked, revokedCount, ...(bucket === undefined ? {} : { bucket }) };
+  return { outcome: 'REVOKED', sequences: [...sequences], revokedCount, events: recorded ? [{ type: 'CouponsRevoked', data }] : [] };
 }

@@ -14,9 +14,9 @@ export type CouponCommand =
   /** The holder's own use, or the order system's on their behalf: `userId` is the holder either way. */
   | { type: 'UseCoupon'; sequence: number; userId: string; orderId?: string | null }
   /** By the order system or an admin (see AUTHORITY), for any holder. `orderId` null: the use named no order. */
-  | { type: 'CancelUse'; sequence: number; orderId: string | null }
+  | { type: 'CancelUse'; sequence: number; orderId: string | null; bucket?: number }
   /** One chunk of a revoke-unused run: these holders' coupons, each revoked if unused. */
-  | { type: 'RevokeUnused'; holders: readonly (readonly [string, number])[] }
+  | { type: 'RevokeUnused'; holders: readonly (readonly [string, number])[]; bucket?: number }
   | { type: 'CloseIssuance' }
   | { type: 'AddStock'; add: number }
   | { type: 'ChangeIssueWindow'; issueStartAt?: number; issueEndAt?: number }
@@ -51,7 +51,7 @@ function decideAny(command: CouponCommand, coupon: AdmissionCoupon | undefined, 
     case 'IssueCoupon': return decideIssue(coupon, command.userId, now, command.claims);
     case 'UseCoupon': return decideUse(coupon, command, now);
     case 'CancelUse': return decideCancelUse(coupon, command, now);
-    case 'RevokeUnused': return decideRevoke(coupon, command.holders);
+    case 'RevokeUnused': return decideRevoke(coupon, command.holders, command.bucket);
     case 'CloseIssuance': return decideClose(coupon);
     case 'AddStock': return decideAddStock(coupon, command.add);
     case 'ChangeIssueWindow': return decideChangeWindow(coupon, command, now);

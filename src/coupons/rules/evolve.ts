@@ -1,6 +1,6 @@
 import type { CouponEvent, CouponEventType, EventOf } from '../../events/coupon-events.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
-import type { AdmissionCoupon, Setting } from './coupon-state.ts';
+import { bucketCounts, type AdmissionCoupon, type Setting } from './coupon-state.ts';
 
 /**
  * Whether a change of `setting` at `revision` is newer than the last one applied (and records it if so). A late
@@ -58,25 +58,44 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
     const r = sequence === undefined ? undefined : coupon?.redemptions.get(sequence);
     if (coupon && r?.state === 'USED' && r.generation === event.data.useGeneration) {
-      const { revokedCount } = event.data;
+      const { revokedCount, bucket } = event.data;
       coupon.redemptions.set(sequence!, revokedCount
         ? { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r.generation, orderId: r.orderId, userId: r.userId }
         : { state: 'CANCELLED', generation: r.generation, orderId: r.orderId, userId: r.userId });
-      coupon.cancelledCount = Math.max(coupon.cancelledCount, event.data.cancelSequence);
-      coupon.revokedCount = Math.max(coupon.revokedCount, revokedCount ?? 0);
+      if (bucket === undefined) {
+        coupon.cancelledCount = Math.max(coupon.cancelledCount, event.data.cancelSequence);
+        coupon.revokedCount = Math.max(coupon.revokedCount, revokedCount ?? 0);
+      } else {
+        // A bucket numbers its own: the coupon's counts are their sums, one more for each use undone.
+        const counts = bucketCounts(coupon, bucket);
+        counts.cancelledCount = Math.max(counts.cancelledCount, event.data.cancelSequence);
+        counts.revokedCount = Math.max(counts.revokedCount, revokedCount ?? 0);
+        coupon.cancelledCount += 1;
+        if (revokedCount) coupon.revokedCount += 1;
+      }
     }
     return coupon;
   },
   CouponsRevoked: (coupon, event) => {
     if (coupon) {
+      let revoked = 0;
       for (const { issuedCouponId, userId } of event.data.revoked) {
         const sequence = parseIssuedCouponId(issuedCouponId)?.sequence;
         const r = sequence === undefined ? undefined : coupon.redemptions.get(sequence);
         if (sequence !== undefined && r?.state !== 'USED' && r?.state !== 'REVOKED') {
           coupon.redemptions.set(sequence, { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r?.generation ?? 0, orderId: r?.orderId ?? null, userId });
+          revoked++;
         }
       }
-      coupon.revokedCount = Math.max(coupon.revokedCount, event.data.revokedCount);
+      const { bucket } = event.data;
+      if (bucket === undefined) coupon.revokedCount = Math.max(coupon.revokedCount, event.data.revokedCount);
+      else {
+        // Only what this copy revoked anew counts toward the coupon's sum; the bucket's own total is its nth.
+        const counts = bucketCounts(coupon, bucket);
+        counts.revokedCount = Math.max(counts.revokedCount, event.data.revokedCount);
+        counts.unusedRevoked = true;
+        coupon.revokedCount += revoked;
+      }
       coupon.unusedRevoked = true;
     }
     return coupon;
