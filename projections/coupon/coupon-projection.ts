@@ -156,6 +156,8 @@ export const couponProjection: Projection<CouponChanges> = {
           countCancel(touch(e.couponId, at), e.data);
           break;
         case 'CouponEligibilityChanged': {
+          // A stock bucket's announcement repeats a change of the coupon's own.
+          if (e.data.bucket !== undefined) break;
           const p = touch(e.couponId, at);
           const change = { value: e.data.requiredClaims ? JSON.stringify(e.data.requiredClaims) : null, revision: e.data.revision ?? 0 };
           if (newer(p.requiredClaims, change)) p.requiredClaims = change;
@@ -179,6 +181,7 @@ export const couponProjection: Projection<CouponChanges> = {
           break;
         }
         case 'CouponIssueWindowChanged': {
+          if (e.data.bucket !== undefined) break;
           const p = touch(e.couponId, at);
           const change = { issueStartAt: e.data.issueStartAt, issueEndAt: e.data.issueEndAt, revision: e.data.revision ?? 0 };
           if (newer(p.window, change)) p.window = change;

@@ -103,7 +103,7 @@ export class HistoryAuditor {
     case 'CouponIssued': {
       const { issuedCouponId, userId } = event.data;
       if (c.issued.has(issuedCouponId)) return stop(`${issuedCouponId} issued twice`);
-      const decided = decide({ type: 'IssueCoupon', userId, ...(event.data.claims ? { claims: event.data.claims } : {}) }, before, at.getTime());
+      const decided = decide({ type: 'IssueCoupon', userId, ...(event.data.claims ? { claims: event.data.claims } : {}), ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
       switch (decided.outcome) {
         case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
         case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
@@ -219,6 +219,12 @@ export class HistoryAuditor {
       break;
     }
     case 'CouponIssueWindowChanged': {
+      // A stock bucket announcing the change it took was judged as the coupon's own change (without `bucket`).
+      if (event.data.bucket !== undefined) {
+        if (!before?.created) violation(`a stock bucket's window change on a coupon not split into buckets`);
+        (c.changedBy ??= new Set()).add(event.eventId);
+        break;
+      }
       const change = { issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt) };
       const decided = decide({ type: 'ChangeIssueWindow', ...change }, before, at.getTime());
       if (decided.outcome === 'COUPON_CLOSED') violation('issue window moved after issuing was closed');

@@ -146,8 +146,15 @@ export const couponStockMovedData = z.strictObject({
  */
 const revision = z.number().int().min(0);
 
+/**
+ * On a coupon split into stock buckets, a change reaches its other buckets after bucket 0 (the coupon's own event,
+ * without `bucket`); each announces the change it took in its own outbox (with `bucket`), so each of its issues
+ * follows, in the log, the settings it was decided by.
+ */
+const inBucket = { bucket: bucketNumber.min(1).optional() };
+
 /** The issue window moved by an admin: the window after the change, both ends. */
-export const couponIssueWindowChangedData = z.strictObject({ issueStartAt: isoInstant, issueEndAt: isoInstant, revision });
+export const couponIssueWindowChangedData = z.strictObject({ issueStartAt: isoInstant, issueEndAt: isoInstant, revision, ...inBucket });
 
 /** Stock raised by an admin during the coupon's life; `totalQuantity` is the total after it (stock only grows). */
 export const couponStockAddedData = z.strictObject({
@@ -156,7 +163,16 @@ export const couponStockAddedData = z.strictObject({
 });
 
 /** The claims required from now on (null: none). */
-export const couponEligibilityChangedData = z.strictObject({ requiredClaims: requiredClaimsSchema.nullable(), revision });
+export const couponEligibilityChangedData = z.strictObject({ requiredClaims: requiredClaimsSchema.nullable(), revision, ...inBucket });
+
+/**
+ * Stock taken in by a bucket; when the transfer opened it after the coupon's window or claims had changed, the
+ * settings it opened with (its issues are judged by them until it announces another change).
+ */
+export const couponStockReceivedData = couponStockMovedData.extend({
+  window: z.strictObject({ issueStartAt: isoInstant, issueEndAt: isoInstant, revision }).optional(),
+  eligibility: z.strictObject({ requiredClaims: requiredClaimsSchema.nullable(), revision }).optional(),
+});
 
 /** Users added to the allow-list being uploaded as `version`, up to 1,000 per event; it is not in force until replaced in. */
 export const couponAllowListChunkAddedData = z.strictObject({ version: z.number().int().min(1), userIds: z.array(userId).min(1).max(1_000) });
@@ -196,7 +212,7 @@ export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponStockAdded', couponStockAddedData),
   envelope('CouponIssueWindowChanged', couponIssueWindowChangedData, 2),
   envelope('CouponStockMoved', couponStockMovedData),
-  envelope('CouponStockReceived', couponStockMovedData),
+  envelope('CouponStockReceived', couponStockReceivedData),
 ]);
 
 export type CouponEvent = z.infer<typeof couponEventSchema>;

@@ -27,10 +27,11 @@ export interface RelayOptions {
   logger: Logger;
   liveness?: Liveness;
   /**
-   * Called before a CouponStockMoved or a CouponStockAdded is sent, with the entry it came from, to finish what its
-   * process may have died before finishing: the transfer taken in by its bucket, a bucketed coupon's buckets reopened.
+   * Called before a CouponStockMoved, a CouponStockAdded or a change of window or claims is sent, with the entry it
+   * came from, to finish what its process may have died before finishing: the transfer taken in by its bucket, a
+   * bucketed coupon's buckets reopened or given the change.
    */
-  beforeSend?: (event: EventOf<'CouponStockMoved' | 'CouponStockAdded'>, gate: string) => Promise<unknown>;
+  beforeSend?: (event: FinishedFirst, gate: string) => Promise<unknown>;
 }
 
 interface HeldShard {
@@ -177,7 +178,7 @@ export class OutboxRelay {
   /**
    * The entries that may be sent now, in order: up to the first whose gate is still closed (it follows entries of
    * other shards not sent yet: a bucket's stock received after it was moved, a coupon's close after its buckets'
-   * last issues), each CouponStockMoved and CouponStockAdded finished first (`beforeSend`).
+   * last issues), each CouponStockMoved, CouponStockAdded and settings change finished first (`beforeSend`).
    */
   private async ready(shard: number, entries: OutboxEntry[]): Promise<OutboxEntry[]> {
     for (let i = 0; i < entries.length; i++) {
@@ -185,7 +186,7 @@ export class OutboxRelay {
       try {
         const gate = entryGate(fields);
         if (gate.length > 0 && !(await gateOpen(this.o.reader, gate))) return entries.slice(0, i);
-        if (this.o.beforeSend && (fields.includes('CouponStockMoved') || fields.includes('CouponStockAdded'))) {
+        if (this.o.beforeSend && FINISHED_FIRST.some((type) => fields.includes(type))) {
           const event = finishedFirst(fields);
           if (event) await this.o.beforeSend(event, `${shardKeys(shard).outbox}|${id}`);
         }
@@ -221,10 +222,14 @@ export class OutboxRelay {
 }
 
 /** The CouponStockMoved or CouponStockAdded an entry holds, if it holds a valid one (an invalid entry is dead-lettered as any other). */
-function finishedFirst(fields: string[]): EventOf<'CouponStockMoved' | 'CouponStockAdded'> | undefined {
+/** The events another step must finish before they are sent (`beforeSend`). */
+const FINISHED_FIRST = ['CouponStockMoved', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponEligibilityChanged'] as const;
+export type FinishedFirst = EventOf<(typeof FINISHED_FIRST)[number]>;
+
+function finishedFirst(fields: string[]): FinishedFirst | undefined {
   try {
     const event = outboxEntryToEvent(fields);
-    return event.type === 'CouponStockMoved' || event.type === 'CouponStockAdded' ? event : undefined;
+    return (FINISHED_FIRST as readonly string[]).includes(event.type) ? (event as FinishedFirst) : undefined;
   } catch {
     return undefined;
   }

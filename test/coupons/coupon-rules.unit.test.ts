@@ -263,4 +263,21 @@ rules('a copy of a bucket\'s revocation counts nothing twice toward the coupon\'
   assert.is(coupon.revokedCount, 1);
 });
 
+rules('on a bucketed coupon each bucket issues by the window and claims that reached it: the created ones until it announces a change', () => {
+  const created = f.created('2026-12-01T08:00:00.000Z', 9);
+  const split = { ...created, data: { ...created.data, buckets: 3 } } as CouponEvent;
+  const end = String((created.data as { issueEndAt: string }).issueEndAt);
+  const later = new Date(Date.parse(end) + 3_600_000).toISOString();
+  const start = String((created.data as { issueStartAt: string }).issueStartAt);
+  const afterEnd = new Date(Date.parse(end) + 60_000).toISOString();
+  const moved = [split, f.windowChanged(start, later, '2026-12-01T08:20:00.000Z', 1)];
+  given(...moved).when({ ...issue('ann'), bucket: 2 }, afterEnd).then({ outcome: 'ISSUE_ENDED' });
+  given(...moved).when({ ...issue('ann'), bucket: 0 }, afterEnd).then({ outcome: 'ISSUED', sequence: 1 });
+  const announced = [...moved, inBucket(f.windowChanged(start, later, '2026-12-01T08:21:00.000Z', 1), 2)];
+  given(...announced).when({ ...issue('ann'), bucket: 2 }, afterEnd).then({ outcome: 'ISSUED', sequence: 1 });
+  const gold = [...announced, f.eligibilityChanged({ tier: ['gold'] }, '2026-12-01T08:30:00.000Z', 2)];
+  given(...gold).when({ ...issue('ann'), bucket: 2 }, '2026-12-01T09:00:00.000Z').then({ outcome: 'ISSUED', sequence: 1 });
+  given(...gold, inBucket(f.eligibilityChanged({ tier: ['gold'] }, '2026-12-01T08:31:00.000Z', 2), 2)).when({ ...issue('ann'), bucket: 2 }, '2026-12-01T09:00:00.000Z').then({ outcome: 'NOT_ELIGIBLE' });
+});
+
 rules.run();

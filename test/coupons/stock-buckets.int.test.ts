@@ -3,6 +3,8 @@ import { homeBucket, StockBuckets } from '../../src/coupons/admission/stock-buck
 import { bucketGiveScript } from '../../src/coupons/admission/bucket-scripts.ts';
 import { ScriptRunner } from '../../src/coupons/admission/script-runner.ts';
 import { keysOfBucket } from '../../src/coupons/admission/keys.ts';
+import { windowScript } from '../../src/coupons/admission/window-script.ts';
+import { internalRequest } from '../../src/idempotency/admission-request.ts';
 import { uuidv7 } from '../../src/ids/ids.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';
 import { Harness, type Answer } from '../support/api-harness.ts';
@@ -153,13 +155,13 @@ buckets('stock added to a sold-out bucketed coupon is issued to askers of every 
   await assertLogRebuildsLiveRows(harness, couponId);
 });
 
-buckets('changes buckets do not carry yet are refused with 409 and change nothing; bad bucket counts are 400', async () => {
+buckets('an allow-list, which buckets do not carry yet, is refused with 409 and changes nothing; bad bucket counts are 400', async () => {
   const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
   const admin = await harness.token('admin', 'admin');
   const before = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
-  const window = await harness.request('PATCH', `/admin/coupons/${couponId}`, { token: admin, body: { issueEndAt: new Date(Date.now() + 7_200_000).toISOString() } });
-  assert.is(window.status, 409, window.text);
-  assert.is(window.body.code, 'NOT_FOR_BUCKETED_COUPONS');
+  const list = await harness.request('PUT', `/admin/coupons/${couponId}/allow-list`, { token: admin, rawBody: 'ann\nbob\n', headers: { 'content-type': 'text/csv' } });
+  assert.is(list.status, 409, list.text);
+  assert.is(list.body.code, 'NOT_FOR_BUCKETED_COUPONS');
   const after = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
   assert.equal(after.body, before.body);
   for (const body of [{ buckets: 65 }, { buckets: 0 }, { buckets: 6 }, { buckets: 2, eligibility: { allowList: true } }]) {
@@ -169,6 +171,66 @@ buckets('changes buckets do not carry yet are refused with 409 and change nothin
     });
     assert.is(refused.status, 400, JSON.stringify(body));
   }
+});
+
+/** Each bucket's answer to a new asker of it. */
+const askEvery = async (couponId: string, prefix: string, claims?: Record<string, string>) => {
+  const codes: unknown[] = [];
+  for (let b = 0; b < K; b++) {
+    const user = usersOf(`${prefix}-${couponId.slice(-6)}`, b, 1)[0]!;
+    const answer = await harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token(user, 'user', undefined, claims) });
+    codes.push(answer.status === 201 ? 201 : answer.body.code);
+  }
+  return codes;
+};
+const every = (answer: unknown) => Array.from({ length: K }, () => answer);
+
+buckets('moving the window of a bucketed coupon reaches every bucket: an ended window moved out admits in every bucket, one brought in ends issuing in every bucket, each bucket announces what it took, and the log rebuilds it', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K, issueEndAt: new Date(Date.now() + 1_000).toISOString() });
+  const admin = await harness.token('admin', 'admin');
+  const patch = (issueEndAt: number) => harness.request('PATCH', `/admin/coupons/${couponId}`, { token: admin, body: { issueEndAt: new Date(issueEndAt).toISOString() } });
+  await eventually('the window ended in every bucket', () => askEvery(couponId, `ended-${Date.now()}`), (codes) => codes.every((c) => c === 'ISSUE_ENDED'), { timeoutMs: 5_000, everyMs: 200 });
+  assert.is((await patch(Date.now() + 3_600_000)).status, 200);
+  assert.equal(await askEvery(couponId, 'reopened'), every(201), 'moved out: every bucket admits again');
+  assert.is((await patch(Date.now() + 1_500)).status, 200);
+  assert.equal(await askEvery(couponId, 'before-end'), every(201));
+  await eventually('brought in: issuing ends in every bucket', () => askEvery(couponId, `after-end-${Date.now()}`), (codes) => codes.every((c) => c === 'ISSUE_ENDED'), { timeoutMs: 5_000, everyMs: 200 });
+  await harness.drained(couponId);
+  const changes = (await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponIssueWindowChanged');
+  assert.is(changes.filter((e) => e.data.bucket === undefined).length, 2, 'the coupon\'s own two changes');
+  for (let b = 1; b < K; b++) assert.ok(changes.some((e) => e.data.bucket === b && e.data.revision === 2), `bucket ${b} announced the second change`);
+  await harness.projected();
+  const row = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
+  assert.is(Date.parse(String(row.body.issueEndAt)), Date.parse(changes.find((e) => e.data.bucket === undefined && e.data.revision === 2)!.data.issueEndAt));
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('claims required of a bucketed coupon are required in every bucket, and lifted in every bucket', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
+  const admin = await harness.token('admin', 'admin');
+  const put = (requiredClaims: unknown) => harness.request('PUT', `/admin/coupons/${couponId}/eligibility`, { token: admin, body: { requiredClaims } });
+  assert.is((await put({ tier: ['gold'] })).status, 200);
+  assert.equal(await askEvery(couponId, 'silver', { tier: 'silver' }), every('NOT_ELIGIBLE'));
+  assert.equal(await askEvery(couponId, 'gold', { tier: 'gold' }), every(201));
+  assert.is((await put(null)).status, 200);
+  assert.equal(await askEvery(couponId, 'silver', { tier: 'silver' }), every(201), 'the refused askers are admitted once lifted');
+  await harness.drained(couponId);
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('a window change whose process died before it reached the other buckets is carried there by the relay before the change is sent', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
+  const runner = new ScriptRunner(harness.runtime.redis, harness.runtime.config.admission);
+  const end = new Date(Date.now() + 1_000).toISOString();
+  const changed = await windowScript(runner, couponId, { issueEndAt: end }, uuidv7(), {}, internalRequest());
+  assert.is(changed.outcome, 'WINDOW_CHANGED');
+  await harness.drained(couponId);
+  await eventually('every bucket ended at the new end', () => askEvery(couponId, `orphan-${Date.now()}`), (codes) => codes.every((c) => c === 'ISSUE_ENDED'), { timeoutMs: 5_000, everyMs: 200 });
+  const events = await harness.eventsOf(couponId);
+  for (let b = 1; b < K; b++) assert.ok(events.some((e) => e.type === 'CouponIssueWindowChanged' && e.data.bucket === b), `bucket ${b} took the change`);
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
 });
 
 buckets('a bucket lost with its node is never made again empty: its holders get 503, not a second coupon; stock moved toward it does not stop the relay; the other buckets go on', async () => {

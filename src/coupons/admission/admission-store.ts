@@ -133,19 +133,37 @@ export class AdmissionStore {
 
   /** Moves a coupon's issue window (either end; ISO instants, normalized), atomically with every admission of it. */
   async changeWindow(couponId: string, change: { issueStartAt?: string; issueEndAt?: string }, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<ChangeWindowResult> {
-    await this.notBucketed(couponId, 'Moving the issue window');
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => windowScript(this.runner, couponId, change, eventId, meta, request));
+    const changed = await this.withRestore(couponId, 'COUPON_NOT_FOUND', () => windowScript(this.runner, couponId, change, eventId, meta, request));
+    if (changed.outcome === 'WINDOW_CHANGED') await this.carried(couponId, meta);
+    return changed;
+  }
+
+  /**
+   * A change of a bucketed coupon's settings carried to its other buckets. Cut short, the relay carries it before it
+   * sends the change, so the answer stands: a bucket takes it when it is carried there, and its issues say by which
+   * settings they were decided (README, "One hot coupon").
+   */
+  private async carried(couponId: string, meta: EventMeta): Promise<void> {
+    await this.buckets.carrySettings(couponId, meta).catch(() => undefined);
   }
 
   /** The claims required of callers from now on (null: none), atomically with every admission. */
   async changeEligibility(couponId: string, requiredClaims: RequiredClaims | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<EligibilityResult> {
-    await this.notBucketed(couponId, 'Changing eligibility');
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => eligibilityScript(this.runner, couponId, requiredClaims, eventId, meta, request));
+    const changed = await this.withRestore(couponId, 'COUPON_NOT_FOUND', () => eligibilityScript(this.runner, couponId, requiredClaims, eventId, meta, request));
+    if (changed.outcome === 'ELIGIBILITY_CHANGED') await this.carried(couponId, meta);
+    return changed;
   }
 
-  /** How many stock buckets hold the coupon's holders (1: it is not split). */
-  async bucketCount(couponId: string): Promise<number> {
-    return (await this.buckets.layoutOf(couponId))?.shards.length ?? 1;
+  /**
+   * The stock buckets that hold the coupon's holders: [0] for a coupon not split; of a split one, those opened (one
+   * not opened yet holds nobody). 503 when one was lost: its holders cannot be reached.
+   */
+  async heldBuckets(couponId: string): Promise<number[]> {
+    const layout = await this.buckets.layoutOf(couponId);
+    if (!layout) return [0];
+    await this.buckets.noneLost(layout);
+    const held = await Promise.all(layout.shards.map((_, b) => this.buckets.bucketHeld(layout, b)));
+    return held.flatMap((h, b) => (h === 'OPEN' ? [b] : []));
   }
 
   /** The keys of one of the coupon's stock buckets (0: its own). */

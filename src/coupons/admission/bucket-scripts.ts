@@ -1,4 +1,5 @@
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
+import { uuidv7 } from '../../ids/ids.ts';
 import type { EventMeta, IssueResult } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
 import { issueResultOf } from './issue-script.ts';
@@ -77,6 +78,20 @@ export async function bucketCloseScript(runner: ScriptRunner, layout: BucketLayo
   const k = keysOfBucket(layout, bucket);
   const { reply: [, newest] } = await runner.decide('bucketClose', [k.coupon, k.outbox]);
   return newest === '0-0' ? '' : `${k.outbox}|${newest!}`;
+}
+
+/**
+ * bucket-settings.lua: bucket 0's window and claims (`settings`, its `cfg`) carried to another bucket, each over an
+ * older revision only. `opened`: bucket 0 opened it, so a bucket missing its settings was lost (NO_BUCKET).
+ */
+export async function bucketSettingsScript(
+  runner: ScriptRunner, layout: BucketLayout, bucket: number, settings: string, opened: boolean, meta: EventMeta,
+): Promise<'TAKEN' | 'HELD' | 'NO_BUCKET'> {
+  const k = keysOfBucket(layout, bucket);
+  const { reply: [outcome] } = await runner.decide('bucketSettings', [
+    k.coupon, k.outbox, layout.couponId, bucket, settings, uuidv7(), uuidv7(), JSON.stringify(meta), opened ? '1' : '',
+  ]);
+  return outcome as 'TAKEN' | 'HELD' | 'NO_BUCKET';
 }
 
 /** One bucket's live counts, and the caller's issuance there when named. */

@@ -12,5 +12,14 @@ else
   redis.call('HSET', KEYS[1], 'elc', ARGV[4])
   required = cjson.decode(ARGV[4])
 end
-append(KEYS[2], 'CouponEligibilityChanged', ARGV[2], ARGV[1], now_ms(), cjson.encode({ requiredClaims = required, revision = next_revision(KEYS[1]) }), ARGV[3], '2')
+local revision = next_revision(KEYS[1])
+-- A coupon split into stock buckets keeps them for the other buckets too (stock-buckets.ts carries them there).
+local cfg = redis.call('HGET', KEYS[1], 'cfg')
+if cfg then
+  cfg = cjson.decode(cfg)
+  cfg.elc, cfg.crv = nil, revision
+  if ARGV[4] ~= '' then cfg.elc = ARGV[4] end
+  redis.call('HSET', KEYS[1], 'cfg', cjson.encode(cfg))
+end
+append(KEYS[2], 'CouponEligibilityChanged', ARGV[2], ARGV[1], now_ms(), cjson.encode({ requiredClaims = required, revision = revision }), ARGV[3], '2')
 return remember(KEYS[3], ARGV[5], ARGV[6], {'ELIGIBILITY_CHANGED'})

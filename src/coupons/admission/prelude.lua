@@ -121,6 +121,41 @@ local function take_sequence(bucket)
   return lo
 end
 
+-- A coupon's window and required claims as a stock bucket holds them: `s` is settings as bucket 0 keeps them in
+-- `cfg` (is, ie, isa, iea ISO, wrv: the window and its revision; elc, crv: the claims, none when absent, and
+-- theirs). Each is taken only over an older revision (none yet: any), so changes reaching a bucket out of order,
+-- or a bucket opened from settings older than a change that already reached it, keep the newest. Answers which
+-- of the two changed.
+-- The fields take_settings keeps by revision, not set once at a bucket's opening.
+local SETTING_FIELDS = { ['is'] = true, ie = true, isa = true, iea = true, wrv = true, elc = true, crv = true }
+
+local function take_settings(bucket, s)
+  local have = redis.call('HMGET', bucket, 'wrv', 'crv')
+  local window = s.ie ~= nil and (not have[1] or tonumber(s.wrv or '0') > tonumber(have[1]))
+  local claims = not have[2] or tonumber(s.crv or '0') > tonumber(have[2])
+  if window then redis.call('HSET', bucket, 'is', s['is'], 'ie', s.ie, 'isa', s.isa or '', 'iea', s.iea or '', 'wrv', s.wrv or 0) end
+  if claims then
+    if s.elc then redis.call('HSET', bucket, 'elc', s.elc) else redis.call('HDEL', bucket, 'elc') end
+    redis.call('HSET', bucket, 'crv', s.crv or 0)
+  end
+  return window, claims
+end
+
+-- Bucket `bucket`'s window and claims as an event states them ({issueStartAt, issueEndAt, revision} and
+-- {requiredClaims, revision}), each only once a change reached it (revision above 0): before that it holds the
+-- coupon's as created.
+local function bucket_settings(bucket)
+  local h = redis.call('HMGET', bucket, 'isa', 'iea', 'wrv', 'elc', 'crv')
+  local window, claims
+  if tonumber(h[3] or '0') > 0 then window = { issueStartAt = h[1], issueEndAt = h[2], revision = tonumber(h[3]) } end
+  if tonumber(h[5] or '0') > 0 then
+    local required = cjson.null
+    if h[4] then required = cjson.decode(h[4]) end
+    claims = { requiredClaims = required, revision = tonumber(h[5]) }
+  end
+  return window, claims
+end
+
 -- Takes in sequences first..last moved from another bucket, once per transfer id. A bucket holding nothing yet is
 -- made only by an opening transfer (bucket 0 opens each other bucket once, and records that it did): one that is
 -- gone without having been opened by this transfer was lost with its node, and is not made again empty (its
@@ -131,7 +166,11 @@ local function receive_stock(bucket, outbox, coupon_id, transfer_id, from, to, f
   if redis.call('HEXISTS', bucket, 'x:' .. transfer_id) == 1 then return 'RECEIVED_BEFORE' end
   if redis.call('HEXISTS', bucket, 'cfg') == 0 then
     if opens ~= '1' then return 'BUCKET_LOST' end
-    for field, value in pairs(cjson.decode(settings)) do redis.call('HSETNX', bucket, field, value) end
+    local s = cjson.decode(settings)
+    for field, value in pairs(s) do
+      if not SETTING_FIELDS[field] then redis.call('HSETNX', bucket, field, value) end
+    end
+    take_settings(bucket, s)
     redis.call('HSET', bucket, 'cfg', settings, 'bkn', to)
   end
   redis.call('HSET', bucket, 'x:' .. transfer_id, 1)
@@ -142,7 +181,11 @@ local function receive_stock(bucket, outbox, coupon_id, transfer_id, from, to, f
     redis.call('HSET', bucket, 'more', range)
   end
   local data = { transferId = transfer_id, fromBucket = tonumber(from), toBucket = tonumber(to), first = tonumber(first), last = tonumber(last) }
-  if opens == '1' then data.opens = true end
+  if opens == '1' then
+    data.opens = true
+    -- The settings it opened with, when a change had reached them: its issues are judged by these.
+    data.window, data.eligibility = bucket_settings(bucket)
+  end
   append(outbox, 'CouponStockReceived', event_id, coupon_id, now, cjson.encode(data), meta, '1', gate)
   return 'RECEIVED'
 end

@@ -10,7 +10,7 @@ import { keySlot } from '../../redis/key-slot.ts';
 import { slotMasters } from '../../redis/redis-client.ts';
 import { inUse } from '../rules/coupon-rules.ts';
 import type { CancelUseResult, EventMeta, IssueResult } from './admission-results.ts';
-import { bucketCloseScript, bucketGiveScript, bucketIssueScript, bucketReadScript, bucketReceiveScript, type Transfer } from './bucket-scripts.ts';
+import { bucketCloseScript, bucketGiveScript, bucketIssueScript, bucketReadScript, bucketReceiveScript, bucketSettingsScript, type Transfer } from './bucket-scripts.ts';
 import { placeBuckets } from './bucket-placement.ts';
 import { cancelScript } from './cancel-script.ts';
 import type { CouponSnapshot } from './coupon-snapshot.ts';
@@ -162,8 +162,40 @@ export class StockBuckets {
       if (decided.outcome === 'LEGACY_USE') throw new Error(`${layout.couponId}.${sequence}: a stock bucket holds a use recorded before cancellations`);
       return decided;
     }
+    // A use may have been lost with its bucket: that is not a NOT_USED.
+    await this.noneLost(layout);
     const total = Number(await this.runner.reading((redis) => redis.hget(keysOfBucket(layout, 0).coupon, 'tot')));
     return { outcome: sequence >= 1 && sequence <= total ? 'NOT_USED' : 'ISSUED_COUPON_NOT_FOUND' };
+  }
+
+  /** Whether bucket `bucket` holds stock and holders: opened, not opened yet, or opened and lost with its node since. */
+  async bucketHeld(layout: BucketLayout, bucket: number): Promise<'OPEN' | 'NOT_OPENED' | 'LOST'> {
+    const [held, opened] = await Promise.all([
+      this.runner.reading((redis) => redis.hexists(keysOfBucket(layout, bucket).coupon, 'cfg')),
+      bucket === 0 ? 1 : this.runner.reading((redis) => redis.hexists(keysOfBucket(layout, 0).coupon, `op:${bucket}`)),
+    ]);
+    return held === 1 ? 'OPEN' : opened === 1 ? 'LOST' : 'NOT_OPENED';
+  }
+
+  /** 503 when a bucket of the coupon (bucket 0 included) was lost: what it held cannot be answered for. */
+  async noneLost(layout: BucketLayout): Promise<void> {
+    const held = await Promise.all(layout.shards.map((_, b) => this.bucketHeld(layout, b)));
+    const lost = held.flatMap((h, b) => (h === 'LOST' ? [b] : []));
+    if (lost.length > 0) throw new DependencyUnavailable('redis', new Error(`bucket(s) ${lost.join(', ')} of ${layout.couponId} were lost from Redis`), true);
+  }
+
+  /**
+   * After the coupon's window or required claims changed (in bucket 0): the settings bucket 0 holds now carried to
+   * every other bucket, each announcing what it took in its own outbox. Run by the change and, should its process
+   * die first, by the relay before it sends the change; carried twice or late, the newest revision stands.
+   */
+  async carrySettings(couponId: string, meta: EventMeta): Promise<void> {
+    const layout = await this.layoutOf(couponId);
+    if (!layout) return;
+    const others = layout.shards.map((_, b) => b).slice(1);
+    const [settings, ...opened] = await this.runner.reading((redis) => redis.hmget(keysOfBucket(layout, 0).coupon, 'cfg', ...others.map((b) => `op:${b}`)));
+    if (!settings) throw new Error(`bucket 0 of ${couponId} holds no settings`);
+    await Promise.all(others.map((b, i) => bucketSettingsScript(this.runner, layout, b, settings, opened[i] !== null, meta)));
   }
 
   /** Issuing closed in every bucket but 0; answers the gate the coupon's own close must follow. */

@@ -19,8 +19,16 @@ local def = cjson.decode(c[5])
 if ARGV[6] ~= '' then def.issueStartAt = ARGV[6] end
 if ARGV[7] ~= '' then def.issueEndAt = ARGV[7] end
 redis.call('HSET', KEYS[1], 'is', start, 'ie', finish, 'def', cjson.encode(def))
+local revision = next_revision(KEYS[1])
+-- A coupon split into stock buckets keeps it for the other buckets too (stock-buckets.ts carries it to them).
+local cfg = redis.call('HGET', KEYS[1], 'cfg')
+if cfg then
+  cfg = cjson.decode(cfg)
+  cfg['is'], cfg.ie, cfg.isa, cfg.iea, cfg.wrv = tostring(start), tostring(finish), def.issueStartAt, def.issueEndAt, revision
+  redis.call('HSET', KEYS[1], 'cfg', cjson.encode(cfg))
+end
 append(KEYS[2], 'CouponIssueWindowChanged', ARGV[2], ARGV[1], now,
-  cjson.encode({ issueStartAt = def.issueStartAt, issueEndAt = def.issueEndAt, revision = next_revision(KEYS[1]) }), ARGV[3], '2')
+  cjson.encode({ issueStartAt = def.issueStartAt, issueEndAt = def.issueEndAt, revision = revision }), ARGV[3], '2')
 -- API processes answering from memory keep the window's end: they must ask Redis again (settled-coupons.ts).
 redis.call('PUBLISH', 'coupon-reopened', ARGV[1])
 return remember(KEYS[3], ARGV[8], ARGV[9], {'WINDOW_CHANGED', def.issueStartAt, def.issueEndAt})

@@ -29,7 +29,7 @@ export const eligibilityRoutes = (deps: CouponRouteDeps): Route[] => [{
   notes: 'For each claim name, one of the values; a token claim holding a list matches when any item does; every name must match. ' +
     'A caller who does not qualify is answered 403 NOT_ELIGIBLE and takes no stock (SOLD_OUT, ended and closed come first).',
   answer: { status: 200, schema: eligibilityChangedSchema },
-  problems: [...codesOf(ELIGIBILITY_REFUSALS), ...BUCKETED, ...UNANSWERED],
+  problems: [...codesOf(ELIGIBILITY_REFUSALS), ...UNANSWERED],
   handler: async (ctx) => {
     const couponId = couponIdIn(ctx);
     const { value, raw } = await readJsonBody(ctx);

@@ -18,9 +18,8 @@ const REVOKE_CHUNK = 1_000;
 export async function revokeUnused(admission: AdmissionStore, couponId: string, meta: EventMeta, request: AdmissionRequest): Promise<RevokeUnusedResult> {
   const closed = await admission.close(couponId, uuidv7(), meta, request);
   if (closed.outcome === 'COUPON_NOT_FOUND' || closed.outcome === 'IDEMPOTENCY_KEY_REUSED') return { outcome: closed.outcome };
-  const buckets = await admission.bucketCount(couponId);
   let revokedCount = 0;
-  for (let bucket = 0; bucket < buckets; bucket++) {
+  for (const bucket of await admission.heldBuckets(couponId)) {
     const revoked = await revokeBucket(admission, couponId, bucket, meta);
     if (revoked === undefined) return { outcome: 'COUPON_NOT_FOUND' };
     revokedCount += revoked;

@@ -33,9 +33,12 @@ export interface AdmissionCoupon {
   unusedRevoked?: true;
   /**
    * A coupon split into stock buckets: each bucket's own cancellation and revocation counts (its events number
-   * within it) and whether revoke-unused has reached it yet (a run reaches the buckets one after another).
+   * within it), whether revoke-unused has reached it yet (a run reaches the buckets one after another), and the
+   * window and claims it decides by (a change reaches bucket 0 first, then each other bucket).
    */
-  buckets?: Map<number, BucketCounts>;
+  buckets?: Map<number, BucketState>;
+  /** A coupon split into stock buckets: the window and claims it was created with, which a bucket holds until a change reaches it. */
+  created?: BucketSettings;
   /** The revision of the last change applied to each setting (see evolve's `takesEffect`); none applied yet when absent. */
   revisions?: SettingRevisions;
 }
@@ -50,18 +53,42 @@ export type Redemption =
   | { state: 'CANCELLED'; generation: number; orderId: string | null; userId: string }
   | { state: 'REVOKED'; at: number; generation: number; orderId: string | null; userId: string };
 
-export interface BucketCounts {
+export interface BucketSettings {
+  issueStartAt: number;
+  issueEndAt: number;
+  requiredClaims?: RequiredClaims;
+}
+
+export interface BucketState {
   cancelledCount: number;
   revokedCount: number;
   unusedRevoked?: true;
+  /** The window, and the claims (none: undefined), a change brought to this bucket, with that change's revision. */
+  window?: { issueStartAt: number; issueEndAt: number; revision: number };
+  claims?: { requiredClaims: RequiredClaims | undefined; revision: number };
 }
 
-/** Bucket `bucket`'s counts, made empty on first sight. */
-export function bucketCounts(coupon: AdmissionCoupon, bucket: number): BucketCounts {
+/** Bucket `bucket`'s state, made empty on first sight. */
+export function bucketState(coupon: AdmissionCoupon, bucket: number): BucketState {
   coupon.buckets ??= new Map();
   let counts = coupon.buckets.get(bucket);
   if (!counts) coupon.buckets.set(bucket, (counts = { cancelledCount: 0, revokedCount: 0 }));
   return counts;
+}
+
+/**
+ * The coupon as bucket `bucket` decides issues of it: bucket 0 (and a coupon not split) by the coupon's own window
+ * and claims, every other bucket by those a change brought to it, or those the coupon was created with.
+ */
+export function asBucketSees(coupon: AdmissionCoupon, bucket: number | undefined): AdmissionCoupon {
+  if (!bucket || !coupon.created) return coupon;
+  const state = coupon.buckets?.get(bucket);
+  const window = state?.window ?? coupon.created;
+  const requiredClaims = state?.claims ? state.claims.requiredClaims : coupon.created.requiredClaims;
+  const seen: AdmissionCoupon = { ...coupon, issueStartAt: window.issueStartAt, issueEndAt: window.issueEndAt };
+  if (requiredClaims) seen.requiredClaims = requiredClaims;
+  else delete seen.requiredClaims;
+  return seen;
 }
 
 export type Setting = 'window' | 'claims' | 'allowList';

@@ -1,6 +1,6 @@
 import type { EligibilityClaims } from '../../auth/identity.ts';
 import { issuedCouponId } from '../../ids/ids.ts';
-import { settledAnswer, type AdmissionCoupon, type BucketCounts } from './coupon-state.ts';
+import { settledAnswer, type AdmissionCoupon, type BucketState } from './coupon-state.ts';
 import { isEligible, qualifyingClaims } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';
 
@@ -66,7 +66,7 @@ export function decideUse(coupon: AdmissionCoupon | undefined, use: { sequence: 
  * buckets the counts of the bucket that decides (the holder's home bucket), where revoke-unused is in force once
  * the run has reached that bucket.
  */
-function countsOf(coupon: AdmissionCoupon, bucket: number | undefined): BucketCounts {
+function countsOf(coupon: AdmissionCoupon, bucket: number | undefined): BucketState {
   if (bucket === undefined) return coupon;
   return coupon.buckets?.get(bucket) ?? { cancelledCount: 0, revokedCount: 0 };
 }

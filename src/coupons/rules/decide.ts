@@ -1,7 +1,7 @@
 import type { EligibilityClaims } from '../../auth/identity.ts';
 import type { couponCreatedData, RequiredClaims } from '../../events/coupon-events.ts';
 import type { z } from 'zod';
-import type { AdmissionCoupon } from './coupon-state.ts';
+import { asBucketSees, type AdmissionCoupon } from './coupon-state.ts';
 import { decideCancelUse, decideIssue, decideRevoke, decideUse, type CancelUseDecision, type IssueDecision, type RevokeDecision, type UseDecision } from './decide-redemptions.ts';
 import {
   decideAddStock, decideAllowList, decideChangeWindow, decideClose, decideCreate, decideEligibility,
@@ -10,7 +10,8 @@ import {
 
 export type CouponCommand =
   | { type: 'CreateCoupon'; definition: z.infer<typeof couponCreatedData> }
-  | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims }
+  /** `bucket`: on a coupon split into stock buckets, the asker's, decided by the window and claims it holds. */
+  | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims; bucket?: number }
   /** The holder's own use, or the order system's on their behalf: `userId` is the holder either way. */
   | { type: 'UseCoupon'; sequence: number; userId: string; orderId?: string | null }
   /** By the order system or an admin (see AUTHORITY), for any holder. `orderId` null: the use named no order. */
@@ -48,7 +49,7 @@ export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCou
 function decideAny(command: CouponCommand, coupon: AdmissionCoupon | undefined, now: number) {
   switch (command.type) {
     case 'CreateCoupon': return decideCreate(coupon, command.definition);
-    case 'IssueCoupon': return decideIssue(coupon, command.userId, now, command.claims);
+    case 'IssueCoupon': return decideIssue(coupon && asBucketSees(coupon, command.bucket), command.userId, now, command.claims);
     case 'UseCoupon': return decideUse(coupon, command, now);
     case 'CancelUse': return decideCancelUse(coupon, command, now);
     case 'RevokeUnused': return decideRevoke(coupon, command.holders, command.bucket);

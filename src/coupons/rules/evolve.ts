@@ -1,6 +1,6 @@
-import type { CouponEvent, CouponEventType, EventOf } from '../../events/coupon-events.ts';
+import type { CouponEvent, CouponEventType, EventOf, RequiredClaims } from '../../events/coupon-events.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
-import { bucketCounts, type AdmissionCoupon, type Setting } from './coupon-state.ts';
+import { bucketState, type AdmissionCoupon, type Setting } from './coupon-state.ts';
 
 /**
  * Whether a change of `setting` at `revision` is newer than the last one applied (and records it if so). A late
@@ -33,6 +33,10 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
       allowListVersion: 0,
       ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
       ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
+      ...((event.data.buckets ?? 1) > 1 ? { created: {
+        issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt),
+        ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
+      } } : {}),
     };
   },
   CouponIssued: (coupon, event) => {
@@ -67,7 +71,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
         coupon.revokedCount = Math.max(coupon.revokedCount, revokedCount ?? 0);
       } else {
         // A bucket numbers its own: the coupon's counts are their sums, one more for each use undone.
-        const counts = bucketCounts(coupon, bucket);
+        const counts = bucketState(coupon, bucket);
         counts.cancelledCount = Math.max(counts.cancelledCount, event.data.cancelSequence);
         counts.revokedCount = Math.max(counts.revokedCount, revokedCount ?? 0);
         coupon.cancelledCount += 1;
@@ -91,7 +95,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
       if (bucket === undefined) coupon.revokedCount = Math.max(coupon.revokedCount, event.data.revokedCount);
       else {
         // Only what this copy revoked anew counts toward the coupon's sum; the bucket's own total is its nth.
-        const counts = bucketCounts(coupon, bucket);
+        const counts = bucketState(coupon, bucket);
         counts.revokedCount = Math.max(counts.revokedCount, event.data.revokedCount);
         counts.unusedRevoked = true;
         coupon.revokedCount += revoked;
@@ -105,7 +109,8 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     return coupon;
   },
   CouponEligibilityChanged: (coupon, event) => {
-    if (coupon && takesEffect(coupon, 'claims', event.data.revision)) {
+    if (coupon && event.data.bucket !== undefined) bucketTakes(coupon, event.data.bucket, undefined, event.data);
+    else if (coupon && takesEffect(coupon, 'claims', event.data.revision)) {
       if (event.data.requiredClaims) coupon.requiredClaims = event.data.requiredClaims;
       else delete coupon.requiredClaims;
     }
@@ -134,7 +139,8 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     return coupon;
   },
   CouponIssueWindowChanged: (coupon, event) => {
-    if (coupon && takesEffect(coupon, 'window', event.data.revision)) {
+    if (coupon && event.data.bucket !== undefined) bucketTakes(coupon, event.data.bucket, event.data, undefined);
+    else if (coupon && takesEffect(coupon, 'window', event.data.revision)) {
       coupon.issueStartAt = Date.parse(event.data.issueStartAt);
       coupon.issueEndAt = Date.parse(event.data.issueEndAt);
     }
@@ -147,8 +153,24 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
   },
   // Stock moving between a coupon's buckets changes what it may issue nowhere but in the buckets' ledgers (../../audit/stock-ledger.ts).
   CouponStockMoved: (coupon) => coupon,
-  CouponStockReceived: (coupon) => coupon,
+  // A bucket opened after a change holds the settings it opened with.
+  CouponStockReceived: (coupon, event) => {
+    if (coupon) bucketTakes(coupon, event.data.toBucket, event.data.window, event.data.eligibility);
+    return coupon;
+  },
 };
+
+/** A window or claims change reaching stock bucket `bucket`, each taken only over an older revision there. */
+function bucketTakes(
+  coupon: AdmissionCoupon, bucket: number, window: { issueStartAt: string; issueEndAt: string; revision: number } | undefined,
+  claims: { requiredClaims: RequiredClaims | null; revision: number } | undefined,
+): void {
+  const state = bucketState(coupon, bucket);
+  if (window && window.revision > (state.window?.revision ?? 0)) {
+    state.window = { issueStartAt: Date.parse(window.issueStartAt), issueEndAt: Date.parse(window.issueEndAt), revision: window.revision };
+  }
+  if (claims && claims.revision > (state.claims?.revision ?? 0)) state.claims = { requiredClaims: claims.requiredClaims ?? undefined, revision: claims.revision };
+}
 
 /**
  * Folds what the log says happened into the coupon's state. Every event is idempotent here: a copy of one already

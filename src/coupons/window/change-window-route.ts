@@ -7,7 +7,7 @@ import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import { instant } from '../create/create-coupon-request.ts';
 import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { CHANGE_WINDOW_REFUSALS, couponIdIn, BUCKETED, UNANSWERED } from '../coupon-refusals.ts';
+import { CHANGE_WINDOW_REFUSALS, couponIdIn, UNANSWERED } from '../coupon-refusals.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 
 export const changeWindowRequest = z
@@ -21,7 +21,7 @@ export const changeWindowRoute = (deps: CouponRouteDeps): Route => ({
   summary: 'Move the issue window of a live coupon: the end to any future instant within validity, the start only before issuing begins. Atomic with its admissions',
   tag: 'admin', body: changeWindowRequest, bodyRequired: true,
   answer: { status: 200, schema: windowChangedSchema },
-  problems: [...codesOf(CHANGE_WINDOW_REFUSALS), ...BUCKETED, ...UNANSWERED],
+  problems: [...codesOf(CHANGE_WINDOW_REFUSALS), ...UNANSWERED],
   handler: async (ctx) => {
     const { value, raw } = await readJsonBody(ctx);
     const change = validate(changeWindowRequest, value);
