@@ -1,6 +1,6 @@
 import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupons/rules/coupon-rules.ts';
-import type { CouponEvent, EventOf } from '../events/coupon-events.ts';
+import type { CouponEvent, EventOf, RequiredClaims } from '../events/coupon-events.ts';
 import { StockLedger } from './stock-ledger.ts';
 
 export interface ReplayedCoupon {
@@ -19,6 +19,18 @@ export interface ReplayedCoupon {
   state?: AdmissionCoupon;
   /** A coupon split into stock buckets: which bucket holds which unissued sequences. */
   ledger?: StockLedger;
+  /**
+   * A coupon split into stock buckets: each window and claims change by `<setting>@<revision>`, as first seen in the
+   * log (bucket 0's change, or a bucket's announcement of it, whichever came first): every other must say the same.
+   */
+  settings?: Map<string, string>;
+}
+
+/** A window or claims change in a form two events of the same change agree on (claims by name, in order). */
+function settingOf(setting: 'window' | 'claims', value: { issueStartAt: string; issueEndAt: string } | { requiredClaims: RequiredClaims | null }): string {
+  if (setting === 'window' && 'issueStartAt' in value) return `${Date.parse(value.issueStartAt)}-${Date.parse(value.issueEndAt)}`;
+  const claims = 'requiredClaims' in value ? value.requiredClaims : null;
+  return JSON.stringify(claims ? Object.entries(claims).sort(([a], [b]) => a.localeCompare(b)) : null);
 }
 
 /** The coupon's issued coupons in a redemption state (in use, or revoked), by issued coupon id, as the rules' state holds them. */
@@ -177,6 +189,19 @@ export class HistoryAuditor {
     return true;
   }
 
+  /**
+   * On a coupon split into stock buckets, one change of a window or claims as bucket 0 made it or a bucket announced
+   * it: each must say what the first seen said, so no bucket decides by settings bucket 0 never had.
+   */
+  private sameChange(c: ReplayedCoupon, setting: 'window' | 'claims', revision: number, value: Parameters<typeof settingOf>[1], violation: (what: string) => void): void {
+    if (!c.ledger) return violation(`a stock bucket's ${setting} change on a coupon not split into buckets`);
+    const key = `${setting}@${revision}`;
+    const seen = (c.settings ??= new Map()).get(key);
+    const said = settingOf(setting, value);
+    if (seen === undefined) c.settings.set(key, said);
+    else if (seen !== said) violation(`${setting} change ${revision} says ${said}, another record of it ${seen}`);
+  }
+
   /** A change of the coupon's settings (close, stock, window, eligibility, allow-list), judged by the rules at its instant. False: the event breaks a rule so that folding it would mislead what follows. */
   private judgeSetting(event: CouponEvent, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
     const stop = (what: string) => {
@@ -185,6 +210,9 @@ export class HistoryAuditor {
     };
     switch (event.type) {
     case 'CouponEligibilityChanged':
+      if (event.data.bucket !== undefined || c.ledger) this.sameChange(c, 'claims', event.data.revision, event.data, violation);
+      (c.changedBy ??= new Set()).add(event.eventId);
+      break;
     case 'CouponAllowListChunkAdded':
       (c.changedBy ??= new Set()).add(event.eventId);
       break;
@@ -200,6 +228,8 @@ export class HistoryAuditor {
       const wrong = !c.ledger ? 'stock moved between the buckets of a coupon not split into buckets'
         : event.type === 'CouponStockMoved' ? c.ledger.moved(event.data) : c.ledger.arrived(event.data);
       if (wrong) violation(wrong);
+      if (event.type === 'CouponStockReceived' && event.data.window) this.sameChange(c, 'window', event.data.window.revision, event.data.window, violation);
+      if (event.type === 'CouponStockReceived' && event.data.eligibility) this.sameChange(c, 'claims', event.data.eligibility.revision, event.data.eligibility, violation);
       break;
     }
     case 'CouponIssuanceClosed':
@@ -220,8 +250,8 @@ export class HistoryAuditor {
     }
     case 'CouponIssueWindowChanged': {
       // A stock bucket announcing the change it took was judged as the coupon's own change (without `bucket`).
+      if (event.data.bucket !== undefined || c.ledger) this.sameChange(c, 'window', event.data.revision, event.data, violation);
       if (event.data.bucket !== undefined) {
-        if (!before?.created) violation(`a stock bucket's window change on a coupon not split into buckets`);
         (c.changedBy ??= new Set()).add(event.eventId);
         break;
       }

@@ -48,6 +48,11 @@ export const couponCreatedData = z.strictObject({
   eligibility: eligibilitySchema.optional(),
   /** Since stock buckets: how many Redis slots its stock is split over (absent: 1). */
   buckets: z.number().int().min(1).max(MAX_BUCKETS).optional(),
+  /**
+   * Since stock buckets carry settings: the admission shard each bucket lives in (bucket b at b), as placed at
+   * creation, so a restore can put a lost bucketed coupon back where every process looks for it.
+   */
+  bucketShards: z.array(z.number().int().min(0)).min(2).max(MAX_BUCKETS).optional(),
 });
 
 export const couponIssuedData = z.strictObject({

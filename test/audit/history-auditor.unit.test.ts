@@ -2,6 +2,7 @@ import * as assert from 'uvu/assert';
 import { HistoryAuditor, redemptionsOf } from '../../src/audit/history-auditor.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
 import { spec } from '../support/spec.ts';
+import type { CouponEvent } from '../../src/events/coupon-events.ts';
 
 const auditor = spec('the history auditor');
 
@@ -62,6 +63,24 @@ auditor('given cancellations and revocations the rules refuse, then each is name
   const found = audit.violations.join('\n');
   for (const expected of [/use cancelled while not in use/, /use cancelled for order o-9, not the order that used it/,
     /\.00000002 revoked while in use/, /revoke says a total of 2, the log before it 1/, /used after it was revoked/, /revoked from u2, who does not hold it/]) assert.match(found, expected);
+});
+
+const inBucket = (event: CouponEvent, bucket: number, extra: Record<string, number> = {}): CouponEvent => ({ ...event, data: { ...event.data, bucket, ...extra } } as CouponEvent);
+
+auditor('given a bucketed coupon, then a bucket issuing by the window that reached it is no violation, and a bucket announcing a window bucket 0 never made is', () => {
+  const created = f.created('2026-12-01T08:00:00.000Z', 6);
+  const split = { ...created, data: { ...created.data, buckets: 3 } } as CouponEvent;
+  const later = '2026-12-01T12:00:00.000Z';
+  const audit = new HistoryAuditor();
+  // Bucket 2's announcement of the change reached the log before the coupon's own event of it.
+  for (const e of [split, inBucket(f.windowChanged('2026-12-01T08:00:00.000Z', later, '2026-12-01T08:21:00.000Z', 1), 2),
+    f.windowChanged('2026-12-01T08:00:00.000Z', later, '2026-12-01T08:20:00.000Z', 1)]) audit.add(e);
+  assert.equal(audit.violations, []);
+  audit.add(inBucket(f.windowChanged('2026-12-01T08:00:00.000Z', '2026-12-02T12:00:00.000Z', '2026-12-01T08:22:00.000Z', 1), 1));
+  assert.match(audit.violations.join('\n'), /window change 1 says .*, another record of it/);
+  const plain = new HistoryAuditor();
+  for (const e of [f.created(), inBucket(f.eligibilityChanged({ tier: ['gold'] }, '2026-12-01T08:05:00.000Z', 1), 1)]) plain.add(e);
+  assert.match(plain.violations.join('\n'), /claims change on a coupon not split into buckets/);
 });
 
 auditor.run();

@@ -237,6 +237,9 @@ buckets('a bucket lost with its node is never made again empty: its holders get 
   const couponId = await harness.createCoupon({ totalQuantity: 30, buckets: K });
   const runner = new ScriptRunner(harness.runtime.redis, harness.runtime.config.admission);
   const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  await harness.drained(couponId);
+  const created = (await harness.eventsOf(couponId)).find((e) => e.type === 'CouponCreated')!;
+  assert.equal(created.data.bucketShards, layout.shards, 'the log records where each bucket lives, for a restore');
   const [holder, later] = usersOf(`lost-${couponId.slice(-6)}`, 2, 2);
   assert.is((await issue(couponId, holder!)).status, 201);
   await harness.drained(couponId);

@@ -71,7 +71,8 @@ export class AdmissionStore {
   async create(couponId: string, eventId: string, definition: CouponDefinition, meta: EventMeta, request: AdmissionRequest): Promise<CreateResult> {
     const buckets = definition.buckets ?? 1;
     const shards = buckets > 1 ? await this.buckets.place(couponId, buckets) : [];
-    const created = await createScript(this.runner, couponId, eventId, definition, meta, request, shards);
+    const recorded = shards.length > 1 ? { ...definition, bucketShards: shards } : definition;
+    const created = await createScript(this.runner, couponId, eventId, recorded, meta, request, shards);
     if (created.outcome === 'CREATED' && !created.replayed) {
       this.buckets.created(couponId, shards);
       if (buckets > 1) await this.buckets.spread({ couponId, shards }, definition.totalQuantity, meta).catch(() => undefined);
