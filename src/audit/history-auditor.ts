@@ -1,7 +1,7 @@
 import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import type { CouponEvent, EventOf, RequiredClaims } from '../events/coupon-events.ts';
-import { StockLedger } from './stock-ledger.ts';
+import { StockLedger } from '../coupons/rules/stock-ledger.ts';
 
 export interface ReplayedCoupon {
   couponId: string;

@@ -339,4 +339,69 @@ buckets('a cancelled use of a bucketed coupon after revoke-unused reached its bu
   await assertLogRebuildsLiveRows(harness, couponId);
 });
 
+buckets('a bucketed coupon lost from Redis with every bucket is restored from the log where it lived: holders keep their coupons and uses, its window carries on, and it sells out exactly once', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 12, buckets: K });
+  const tag = couponId.slice(-6);
+  const admin = await harness.token('admin', 'admin');
+  const end = new Date(Date.now() + 7_200_000).toISOString();
+  assert.is((await harness.request('PATCH', `/admin/coupons/${couponId}`, { token: admin, body: { issueEndAt: end } })).status, 200);
+  const holders = [0, 1, 2].flatMap((b) => usersOf(`restore-${tag}`, b, 2));
+  const ids = new Map<string, string>();
+  for (const user of holders) ids.set(user, String((await issue(couponId, user)).body.issuedCouponId));
+  for (const user of [holders[1]!, holders[4]!]) {
+    assert.is((await harness.request('POST', `/issued-coupons/${ids.get(user)}/use`, { token: await harness.token(user), body: { orderId: `o-${user}` } })).status, 200);
+  }
+  await harness.drained(couponId);
+  const runner = new ScriptRunner(harness.runtime.redis, harness.runtime.config.admission);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const lose = (b: number) => harness.runtime.redis.del(keysOfBucket(layout, b).coupon, keysOfBucket(layout, b).holders, keysOfBucket(layout, b).used);
+  // Bucket 2 goes first, so stock then moved toward it stays in flight: the restore must land it there.
+  await lose(2);
+  const moved = await bucketGiveScript(runner, layout, uuidv7(), 1, 2, 1, uuidv7(), {});
+  if (typeof moved !== 'object') throw new Error(`bucket 1 gave nothing: ${moved}`);
+  await harness.drained(couponId);
+  await harness.projected();
+  await lose(0);
+  await lose(1);
+
+  // Each holder is answered with their own coupon, in whichever bucket; a used one stays used.
+  for (const user of holders) {
+    const again = await issue(couponId, user);
+    assert.equal([again.status, again.body.code, again.body.issuedCouponId], [409, 'ALREADY_ISSUED', ids.get(user)], again.text);
+  }
+  const reused = await harness.request('POST', `/issued-coupons/${ids.get(holders[4]!)}/use`, { token: await harness.token(holders[4]!), body: { orderId: 'again' } });
+  assert.is(reused.body.code, 'ALREADY_USED');
+  const view = await harness.request('GET', `/admin/coupons/${couponId}`, { token: admin });
+  assert.is(view.body.issueEndAt, end, 'the moved window came back');
+  // The rest of the stock, and nothing more, goes to new askers of every bucket.
+  const askers = [0, 1, 2].flatMap((b) => usersOf(`after-restore-${tag}`, b, 4));
+  const answers = await Promise.all(askers.map((user) => issue(couponId, user)));
+  const won = answers.filter((a) => a.status === 201).map((a) => sequenceOf(a.body.issuedCouponId));
+  assert.is(won.length, 6, answers.map((a) => a.text).join(' | '));
+  const all = [...[...ids.values()].map(sequenceOf), ...won].sort((a, b) => a - b);
+  assert.equal(all, Array.from({ length: 12 }, (_, i) => i + 1), 'every sequence once');
+  assert.ok(answers.every((a) => a.status === 201 || a.body.code === 'SOLD_OUT'));
+  await harness.drained(couponId);
+  const received = (await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponStockReceived' && e.data.transferId === moved.transferId);
+  assert.is(received.length, 1, 'the stock in flight was taken in by the restore, once');
+  await harness.projected();
+  await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('a bucketed coupon lost only in part (one bucket left) is not rebuilt from the log: it answers 503, never a second coupon', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 12, buckets: K });
+  const holder = usersOf(`partial-${couponId.slice(-6)}`, 0, 1)[0]!;
+  assert.is((await issue(couponId, holder)).status, 201);
+  await harness.drained(couponId);
+  // A restore asks the read model which coupons exist.
+  await harness.projected();
+  const runner = new ScriptRunner(harness.runtime.redis, harness.runtime.config.admission);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const head = keysOfBucket(layout, 0);
+  await harness.runtime.redis.del(head.coupon, head.holders, head.used);
+  const answer = await issue(couponId, holder);
+  assert.is(answer.status, 503, answer.text);
+  assert.is(await harness.runtime.redis.exists(head.coupon), 0, 'nothing was written');
+});
+
 buckets.run();

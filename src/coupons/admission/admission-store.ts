@@ -82,16 +82,20 @@ export class AdmissionStore {
 
   /** `claims`: the caller's eligibility claims as JSON (Identity.claims). */
   async issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims = '{}'): Promise<IssueResult> {
-    const layout = await this.buckets.layoutOf(couponId);
-    if (layout) return this.buckets.issue(layout, userId, eventId, meta, request, claims);
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => issueScript(this.runner, couponId, userId, eventId, meta, request, claims));
+    // The layout is asked again after a restore: a coupon this process never saw may come back split into buckets.
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
+      const layout = await this.buckets.layoutOf(couponId);
+      return layout ? this.buckets.issue(layout, userId, eventId, meta, request, claims) : issueScript(this.runner, couponId, userId, eventId, meta, request, claims);
+    });
   }
 
   /** On a coupon split into buckets, decided in the holder's home bucket, where their holding lives. */
   async use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest): Promise<UseResult> {
-    const layout = await this.buckets.layoutOf(couponId);
-    const keys = layout ? keysOfBucket(layout, homeBucket(userId, layout.shards.length)) : this.runner.keys(couponId);
-    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', () => useScript(this.runner, couponId, sequence, userId, eventId, orderId, meta, request, keys));
+    const keys = async () => {
+      const layout = await this.buckets.layoutOf(couponId);
+      return layout ? keysOfBucket(layout, homeBucket(userId, layout.shards.length)) : this.runner.keys(couponId);
+    };
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => useScript(this.runner, couponId, sequence, userId, eventId, orderId, meta, request, await keys()));
   }
 
   /**
@@ -100,9 +104,9 @@ export class AdmissionStore {
    * cancellation is decided against them.
    */
   async cancelUse(couponId: string, sequence: number, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
-    const layout = await this.buckets.layoutOf(couponId);
-    if (layout) return this.buckets.cancelUse(layout, sequence, orderId, eventId, meta, request);
     return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => {
+      const layout = await this.buckets.layoutOf(couponId);
+      if (layout) return this.buckets.cancelUse(layout, sequence, orderId, eventId, meta, request);
       const once = () => cancelScript(this.runner, couponId, sequence, orderId, eventId, meta, request);
       let decided = await once();
       if (decided.outcome === 'LEGACY_USE') {
@@ -120,9 +124,11 @@ export class AdmissionStore {
    * bucket the close had not reached yet; once it answers, every bucket is closed.
    */
   async close(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {
-    const layout = await this.buckets.layoutOf(couponId);
-    const gate = layout ? await this.buckets.closeBuckets(layout) : '';
-    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => closeScript(this.runner, couponId, eventId, meta, request, gate));
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
+      const layout = await this.buckets.layoutOf(couponId);
+      const gate = layout ? await this.buckets.closeBuckets(layout) : '';
+      return closeScript(this.runner, couponId, eventId, meta, request, gate);
+    });
   }
 
   /** Raises a coupon's stock, atomically with every admission of it (of a bucketed coupon, bucket 0's). */

@@ -42,18 +42,18 @@ export async function bucketIssueScript(
 
 /**
  * bucket-give.lua: `count` sequences (or half what it holds) moved out of bucket `from` toward `to`; undefined when it
- * has none (or is not open). `opening`: bucket 0 opening `to` (whatever stock it has, none included); 'OPENED' when
- * it did so before.
+ * has none; NO_BUCKET when it holds no stock at all (never opened, or lost). `opening`: bucket 0 opening `to`
+ * (whatever stock it has, none included); 'OPENED' when it did so before.
  */
 export async function bucketGiveScript(
   runner: ScriptRunner, layout: BucketLayout, transferId: string, from: number, to: number, count: number | undefined, eventId: string, meta: EventMeta,
   opening = false,
-): Promise<Transfer | 'OPENED' | undefined> {
+): Promise<Transfer | 'OPENED' | 'NO_BUCKET' | undefined> {
   const k = keysOfBucket(layout, from);
   const { reply: [outcome, first, last, entry, settings] } = await runner.decide('bucketGive', [
     k.coupon, k.outbox, layout.couponId, transferId, from, to, count ?? '', eventId, JSON.stringify(meta), opening ? '1' : '',
   ]);
-  if (outcome === 'OPENED') return outcome;
+  if (outcome === 'OPENED' || outcome === 'NO_BUCKET') return outcome;
   if (outcome !== 'GIVEN') return undefined;
   return { transferId, from, to, first: Number(first), last: Number(last), settings: settings!, gate: `${k.outbox}|${entry!}`, opens: opening };
 }

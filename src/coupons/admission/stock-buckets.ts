@@ -72,7 +72,7 @@ export class StockBuckets {
     const share = Math.floor(total / layout.shards.length);
     for (let bucket = 1; bucket < layout.shards.length; bucket++) {
       const transfer = await bucketGiveScript(this.runner, layout, uuidv7(), 0, bucket, share, uuidv7(), meta, true);
-      if (transfer && transfer !== 'OPENED') await bucketReceiveScript(this.runner, layout, transfer, uuidv7(), meta, true);
+      if (typeof transfer === 'object') await bucketReceiveScript(this.runner, layout, transfer, uuidv7(), meta, true);
     }
   }
 
@@ -85,9 +85,11 @@ export class StockBuckets {
       transfer = undefined;
       if (decided.outcome === 'NO_BUCKET') {
         // Not opened yet (a create cut short: bucket 0 opens it now), on its way (the create's or the relay's
-        // transfer lands it), or lost with its node: never made again empty, so after the retry time 503.
-        const opening = home === 0 ? undefined : await bucketGiveScript(this.runner, layout, uuidv7(), 0, home, undefined, uuidv7(), meta, true);
-        if (opening && opening !== 'OPENED') transfer = opening;
+        // transfer lands it), or lost with its node: never made again empty, so after the retry time 503. Bucket 0
+        // itself gone is the coupon lost from Redis: the caller restores it from the log.
+        const opening = home === 0 ? 'NO_BUCKET' : await bucketGiveScript(this.runner, layout, uuidv7(), 0, home, undefined, uuidv7(), meta, true);
+        if (opening === 'NO_BUCKET') return { outcome: 'COUPON_NOT_FOUND' };
+        if (typeof opening === 'object') transfer = opening;
       } else if (decided.outcome !== 'DRY') {
         return decided as IssueResult;
       } else {
@@ -113,7 +115,7 @@ export class StockBuckets {
     for (let i = 0; i < others; i++) {
       const giver = (home + 1 + ((start + i) % others)) % layout.shards.length;
       const transfer = await bucketGiveScript(this.runner, layout, uuidv7(), giver, home, undefined, uuidv7(), meta);
-      if (transfer && transfer !== 'OPENED') return transfer;
+      if (typeof transfer === 'object') return transfer;
     }
     return undefined;
   }
@@ -155,6 +157,8 @@ export class StockBuckets {
    * the instant its bucket was read: NOT_USED, or ISSUED_COUPON_NOT_FOUND beyond the total, as the rules say.
    */
   async cancelUse(layout: BucketLayout, sequence: number, orderId: string | null, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CancelUseResult> {
+    // Bucket 0 gone is the coupon lost from Redis: the caller restores it from the log.
+    if ((await this.bucketHeld(layout, 0)) === 'LOST') return { outcome: 'ISSUED_COUPON_NOT_FOUND' };
     const found = await Promise.all(layout.shards.map((_, b) => this.runner.reading((redis) => redis.hexists(keysOfBucket(layout, b).used, String(sequence)))));
     const bucket = found.indexOf(1);
     if (bucket >= 0) {

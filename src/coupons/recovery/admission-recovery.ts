@@ -2,25 +2,23 @@ import { readFileSync } from 'node:fs';
 import { parseCouponEvent, type CouponEvent } from '../../events/coupon-events.ts';
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import type { LogAndStores } from '../../runtime/runtime.ts';
-import type { Redis } from 'ioredis';
 import type { Dependency } from '../../dependencies/dependency-unavailable.ts';
 import { DependencyUnavailable } from '../../dependencies/dependency-unavailable.ts';
 import { outboxEvents } from '../../outbox/outbox.ts';
 import { CouponCodes } from '../codes/coupon-codes.ts';
-import { couponKeys } from '../admission/keys.ts';
+import { couponKeys, type CouponKeys } from '../admission/keys.ts';
 import { isLegacyRedemption, redemptionValue } from '../admission/redemption-value.ts';
-import { chunks } from '../../batching/chunks.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
 import { assertRestoreFollowsLog } from './read-models-follow-log.ts';
 import { LogMismatchError } from '../../projector/followed-log.ts';
-import { foldInto, type RebuiltCoupon } from './rebuilt-coupon.ts';
-import { settingRevision } from '../rules/coupon-rules.ts';
+import { foldInto, type RebuiltBuckets, type RebuiltCoupon } from './rebuilt-coupon.ts';
+import { installBuckets, restoredBuckets } from './restored-buckets.ts';
+import { stage } from './staged-keys.ts';
+import { settingRevision, type AdmissionCoupon } from '../rules/coupon-rules.ts';
 
 const INSTALL = readFileSync(new URL('../admission/install-restored.lua', import.meta.url), 'utf8');
-/** A restore that died between writing its own keys and putting them in place leaves nothing for long. */
-const STAGED_TTL_MS = 3_600_000;
 const LEGACY_USES = readFileSync(new URL('../admission/legacy-uses.lua', import.meta.url), 'utf8');
 /**
  * Which store a restore's failure came from, by the client that raised it (kafkajs, mysql2; else Redis); read
@@ -41,7 +39,7 @@ export const ADMISSION_MARKER = 'admission:state';
  */
 export class AdmissionRecovery {
   private readonly inFlight = new Map<string, Promise<boolean>>();
-  /** Coupons split into stock buckets: not restored yet (README, "One hot coupon"), so a lost one answers 503, never "no such coupon". */
+  /** Bucketed coupons a restore could not put back (lost in part, or placed before placements were logged): 503, never "no such coupon". */
   private readonly notRestorable = new Set<string>();
   /** Log events read by restores so far: what a restore cost. */
   eventsRead = 0;
@@ -74,7 +72,7 @@ export class AdmissionRecovery {
         const known = await this.deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst();
         if (!known) return false;
         await this.restore([couponId]);
-        if (this.notRestorable.has(couponId)) throw new DependencyUnavailable('redis', new Error(`${couponId} is split into stock buckets, which are not restored from the log yet`), true);
+        if (this.notRestorable.has(couponId) && !(await inRedis())) throw new DependencyUnavailable('redis', new Error(`${couponId} is split into stock buckets that could not be restored from the log`), true);
         return inRedis();
       })().catch((error: unknown) => {
         // The request's own decision found no coupon, so it changed nothing: a restore that could not read the
@@ -215,26 +213,8 @@ export class AdmissionRecovery {
    * race to another, or to a live coupon, changes nothing.
    */
   private async write(couponId: string, r: RebuiltCoupon): Promise<boolean> {
-    if (((JSON.parse(r.definition) as { buckets?: number }).buckets ?? 1) > 1) {
-      this.notRestorable.add(couponId);
-      this.deps.logger.error({ couponId }, 'a coupon split into stock buckets is not restored from the log yet; it answers 503 until Redis holds it again');
-      return false;
-    }
     const k = couponKeys(couponId, this.deps.shards);
     const { state } = r;
-    const staged = k.staged(uuidv7());
-    const [holders, used, allowList] = staged;
-    // Each write carries the TTL with it: a restore cut short anywhere leaves nothing for long.
-    const write = (key: string, command: (m: ReturnType<Redis['multi']>) => unknown) => {
-      const m = this.deps.redis.multi();
-      command(m);
-      return m.pexpire(key, STAGED_TTL_MS).exec();
-    };
-    for (const part of chunks([...state.holders], 1_000)) await write(holders, (m) => m.hset(holders, Object.fromEntries(part)));
-    const redemptions = [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r)] as const);
-    for (const part of chunks(redemptions, 1_000)) await write(used, (m) => m.hset(used, Object.fromEntries(part)));
-    // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
-    for (const part of chunks([...(state.allowList?.members ?? [])], 1_000)) await write(allowList, (m) => m.sadd(allowList, ...part));
     const fields: Record<string, string | number> = {
       st: state.status, tot: state.totalQuantity, iss: state.issued, usd: state.usedCount, cnc: state.cancelledCount, rvk: state.revokedCount, is: state.issueStartAt, ie: state.issueEndAt,
       vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, def: r.definition, ca: r.createdAt,
@@ -245,10 +225,36 @@ export class AdmissionRecovery {
       alv: state.allowListVersion,
       rev: settingRevision(state),
     };
-    const restored = (await this.deps.redis.eval(INSTALL, 8, k.coupon, k.holders, k.used, ...k.allowLists, ...staged, ...Object.entries(fields).flat())) === 1;
+    const restored = r.stock ? await this.writeBuckets(couponId, r, r.stock, fields) : await this.writeOne(k, r.state, fields);
     // The code index lived in the same Redis: what the log says a code names, it names again.
     const { code } = JSON.parse(r.definition) as { code?: string };
     if (restored && code) await new CouponCodes(this.deps.redis).reserve(code, couponId);
     return restored;
+  }
+
+  private async writeOne(k: CouponKeys, state: AdmissionCoupon, fields: Record<string, string | number>): Promise<boolean> {
+    const staged = k.staged(uuidv7());
+    const [holders, used, allowList] = staged;
+    await stage(this.deps.redis, holders, { entries: [...state.holders] });
+    await stage(this.deps.redis, used, { entries: [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r)] as const) });
+    // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
+    await stage(this.deps.redis, allowList, { members: [...(state.allowList?.members ?? [])] });
+    return (await this.deps.redis.eval(INSTALL, 8, k.coupon, k.holders, k.used, ...k.allowLists, ...staged, ...Object.entries(fields).flat())) === 1;
+  }
+
+  /**
+   * A coupon split into stock buckets, lost with every bucket it had opened: each put back where it lived (the
+   * placement its CouponCreated recorded). One still there means a partial loss, which the log alone cannot mend
+   * (what that bucket admitted since is not in it yet): the coupon answers 503 until Redis holds it again.
+   */
+  private async writeBuckets(couponId: string, r: RebuiltCoupon, stock: RebuiltBuckets, head: Record<string, string | number>): Promise<boolean> {
+    const { bucketShards } = JSON.parse(r.definition) as { bucketShards?: number[] };
+    const installed = bucketShards ? await installBuckets(this.deps.redis, couponId, bucketShards, restoredBuckets(r, stock, bucketShards, head)) : 'UNPLACED';
+    if (installed === 'INSTALLED') return true;
+    this.notRestorable.add(couponId);
+    this.deps.logger.error({ couponId, installed }, installed === 'UNPLACED'
+      ? 'a coupon split into stock buckets before their placement was logged is not restored; it answers 503 until Redis holds it again'
+      : 'a bucketed coupon lost only in part is not restored from the log; it answers 503 until Redis holds it again');
+    return false;
   }
 }

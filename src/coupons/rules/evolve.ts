@@ -151,7 +151,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     if (coupon) coupon.totalQuantity = Math.max(coupon.totalQuantity, event.data.totalQuantity);
     return coupon;
   },
-  // Stock moving between a coupon's buckets changes what it may issue nowhere but in the buckets' ledgers (../../audit/stock-ledger.ts).
+  // Stock moving between a coupon's buckets changes what it may issue nowhere but in the buckets' ledgers (stock-ledger.ts).
   CouponStockMoved: (coupon) => coupon,
   // A bucket opened after a change holds the settings it opened with.
   CouponStockReceived: (coupon, event) => {

@@ -1,6 +1,16 @@
-import type { EventOf } from '../events/coupon-events.ts';
+import type { EventOf } from '../../events/coupon-events.ts';
 
-type Range = [first: number, last: number];
+export type Range = [first: number, last: number];
+
+/** Stock moved out of a bucket and not yet taken in by the other. */
+export interface InFlight {
+  transferId: string;
+  from: number;
+  to: number;
+  first: number;
+  last: number;
+  opens: boolean;
+}
 
 /** Takes `first`..`last` out of `ranges` (sorted, disjoint) when they hold all of it; false when they do not. */
 function takeOut(ranges: Range[], first: number, last: number): boolean {
@@ -29,8 +39,9 @@ function putIn(ranges: Range[], first: number, last: number): void {
  */
 export class StockLedger {
   private readonly buckets = new Map<number, Range[]>();
-  private readonly inFlight = new Map<string, { to: number; first: number; last: number }>();
-  private readonly received = new Set<string>();
+  private readonly inFlight = new Map<string, InFlight>();
+  /** Transfer id → the bucket that took it in. */
+  private readonly received = new Map<string, number>();
 
   private total: number;
 
@@ -54,7 +65,7 @@ export class StockLedger {
   moved(m: EventOf<'CouponStockMoved'>['data']): string | undefined {
     const nothing = m.first === m.last + 1 && m.opens === true;
     if (!nothing && (m.first > m.last || !takeOut(this.of(m.fromBucket), m.first, m.last))) return `bucket ${m.fromBucket} moved ${m.first}-${m.last}, which it did not hold`;
-    this.inFlight.set(m.transferId, { to: m.toBucket, first: m.first, last: m.last });
+    this.inFlight.set(m.transferId, { transferId: m.transferId, from: m.fromBucket, to: m.toBucket, first: m.first, last: m.last, opens: m.opens === true });
     return undefined;
   }
 
@@ -63,13 +74,28 @@ export class StockLedger {
     if (!sent) return `transfer ${m.transferId} received but never sent`;
     if (sent.to !== m.toBucket || sent.first !== m.first || sent.last !== m.last) return `transfer ${m.transferId} received as other stock than was sent`;
     this.inFlight.delete(m.transferId);
-    this.received.add(m.transferId);
+    this.received.set(m.transferId, m.toBucket);
     if (m.first <= m.last) putIn(this.of(m.toBucket), m.first, m.last);
     return undefined;
   }
 
   issued(bucket: number, sequence: number): string | undefined {
     return takeOut(this.of(bucket), sequence, sequence) ? undefined : `bucket ${bucket} issued #${sequence}, which it did not hold`;
+  }
+
+  /** The unissued sequences bucket `bucket` holds, lowest first. */
+  holding(bucket: number): readonly Range[] {
+    return this.buckets.get(bucket) ?? [];
+  }
+
+  /** Transfers moved and not taken in yet. */
+  pending(): InFlight[] {
+    return [...this.inFlight.values()];
+  }
+
+  /** The transfers bucket `bucket` took in. */
+  takenIn(bucket: number): string[] {
+    return [...this.received].flatMap(([id, to]) => (to === bucket ? [id] : []));
   }
 
   /** Whether the event with this transfer id was recorded already (a copy). */

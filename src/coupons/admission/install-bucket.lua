@@ -1,0 +1,25 @@
+-- KEYS: bucket, holders, used, outbox, staged holders, staged used
+-- ARGV: couponId, meta, events (JSON list of {t: type, e: eventId, d: data as JSON, v: version}), then field, value, …
+-- Puts one restored stock bucket of a lost bucketed coupon in place, only while Redis holds no bucket there (one
+-- with settings was never lost, or another restore put it back first: this one's keys are dropped). A close that
+-- reached the missing bucket first keeps it closed. `events` go to its outbox with it: the receipts of transfers
+-- the log shows moved toward it but never taken in (taken in now), and the settings changes it takes now.
+if redis.call('HEXISTS', KEYS[1], 'cfg') == 1 then
+  redis.call('DEL', KEYS[5], KEYS[6])
+  return 0
+end
+local closed = redis.call('HGET', KEYS[1], 'st') == 'CLOSED'
+for i = 2, 3 do
+  local staged = KEYS[i + 3]
+  if redis.call('EXISTS', staged) == 1 then
+    redis.call('RENAME', staged, KEYS[i])
+    redis.call('PERSIST', KEYS[i])
+  else
+    redis.call('DEL', KEYS[i])
+  end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if closed then redis.call('HSET', KEYS[1], 'st', 'CLOSED') end
+local now = now_ms()
+for _, e in ipairs(cjson.decode(ARGV[3])) do append(KEYS[4], e.t, e.e, ARGV[1], now, e.d, ARGV[2], e.v) end
+return 1
