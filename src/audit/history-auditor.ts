@@ -107,86 +107,100 @@ export class HistoryAuditor {
 
   /** An issue, a use, a cancellation or a revocation, judged by the rules at its instant. False: the event breaks a rule so that folding it would mislead what follows. */
   private judgeRedemption(event: CouponEvent, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
+    switch (event.type) {
+    case 'CouponIssued': return this.judgeIssue(event, c, before, at, violation);
+    case 'CouponUsed': return this.judgeUse(event, c, before, at, violation);
+    case 'CouponUseCancelled': return this.judgeCancel(event, c, before, at, violation);
+    case 'CouponsRevoked': this.judgeRevoke(event, c, before, at, violation); return true;
+    default: return true;
+    }
+  }
+
+  private judgeIssue(event: Extract<CouponEvent, { type: 'CouponIssued' }>, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
+    const { issuedCouponId, userId } = event.data;
+    if (c.issued.has(issuedCouponId)) {
+      violation(`${issuedCouponId} issued twice`);
+      return false;
+    }
+    const decided = decide({ type: 'IssueCoupon', userId, ...(event.data.claims ? { claims: event.data.claims } : {}), ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
+    switch (decided.outcome) {
+      case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
+      case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
+      case 'COUPON_CLOSED': violation('issued after issuing was closed'); break;
+      case 'ISSUE_NOT_STARTED': case 'ISSUE_ENDED': violation('issued outside the issue window'); break;
+      case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
+    }
+    if (event.data.bucket !== undefined) {
+      const wrong = c.ledger ? c.ledger.issued(event.data.bucket, parseIssuedCouponId(issuedCouponId)?.sequence ?? 0) : 'issued by a stock bucket of a coupon not split into buckets';
+      if (wrong) violation(wrong);
+    }
+    c.issued.set(issuedCouponId, { userId, sequence: parseIssuedCouponId(issuedCouponId)?.sequence ?? 0, eventId: event.eventId });
+    return true;
+  }
+
+  private judgeUse(event: Extract<CouponEvent, { type: 'CouponUsed' }>, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
     const stop = (what: string) => {
       violation(what);
       return false;
     };
-    switch (event.type) {
-    case 'CouponIssued': {
-      const { issuedCouponId, userId } = event.data;
-      if (c.issued.has(issuedCouponId)) return stop(`${issuedCouponId} issued twice`);
-      const decided = decide({ type: 'IssueCoupon', userId, ...(event.data.claims ? { claims: event.data.claims } : {}), ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
-      switch (decided.outcome) {
-        case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
-        case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
-        case 'COUPON_CLOSED': violation('issued after issuing was closed'); break;
-        case 'ISSUE_NOT_STARTED': case 'ISSUE_ENDED': violation('issued outside the issue window'); break;
-        case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
-      }
-      if (event.data.bucket !== undefined) {
-        const wrong = c.ledger ? c.ledger.issued(event.data.bucket, parseIssuedCouponId(issuedCouponId)?.sequence ?? 0) : 'issued by a stock bucket of a coupon not split into buckets';
-        if (wrong) violation(wrong);
-      }
-      c.issued.set(issuedCouponId, { userId, sequence: parseIssuedCouponId(issuedCouponId)?.sequence ?? 0, eventId: event.eventId });
-      break;
+    const { issuedCouponId, userId } = event.data;
+    const issued = c.issued.get(issuedCouponId);
+    if (!issued) return stop(`${issuedCouponId} used but never issued`);
+    const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId }, before, at.getTime());
+    switch (decided.outcome) {
+      case 'ISSUED_COUPON_NOT_FOUND': violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`); break;
+      case 'ALREADY_USED': return stop(`${issuedCouponId} used twice`);
+      case 'COUPON_REVOKED': return stop(`${issuedCouponId} used after it was revoked`);
+      case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
+      case 'USED':
+        if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
     }
-    case 'CouponUsed': {
-      const { issuedCouponId, userId } = event.data;
-      const issued = c.issued.get(issuedCouponId);
-      if (!issued) return stop(`${issuedCouponId} used but never issued`);
-      const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId }, before, at.getTime());
-      switch (decided.outcome) {
-        case 'ISSUED_COUPON_NOT_FOUND': violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`); break;
-        case 'ALREADY_USED': return stop(`${issuedCouponId} used twice`);
-        case 'COUPON_REVOKED': return stop(`${issuedCouponId} used after it was revoked`);
-        case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
-        case 'USED':
-          if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
-      }
-      c.useEvents.set(issuedCouponId, { usedBy: event.eventId });
-      break;
-    }
-    case 'CouponUseCancelled': {
-      const { issuedCouponId, userId, orderId } = event.data;
-      const issued = c.issued.get(issuedCouponId);
-      if (!issued) return stop(`${issuedCouponId} use cancelled but never issued`);
-      if (issued.userId !== userId) violation(`${issuedCouponId} cancellation names ${userId}, not its holder ${issued.userId}`);
-      const { bucket } = event.data;
-      const decided = decide({ type: 'CancelUse', sequence: issued.sequence, orderId, ...(bucket === undefined ? {} : { bucket }) }, before, at.getTime());
-      if (decided.outcome === 'ORDER_MISMATCH') return stop(`${issuedCouponId} use cancelled for order ${orderId}, not the order that used it`);
-      if (decided.outcome !== 'USE_CANCELLED') return stop(`${issuedCouponId} use cancelled while not in use`);
-      if (decided.generation !== event.data.useGeneration) return stop(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
-      const revokedBefore = bucket === undefined ? before!.revokedCount : before!.buckets?.get(bucket)?.revokedCount ?? 0;
-      const revokedCount = decided.status === 'REVOKED' ? revokedBefore + 1 : undefined;
-      // A v1 cancellation (null) was written before cancelling after revoke-unused revoked: it is judged by the rules of its day.
-      if (event.data.revokedCount !== null && event.data.revokedCount !== revokedCount) {
-        violation(revokedCount === undefined ? `${issuedCouponId} revoked by a cancellation before revoke-unused ran`
-          : `${issuedCouponId} use cancelled after revoke-unused ${event.data.revokedCount === undefined ? 'left usable' : `says a revoked total of ${event.data.revokedCount}, the log before it ${revokedCount}`}`);
-      }
-      c.useEvents.set(issuedCouponId, { usedBy: c.useEvents.get(issuedCouponId)?.usedBy ?? '', cancelledBy: event.eventId });
-      break;
-    }
-    case 'CouponsRevoked': {
-      const sequences = new Map<number, string>();
-      for (const { issuedCouponId, userId } of event.data.revoked) {
-        const issued = c.issued.get(issuedCouponId);
-        if (!issued || issued.userId !== userId) violation(`${issuedCouponId} revoked from ${userId}, who does not hold it`);
-        else sequences.set(issued.sequence, issuedCouponId);
-      }
-      const holders = event.data.revoked.map(({ issuedCouponId, userId }) => [userId, c.issued.get(issuedCouponId)?.sequence ?? 0] as const);
-      const decided = decide({ type: 'RevokeUnused', holders, ...(event.data.bucket === undefined ? {} : { bucket: event.data.bucket }) }, before, at.getTime());
-      if (decided.outcome === 'REVOKED') {
-        const allowed = new Set(decided.sequences);
-        for (const [sequence, issuedCouponId] of sequences) {
-          if (!allowed.has(sequence)) violation(`${issuedCouponId} revoked while in use or revoked already`);
-        }
-        if (decided.revokedCount !== event.data.revokedCount) violation(`revoke says a total of ${event.data.revokedCount}, the log before it ${decided.revokedCount}`);
-      }
-      (c.changedBy ??= new Set()).add(event.eventId);
-      break;
-    }
-    }
+    c.useEvents.set(issuedCouponId, { usedBy: event.eventId });
     return true;
+  }
+
+  private judgeCancel(event: Extract<CouponEvent, { type: 'CouponUseCancelled' }>, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
+    const stop = (what: string) => {
+      violation(what);
+      return false;
+    };
+    const { issuedCouponId, userId, orderId } = event.data;
+    const issued = c.issued.get(issuedCouponId);
+    if (!issued) return stop(`${issuedCouponId} use cancelled but never issued`);
+    if (issued.userId !== userId) violation(`${issuedCouponId} cancellation names ${userId}, not its holder ${issued.userId}`);
+    const { bucket } = event.data;
+    const decided = decide({ type: 'CancelUse', sequence: issued.sequence, orderId, ...(bucket === undefined ? {} : { bucket }) }, before, at.getTime());
+    if (decided.outcome === 'ORDER_MISMATCH') return stop(`${issuedCouponId} use cancelled for order ${orderId}, not the order that used it`);
+    if (decided.outcome !== 'USE_CANCELLED') return stop(`${issuedCouponId} use cancelled while not in use`);
+    if (decided.generation !== event.data.useGeneration) return stop(`${issuedCouponId} cancellation names use ${event.data.useGeneration}, the use in force is ${decided.generation}`);
+    const revokedBefore = bucket === undefined ? before!.revokedCount : before!.buckets?.get(bucket)?.revokedCount ?? 0;
+    const revokedCount = decided.status === 'REVOKED' ? revokedBefore + 1 : undefined;
+    // A v1 cancellation (null) was written before cancelling after revoke-unused revoked: it is judged by the rules of its day.
+    if (event.data.revokedCount !== null && event.data.revokedCount !== revokedCount) {
+      violation(revokedCount === undefined ? `${issuedCouponId} revoked by a cancellation before revoke-unused ran`
+        : `${issuedCouponId} use cancelled after revoke-unused ${event.data.revokedCount === undefined ? 'left usable' : `says a revoked total of ${event.data.revokedCount}, the log before it ${revokedCount}`}`);
+    }
+    c.useEvents.set(issuedCouponId, { usedBy: c.useEvents.get(issuedCouponId)?.usedBy ?? '', cancelledBy: event.eventId });
+    return true;
+  }
+
+  private judgeRevoke(event: Extract<CouponEvent, { type: 'CouponsRevoked' }>, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): void {
+    const sequences = new Map<number, string>();
+    for (const { issuedCouponId, userId } of event.data.revoked) {
+      const issued = c.issued.get(issuedCouponId);
+      if (!issued || issued.userId !== userId) violation(`${issuedCouponId} revoked from ${userId}, who does not hold it`);
+      else sequences.set(issued.sequence, issuedCouponId);
+    }
+    const holders = event.data.revoked.map(({ issuedCouponId, userId }) => [userId, c.issued.get(issuedCouponId)?.sequence ?? 0] as const);
+    const decided = decide({ type: 'RevokeUnused', holders, ...(event.data.bucket === undefined ? {} : { bucket: event.data.bucket }) }, before, at.getTime());
+    if (decided.outcome === 'REVOKED') {
+      const allowed = new Set(decided.sequences);
+      for (const [sequence, issuedCouponId] of sequences) {
+        if (!allowed.has(sequence)) violation(`${issuedCouponId} revoked while in use or revoked already`);
+      }
+      if (decided.revokedCount !== event.data.revokedCount) violation(`revoke says a total of ${event.data.revokedCount}, the log before it ${decided.revokedCount}`);
+    }
+    (c.changedBy ??= new Set()).add(event.eventId);
   }
 
   /**
