@@ -11,6 +11,8 @@ import { Harness, type Answer } from '../support/api-harness.ts';
 import { assertLogRebuildsLiveRows } from '../support/replayed-rows.ts';
 import { eventually } from '../support/eventually.ts';
 import { spec } from '../support/spec.ts';
+import { AdmissionRecovery } from '../../src/coupons/recovery/admission-recovery.ts';
+import { logAndStores } from '../../src/runtime/runtime.ts';
 
 let harness!: Harness;
 const buckets = spec('stock buckets', async () => (harness = await Harness.start({ relay: true, projector: true })));
@@ -402,6 +404,35 @@ buckets('a bucketed coupon lost only in part (one bucket left) is not rebuilt fr
   const answer = await issue(couponId, holder);
   assert.is(answer.status, 503, answer.text);
   assert.is(await harness.runtime.redis.exists(head.coupon), 0, 'nothing was written');
+});
+
+buckets('a full restore begun from the read models folds a bucketed coupon from its own events: each bucket back where it lived, holders kept, and a closed coupon closed in every bucket', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 9, buckets: K });
+  const tag = couponId.slice(-6);
+  const holders = [0, 1, 2].flatMap((b) => usersOf(`snap-${tag}`, b, 1));
+  const ids = new Map<string, string>();
+  for (const user of holders) ids.set(user, String((await issue(couponId, user)).body.issuedCouponId));
+  assert.is((await harness.request('POST', `/admin/coupons/${couponId}/close`, { token: await harness.token('admin', 'admin') })).status, 200);
+  await harness.drained(couponId);
+  await harness.projected();
+  const { redis, kafka, config } = harness.runtime;
+  const layout = (await new StockBuckets(new ScriptRunner(redis, config.admission)).layoutOf(couponId))!;
+  for (const b of [0, 1, 2]) await redis.del(keysOfBucket(layout, b).coupon, keysOfBucket(layout, b).holders, keysOfBucket(layout, b).used);
+
+  const recovery = new AdmissionRecovery(logAndStores(harness.runtime));
+  assert.ok((await recovery.restore()).includes(couponId));
+  const logged = [...(await kafka.endOffsets(config.kafka.topic)).values()].reduce((a, b) => a + Number(b), 0);
+  assert.ok(recovery.eventsRead < logged / 2, `begun from the read models: ${recovery.eventsRead} of ${logged} events read`);
+  for (const b of [0, 1, 2]) {
+    const [bk, st] = await redis.hmget(keysOfBucket(layout, b).coupon, 'bk', 'st');
+    assert.equal([b === 0 ? bk : String(K), st], [String(K), 'CLOSED'], `bucket ${b}`);
+  }
+  for (const user of holders) {
+    const again = await issue(couponId, user);
+    assert.equal([again.body.code, again.body.issuedCouponId], ['ALREADY_ISSUED', ids.get(user)], again.text);
+  }
+  const newcomers = [0, 1, 2].flatMap((b) => usersOf(`snap-new-${tag}`, b, 1));
+  for (const user of newcomers) assert.is((await issue(couponId, user)).body.code, 'COUPON_CLOSED');
 });
 
 buckets.run();

@@ -8,6 +8,14 @@ if c[1] == 'CLOSED' then return {'COUPON_CLOSED', c[2]} end
 if backlogged(KEYS[2], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'st', 'CLOSED', 'cl', now)
+-- Bucket 0 of a coupon split into stock buckets: a bucket it opens from now on opens closed, even one whose
+-- closed mark was lost with its node.
+local cfg = redis.call('HGET', KEYS[1], 'cfg')
+if cfg then
+  cfg = cjson.decode(cfg)
+  cfg.st = 'CLOSED'
+  redis.call('HSET', KEYS[1], 'cfg', cjson.encode(cfg))
+end
 append(KEYS[2], 'CouponIssuanceClosed', ARGV[2], ARGV[1], now, '{}', ARGV[3], '1', ARGV[6])
 -- API processes answering a sold-out coupon from memory learn that it is closed now (settled-coupons.ts).
 redis.call('PUBLISH', 'coupon-closed', ARGV[1])

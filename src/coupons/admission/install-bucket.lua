@@ -1,9 +1,11 @@
 -- KEYS: bucket, holders, used, outbox, staged holders, staged used
--- ARGV: couponId, meta, events (JSON list of {t: type, e: eventId, d: data as JSON, v: version}), then field, value, …
+-- ARGV: couponId, meta, events (JSON list of {t: type, e: eventId, d: data as JSON, v: version, g: gate}), then field, value, …
 -- Puts one restored stock bucket of a lost bucketed coupon in place, only while Redis holds no bucket there (one
 -- with settings was never lost, or another restore put it back first: this one's keys are dropped). A close that
 -- reached the missing bucket first keeps it closed. `events` go to its outbox with it: the receipts of transfers
--- the log shows moved toward it but never taken in (taken in now), and the settings changes it takes now.
+-- the log shows moved toward it but never taken in (taken in now; one whose move is still in an outbox follows it),
+-- and the settings changes it takes now. A sold-out mark left on the lost bucket's key was made from a reading
+-- this restore replaces, so it goes.
 if redis.call('HEXISTS', KEYS[1], 'cfg') == 1 then
   redis.call('DEL', KEYS[5], KEYS[6])
   return 0
@@ -18,8 +20,9 @@ for i = 2, 3 do
     redis.call('DEL', KEYS[i])
   end
 end
+redis.call('HDEL', KEYS[1], 'so')
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 if closed then redis.call('HSET', KEYS[1], 'st', 'CLOSED') end
 local now = now_ms()
-for _, e in ipairs(cjson.decode(ARGV[3])) do append(KEYS[4], e.t, e.e, ARGV[1], now, e.d, ARGV[2], e.v) end
+for _, e in ipairs(cjson.decode(ARGV[3])) do append(KEYS[4], e.t, e.e, ARGV[1], now, e.d, ARGV[2], e.v, e.g) end
 return 1

@@ -14,7 +14,7 @@ import { withReadModelSnapshot } from './read-model-snapshot.ts';
 import { assertRestoreFollowsLog } from './read-models-follow-log.ts';
 import { LogMismatchError } from '../../projector/followed-log.ts';
 import { foldInto, type RebuiltBuckets, type RebuiltCoupon } from './rebuilt-coupon.ts';
-import { installBuckets, restoredBuckets } from './restored-buckets.ts';
+import { installBuckets, movesPending, restoredBuckets } from './restored-buckets.ts';
 import { stage } from './staged-keys.ts';
 import { settingRevision, type AdmissionCoupon } from '../rules/coupon-rules.ts';
 
@@ -194,6 +194,9 @@ export class AdmissionRecovery {
         for (const event of [...pendingBefore, ...pendingAfter].filter(ofPartition(partition))) foldInto(rebuilt, event);
         // Most coupons of a partition are usually still there: they are not copied just to be dropped.
         for (const couponId of rebuilt.keys()) if (await this.deps.redis.exists(couponKeys(couponId, this.deps.shards).coupon)) rebuilt.delete(couponId);
+        // The read models keep no stock buckets: a bucketed coupon begun from them is folded again from its own events.
+        const unsplit = [...rebuilt].filter(([, r]) => !r.stock && ((JSON.parse(r.definition) as { buckets?: number }).buckets ?? 1) > 1).map(([id]) => id);
+        if (unsplit.length > 0) for (const [couponId, r] of await this.rebuild(unsplit)) rebuilt.set(couponId, r);
         written.push(...(await this.install(rebuilt)));
       }
     });
@@ -249,7 +252,9 @@ export class AdmissionRecovery {
    */
   private async writeBuckets(couponId: string, r: RebuiltCoupon, stock: RebuiltBuckets, head: Record<string, string | number>): Promise<boolean> {
     const { bucketShards } = JSON.parse(r.definition) as { bucketShards?: number[] };
-    const installed = bucketShards ? await installBuckets(this.deps.redis, couponId, bucketShards, restoredBuckets(r, stock, bucketShards, head)) : 'UNPLACED';
+    const installed = bucketShards
+      ? await installBuckets(this.deps.redis, couponId, bucketShards, restoredBuckets(r, stock, bucketShards, head, await movesPending(this.deps.redis, couponId, this.deps.shards)))
+      : 'UNPLACED';
     if (installed === 'INSTALLED') return true;
     this.notRestorable.add(couponId);
     this.deps.logger.error({ couponId, installed }, installed === 'UNPLACED'

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { EventOf } from '../../events/coupon-events.ts';
 import { keysOfBucket } from '../admission/keys.ts';
+import { outboxEntryToEvent, shardKeys } from '../../outbox/outbox.ts';
 import { stage } from './staged-keys.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { homeBucket } from '../admission/stock-buckets.ts';
@@ -18,9 +19,10 @@ export interface RestoredBucket {
   used: [number, string][];
   /**
    * Events for its outbox: the receipts of transfers toward it the log shows moved and never taken in (taken in
-   * now), and its announcements of the coupon's settings changes it had not taken yet (it takes them now).
+   * now), and its announcements of the coupon's settings changes it had not taken yet (it takes them now). `g`: the
+   * outbox entry a receipt must follow into the log, when its CouponStockMoved is still in an outbox.
    */
-  events: { t: string; e: string; d: string; v: string }[];
+  events: { t: string; e: string; d: string; v: string; g?: string }[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -46,15 +48,17 @@ function rangeFields(ranges: readonly Range[]): Record<string, string | number> 
  * (stock in flight taken in by its taker), and the transfers each took in (so one finished again later, by the relay
  * sending a move an outbox still held, is known). Every bucket holds the coupon's newest window and claims, as a
  * carry would have left it, and announces those it had not taken. `head`: bucket 0's fields as a coupon not split has them.
+ * `movesPending`: the outbox entry (stream|id) of each CouponStockMoved of this coupon still in an outbox.
  */
-export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards: readonly number[], head: Record<string, string | number>): RestoredBucket[] {
+export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards: readonly number[], head: Record<string, string | number>, movesPending: ReadonlyMap<string, string>): RestoredBucket[] {
   const { state } = r;
   const K = shards.length;
   const pending = stock.ledger.pending();
   const revisions = { window: state.revisions?.window ?? 0, claims: state.revisions?.claims ?? 0 };
   const settings = settingFields(state, revisions.window, revisions.claims);
   const cfg = JSON.stringify({
-    st: 'ACTIVE', vf: String(state.validFrom), vu: String(state.validUntil), vfs: r.validFrom, vus: r.validUntil, bk: String(K),
+    // A bucket opened after the restore opens as the coupon stands: a closed coupon's stays closed.
+    st: state.status === 'CLOSED' ? 'CLOSED' : 'ACTIVE', vf: String(state.validFrom), vu: String(state.validUntil), vfs: r.validFrom, vus: r.validUntil, bk: String(K),
     ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v)])),
   });
   const announced = {
@@ -71,7 +75,8 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
       if (t.opens) {
         Object.assign(data, { opens: true }, revisions.window > 0 ? { window: announced.window } : {}, revisions.claims > 0 ? { eligibility: announced.eligibility } : {});
       }
-      return { t: 'CouponStockReceived', e: uuidv7(), d: JSON.stringify(data), v: '1' };
+      const gate = movesPending.get(t.transferId);
+      return { t: 'CouponStockReceived', e: uuidv7(), d: JSON.stringify(data), v: '1', ...(gate ? { g: gate } : {}) };
     });
     if (bucket > 0 && !opening && revisions.window > (own?.window?.revision ?? 0)) {
       events.push({ t: 'CouponIssueWindowChanged', e: uuidv7(), d: JSON.stringify({ ...announced.window, bucket }), v: '2' });
@@ -105,6 +110,24 @@ const INSTALL_BUCKET = ['prelude', 'install-bucket'].map((name) => readFileSync(
  * Puts restored buckets in place, in order (bucket 0 last). HELD: a bucket was there already (lost only in part,
  * or another restore came first), and nothing is written.
  */
+/** Each CouponStockMoved of a coupon still in an outbox, by transfer id: the gate its receipt must follow. */
+export async function movesPending(redis: Redis, couponId: string, shards: number): Promise<Map<string, string>> {
+  const pending = new Map<string, string>();
+  for (let shard = 0; shard < shards; shard++) {
+    const stream = shardKeys(shard).outbox;
+    for (const [id, fields] of await redis.xrange(stream, '-', '+')) {
+      if (!fields.includes('CouponStockMoved') || !fields.includes(couponId)) continue;
+      try {
+        const event = outboxEntryToEvent(fields);
+        if (event.type === 'CouponStockMoved' && event.couponId === couponId) pending.set(event.data.transferId, `${stream}|${id}`);
+      } catch {
+        // The relay dead-letters it: it never reaches the log, and no receipt waits for it.
+      }
+    }
+  }
+  return pending;
+}
+
 export async function installBuckets(redis: Redis, couponId: string, shards: readonly number[], buckets: RestoredBucket[]): Promise<'INSTALLED' | 'HELD'> {
   const layout = { couponId, shards };
   const held = await Promise.all(buckets.map((b) => redis.hexists(keysOfBucket(layout, b.bucket).coupon, 'cfg')));
