@@ -176,11 +176,12 @@ buckets('an allow-list, which buckets do not carry yet, is refused with 409 and 
 });
 
 /** Each bucket's answer to a new asker of it. */
-const askEvery = async (couponId: string, prefix: string, claims?: Record<string, string>) => {
+/** One asker of each bucket, in turn; `keyed`: with an Idempotency-Key, so Redis answers rather than this process's sold-out memory. */
+const askEvery = async (couponId: string, prefix: string, claims?: Record<string, string>, keyed = false) => {
   const codes: unknown[] = [];
   for (let b = 0; b < K; b++) {
     const user = usersOf(`${prefix}-${couponId.slice(-6)}`, b, 1)[0]!;
-    const answer = await harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token(user, 'user', undefined, claims) });
+    const answer = await harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token(user, 'user', undefined, claims), headers: keyed ? { 'Idempotency-Key': user } : {} });
     codes.push(answer.status === 201 ? 201 : answer.body.code);
   }
   return codes;
@@ -219,6 +220,16 @@ buckets('claims required of a bucketed coupon are required in every bucket, and 
   await harness.drained(couponId);
   await harness.projected();
   await assertLogRebuildsLiveRows(harness, couponId);
+});
+
+buckets('a sold-out bucketed coupon requiring claims answers SOLD_OUT to anyone once each bucket found it sold out, the unqualified too, as a coupon not split does', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: K, buckets: K });
+  const put = await harness.request('PUT', `/admin/coupons/${couponId}/eligibility`, { token: await harness.token('admin', 'admin'), body: { requiredClaims: { tier: ['gold'] } } });
+  assert.is(put.status, 200);
+  assert.equal(await askEvery(couponId, 'gold', { tier: 'gold' }), every(201));
+  assert.equal(await askEvery(couponId, 'gold-late', { tier: 'gold' }, true), every('SOLD_OUT'));
+  assert.equal(await askEvery(couponId, 'silver', { tier: 'silver' }, true), every('SOLD_OUT'), 'each bucket, having found the coupon sold out');
+  assert.equal(await askEvery(couponId, 'silver-unkeyed', { tier: 'silver' }), every('SOLD_OUT'), 'and the sold-out memory alike');
 });
 
 buckets('a window change whose process died before it reached the other buckets is carried there by the relay before the change is sent', async () => {

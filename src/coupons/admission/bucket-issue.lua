@@ -11,7 +11,7 @@ if ARGV[11] ~= '' and receive_stock(KEYS[1], KEYS[3], ARGV[1], ARGV[11], ARGV[12
 end
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk')
+local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk', 'lo', 'hi', 'more')
 if not c[8] then return {'NO_BUCKET'} end
 -- An asker sent round again after their bucket ran dry made one attempt, not one per round.
 if ARGV[19] ~= '1' then
@@ -24,6 +24,11 @@ if c[1] == 'CLOSED' then return {'COUPON_CLOSED'} end
 local now = now_ms()
 if now < tonumber(c[3]) then return {'ISSUE_NOT_STARTED'} end
 if now >= tonumber(c[4]) then return {'ISSUE_ENDED'} end
+-- A mark made at the coupon's total as this bucket last knew it (stock added since makes it ask again), on a bucket
+-- holding nothing; before the claims, as for a coupon not split, so a sold-out coupon answers anyone alike (and as
+-- the sold-out memory does).
+local empty = tonumber(c[10] or '1') > tonumber(c[11] or '0') and (c[12] or '') == ''
+if empty and c[2] and (not c[9] or tonumber(c[2]) >= tonumber(c[9])) then return {'SOLD_OUT'} end
 local qualifying = true
 if c[7] then
   qualifying = eligible(c[7], nil, {}, ARGV[2], ARGV[9])
@@ -31,11 +36,7 @@ if c[7] then
 end
 if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local seq = take_sequence(KEYS[1])
-if not seq then
-  -- A mark made at the coupon's total as this bucket last knew it (stock added since makes it ask again).
-  if c[2] and (not c[9] or tonumber(c[2]) >= tonumber(c[9])) then return {'SOLD_OUT'} end
-  return {'DRY'}
-end
+if not seq then return {'DRY'} end
 local n = redis.call('HINCRBY', KEYS[1], 'iss', 1)
 redis.call('HSET', KEYS[2], ARGV[2], seq)
 local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = ARGV[2], validFrom = c[5], validUntil = c[6],

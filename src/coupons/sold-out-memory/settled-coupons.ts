@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../log/logger.ts';
 import { issuedCouponId } from '../../ids/ids.ts';
-import { couponKeys } from '../admission/keys.ts';
+import { couponKeys, keysOfBucket, layoutFrom, type BucketLayout } from '../admission/keys.ts';
 import { settledAnswer } from '../rules/coupon-rules.ts';
 import type { ChangeListener } from './coupon-change-feed.ts';
 
@@ -9,7 +9,7 @@ type Final = 'SOLD_OUT' | 'COUPON_CLOSED';
 /** `done`: past its use (its window about to end): kept as a marker so its last SOLD_OUT answers do not reload it. */
 type Loading = { state: 'loading'; epoch: number };
 /** `confirmedAt`: when the last read that found it settled was sent (this process's clock); it is trusted until a lease after. */
-type Ready = { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number; bytes: number; confirmedAt: number };
+type Ready = { state: 'ready'; outcome: Final; holders: Map<string, number>; issueEndMs: number; bytes: number; confirmedAt: number; layout: BucketLayout | undefined };
 type Entry = Loading | { state: 'too-many' } | { state: 'done' } | Ready;
 
 /**
@@ -138,39 +138,42 @@ export class SettledCoupons implements ChangeListener {
   }
 
   private async load(couponId: string, outcome: Final, loading: Loading): Promise<void> {
-    const { holders: key, coupon } = couponKeys(couponId, this.shards);
-    // A coupon split into stock buckets keeps its holders in every bucket: it is left to Redis (its own sold-out mark).
-    if (Number(await this.redis.hget(coupon, 'bk') ?? 1) > 1) return this.markDone(couponId);
+    const { coupon } = couponKeys(couponId, this.shards);
+    // A coupon split into stock buckets keeps each holder in their home bucket: every bucket's holders are read.
+    const layout = layoutFrom(couponId, await this.redis.hget(coupon, 'bsh'));
     const holders = new Map<string, number>();
     let bytes = 0;
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 5_000);
-      for (let i = 0; i < flat.length; i += 2) {
-        holders.set(flat[i]!, Number(flat[i + 1]));
-        bytes += holderBytes(flat[i]!);
-      }
-      if (bytes > this.budgetBytes) {
-        if (this.entries.get(couponId) === loading) this.entries.set(couponId, { state: 'too-many' });
-        return;
-      }
-      cursor = next;
-    } while (cursor !== '0');
+    for (const key of layout ? layout.shards.map((_, b) => keysOfBucket(layout, b).holders) : [couponKeys(couponId, this.shards).holders]) {
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 5_000);
+        for (let i = 0; i < flat.length; i += 2) {
+          holders.set(flat[i]!, Number(flat[i + 1]));
+          bytes += holderBytes(flat[i]!);
+        }
+        if (bytes > this.budgetBytes) {
+          if (this.entries.get(couponId) === loading) this.entries.set(couponId, { state: 'too-many' });
+          return;
+        }
+        cursor = next;
+      } while (cursor !== '0');
+    }
     // Read last: the feed was live before this read, so any later change arrives as a message, which drops `loading`.
     const confirmedAt = this.now();
-    const fields = await this.redis.hmget(coupon, 'st', 'is', 'ie', 'tot', 'iss');
+    const fields = await this.fieldsOf(couponId, layout);
     if (this.entries.get(couponId) !== loading) return;
     // Redis may still answer SOLD_OUT here (its clock behind this one): loading again on each of those answers would scan for nothing.
     if (fields[0] !== 'CLOSED' && this.nearEnd(Number(fields[2]))) return this.markDone(couponId);
     const settled = finalAnswer(fields, confirmedAt);
-    // Holders only grow, one per issue: as many as issued means the scan missed none admitted while it ran.
+    // Holders only grow, one per issue (in a bucketed coupon, one per issue of their bucket): as many as issued means
+    // the scan missed none admitted while it ran.
     if (!settled || loading.epoch !== this.epoch || holders.size !== Number(fields[4])) {
       this.entries.delete(couponId);
       return;
     }
     this.makeRoom(bytes);
     this.bytes += bytes;
-    this.entries.set(couponId, { state: 'ready', outcome: settled === 'COUPON_CLOSED' ? settled : outcome, holders, issueEndMs: Number(fields[2]), bytes, confirmedAt });
+    this.entries.set(couponId, { state: 'ready', outcome: settled === 'COUPON_CLOSED' ? settled : outcome, holders, issueEndMs: Number(fields[2]), bytes, confirmedAt, layout });
   }
 
   /**
@@ -181,7 +184,7 @@ export class SettledCoupons implements ChangeListener {
     const ready = [...this.entries].filter((e): e is [string, Ready] => e[1].state === 'ready');
     await Promise.all(ready.map(async ([couponId, entry]) => {
       const sentAt = this.now();
-      const fields = await this.redis.hmget(couponKeys(couponId, this.shards).coupon, 'st', 'is', 'ie', 'tot', 'iss').catch(() => undefined);
+      const fields = await this.fieldsOf(couponId, entry.layout).catch(() => undefined);
       if (this.entries.get(couponId) !== entry || fields === undefined) return;
       const settled = finalAnswer(fields, sentAt);
       if (settled === 'COUPON_CLOSED') entry.outcome = settled;
@@ -189,6 +192,18 @@ export class SettledCoupons implements ChangeListener {
       else if (settled !== 'SOLD_OUT' || Number(fields[2]) !== entry.issueEndMs) return this.delete(couponId);
       entry.confirmedAt = sentAt;
     }));
+  }
+
+  /**
+   * The coupon's `st is ie tot iss` as its own hash holds them; for a coupon split into stock buckets, bucket 0's
+   * (where the close, the window and the total are decided first) with `iss` summed over every bucket, each read
+   * after bucket 0: no sequence is left anywhere once they add up to the total.
+   */
+  private async fieldsOf(couponId: string, layout: BucketLayout | undefined): Promise<(string | null)[]> {
+    const fields = await this.redis.hmget(couponKeys(couponId, this.shards).coupon, 'st', 'is', 'ie', 'tot', 'iss');
+    if (!layout) return fields;
+    const others = await Promise.all(layout.shards.slice(1).map((_, i) => this.redis.hget(keysOfBucket(layout, i + 1).coupon, 'iss')));
+    return [...fields.slice(0, 4), String(others.reduce((sum, iss) => sum + Number(iss ?? 0), Number(fields[4] ?? 0)))];
   }
 
   /** From this long before the window's end (by this process's clock), a SOLD_OUT coupon is left to Redis. */
