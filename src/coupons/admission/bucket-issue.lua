@@ -27,15 +27,14 @@ if now >= tonumber(c[4]) then return {'ISSUE_ENDED'} end
 -- A mark made at the coupon's total as this bucket last knew it (stock added since makes it ask again), on a bucket
 -- holding nothing; before the claims, as for a coupon not split, so a sold-out coupon answers anyone alike (and as
 -- the sold-out memory does).
-local empty = tonumber(c[10] or '1') > tonumber(c[11] or '0') and (c[12] or '') == ''
-if empty and c[2] and (not c[9] or tonumber(c[2]) >= tonumber(c[9])) then return {'SOLD_OUT'} end
+if holds_none(c[10], c[11], c[12]) and c[2] and (not c[9] or tonumber(c[2]) >= tonumber(c[9])) then return {'SOLD_OUT'} end
 local qualifying = true
 if c[7] then
   qualifying = eligible(c[7], nil, {}, ARGV[2], ARGV[9])
   if not qualifying then return {'NOT_ELIGIBLE'} end
 end
 if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
-local seq = take_sequence(KEYS[1])
+local seq = take_sequence(KEYS[1], c[10], c[11], c[12])
 if not seq then return {'DRY'} end
 local n = redis.call('HINCRBY', KEYS[1], 'iss', 1)
 redis.call('HSET', KEYS[2], ARGV[2], seq)

@@ -106,14 +106,18 @@ local function remember(memo, fingerprint, ttl_ms, reply)
   return reply
 end
 
--- A stock bucket's unissued sequences: the range lo..hi, then the ranges in `more` ('first-last,…'), lowest first.
+-- A stock bucket's unissued sequences: the range lo..hi, then the ranges in `more` ('first-last,…'), lowest first,
+-- as the caller read them (HMGET: nil when absent). Whether none is left:
+local function holds_none(lo, hi, more)
+  return tonumber(lo or '1') > tonumber(hi or '0') and (more or '') == ''
+end
+
 -- Answers the next one, taken, or nil when the bucket is dry.
-local function take_sequence(bucket)
-  local s = redis.call('HMGET', bucket, 'lo', 'hi', 'more')
-  local lo, hi = tonumber(s[1] or '1'), tonumber(s[2] or '0')
+local function take_sequence(bucket, lo, hi, more)
+  if holds_none(lo, hi, more) then return nil end
+  lo, hi = tonumber(lo or '1'), tonumber(hi or '0')
   if lo > hi then
-    if not s[3] or s[3] == '' then return nil end
-    local first, last, rest = string.match(s[3], '^(%d+)-(%d+),?(.*)$')
+    local first, last, rest = string.match(more, '^(%d+)-(%d+),?(.*)$')
     lo, hi = tonumber(first), tonumber(last)
     redis.call('HSET', bucket, 'hi', hi, 'more', rest)
   end

@@ -106,10 +106,6 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
 
 const INSTALL_BUCKET = ['prelude', 'install-bucket'].map((name) => readFileSync(new URL(`../admission/${name}.lua`, import.meta.url), 'utf8')).join('\n');
 
-/**
- * Puts restored buckets in place, in order (bucket 0 last). HELD: a bucket was there already (lost only in part,
- * or another restore came first), and nothing is written.
- */
 /** Each CouponStockMoved of a coupon still in an outbox, by transfer id: the gate its receipt must follow. */
 export async function movesPending(redis: Redis, couponId: string, shards: number): Promise<Map<string, string>> {
   const pending = new Map<string, string>();
@@ -128,6 +124,10 @@ export async function movesPending(redis: Redis, couponId: string, shards: numbe
   return pending;
 }
 
+/**
+ * Puts restored buckets in place, in order (bucket 0 last). HELD: a bucket was there already (lost only in part,
+ * or another restore came first), and nothing is written.
+ */
 export async function installBuckets(redis: Redis, couponId: string, shards: readonly number[], buckets: RestoredBucket[]): Promise<'INSTALLED' | 'HELD'> {
   const layout = { couponId, shards };
   const held = await Promise.all(buckets.map((b) => redis.hexists(keysOfBucket(layout, b.bucket).coupon, 'cfg')));

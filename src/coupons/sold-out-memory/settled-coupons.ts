@@ -138,12 +138,12 @@ export class SettledCoupons implements ChangeListener {
   }
 
   private async load(couponId: string, outcome: Final, loading: Loading): Promise<void> {
-    const { coupon } = couponKeys(couponId, this.shards);
+    const own = couponKeys(couponId, this.shards);
     // A coupon split into stock buckets keeps each holder in their home bucket: every bucket's holders are read.
-    const layout = layoutFrom(couponId, await this.redis.hget(coupon, 'bsh'));
+    const layout = layoutFrom(couponId, await this.redis.hget(own.coupon, 'bsh'));
     const holders = new Map<string, number>();
     let bytes = 0;
-    for (const key of layout ? layout.shards.map((_, b) => keysOfBucket(layout, b).holders) : [couponKeys(couponId, this.shards).holders]) {
+    for (const key of layout ? layout.shards.map((_, b) => keysOfBucket(layout, b).holders) : [own.holders]) {
       let cursor = '0';
       do {
         const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 5_000);
