@@ -376,6 +376,11 @@ buckets('a bucketed coupon lost from Redis with every bucket is restored from th
   await harness.projected();
   await lose(0);
   await lose(1);
+  // A sold-out mark arriving late (an asker's, read before the loss) makes no key: bucket 0 stays lost, and so does a
+  // key holding only such a mark, as an older process wrote it.
+  assert.equal((await runner.decide('bucketSoldOut', [keysOfBucket(layout, 0).coupon, 12])).reply, ['NO_BUCKET']);
+  assert.is(await harness.runtime.redis.exists(keysOfBucket(layout, 0).coupon), 0, 'the late mark made no key');
+  await harness.runtime.redis.hset(keysOfBucket(layout, 0).coupon, 'so', 12);
 
   // Each holder is answered with their own coupon, in whichever bucket; a used one stays used.
   for (const user of holders) {

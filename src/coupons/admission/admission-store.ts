@@ -126,7 +126,7 @@ export class AdmissionStore {
   async close(couponId: string, eventId: string, meta: EventMeta, request: AdmissionRequest): Promise<CloseResult> {
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
       const layout = await this.buckets.layoutOf(couponId);
-      const gate = layout ? await this.buckets.closeBuckets(layout) : '';
+      const gate = layout ? await this.buckets.closeBuckets(layout, meta) : '';
       return closeScript(this.runner, couponId, eventId, meta, request, gate);
     });
   }

@@ -4,8 +4,9 @@
 -- Moves unissued sequences out of a stock bucket toward another, recorded as CouponStockMoved; the taker takes
 -- them in with the same transfer id (bucket-issue.lua, bucket-receive.lua), and the relay, before it sends this
 -- entry, makes sure it did (so stock never stays in flight past a process that died). Sent again with the same
--- transfer id, answers what it gave the first time. Bucket 0 records each bucket it opened ('op:<n>'), so a bucket
--- found missing later is known lost rather than opened again.
+-- transfer id, answers what it gave the first time. Bucket 0 records each bucket it opened ('op:<n>', the opening's
+-- transfer id), so a bucket found missing later is known lost rather than opened again, and a close can finish an
+-- opening still in flight (stock-buckets.ts).
 local given = redis.call('HGET', KEYS[1], 'o:' .. ARGV[2])
 if given then
   local first, last, entry = string.match(given, '^(%d+)-(%d+)-(.+)$')
@@ -32,7 +33,7 @@ if count > 0 then redis.call('HSET', KEYS[1], 'lo', lo, 'hi', first - 1, 'more',
 local data = { transferId = ARGV[2], fromBucket = tonumber(ARGV[3]), toBucket = tonumber(ARGV[4]), first = first, last = last }
 if ARGV[8] == '1' then
   data.opens = true
-  redis.call('HSET', KEYS[1], 'op:' .. ARGV[4], 1)
+  redis.call('HSET', KEYS[1], 'op:' .. ARGV[4], ARGV[2])
 end
 local entry = append(KEYS[2], 'CouponStockMoved', ARGV[6], ARGV[1], now_ms(), cjson.encode(data), ARGV[7])
 redis.call('HSET', KEYS[1], 'o:' .. ARGV[2], first .. '-' .. last .. '-' .. entry)

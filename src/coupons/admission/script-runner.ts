@@ -31,6 +31,7 @@ export const SCRIPTS = {
   bucketClose: { numberOfKeys: 2, lua: script('bucket-close') },
   bucketRead: { numberOfKeys: 3, lua: script('bucket-read') },
   bucketReopen: { numberOfKeys: 1, lua: script('bucket-reopen') },
+  bucketSoldOut: { numberOfKeys: 1, lua: script('bucket-sold-out') },
   bucketSettings: { numberOfKeys: 2, lua: script('bucket-settings') },
 };
 
@@ -42,7 +43,7 @@ const DECISION_NAMES: Record<DecisionScript, string> = {
   couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window',
   couponCancelUse: 'cancel-use', couponRevoke: 'revoke', couponEligibility: 'eligibility', couponAllowList: 'allow-list',
   bucketIssue: 'issue', bucketGive: 'bucket-give', bucketReceive: 'bucket-receive', bucketClose: 'close', bucketReopen: 'add-stock',
-  bucketSettings: 'bucket-settings',
+  bucketSoldOut: 'bucket-sold-out', bucketSettings: 'bucket-settings',
 };
 
 export interface AdmissionSettings {

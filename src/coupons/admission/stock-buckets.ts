@@ -97,7 +97,7 @@ export class StockBuckets {
         const total = transfer ? undefined : await this.soldOutAt(layout);
         if (total !== undefined) {
           // Sold out at this total stays so until stock is added: the home bucket answers it alone till then.
-          await this.runner.reading((redis) => redis.hset(keysOfBucket(layout, home).coupon, 'so', total)).catch(() => undefined);
+          await this.runner.decide('bucketSoldOut', [keysOfBucket(layout, home).coupon, total]).catch(() => undefined);
           return { outcome: 'SOLD_OUT' };
         }
       }
@@ -202,10 +202,37 @@ export class StockBuckets {
     await Promise.all(others.map((b, i) => bucketSettingsScript(this.runner, layout, b, settings, opened[i] !== null, meta)));
   }
 
-  /** Issuing closed in every bucket but 0; answers the gate the coupon's own close must follow. */
-  async closeBuckets(layout: BucketLayout): Promise<string> {
+  /**
+   * Issuing closed in every bucket but 0; answers the gate the coupon's own close must follow. An opening still in
+   * flight is finished first, so the close lands on the opened bucket: its asker's late receipt then finds it taken
+   * in and closed, and never opens the bucket from the settings bucket 0 gave before the close.
+   */
+  async closeBuckets(layout: BucketLayout, meta: EventMeta): Promise<string> {
+    await this.finishOpenings(layout, meta);
     const gates = await Promise.all(layout.shards.slice(1).map((_, i) => bucketCloseScript(this.runner, layout, i + 1)));
     return gates.filter((g) => g !== '').join(';');
+  }
+
+  /**
+   * Each bucket bucket 0 gave its opening to ('op:<n>', the transfer id) that holds no settings yet while that
+   * CouponStockMoved is still in bucket 0's outbox (once sent, the relay saw it taken in, so a bucket without
+   * settings was lost: it stays so) takes it in now, with the settings bucket 0 holds now.
+   */
+  private async finishOpenings(layout: BucketLayout, meta: EventMeta): Promise<void> {
+    const head = keysOfBucket(layout, 0);
+    const others = layout.shards.map((_, b) => b).slice(1);
+    const [settings, ...openings] = await this.runner.reading((redis) => redis.hmget(head.coupon, 'cfg', ...others.map((b) => `op:${b}`)));
+    if (!settings) return;
+    await Promise.all(others.map(async (to, i) => {
+      const transferId = openings[i];
+      // '1': opened by a restore, which puts every bucket it opens in place.
+      if (!transferId || transferId === '1' || (await this.bucketHeld(layout, to)) !== 'LOST') return;
+      const given = await this.runner.reading((redis) => redis.hget(head.coupon, `o:${transferId}`));
+      const [, first, last, entry] = /^(\d+)-(\d+)-(.+)$/.exec(given ?? '') ?? [];
+      if (!entry || (await this.runner.reading((redis) => redis.xrange(head.outbox, entry, entry))).length === 0) return;
+      const opening = { transferId, from: 0, to, first: Number(first), last: Number(last), settings, gate: `${head.outbox}|${entry}`, opens: true };
+      await bucketReceiveScript(this.runner, layout, opening, uuidv7(), meta, true);
+    }));
   }
 
   /** Bucket 0's snapshot with every bucket's counts summed, and the caller's issuance from their home bucket. */

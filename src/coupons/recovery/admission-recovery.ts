@@ -66,7 +66,7 @@ export class AdmissionRecovery {
   recoverIfLost(couponId: string): Promise<boolean> {
     let running = this.inFlight.get(couponId);
     if (!running) {
-      const inRedis = async () => (await this.deps.redis.exists(couponKeys(couponId, this.deps.shards).coupon)) === 1;
+      const inRedis = () => this.held(couponId);
       running = (async () => {
         if (await inRedis()) return true;
         const known = await this.deps.db.selectFrom('coupon').select('id').where('id', '=', couponId).executeTakeFirst();
@@ -129,10 +129,15 @@ export class AdmissionRecovery {
     if (rewrites.length > 0) await this.deps.redis.eval(LEGACY_USES, 1, k.used, ...rewrites);
   }
 
+  /** Whether Redis holds the coupon: its status, which every coupon has; a key holding only a late mark is not one. */
+  private async held(couponId: string): Promise<boolean> {
+    return (await this.deps.redis.hexists(couponKeys(couponId, this.deps.shards).coupon, 'st')) === 1;
+  }
+
   private async restoreCoupons(only: string[]): Promise<string[]> {
     // A coupon still there is not rebuilt: read now and lost before the install, it would go back older than it was.
     const lost = [];
-    for (const couponId of only) if (!(await this.deps.redis.exists(couponKeys(couponId, this.deps.shards).coupon))) lost.push(couponId);
+    for (const couponId of only) if (!(await this.held(couponId))) lost.push(couponId);
     return lost.length > 0 ? this.install(await this.rebuild(lost)) : [];
   }
 
@@ -193,7 +198,7 @@ export class AdmissionRecovery {
         const pendingAfter = await outboxEvents(this.deps.redis, this.deps.shards);
         for (const event of [...pendingBefore, ...pendingAfter].filter(ofPartition(partition))) foldInto(rebuilt, event);
         // Most coupons of a partition are usually still there: they are not copied just to be dropped.
-        for (const couponId of rebuilt.keys()) if (await this.deps.redis.exists(couponKeys(couponId, this.deps.shards).coupon)) rebuilt.delete(couponId);
+        for (const couponId of rebuilt.keys()) if (await this.held(couponId)) rebuilt.delete(couponId);
         // The read models keep no stock buckets: a bucketed coupon begun from them is folded again from its own events.
         const unsplit = [...rebuilt].filter(([, r]) => !r.stock && ((JSON.parse(r.definition) as { buckets?: number }).buckets ?? 1) > 1).map(([id]) => id);
         if (unsplit.length > 0) for (const [couponId, r] of await this.rebuild(unsplit)) rebuilt.set(couponId, r);

@@ -1,0 +1,73 @@
+import * as assert from 'uvu/assert';
+import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
+import { bucketGiveScript, bucketIssueScript } from '../../src/coupons/admission/bucket-scripts.ts';
+import { keysOfBucket } from '../../src/coupons/admission/keys.ts';
+import { ScriptRunner } from '../../src/coupons/admission/script-runner.ts';
+import { homeBucket, StockBuckets } from '../../src/coupons/admission/stock-buckets.ts';
+import { internalRequest } from '../../src/idempotency/admission-request.ts';
+import { uuidv7 } from '../../src/ids/ids.ts';
+import { closeRuntime, type Runtime } from '../../src/runtime/runtime.ts';
+import { openTestRuntime } from '../support/test-runtime.ts';
+import { spec } from '../support/spec.ts';
+
+// No relay runs here: an opening bucket 0 gave stays in flight until this test (or the close) takes it in.
+let runtime!: Runtime;
+const openings = spec('bucket openings in flight', async () => (runtime = await openTestRuntime()), closeRuntime);
+
+const HOUR = 3_600_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const K = 3;
+
+async function bucketedCoupon(store: AdmissionStore): Promise<string> {
+  const couponId = uuidv7();
+  const now = Date.now();
+  const definition = {
+    name: 'opening', totalQuantity: 30, discount: { type: 'PERCENT' as const, value: 5 }, buckets: K,
+    issueStartAt: iso(now - HOUR), issueEndAt: iso(now + HOUR), validFrom: iso(now), validUntil: iso(now + 2 * HOUR),
+  };
+  const created = await store.create(couponId, uuidv7(), definition, {}, internalRequest());
+  assert.is(created.outcome, 'CREATED');
+  return couponId;
+}
+
+openings('given bucket 0 gave bucket 2 its opening and the coupon then closed, when the asker takes the opening in late, then the bucket is closed and admits nobody', async () => {
+  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
+  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
+  const couponId = await bucketedCoupon(store);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  // A create cut short before it opened bucket 2.
+  const two = keysOfBucket(layout, 2);
+  await runtime.redis.del(two.coupon, two.holders, two.used);
+  await runtime.redis.hdel(keysOfBucket(layout, 0).coupon, 'op:2');
+  const opening = await bucketGiveScript(runner, layout, uuidv7(), 0, 2, undefined, uuidv7(), {}, true);
+  if (typeof opening !== 'object') throw new Error(`bucket 0 gave no opening: ${opening}`);
+  assert.is((JSON.parse(opening.settings) as { st: string }).st, 'ACTIVE', 'the opening carries the settings from before the close');
+
+  assert.is((await store.close(couponId, uuidv7(), {}, internalRequest())).outcome, 'CLOSED');
+  const [status, settings, taken] = await runtime.redis.hmget(two.coupon, 'st', 'cfg', `x:${opening.transferId}`);
+  assert.equal([status, settings !== null, taken], ['CLOSED', true, '1'], 'the close took the opening in, then closed the opened bucket');
+
+  let asker = 'late-asker-0';
+  for (let i = 1; homeBucket(asker, K) !== 2; i++) asker = `late-asker-${i}`;
+  const late = await bucketIssueScript(runner, layout, 2, asker, uuidv7(), {}, internalRequest(), '{}', opening, uuidv7(), false);
+  assert.is(late.outcome, 'COUPON_CLOSED');
+  assert.is(await runtime.redis.hlen(two.holders), 0, 'nobody was admitted after the close');
+});
+
+openings('given an opening bucket 0 gave whose bucket took it in and was lost since, when the coupon closes, then the lost bucket is not made again', async () => {
+  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
+  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
+  const couponId = await bucketedCoupon(store);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const one = keysOfBucket(layout, 1);
+  // The create's opening of bucket 1 was taken in; its CouponStockMoved left the outbox (as the relay sends it).
+  const [transferId] = await runtime.redis.hmget(keysOfBucket(layout, 0).coupon, 'op:1');
+  const given = (await runtime.redis.hget(keysOfBucket(layout, 0).coupon, `o:${transferId!}`))!;
+  await runtime.redis.xdel(keysOfBucket(layout, 0).outbox, given.split('-').slice(2).join('-'));
+  await runtime.redis.del(one.coupon, one.holders, one.used);
+
+  assert.is((await store.close(couponId, uuidv7(), {}, internalRequest())).outcome, 'CLOSED');
+  assert.is(await runtime.redis.hexists(one.coupon, 'cfg'), 0, 'a lost bucket stays lost (503 to its askers), never opened again empty');
+});
+
+openings.run();
