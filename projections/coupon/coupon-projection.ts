@@ -164,6 +164,7 @@ export const couponProjection: Projection<CouponChanges> = {
           break;
         }
         case 'CouponAllowListReplaced': {
+          if (e.data.bucket !== undefined) break;
           const p = touch(e.couponId, at);
           const change = { version: e.data.version, size: e.data.size, revision: e.data.revision ?? 0 };
           if (newer(p.allowList, change)) p.allowList = change;

@@ -27,7 +27,10 @@ export interface ReplayedCoupon {
 }
 
 /** A window or claims change in a form two events of the same change agree on (claims by name, in order). */
-function settingOf(setting: 'window' | 'claims', value: { issueStartAt: string; issueEndAt: string } | { requiredClaims: RequiredClaims | null }): string {
+function settingOf(
+  setting: 'window' | 'claims' | 'allowList', value: { issueStartAt: string; issueEndAt: string } | { requiredClaims: RequiredClaims | null } | { version: number | null },
+): string {
+  if ('version' in value) return String(value.version);
   if (setting === 'window' && 'issueStartAt' in value) return `${Date.parse(value.issueStartAt)}-${Date.parse(value.issueEndAt)}`;
   const claims = 'requiredClaims' in value ? value.requiredClaims : null;
   return JSON.stringify(claims ? Object.entries(claims).sort(([a], [b]) => a.localeCompare(b)) : null);
@@ -204,10 +207,10 @@ export class HistoryAuditor {
   }
 
   /**
-   * On a coupon split into stock buckets, one change of a window or claims as bucket 0 made it or a bucket announced
-   * it: each must say what the first seen said, so no bucket decides by settings bucket 0 never had.
+   * On a coupon split into stock buckets, one change of a window, claims or allow-list as bucket 0 made it or a
+   * bucket announced it: each must say what the first seen said, so no bucket decides by settings bucket 0 never had.
    */
-  private sameChange(c: ReplayedCoupon, setting: 'window' | 'claims', revision: number, value: Parameters<typeof settingOf>[1], violation: (what: string) => void): void {
+  private sameChange(c: ReplayedCoupon, setting: 'window' | 'claims' | 'allowList', revision: number, value: Parameters<typeof settingOf>[1], violation: (what: string) => void): void {
     if (!c.ledger) return violation(`a stock bucket's ${setting} change on a coupon not split into buckets`);
     const key = `${setting}@${revision}`;
     const seen = (c.settings ??= new Map()).get(key);
@@ -231,9 +234,11 @@ export class HistoryAuditor {
       (c.changedBy ??= new Set()).add(event.eventId);
       break;
     case 'CouponAllowListReplaced': {
-      const { version, size } = event.data;
+      const { version, size, bucket } = event.data;
+      if (bucket !== undefined || c.ledger) this.sameChange(c, 'allowList', event.data.revision, event.data, violation);
       const staged = before?.staged?.version === version ? before.staged.members.size : 0;
-      if (version !== null && before?.allowList?.version !== version && staged !== size) violation(`allow-list ${version} put in force with ${size} users, its chunks hold ${staged}`);
+      // A bucket's announcement counts its share only.
+      if (bucket === undefined && version !== null && before?.allowList?.version !== version && staged !== size) violation(`allow-list ${version} put in force with ${size} users, its chunks hold ${staged}`);
       (c.changedBy ??= new Set()).add(event.eventId);
       break;
     }

@@ -24,7 +24,6 @@ const RATE_LIMITED: Refusal<RateLimited> = {
 };
 
 /** What a change stock buckets do not carry yet answers on a coupon split into buckets (admission-store.ts). */
-export const BUCKETED: readonly ProblemCode[] = ['NOT_FOR_BUCKETED_COUPONS'];
 
 /** What every admission route may answer when Redis or the event log did not: see error-handler.ts. */
 export const UNANSWERED: readonly ProblemCode[] = ['OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'];

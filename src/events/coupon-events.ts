@@ -186,7 +186,8 @@ export const couponAllowListChunkAddedData = z.strictObject({ version: z.number(
  * The allow-list in force from now on: the upload `version` (its chunks before it, deduplicated: `size` users),
  * 0 for the empty list a coupon created with `allowList` starts with, null for none (anyone may be issued it).
  */
-export const couponAllowListReplacedData = z.strictObject({ version: z.number().int().min(0).nullable(), size: z.number().int().min(0), revision });
+/** With `bucket`: a stock bucket announcing the list it took its share of (`size`: that share), after bucket 0's change. */
+export const couponAllowListReplacedData = z.strictObject({ version: z.number().int().min(0).nullable(), size: z.number().int().min(0), revision, ...inBucket });
 
 const meta = z.strictObject({
   requestId: z.string().max(100).optional(),

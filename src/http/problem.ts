@@ -28,7 +28,6 @@ export const PROBLEMS = {
   COUPON_EXPIRED: { status: 409, title: 'The coupon has expired' },
   COUPON_REVOKED: { status: 409, title: 'The coupon was revoked' },
   NOT_USED: { status: 409, title: 'The coupon is not in use' },
-  NOT_FOR_BUCKETED_COUPONS: { status: 409, title: 'Not yet possible on a coupon split into stock buckets' },
   ORDER_MISMATCH: { status: 409, title: 'The coupon was used for another order' },
   UPLOAD_SUPERSEDED: { status: 409, title: 'A later allow-list upload for this coupon replaced this one' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'The Idempotency-Key was used with another request' },

@@ -178,7 +178,7 @@ export class OutboxRelay {
   /**
    * The entries that may be sent now, in order: up to the first whose gate is still closed (it follows entries of
    * other shards not sent yet: a bucket's stock received after it was moved, a coupon's close after its buckets'
-   * last issues), each CouponStockMoved, CouponStockAdded and settings change finished first (`beforeSend`).
+   * last issues), each CouponStockMoved, CouponStockAdded and settings change (allow-lists too) finished first (`beforeSend`).
    */
   private async ready(shard: number, entries: OutboxEntry[]): Promise<OutboxEntry[]> {
     for (let i = 0; i < entries.length; i++) {
@@ -223,7 +223,7 @@ export class OutboxRelay {
 
 /** The CouponStockMoved or CouponStockAdded an entry holds, if it holds a valid one (an invalid entry is dead-lettered as any other). */
 /** The events another step must finish before they are sent (`beforeSend`). */
-const FINISHED_FIRST = ['CouponStockMoved', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponEligibilityChanged'] as const;
+const FINISHED_FIRST = ['CouponStockMoved', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponEligibilityChanged', 'CouponAllowListReplaced'] as const;
 export type FinishedFirst = EventOf<(typeof FINISHED_FIRST)[number]>;
 
 function finishedFirst(fields: string[]): FinishedFirst | undefined {

@@ -280,4 +280,25 @@ rules('on a bucketed coupon each bucket issues by the window and claims that rea
   given(...gold, inBucket(f.eligibilityChanged({ tier: ['gold'] }, '2026-12-01T08:31:00.000Z', 2), 2)).when({ ...issue('ann'), bucket: 2 }, '2026-12-01T09:00:00.000Z').then({ outcome: 'NOT_ELIGIBLE' });
 });
 
+rules('on a bucketed coupon with an allow-list each bucket issues by the list whose share it announced: the empty one it was created with until then, whatever order the log brings the announcement in', () => {
+  const created = f.created('2026-12-01T08:00:00.000Z', 9);
+  const split = { ...created, data: { ...created.data, buckets: 3, eligibility: { allowList: true } } } as CouponEvent;
+  const at = '2026-12-01T09:00:00.000Z';
+  const chunk = f.allowListChunk(1, ['ann', 'bob']);
+  const replaced = f.allowListReplaced(1, 2, '2026-12-01T08:06:00.000Z', 1);
+  const announced = inBucket(f.allowListReplaced(1, 1, '2026-12-01T08:07:00.000Z', 1), 2);
+  given(split, chunk, replaced).when({ ...issue('ann'), bucket: 0 }, at).then({ outcome: 'ISSUED', sequence: 1 });
+  given(split, chunk, replaced).when({ ...issue('ann'), bucket: 2 }, at).then({ outcome: 'NOT_ELIGIBLE' });
+  given(split, chunk, replaced, announced).when({ ...issue('ann'), bucket: 2 }, at).then({ outcome: 'ISSUED', sequence: 1 });
+  given(split, chunk, replaced, announced).when({ ...issue('cat'), bucket: 2 }, at).then({ outcome: 'NOT_ELIGIBLE' });
+  // The bucket's announcement read before bucket 0's change, and even before its chunks: the list is the same one.
+  given(split, chunk, announced, replaced).when({ ...issue('bob'), bucket: 2 }, at).then({ outcome: 'ISSUED', sequence: 1 });
+  given(split, announced, chunk, replaced).when({ ...issue('bob'), bucket: 2 }, at).then({ outcome: 'ISSUED', sequence: 1 });
+  const removed = [split, chunk, replaced, announced, f.allowListReplaced(null, 0, '2026-12-01T08:10:00.000Z', 2)];
+  given(...removed).when({ ...issue('cat'), bucket: 2 }, at).then({ outcome: 'NOT_ELIGIBLE' });
+  given(...removed, inBucket(f.allowListReplaced(null, 0, '2026-12-01T08:11:00.000Z', 2), 2)).when({ ...issue('cat'), bucket: 2 }, at).then({ outcome: 'ISSUED', sequence: 1 });
+  // A late copy of the older announcement takes nothing back.
+  given(...removed, inBucket(f.allowListReplaced(null, 0, '2026-12-01T08:11:00.000Z', 2), 2), announced).when({ ...issue('cat'), bucket: 2 }, at).then({ outcome: 'ISSUED', sequence: 1 });
+});
+
 rules.run();

@@ -17,7 +17,6 @@ import { ScriptRunner, type AdmissionSettings } from './script-runner.ts';
 import { stockScript } from './stock-script.ts';
 import { homeBucket, StockBuckets } from './stock-buckets.ts';
 import { keysOfBucket } from './keys.ts';
-import { Problem } from '../../http/problem.ts';
 import { useScript } from './use-script.ts';
 import { windowScript } from './window-script.ts';
 
@@ -58,13 +57,6 @@ export class AdmissionStore {
   private async withRestore<T extends { outcome: string }>(couponId: string, missing: string, decide: () => Promise<T>): Promise<T> {
     const first = await decide();
     return first.outcome === missing && (await this.restoreIfLost(couponId)) ? decide() : first;
-  }
-
-  /** Refuses a change stock buckets do not carry yet (README, "One hot coupon"): 409, nothing changed. */
-  async notBucketed(couponId: string, change: string): Promise<void> {
-    if (await this.buckets.layoutOf(couponId)) {
-      throw new Problem('NOT_FOR_BUCKETED_COUPONS', `${change} is not yet possible on a coupon split into stock buckets; nothing was changed`);
-    }
   }
 
   /** A coupon split into buckets has its stock spread at once; one spread cut short only leaves more to move later. */
@@ -196,8 +188,12 @@ export class AdmissionStore {
 
   /** One step of an allow-list upload (see ../eligibility/allow-list-runs.ts); a coupon lost from Redis is restored before a run's first step. */
   async allowListStep(couponId: string, change: AllowListStep, meta: EventMeta): Promise<string[]> {
-    await this.notBucketed(couponId, 'An allow-list');
-    const once = () => allowListScript(this.runner, couponId, change, meta);
+    const once = async () => {
+      const reply = await allowListScript(this.runner, couponId, change, meta);
+      // On a coupon split into stock buckets, the change goes on to the other buckets (the relay carries it if this process dies first).
+      if (reply[0] === 'REPLACED' || reply[0] === 'REMOVED') await this.buckets.carryAllowList(couponId, meta).catch(() => undefined);
+      return reply;
+    };
     if (change.step === 'add' || change.step === 'commit') return once();
     const first = async () => {
       const reply = await once();

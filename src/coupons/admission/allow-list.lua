@@ -19,10 +19,14 @@ if op == 'begin' then
   return {'BEGUN', tostring(version)}
 end
 if backlogged(KEYS[4], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
+-- A coupon split into stock buckets: the change's revision and outbox entry (`alr`, `ale`), which the carry to the
+-- other buckets takes with it (stock-buckets.ts).
 if op == 'remove' then
   redis.call('HDEL', KEYS[1], 'ala', 'alav', 'als', 'alu', 'alk')
   redis.call('UNLINK', KEYS[2], KEYS[3])
-  append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = cjson.null, size = 0, revision = next_revision(KEYS[1]) }), meta, '2')
+  local revision = next_revision(KEYS[1])
+  local entry = append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = cjson.null, size = 0, revision = revision }), meta, '2')
+  redis.call('HSET', KEYS[1], 'alr', revision, 'ale', entry)
   return {'REMOVED'}
 end
 local c = redis.call('HMGET', KEYS[1], 'alu', 'alk', 'alav', 'als')
@@ -42,5 +46,7 @@ local size = redis.call('SCARD', staging)
 redis.call('HSET', KEYS[1], 'ala', c[2], 'alav', ARGV[6], 'als', size)
 redis.call('HDEL', KEYS[1], 'alu', 'alk')
 if c[2] == 'a' then redis.call('UNLINK', KEYS[3]) else redis.call('UNLINK', KEYS[2]) end
-append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = tonumber(ARGV[6]), size = size, revision = next_revision(KEYS[1]) }), meta, '2')
+local revision = next_revision(KEYS[1])
+local entry = append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = tonumber(ARGV[6]), size = size, revision = revision }), meta, '2')
+redis.call('HSET', KEYS[1], 'alr', revision, 'ale', entry)
 return {'REPLACED', tostring(size)}

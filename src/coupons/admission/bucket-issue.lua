@@ -1,4 +1,4 @@
--- KEYS: bucket, holders, outbox, memo, attempts
+-- KEYS: bucket, holders, outbox, memo, attempts, allow-list a, allow-list b
 -- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON), bucket,
 --       then a transfer to take in first ('' transferId for none): transferId, fromBucket, first, last, settings (JSON),
 --       opens ('1': it opens this bucket), receivedEventId, gate, counted ('1': an earlier round of this request counted the attempt), outboxMaxEntries (last)
@@ -11,7 +11,7 @@ if ARGV[11] ~= '' and receive_stock(KEYS[1], KEYS[3], ARGV[1], ARGV[11], ARGV[12
 end
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk', 'lo', 'hi', 'more')
+local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk', 'lo', 'hi', 'more', 'ala')
 if not c[8] then return {'NO_BUCKET'} end
 -- An asker sent round again after their bucket ran dry made one attempt, not one per round.
 if ARGV[19] ~= '1' then
@@ -29,8 +29,11 @@ if now >= tonumber(c[4]) then return {'ISSUE_ENDED'} end
 -- the sold-out memory does).
 if holds_none(c[10], c[11], c[12]) and c[2] and (not c[9] or tonumber(c[2]) >= tonumber(c[9])) then return {'SOLD_OUT'} end
 local qualifying = true
-if c[7] then
-  qualifying = eligible(c[7], nil, {}, ARGV[2], ARGV[9])
+-- The bucket's share of the allow-list in force ('' once the list was removed: bucket-allow-list.lua).
+local ala = c[13]
+if ala == '' then ala = nil end
+if c[7] or ala then
+  qualifying = eligible(c[7], ala, { a = KEYS[6], b = KEYS[7] }, ARGV[2], ARGV[9])
   if not qualifying then return {'NOT_ELIGIBLE'} end
 end
 if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end

@@ -33,7 +33,7 @@ export async function bucketIssueScript(
   const memo = runner.memo(couponId, request, k);
   const t = transfer ?? { transferId: '', from: '', first: '', last: '', settings: '', gate: '', opens: false };
   const { reply, replayed } = await runner.decide('bucketIssue', [
-    k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), couponId, userId, eventId, JSON.stringify(meta), memo.fingerprint, memo.ttlMs,
+    k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, couponId, userId, eventId, JSON.stringify(meta), memo.fingerprint, memo.ttlMs,
     ...runner.limit(), claims, bucket, t.transferId, t.from, t.first, t.last, t.settings, t.opens ? '1' : '', receivedEventId, t.gate,
     counted ? '1' : '',
   ]);
@@ -115,4 +115,22 @@ export async function bucketReadScript(runner: ScriptRunner, layout: BucketLayou
     ...(total ? { total: Number(total) } : {}),
     ...(sequence ? { mine: { sequence: Number(sequence), state: state!, at: at! } } : {}),
   };
+}
+
+/** Where a carry stages bucket `bucket`'s share of the allow-list change at `revision`, in the bucket's slot. */
+export const stagedShare = (layout: BucketLayout, bucket: number, revision: string): string => `${keysOfBucket(layout, bucket).allowLists[0]}:r${revision}`;
+
+/**
+ * bucket-allow-list.lua: bucket 0's allow-list change at `revision` (`version` null: removed) put in force in another
+ * bucket from its staged share, over an older revision only. `gate`: bucket 0's entry of the change.
+ */
+export async function bucketAllowListScript(
+  runner: ScriptRunner, layout: BucketLayout, bucket: number, version: string | null, revision: string, gate: string, opened: boolean, meta: EventMeta,
+): Promise<'TAKEN' | 'HELD' | 'NO_BUCKET'> {
+  const k = keysOfBucket(layout, bucket);
+  const { reply: [outcome] } = await runner.decide('bucketAllowList', [
+    k.coupon, ...k.allowLists, stagedShare(layout, bucket, revision), k.outbox, layout.couponId, bucket, version ?? '', revision, gate, uuidv7(),
+    JSON.stringify(meta), opened ? '1' : '',
+  ]);
+  return outcome as 'TAKEN' | 'HELD' | 'NO_BUCKET';
 }

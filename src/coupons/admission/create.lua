@@ -18,6 +18,8 @@ if ARGV[15] == '1' then redis.call('HSET', KEYS[1], 'ala', 'a', 'alav', 0, 'als'
 if tonumber(ARGV[16]) > 1 then
   local cfg = { st = 'ACTIVE', ['is'] = ARGV[6], ie = ARGV[7], vf = ARGV[8], vu = ARGV[9], vfs = ARGV[10], vus = ARGV[11], bk = ARGV[16] }
   if ARGV[14] ~= '' then cfg.elc = ARGV[14] end
+  -- A bucket opened before any list reached it decides by the empty list, version 0, as bucket 0 does.
+  if ARGV[15] == '1' then cfg.ala, cfg.alav = 'a', '0' end
   redis.call('HSET', KEYS[1], 'bk', ARGV[16], 'bsh', ARGV[17], 'bkn', 0, 'lo', 1, 'hi', ARGV[5], 'cfg', cjson.encode(cfg))
 end
 append(KEYS[2], 'CouponCreated', ARGV[2], ARGV[1], now, ARGV[4], ARGV[3])

@@ -25,7 +25,7 @@ export const SCRIPTS = {
   couponAllowList: { numberOfKeys: 4, lua: script('allow-list') },
   couponRead: { numberOfKeys: 3, lua: script('read') },
   couponAllowListMember: { numberOfKeys: 3, lua: script('allow-list-member') },
-  bucketIssue: { numberOfKeys: 5, lua: script('bucket-issue') },
+  bucketIssue: { numberOfKeys: 7, lua: script('bucket-issue') },
   bucketGive: { numberOfKeys: 2, lua: script('bucket-give') },
   bucketReceive: { numberOfKeys: 2, lua: script('bucket-receive') },
   bucketClose: { numberOfKeys: 2, lua: script('bucket-close') },
@@ -33,6 +33,7 @@ export const SCRIPTS = {
   bucketReopen: { numberOfKeys: 1, lua: script('bucket-reopen') },
   bucketSoldOut: { numberOfKeys: 1, lua: script('bucket-sold-out') },
   bucketSettings: { numberOfKeys: 2, lua: script('bucket-settings') },
+  bucketAllowList: { numberOfKeys: 5, lua: script('bucket-allow-list') },
 };
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
@@ -43,7 +44,7 @@ const DECISION_NAMES: Record<DecisionScript, string> = {
   couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window',
   couponCancelUse: 'cancel-use', couponRevoke: 'revoke', couponEligibility: 'eligibility', couponAllowList: 'allow-list',
   bucketIssue: 'issue', bucketGive: 'bucket-give', bucketReceive: 'bucket-receive', bucketClose: 'close', bucketReopen: 'add-stock',
-  bucketSoldOut: 'bucket-sold-out', bucketSettings: 'bucket-settings',
+  bucketSoldOut: 'bucket-sold-out', bucketSettings: 'bucket-settings', bucketAllowList: 'bucket-allow-list',
 };
 
 export interface AdmissionSettings {

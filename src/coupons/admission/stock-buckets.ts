@@ -12,6 +12,7 @@ import { inUse } from '../rules/coupon-rules.ts';
 import type { CancelUseResult, EventMeta, IssueResult } from './admission-results.ts';
 import { bucketCloseScript, bucketGiveScript, bucketIssueScript, bucketReadScript, bucketReceiveScript, bucketSettingsScript, type Transfer } from './bucket-scripts.ts';
 import { placeBuckets } from './bucket-placement.ts';
+import { carryAllowList } from './allow-list-carry.ts';
 import { cancelScript } from './cancel-script.ts';
 import type { CouponSnapshot } from './coupon-snapshot.ts';
 import { keysOfBucket, layoutFrom, type BucketLayout } from './keys.ts';
@@ -200,6 +201,12 @@ export class StockBuckets {
     const [settings, ...opened] = await this.runner.reading((redis) => redis.hmget(keysOfBucket(layout, 0).coupon, 'cfg', ...others.map((b) => `op:${b}`)));
     if (!settings) throw new Error(`bucket 0 of ${couponId} holds no settings`);
     await Promise.all(others.map((b, i) => bucketSettingsScript(this.runner, layout, b, settings, opened[i] !== null, meta)));
+  }
+
+  /** After bucket 0's allow-list changed: each other bucket's share put in force there (allow-list-carry.ts). */
+  async carryAllowList(couponId: string, meta: EventMeta): Promise<void> {
+    const layout = await this.layoutOf(couponId);
+    if (layout) await carryAllowList(this.runner, layout, (userId) => homeBucket(userId, layout.shards.length), meta);
   }
 
   /**

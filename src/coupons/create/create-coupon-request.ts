@@ -37,9 +37,6 @@ export const createCouponRequest = z
     if ((c.buckets ?? 1) > c.totalQuantity) {
       ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'must not exceed totalQuantity (every bucket opens with a share of the stock)' });
     }
-    if ((c.buckets ?? 1) > 1 && c.eligibility?.allowList) {
-      ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'a coupon with an allow-list is not split into buckets (yet)' });
-    }
     if (Date.parse(c.issueEndAt) > Date.parse(c.validUntil)) {
       ctx.addIssue({ code: 'custom', path: ['issueEndAt'], message: 'must not be after validUntil' });
     }

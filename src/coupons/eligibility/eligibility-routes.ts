@@ -8,7 +8,7 @@ import { codesOf, Problem, problemFor } from '../../http/problem.ts';
 import type { Route } from '../../http/route.ts';
 import { validate } from '../../http/validate.ts';
 import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
-import { ALLOW_LIST_REFUSALS, couponIdIn, ELIGIBILITY_REFUSALS, REMOVE_ALLOW_LIST_REFUSALS, BUCKETED, UNANSWERED } from '../coupon-refusals.ts';
+import { ALLOW_LIST_REFUSALS, couponIdIn, ELIGIBILITY_REFUSALS, REMOVE_ALLOW_LIST_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { allowListChunks } from './allow-list-upload.ts';
 import { requestBody } from '../../http/request-body.ts';
@@ -50,7 +50,7 @@ export const eligibilityRoutes = (deps: CouponRouteDeps): Route[] => [{
   notes: 'Up to 5,000,000 ids, read in chunks of 1,000 as the body arrives (one CouponAllowListChunkAdded event each). A bad line answers 400 naming it, ' +
     'and the list in force stays as it was. A later upload for the same coupon supersedes one still running (409 UPLOAD_SUPERSEDED).',
   answer: { status: 200, schema: allowListReplacedSchema },
-  problems: [...codesOf(ALLOW_LIST_REFUSALS), ...BUCKETED, ...UNANSWERED],
+  problems: [...codesOf(ALLOW_LIST_REFUSALS), ...UNANSWERED],
   handler: async (ctx) => {
     const couponId = couponIdIn(ctx);
     const format = ctx.is('application/x-ndjson', 'application/ndjson') ? 'ndjson' : ctx.is('text/csv') ? 'csv' : undefined;
@@ -63,7 +63,7 @@ export const eligibilityRoutes = (deps: CouponRouteDeps): Route[] => [{
   method: 'delete', path: '/admin/coupons/:couponId/allow-list', auth: 'admin', params: COUPON_ID_PARAM,
   summary: 'Drop the allow-list: anyone (meeting the required claims) may be issued the coupon', tag: 'admin',
   answer: { status: 204 },
-  problems: [...codesOf(REMOVE_ALLOW_LIST_REFUSALS), ...BUCKETED, ...UNANSWERED],
+  problems: [...codesOf(REMOVE_ALLOW_LIST_REFUSALS), ...UNANSWERED],
   handler: async (ctx) => {
     const couponId = couponIdIn(ctx);
     const result = await removeAllowList(deps.admission, couponId, eventMeta(ctx));

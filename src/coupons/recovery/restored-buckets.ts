@@ -17,6 +17,8 @@ export interface RestoredBucket {
   fields: Record<string, string | number>;
   holders: [string, number][];
   used: [number, string][];
+  /** Its share of the allow-list in force (bucket 0: the whole list), put in set `a`. */
+  allowList: string[];
   /**
    * Events for its outbox: the receipts of transfers toward it the log shows moved and never taken in (taken in
    * now), and its announcements of the coupon's settings changes it had not taken yet (it takes them now). `g`: the
@@ -54,11 +56,12 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
   const { state } = r;
   const K = shards.length;
   const pending = stock.ledger.pending();
-  const revisions = { window: state.revisions?.window ?? 0, claims: state.revisions?.claims ?? 0 };
+  const revisions = { window: state.revisions?.window ?? 0, claims: state.revisions?.claims ?? 0, allowList: state.revisions?.allowList ?? 0 };
   const settings = settingFields(state, revisions.window, revisions.claims);
   const cfg = JSON.stringify({
     // A bucket opened after the restore opens as the coupon stands: a closed coupon's stays closed.
     st: state.status === 'CLOSED' ? 'CLOSED' : 'ACTIVE', vf: String(state.validFrom), vu: String(state.validUntil), vfs: r.validFrom, vus: r.validUntil, bk: String(K),
+    ...(state.created?.allowList ? { ala: 'a', alav: '0' } : {}),
     ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v)])),
   });
   const announced = {
@@ -84,6 +87,12 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
     if (bucket > 0 && !opening && revisions.claims > (own?.claims?.revision ?? 0)) {
       events.push({ t: 'CouponEligibilityChanged', e: uuidv7(), d: JSON.stringify({ ...announced.eligibility, bucket }), v: '2' });
     }
+    const mine = (userId: string) => homeBucket(userId, K) === bucket;
+    const allowList = bucket === 0 ? [...(state.allowList?.members ?? [])] : [...(state.allowList?.members ?? [])].filter(mine);
+    if (bucket > 0 && revisions.allowList > (own?.allowList?.revision ?? 0)) {
+      const version = state.allowList?.version ?? null;
+      events.push({ t: 'CouponAllowListReplaced', e: uuidv7(), d: JSON.stringify({ version, size: allowList.length, revision: revisions.allowList, bucket }), v: '2' });
+    }
     const fields: Record<string, string | number> = {
       ...(bucket === 0 ? { ...head, bk: K, bsh: shards.join(','), ...Object.fromEntries([...stock.opened].map((b) => [`op:${b}`, 1])) }
         : { st: state.status, vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, tk: state.totalQuantity, ...settings }),
@@ -95,9 +104,12 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
     // Revoke-unused is in force in a bucket once its run reached it.
     if (own?.unusedRevoked) fields.rvu = 1;
     else delete fields.rvu;
-    const mine = (userId: string) => homeBucket(userId, K) === bucket;
+    // The list as a carry leaves it (bucket-allow-list.lua): in force in set `a`, '' once removed, with its revision.
+    if (bucket > 0 && revisions.allowList > 0) Object.assign(fields, state.allowList ? { ala: 'a', alav: state.allowList.version } : { ala: '' }, { alr: revisions.allowList });
+    else if (bucket > 0 && state.created?.allowList) Object.assign(fields, { ala: 'a', alav: 0 });
+    if (bucket === 0 && revisions.allowList > 0) fields.alr = revisions.allowList;
     return {
-      bucket, fields, events,
+      bucket, fields, events, allowList,
       holders: [...state.holders].filter(([userId]) => mine(userId)),
       used: [...state.redemptions].filter(([, redemption]) => mine(redemption.userId)).map(([sequence, redemption]) => [sequence, redemptionValue(redemption)]),
     };
@@ -134,10 +146,12 @@ export async function installBuckets(redis: Redis, couponId: string, shards: rea
   if (held.some((h) => h === 1)) return 'HELD';
   for (const b of buckets) {
     const k = keysOfBucket(layout, b.bucket);
-    const [holders, used] = k.staged(uuidv7());
+    const staged = k.staged(uuidv7());
+    const [holders, used, allowList] = staged;
     await stage(redis, holders, { entries: b.holders });
     await stage(redis, used, { entries: b.used });
-    const installed = await redis.eval(INSTALL_BUCKET, 6, k.coupon, k.holders, k.used, k.outbox, holders, used, couponId, '{}', JSON.stringify(b.events), ...Object.entries(b.fields).flat());
+    await stage(redis, allowList, { members: b.allowList });
+    const installed = await redis.eval(INSTALL_BUCKET, 9, k.coupon, k.holders, k.used, ...k.allowLists, k.outbox, ...staged, couponId, '{}', JSON.stringify(b.events), ...Object.entries(b.fields).flat());
     if (installed !== 1) return 'HELD';
   }
   return 'INSTALLED';

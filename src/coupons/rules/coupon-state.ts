@@ -24,9 +24,11 @@ export interface AdmissionCoupon {
   /** Claims a caller must carry to be issued it; none when absent. */
   requiredClaims?: RequiredClaims;
   /** The allow-list in force; anyone when absent. */
-  allowList?: { version: number; members: Set<string> };
+  allowList?: AllowList;
   /** The allow-list being uploaded, not yet in force. */
-  staged?: { version: number; members: Set<string> };
+  staged?: AllowList;
+  /** A coupon split into stock buckets: each list bucket 0 put in force (or a bucket announced first), by version, for the buckets that take it later. */
+  lists?: Map<number, AllowList>;
   /** The highest allow-list version any event named: the next upload is numbered after it. */
   allowListVersion: number;
   /** Revoke-unused has run: a use cancelled from now on leaves its coupon REVOKED, not usable again. */
@@ -53,10 +55,17 @@ export type Redemption =
   | { state: 'CANCELLED'; generation: number; orderId: string | null; userId: string }
   | { state: 'REVOKED'; at: number; generation: number; orderId: string | null; userId: string };
 
+export interface AllowList {
+  version: number;
+  members: Set<string>;
+}
+
 export interface BucketSettings {
   issueStartAt: number;
   issueEndAt: number;
   requiredClaims?: RequiredClaims;
+  /** The empty list, version 0, of a coupon created with an allow-list. */
+  allowList?: AllowList;
 }
 
 export interface BucketState {
@@ -66,6 +75,8 @@ export interface BucketState {
   /** The window, and the claims (none: undefined), a change brought to this bucket, with that change's revision. */
   window?: { issueStartAt: number; issueEndAt: number; revision: number };
   claims?: { requiredClaims: RequiredClaims | undefined; revision: number };
+  /** The allow-list (none: undefined) whose share this bucket announced it took, with that change's revision. */
+  allowList?: { list: AllowList | undefined; revision: number };
 }
 
 /** Bucket `bucket`'s state, made empty on first sight. */
@@ -77,17 +88,20 @@ export function bucketState(coupon: AdmissionCoupon, bucket: number): BucketStat
 }
 
 /**
- * The coupon as bucket `bucket` decides issues of it: bucket 0 (and a coupon not split) by the coupon's own window
- * and claims, every other bucket by those a change brought to it, or those the coupon was created with.
+ * The coupon as bucket `bucket` decides issues of it: bucket 0 (and a coupon not split) by the coupon's own window,
+ * claims and allow-list, every other bucket by those a change brought to it, or those the coupon was created with.
  */
 export function asBucketSees(coupon: AdmissionCoupon, bucket: number | undefined): AdmissionCoupon {
   if (!bucket || !coupon.created) return coupon;
   const state = coupon.buckets?.get(bucket);
   const window = state?.window ?? coupon.created;
   const requiredClaims = state?.claims ? state.claims.requiredClaims : coupon.created.requiredClaims;
+  const allowList = state?.allowList ? state.allowList.list : coupon.created.allowList;
   const seen: AdmissionCoupon = { ...coupon, issueStartAt: window.issueStartAt, issueEndAt: window.issueEndAt };
   if (requiredClaims) seen.requiredClaims = requiredClaims;
   else delete seen.requiredClaims;
+  if (allowList) seen.allowList = allowList;
+  else delete seen.allowList;
   return seen;
 }
 

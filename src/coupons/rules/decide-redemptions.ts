@@ -66,7 +66,7 @@ export function decideUse(coupon: AdmissionCoupon | undefined, use: { sequence: 
  * buckets the counts of the bucket that decides (the holder's home bucket), where revoke-unused is in force once
  * the run has reached that bucket.
  */
-function countsOf(coupon: AdmissionCoupon, bucket: number | undefined): BucketState {
+function countsOf(coupon: AdmissionCoupon, bucket: number | undefined): Pick<BucketState, 'cancelledCount' | 'revokedCount' | 'unusedRevoked'> {
   if (bucket === undefined) return coupon;
   return coupon.buckets?.get(bucket) ?? { cancelledCount: 0, revokedCount: 0 };
 }

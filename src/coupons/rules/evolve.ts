@@ -1,6 +1,6 @@
 import type { CouponEvent, CouponEventType, EventOf, RequiredClaims } from '../../events/coupon-events.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
-import { bucketState, type AdmissionCoupon, type Setting } from './coupon-state.ts';
+import { bucketState, type AdmissionCoupon, type AllowList, type Setting } from './coupon-state.ts';
 
 /**
  * Whether a change of `setting` at `revision` is newer than the last one applied (and records it if so). A late
@@ -36,6 +36,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
       ...((event.data.buckets ?? 1) > 1 ? { created: {
         issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt),
         ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
+        ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
       } } : {}),
     };
   },
@@ -126,13 +127,23 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     return coupon;
   },
   CouponAllowListReplaced: (coupon, event) => {
-    const { version } = event.data;
-    if (!coupon || !takesEffect(coupon, 'allowList', event.data.revision)) return coupon;
+    const { version, bucket, revision } = event.data;
+    if (coupon && bucket !== undefined) {
+      const state = bucketState(coupon, bucket);
+      if (revision > (state.allowList?.revision ?? 0)) state.allowList = { list: version === null ? undefined : listOf(coupon, version), revision };
+      return coupon;
+    }
+    if (!coupon || !takesEffect(coupon, 'allowList', revision)) return coupon;
     if (version === null) {
       delete coupon.allowList;
       delete coupon.staged;
     } else if (coupon.allowList?.version !== version) {
-      coupon.allowList = coupon.staged?.version === version ? coupon.staged : { version, members: new Set() };
+      const staged = coupon.staged?.version === version ? coupon.staged : undefined;
+      // A bucket that announced this list before bucket 0's change was folded holds the same object, filled now.
+      const announced = coupon.lists?.get(version);
+      if (announced && staged) announced.members = staged.members;
+      coupon.allowList = announced ?? staged ?? { version, members: new Set() };
+      if (coupon.created) (coupon.lists ??= new Map()).set(version, coupon.allowList);
       delete coupon.staged;
       coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
     }
@@ -159,6 +170,17 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     return coupon;
   },
 };
+
+/** List `version` of a coupon split into stock buckets, as bucket 0 put it in force (or will: kept for its change). */
+function listOf(coupon: AdmissionCoupon, version: number): AllowList {
+  coupon.lists ??= new Map();
+  let list = coupon.lists.get(version);
+  if (!list) {
+    list = coupon.allowList?.version === version ? coupon.allowList : coupon.staged?.version === version ? coupon.staged : { version, members: new Set() };
+    coupon.lists.set(version, list);
+  }
+  return list;
+}
 
 /** A window or claims change reaching stock bucket `bucket`, each taken only over an older revision there. */
 function bucketTakes(
