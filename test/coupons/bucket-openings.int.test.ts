@@ -5,7 +5,9 @@ import { keysOfBucket } from '../../src/coupons/admission/keys.ts';
 import { ScriptRunner } from '../../src/coupons/admission/script-runner.ts';
 import { homeBucket, StockBuckets } from '../../src/coupons/admission/stock-buckets.ts';
 import { internalRequest } from '../../src/idempotency/admission-request.ts';
+import { replaceAllowList } from '../../src/coupons/eligibility/allow-list-runs.ts';
 import { uuidv7 } from '../../src/ids/ids.ts';
+import { outboxEntryToEvent } from '../../src/outbox/outbox.ts';
 import { closeRuntime, type Runtime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
 import { spec } from '../support/spec.ts';
@@ -18,17 +20,25 @@ const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const K = 3;
 
-async function bucketedCoupon(store: AdmissionStore): Promise<string> {
+async function bucketedCoupon(store: AdmissionStore, allowList = false): Promise<string> {
   const couponId = uuidv7();
   const now = Date.now();
   const definition = {
     name: 'opening', totalQuantity: 30, discount: { type: 'PERCENT' as const, value: 5 }, buckets: K,
     issueStartAt: iso(now - HOUR), issueEndAt: iso(now + HOUR), validFrom: iso(now), validUntil: iso(now + 2 * HOUR),
+    ...(allowList ? { eligibility: { allowList: true } } : {}),
   };
   const created = await store.create(couponId, uuidv7(), definition, {}, internalRequest());
   assert.is(created.outcome, 'CREATED');
   return couponId;
 }
+
+/** A user whose home bucket is 2, named after `prefix`. */
+const askerOfTwo = (prefix: string) => {
+  let asker = `${prefix}-0`;
+  for (let i = 1; homeBucket(asker, K) !== 2; i++) asker = `${prefix}-${i}`;
+  return asker;
+};
 
 openings('given bucket 0 gave bucket 2 its opening and the coupon then closed, when the asker takes the opening in late, then the bucket is closed and admits nobody', async () => {
   const store = new AdmissionStore(runtime.redis, runtime.config.admission);
@@ -47,11 +57,37 @@ openings('given bucket 0 gave bucket 2 its opening and the coupon then closed, w
   const [status, settings, taken] = await runtime.redis.hmget(two.coupon, 'st', 'cfg', `x:${opening.transferId}`);
   assert.equal([status, settings !== null, taken], ['CLOSED', true, '1'], 'the close took the opening in, then closed the opened bucket');
 
-  let asker = 'late-asker-0';
-  for (let i = 1; homeBucket(asker, K) !== 2; i++) asker = `late-asker-${i}`;
+  const asker = askerOfTwo('late-asker');
   const late = await bucketIssueScript(runner, layout, 2, asker, uuidv7(), {}, internalRequest(), '{}', opening, uuidv7(), false);
   assert.is(late.outcome, 'COUPON_CLOSED');
   assert.is(await runtime.redis.hlen(two.holders), 0, 'nobody was admitted after the close');
+});
+
+openings('given bucket 0 gave bucket 2 its opening, when the window and the allow-list change before the asker takes it in, then the bucket opens with both changes and announced them', async () => {
+  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
+  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
+  const couponId = await bucketedCoupon(store, true);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const two = keysOfBucket(layout, 2);
+  await runtime.redis.del(two.coupon, two.holders, two.used);
+  await runtime.redis.hdel(keysOfBucket(layout, 0).coupon, 'op:2');
+  const opening = await bucketGiveScript(runner, layout, uuidv7(), 0, 2, undefined, uuidv7(), {}, true);
+  if (typeof opening !== 'object') throw new Error(`bucket 0 gave no opening: ${opening}`);
+
+  const [member, stranger] = [askerOfTwo('listed'), askerOfTwo('stranger')];
+  const issueEndAt = iso(Date.now() + 1.5 * HOUR);
+  assert.is((await store.changeWindow(couponId, { issueEndAt }, uuidv7(), {}, internalRequest())).outcome, 'WINDOW_CHANGED');
+  const listed = await replaceAllowList(store, couponId, (async function* () { yield [member]; })(), {});
+  assert.is(listed.outcome, 'REPLACED');
+
+  const admitted = await bucketIssueScript(runner, layout, 2, member, uuidv7(), {}, internalRequest(), '{}', opening, uuidv7(), false);
+  assert.is(admitted.outcome, 'ISSUED', 'the member of the list carried while the opening was in flight');
+  const refused = await bucketIssueScript(runner, layout, 2, stranger, uuidv7(), {}, internalRequest(), '{}', undefined, '', false);
+  assert.is(refused.outcome, 'NOT_ELIGIBLE');
+  assert.is(await runtime.redis.hget(two.coupon, 'iea'), issueEndAt, 'the window carried while the opening was in flight');
+  const announced = (await runtime.redis.xrange(two.outbox, '-', '+')).map(([, fields]) => outboxEntryToEvent(fields))
+    .filter((e) => e.couponId === couponId && 'bucket' in e.data && e.data.bucket === 2).map((e): string => e.type);
+  assert.ok(['CouponIssueWindowChanged', 'CouponAllowListReplaced'].every((t) => announced.includes(t)), `bucket 2 announced: ${announced.join(' ')}`);
 });
 
 openings('given an opening bucket 0 gave whose bucket took it in and was lost since, when the coupon closes, then the lost bucket is not made again', async () => {

@@ -71,6 +71,23 @@ history('given 1,000,000 other events around a coupon\'s 252, then its first pag
   assert.equal(lines.map((l) => [l.offset, l.eventId]), events.map((e) => [e.offset, e.eventId]), 'the export is the pages, in order');
 });
 
+history('given an unreadable message under a coupon\'s key, then its history and a restore of it read every other event', async () => {
+  const { kafka, config } = harness.runtime;
+  const couponId = await harness.createCoupon({ totalQuantity: 10 });
+  await issueMany(harness, couponId, ['unread-a', 'unread-b']);
+  await harness.drained(couponId);
+  const producer = await kafka.producer();
+  await producer.append(config.kafka.topic, [{ key: couponId, value: '{"type":"CouponIssued","not":"an event"}' }]);
+  await producer.close();
+  await issueMany(harness, couponId, ['unread-c']);
+  await harness.drained(couponId);
+  await harness.projected(60_000, ['coupon', 'issued_coupon', 'coupon_history']);
+  const events = (await allPages(couponId, 100)).flatMap((p) => p.items);
+  assert.equal(events.map((e) => e.type), ['CouponCreated', 'CouponIssued', 'CouponIssued', 'CouponIssued']);
+  const rebuilt = await new AdmissionRecovery(logAndStores(harness.runtime)).rebuild([couponId]);
+  assert.equal([...rebuilt.get(couponId)!.state.holders.keys()].sort(), ['unread-a', 'unread-b', 'unread-c']);
+});
+
 history('after a hundred history reads, single-coupon restores and audits, the broker lists no consumer group the platform did not mean to keep', async () => {
   const { kafka, config } = harness.runtime;
   const kept = (group: string) => /^(projector|notifier)\.test\.[\w.-]+$/.test(group);

@@ -395,6 +395,22 @@ buckets('a bucketed coupon lost from Redis with every bucket is restored from th
   await assertLogRebuildsLiveRows(harness, couponId);
 });
 
+buckets('a bucketed coupon rebuilt without its buckets is not written as a coupon not split (its sequences would be issued again); read whole, it is', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 12, buckets: K });
+  for (const b of [0, 1, 2]) assert.is((await issue(couponId, usersOf(`unsplit-${couponId.slice(-6)}`, b, 1)[0]!)).status, 201);
+  await harness.drained(couponId);
+  const runner = new ScriptRunner(harness.runtime.redis, harness.runtime.config.admission);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  for (const b of [0, 1, 2]) await harness.runtime.redis.del(keysOfBucket(layout, b).coupon, keysOfBucket(layout, b).holders, keysOfBucket(layout, b).used);
+  const recovery = new AdmissionRecovery(logAndStores(harness.runtime));
+  const rebuilt = await recovery.rebuild([couponId]);
+  const whole = rebuilt.get(couponId)!;
+  assert.ok(whole.stock, 'folded from its own events, it has its buckets');
+  assert.equal(await recovery.install(new Map([[couponId, { ...whole, stock: undefined }]])), [], 'without them, nothing is written');
+  assert.is(await harness.runtime.redis.exists(keysOfBucket(layout, 0).coupon), 0);
+  assert.equal(await recovery.install(rebuilt), [couponId]);
+});
+
 buckets('a bucketed coupon lost only in part (one bucket left) is not rebuilt from the log: it answers 503, never a second coupon', async () => {
   const couponId = await harness.createCoupon({ totalQuantity: 12, buckets: K });
   const holder = usersOf(`partial-${couponId.slice(-6)}`, 0, 1)[0]!;

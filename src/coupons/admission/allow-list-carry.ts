@@ -16,7 +16,7 @@ const STAGED_TTL_MS = 3_600_000;
 export async function carryAllowList(runner: ScriptRunner, layout: BucketLayout, home: (userId: string) => number, meta: EventMeta): Promise<void> {
   const head = keysOfBucket(layout, 0);
   const others = layout.shards.map((_, b) => b).slice(1);
-  const [ala, version, revision, entry, ...opened] = await runner.reading((redis) => redis.hmget(head.coupon, 'ala', 'alav', 'alr', 'ale', ...others.map((b) => `op:${b}`)));
+  const [ala, version, revision, entry] = await runner.reading((redis) => redis.hmget(head.coupon, 'ala', 'alav', 'alr', 'ale'));
   if (!revision || !entry) return;
   const held = await Promise.all(others.map((b) => runner.reading((redis) => redis.hget(keysOfBucket(layout, b).coupon, 'alr'))));
   const behind = others.filter((_, i) => Number(held[i] ?? 0) < Number(revision));
@@ -39,5 +39,5 @@ export async function carryAllowList(runner: ScriptRunner, layout: BucketLayout,
     } while (cursor !== '0');
     if ((await runner.reading((redis) => redis.hget(head.coupon, 'alr'))) !== revision) return;
   }
-  await Promise.all(behind.map((b) => bucketAllowListScript(runner, layout, b, ala ? version! : null, revision, `${head.outbox}|${entry}`, opened[b - 1] !== null, meta)));
+  await Promise.all(behind.map((b) => bucketAllowListScript(runner, layout, b, ala ? version! : null, revision, `${head.outbox}|${entry}`, meta)));
 }

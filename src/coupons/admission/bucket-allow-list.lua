@@ -1,15 +1,13 @@
 -- KEYS: bucket, allow-list a, allow-list b, staged share, outbox
 -- ARGV: couponId, bucket, version ('' for the list removed), revision, gate (bucket 0's entry of the change),
---       eventId, meta, opened ('1': bucket 0 opened this bucket), outboxMaxEntries (last)
+--       eventId, meta, outboxMaxEntries (last)
 -- Carries the allow-list bucket 0 put in force (or removed) to one other stock bucket: the staged share (the
 -- list's users whose home bucket this is, written beforehand) goes in force in one step, only over an older
 -- revision, and is announced in the bucket's own outbox (CouponAllowListReplaced with `bucket`, after bucket 0's
 -- change), so the log puts each of its issues after the list it was decided by. Carried twice or late, the newest
--- revision stands. A bucket not opened yet keeps its share for its opening; one opened and gone is not made again.
-if redis.call('HEXISTS', KEYS[1], 'cfg') == 0 and ARGV[8] == '1' then
-  redis.call('DEL', KEYS[4])
-  return {'NO_BUCKET'}
-end
+-- revision stands. A bucket holding no stock yet keeps its share for its opening, even one whose opening is in flight
+-- (bucket 0 gave it before this change, so the settings it opens with name no list of it); on a bucket lost with its
+-- node the share stays without stock, which never makes the bucket again.
 local held = tonumber(redis.call('HGET', KEYS[1], 'alr') or '0')
 if tonumber(ARGV[4]) <= held then
   redis.call('DEL', KEYS[4])

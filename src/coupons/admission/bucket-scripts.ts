@@ -82,16 +82,16 @@ export async function bucketCloseScript(runner: ScriptRunner, layout: BucketLayo
 
 /**
  * bucket-settings.lua: bucket 0's window and claims (`settings`, its `cfg`) carried to another bucket, each over an
- * older revision only. `opened`: bucket 0 opened it, so a bucket missing its settings was lost (NO_BUCKET).
+ * older revision only.
  */
 export async function bucketSettingsScript(
-  runner: ScriptRunner, layout: BucketLayout, bucket: number, settings: string, opened: boolean, meta: EventMeta,
-): Promise<'TAKEN' | 'HELD' | 'NO_BUCKET'> {
+  runner: ScriptRunner, layout: BucketLayout, bucket: number, settings: string, meta: EventMeta,
+): Promise<'TAKEN' | 'HELD'> {
   const k = keysOfBucket(layout, bucket);
   const { reply: [outcome] } = await runner.decide('bucketSettings', [
-    k.coupon, k.outbox, layout.couponId, bucket, settings, uuidv7(), uuidv7(), JSON.stringify(meta), opened ? '1' : '',
+    k.coupon, k.outbox, layout.couponId, bucket, settings, uuidv7(), uuidv7(), JSON.stringify(meta),
   ]);
-  return outcome as 'TAKEN' | 'HELD' | 'NO_BUCKET';
+  return outcome as 'TAKEN' | 'HELD';
 }
 
 /** One bucket's live counts, and the caller's issuance there when named. */
@@ -125,12 +125,12 @@ export const stagedShare = (layout: BucketLayout, bucket: number, revision: stri
  * bucket from its staged share, over an older revision only. `gate`: bucket 0's entry of the change.
  */
 export async function bucketAllowListScript(
-  runner: ScriptRunner, layout: BucketLayout, bucket: number, version: string | null, revision: string, gate: string, opened: boolean, meta: EventMeta,
-): Promise<'TAKEN' | 'HELD' | 'NO_BUCKET'> {
+  runner: ScriptRunner, layout: BucketLayout, bucket: number, version: string | null, revision: string, gate: string, meta: EventMeta,
+): Promise<'TAKEN' | 'HELD'> {
   const k = keysOfBucket(layout, bucket);
   const { reply: [outcome] } = await runner.decide('bucketAllowList', [
     k.coupon, ...k.allowLists, stagedShare(layout, bucket, revision), k.outbox, layout.couponId, bucket, version ?? '', revision, gate, uuidv7(),
-    JSON.stringify(meta), opened ? '1' : '',
+    JSON.stringify(meta),
   ]);
-  return outcome as 'TAKEN' | 'HELD' | 'NO_BUCKET';
+  return outcome as 'TAKEN' | 'HELD';
 }

@@ -198,9 +198,9 @@ export class StockBuckets {
     const layout = await this.layoutOf(couponId);
     if (!layout) return;
     const others = layout.shards.map((_, b) => b).slice(1);
-    const [settings, ...opened] = await this.runner.reading((redis) => redis.hmget(keysOfBucket(layout, 0).coupon, 'cfg', ...others.map((b) => `op:${b}`)));
+    const settings = await this.runner.reading((redis) => redis.hget(keysOfBucket(layout, 0).coupon, 'cfg'));
     if (!settings) throw new Error(`bucket 0 of ${couponId} holds no settings`);
-    await Promise.all(others.map((b, i) => bucketSettingsScript(this.runner, layout, b, settings, opened[i] !== null, meta)));
+    await Promise.all(others.map((b) => bucketSettingsScript(this.runner, layout, b, settings, meta)));
   }
 
   /** After bucket 0's allow-list changed: each other bucket's share put in force there (allow-list-carry.ts). */

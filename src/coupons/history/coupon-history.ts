@@ -21,6 +21,18 @@ export interface HistoryPage {
   nextOffset: number | null;
 }
 
+/**
+ * The coupon's event a message holds, or none for one the log holds unreadable (the audit and the dead-letter
+ * table report those; they never admitted anything), so one bad message never hides the rest of a history.
+ */
+function eventOf(value: string | null): CouponEvent | undefined {
+  try {
+    return parseCouponEvent(JSON.parse(value ?? 'null'));
+  } catch {
+    return undefined;
+  }
+}
+
 const RANGES_PER_QUERY = 200;
 /** A range is a few events apart: one small fetch brings it (the broker still returns a larger record batch whole). */
 const RANGE_FETCH_BYTES = 64 * 1024;
@@ -59,7 +71,10 @@ export class CouponHistory {
         const first = BigInt(range.first_offset);
         const last = BigInt(range.last_offset);
         for await (const messages of kafka.read(topic, partition, first > position ? first : position, last + 1n, { maxBytes: RANGE_FETCH_BYTES })) {
-          for (const m of messages) if (m.key === couponId) yield { offset: BigInt(m.offset), event: parseCouponEvent(JSON.parse(m.value!)) };
+          for (const m of messages) {
+            const event = m.key === couponId ? eventOf(m.value) : undefined;
+            if (event) yield { offset: BigInt(m.offset), event };
+          }
         }
         position = last + 1n;
       }
@@ -69,7 +84,8 @@ export class CouponHistory {
     let scanned = 0;
     for await (const messages of kafka.read(topic, partition, position > indexed ? position : indexed, end)) {
       for (const m of messages) {
-        if (m.key === couponId) yield { offset: BigInt(m.offset), event: parseCouponEvent(JSON.parse(m.value!)) };
+        const event = m.key === couponId ? eventOf(m.value) : undefined;
+        if (event) yield { offset: BigInt(m.offset), event };
         if (++scanned >= tailBudget && BigInt(m.offset) + 1n < end) {
           yield { offset: BigInt(m.offset) + 1n };
           return;

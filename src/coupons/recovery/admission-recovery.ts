@@ -37,6 +37,9 @@ export const ADMISSION_MARKER = 'admission:state';
  * Rebuilds Redis admission state from the log (and whatever outbox survived), so a lost Redis never
  * reopens sold-out stock or lets a user get a second coupon. Coupons Redis still holds are left alone.
  */
+/** A coupon split into stock buckets rebuilt without them (begun from the read models, which keep none). */
+const bucketsUnread = (r: RebuiltCoupon): boolean => !r.stock && ((JSON.parse(r.definition) as { buckets?: number }).buckets ?? 1) > 1;
+
 export class AdmissionRecovery {
   private readonly inFlight = new Map<string, Promise<boolean>>();
   /** Bucketed coupons a restore could not put back (lost in part, or placed before placements were logged): 503, never "no such coupon". */
@@ -200,7 +203,7 @@ export class AdmissionRecovery {
         // Most coupons of a partition are usually still there: they are not copied just to be dropped.
         for (const couponId of rebuilt.keys()) if (await this.held(couponId)) rebuilt.delete(couponId);
         // The read models keep no stock buckets: a bucketed coupon begun from them is folded again from its own events.
-        const unsplit = [...rebuilt].filter(([, r]) => !r.stock && ((JSON.parse(r.definition) as { buckets?: number }).buckets ?? 1) > 1).map(([id]) => id);
+        const unsplit = [...rebuilt].filter(([, r]) => bucketsUnread(r)).map(([id]) => id);
         if (unsplit.length > 0) for (const [couponId, r] of await this.rebuild(unsplit)) rebuilt.set(couponId, r);
         written.push(...(await this.install(rebuilt)));
       }
@@ -221,6 +224,12 @@ export class AdmissionRecovery {
    * race to another, or to a live coupon, changes nothing.
    */
   private async write(couponId: string, r: RebuiltCoupon): Promise<boolean> {
+    if (bucketsUnread(r)) {
+      // Written as a coupon not split, its buckets' sequences would be issued again: 503 until it can be read whole.
+      this.notRestorable.add(couponId);
+      this.deps.logger.error({ couponId }, 'a bucketed coupon whose buckets the restore could not read is not restored; it answers 503');
+      return false;
+    }
     const k = couponKeys(couponId, this.deps.shards);
     const { state } = r;
     const fields: Record<string, string | number> = {
