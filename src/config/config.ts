@@ -74,6 +74,9 @@ const envSchema = z.object({
   LOGIN_LIMIT_PER_EMAIL: wholeNumber(1, 10_000).default(10),
   LOGIN_LIMIT_PER_ADDRESS: wholeNumber(1, 100_000).default(100),
   LOGIN_LIMIT_WINDOW_SECONDS: wholeNumber(1, 86_400).default(900),
+  CODE_GUESSES_PER_CALLER: wholeNumber(1, 100_000).default(20),
+  CODE_GUESSES_PER_ADDRESS: wholeNumber(1, 1_000_000).default(300),
+  CODE_GUESS_WINDOW_SECONDS: wholeNumber(1, 86_400).default(900),
 
   NOTIFIER_CRON: z.string().refine((e) => cron.validate(e), 'must be a cron expression, e.g. "0 * * * *"').default('0 * * * *'),
   NOTIFIER_TIMEZONE: z
@@ -124,6 +127,8 @@ export interface Config {
     userLimit: { requests: number; windowMs: number };
   };
   loginLimits: { perEmail: number; perAddress: number; windowSeconds: number };
+  /** Codes naming no coupon the caller may claim, per caller and per address in a window (coupons/codes/code-guesses.ts). */
+  codeGuessLimits: { perCaller: number; perAddress: number; windowSeconds: number };
   notifier: {
     cron: string;
     timezone: string;
@@ -217,6 +222,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       userLimit: { requests: env.USER_LIMIT, windowMs: env.USER_LIMIT_WINDOW_MS },
     },
     loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
+    codeGuessLimits: { perCaller: env.CODE_GUESSES_PER_CALLER, perAddress: env.CODE_GUESSES_PER_ADDRESS, windowSeconds: env.CODE_GUESS_WINDOW_SECONDS },
     notifier: {
       cron: env.NOTIFIER_CRON,
       timezone: env.NOTIFIER_TIMEZONE,

@@ -16,14 +16,11 @@ type Refused<R extends { outcome: string }, Done extends string> = Exclude<R, { 
 
 export const NO_COUPON = { code: 'COUPON_NOT_FOUND', detail: 'No coupon has this id' } as const satisfies Refusal;
 export const NOT_IN_READ_MODEL = { code: 'COUPON_NOT_FOUND', detail: 'No coupon has this id in the read model' } as const satisfies Refusal;
-export const NO_CODE: Refusal<{ code: string }> = { code: 'COUPON_NOT_FOUND', detail: ({ code }) => `No coupon has the code ${code}` };
 const KEY_REUSED = { code: 'IDEMPOTENCY_KEY_REUSED', detail: 'This Idempotency-Key was used with a different request' } as const satisfies Refusal;
 const seconds = ({ retryAfterMs }: RateLimited) => String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
 const RATE_LIMITED: Refusal<RateLimited> = {
   code: 'RATE_LIMITED', detail: (r) => `Too many attempts on this coupon; retry in ${seconds(r)} s`, headers: (r) => ({ 'Retry-After': seconds(r) }),
 };
-
-/** What a change stock buckets do not carry yet answers on a coupon split into buckets (admission-store.ts). */
 
 /** What every admission route may answer when Redis or the event log did not: see error-handler.ts. */
 export const UNANSWERED: readonly ProblemCode[] = ['OUTCOME_UNKNOWN', 'EVENT_LOG_UNAVAILABLE'];

@@ -2,12 +2,15 @@ import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
 import { identityOf } from '../auth/authenticate.ts';
 import type { AdmissionStore, EventMeta } from './admission/admission-store.ts';
+import type { CodeGuesses } from './codes/code-guesses.ts';
 import type { CouponCodes } from './codes/coupon-codes.ts';
 import type { SettledCoupons } from './sold-out-memory/settled-coupons.ts';
 
 export interface CouponRouteDeps {
   admission: AdmissionStore;
   codes: CouponCodes;
+  /** Misses on the by-code routes, throttled per caller and per address. */
+  guesses: CodeGuesses;
   /** Sold-out and closed coupons this process can answer for without Redis. */
   settled: SettledCoupons;
   redis: Redis;

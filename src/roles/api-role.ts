@@ -6,6 +6,7 @@ import { AdmissionRecovery } from '../coupons/recovery/admission-recovery.ts';
 import { adminCouponRoutes } from '../coupons/admin-read/admin-coupon-routes.ts';
 import { couponRoutes } from '../coupons/coupon-routes.ts';
 import { catalogRoute } from '../coupons/catalog/catalog-route.ts';
+import { CodeGuesses } from '../coupons/codes/code-guesses.ts';
 import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
 import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { SettledCoupons } from '../coupons/sold-out-memory/settled-coupons.ts';
@@ -43,7 +44,7 @@ export function apiRoutes(runtime: Runtime, streams = new DashboardStreams(), se
   const routes = [
     ...healthRoutes(runtime),
     metricsRoute,
-    ...couponRoutes({ admission, codes: new CouponCodes(redis), settled, redis }),
+    ...couponRoutes({ admission, codes: new CouponCodes(redis), guesses: new CodeGuesses(redis, config.codeGuessLimits), settled, redis }),
     myCouponsRoute({ db }),
     catalogRoute({ db, admission }),
     ...dashboardRoutes({ db, redis, kafka, admission, streams, topic: config.kafka.topic, shards: config.admission.shards, outboxMaxEntries: config.admission.outboxMaxEntries }),

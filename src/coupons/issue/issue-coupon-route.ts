@@ -9,7 +9,7 @@ import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-rout
 import { couponIdIn, ISSUE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { CODE_PARAM } from '../read/read-coupon-routes.ts';
 import { metrics } from '../../metrics/metrics.ts';
-import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
+import { answerByCode } from '../codes/claimable-code.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
@@ -34,14 +34,20 @@ export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
   },
   {
     method: 'post', path: '/coupons/by-code/:code/issue', auth: 'token', params: CODE_PARAM, idempotent: true,
-    summary: 'Ask for a coupon by its code: the same admission, answers and events as POST /coupons/{couponId}/issue', tag: 'coupons',
+    summary: 'Ask for a coupon by its code: the same admission and events as POST /coupons/{couponId}/issue', tag: 'coupons',
+    notes: 'To a caller holding nothing from it, COUPON_CLOSED and NOT_ELIGIBLE answer exactly as an unknown code does (404, the same bytes); ' +
+      'such answers count toward a limit per caller and per address, past which the route answers 429 with Retry-After.',
     answer: { status: 201, schema: issuedCouponSchema },
     problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), 'VALIDATION_FAILED', ...UNANSWERED],
-    handler: async (ctx) => issueCoupon(ctx, deps, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code)),
+    handler: (ctx) => answerByCode(ctx, deps, (ctx.params as { code: string }).code, (couponId) => issueCoupon(ctx, deps, couponId, true)),
   },
 ];
 
-async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string): Promise<void> {
+/** Refusals a by-code claim answers as an unknown code: its holder is told ALREADY_ISSUED before any of them. */
+const UNCLAIMABLE = new Set(['COUPON_NOT_FOUND', 'COUPON_CLOSED', 'NOT_ELIGIBLE']);
+
+/** Answers the request; false, unanswered, when by code it met a refusal answered as an unknown code. */
+async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string, byCode = false): Promise<boolean> {
   const { userId, claims, role } = identityOf(ctx);
   if (!may(role, 'issue')) throw new Problem('FORBIDDEN', 'Coupons are issued to people; a service token holds none');
   // A keyed request must replay its first outcome, which only Redis remembers.
@@ -49,16 +55,18 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
   if (known) {
     metrics.admissionOutcomes.inc({ decision: 'issue', code: known.outcome });
     metrics.admissionFromMemory.inc({ code: known.outcome });
+    if (byCode && UNCLAIMABLE.has(known.outcome)) return false;
     answerProblem(ctx, problemFor(ISSUE_REFUSALS, known));
-    return;
+    return true;
   }
   const request = admissionRequestOf(ctx, userId);
   const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims);
   if (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED') deps.settled.learn(couponId, result.outcome);
   if (result.outcome !== 'ISSUED') {
+    if (byCode && UNCLAIMABLE.has(result.outcome)) return false;
     // Answered without a throw: a sold-out storm is thousands of refusals a second.
     answerProblem(ctx, problemFor(ISSUE_REFUSALS, result));
-    return;
+    return true;
   }
   markReplayed(ctx, request, result.replayed);
   ctx.status = 201;
@@ -71,4 +79,5 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
     validFrom: result.validFrom,
     validUntil: result.validUntil,
   };
+  return true;
 }

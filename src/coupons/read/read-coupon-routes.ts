@@ -6,7 +6,7 @@ import type { Route } from '../../http/route.ts';
 import { NO_COUPON } from '../coupon-refusals.ts';
 import { COUPON_ID_PARAM, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponSchema, publicCouponView } from '../coupon-view.ts';
-import { couponIdOfCode } from '../codes/coupon-id-of-code.ts';
+import { answerByCode, mayClaim } from '../codes/claimable-code.ts';
 import { isCouponId } from '../../ids/ids.ts';
 import { ISSUED_COUPON_STATUSES, issuedCouponStatus } from '../rules/coupon-rules.ts';
 
@@ -31,9 +31,16 @@ export const readCouponRoutes = (deps: CouponRouteDeps): Route[] => {
     handler: (ctx) => read(ctx, (ctx.params as { couponId: string }).couponId),
   }, {
     method: 'get', path: '/coupons/by-code/:code', auth: 'token', params: CODE_PARAM,
-    summary: 'A coupon by its code (case-insensitive), exactly as GET /coupons/{couponId} answers', tag: 'coupons',
-    answer: { status: 200, schema: publicCouponSchema }, problems: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED'],
-    handler: async (ctx) => read(ctx, await couponIdOfCode(deps.codes, (ctx.params as { code: string }).code)),
+    summary: 'A coupon by its code (case-insensitive), as GET /coupons/{couponId} answers', tag: 'coupons',
+    notes: 'To a caller holding nothing from it, a closed coupon and one they may not claim answer exactly as an unknown code (the same bytes); ' +
+      'such answers count toward a limit per caller and per address, past which the route answers 429 with Retry-After.',
+    answer: { status: 200, schema: publicCouponSchema }, problems: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED', 'RATE_LIMITED'],
+    handler: (ctx) => answerByCode(ctx, deps, (ctx.params as { code: string }).code, async (couponId) => {
+      const snapshot = await deps.admission.snapshot(couponId, identityOf(ctx).userId);
+      if (!snapshot || (!snapshot.mine && !(await mayClaim(ctx, deps, couponId, snapshot)))) return false;
+      ctx.body = publicCouponView(couponId, snapshot);
+      return true;
+    }),
   }, {
     method: 'get', path: '/coupons/:couponId/issuance', auth: 'token', params: COUPON_ID_PARAM,
     summary: 'Whether the caller holds this coupon', tag: 'coupons',

@@ -1,0 +1,55 @@
+import type { Context } from 'koa';
+import { identityOf } from '../../auth/authenticate.ts';
+import type { EligibilityClaims } from '../../auth/identity.ts';
+import { PROBLEM_CONTENT_TYPE, Problem } from '../../http/problem.ts';
+import { validate } from '../../http/validate.ts';
+import type { CouponSnapshot } from '../admission/coupon-snapshot.ts';
+import { isEligible } from '../rules/coupon-rules.ts';
+import type { CodeGuesses } from './code-guesses.ts';
+import { couponCode } from './coupon-code.ts';
+import type { CouponCodes } from './coupon-codes.ts';
+
+export interface ByCodeDeps {
+  codes: CouponCodes;
+  guesses: CodeGuesses;
+  admission: { onAllowList(couponId: string, userId: string): Promise<boolean> };
+}
+
+/**
+ * What an unknown code, a closed coupon's and one the caller may not claim answer alike to someone holding
+ * nothing from it: one body, byte for byte (no request id in it), so a guesser cannot tell them apart.
+ */
+const UNCLAIMABLE_BODY = JSON.stringify(new Problem('COUPON_NOT_FOUND', 'No coupon you may claim has this code').body());
+
+/**
+ * A by-code route's answer: `answer` answers for the coupon the code names and says whether it was one the
+ * caller may claim (or holds); a code naming none, an unknown one, or a malformed one (400) is a miss, counted
+ * toward the caller's and their address's limits (code-guesses.ts), and past them the route answers 429 first.
+ */
+export async function answerByCode(ctx: Context, deps: ByCodeDeps, raw: string, answer: (couponId: string) => Promise<boolean>): Promise<void> {
+  const { userId } = identityOf(ctx);
+  await deps.guesses.admit(userId, ctx.ip);
+  let outcome: 'found' | 'missed' | 'failed' = 'missed';
+  try {
+    const code = validate(couponCode, raw, 'path');
+    outcome = 'failed';
+    const couponId = await deps.codes.resolve(code);
+    outcome = couponId !== undefined && (await answer(couponId)) ? 'found' : 'missed';
+    if (outcome === 'missed') {
+      ctx.status = 404;
+      ctx.set('Content-Type', PROBLEM_CONTENT_TYPE);
+      ctx.body = UNCLAIMABLE_BODY;
+    }
+  } finally {
+    // A dependency that failed mid-answer was no guess: the attempt is given back, as for a code found.
+    await (outcome === 'missed' ? deps.guesses.missed(ctx.ip) : deps.guesses.giveBack(userId));
+  }
+}
+
+/** Whether the caller could claim the coupon now, as far as its status and eligibility say (stock and window aside). */
+export async function mayClaim(ctx: Context, deps: ByCodeDeps, couponId: string, snapshot: CouponSnapshot): Promise<boolean> {
+  const { userId, claims } = identityOf(ctx);
+  const callerClaims = JSON.parse(claims) as EligibilityClaims;
+  if (snapshot.closed || !isEligible({ requiredClaims: snapshot.eligibility.requiredClaims ?? undefined }, userId, callerClaims)) return false;
+  return snapshot.eligibility.allowList === null || deps.admission.onAllowList(couponId, userId);
+}
