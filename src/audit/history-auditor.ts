@@ -125,13 +125,17 @@ export class HistoryAuditor {
       violation(`${issuedCouponId} issued twice`);
       return false;
     }
-    const decided = decide({ type: 'IssueCoupon', userId, ...(event.data.claims ? { claims: event.data.claims } : {}), ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
+    // The person claim the holder's token carried, beside the claims that qualified them.
+    const claims = { ...event.data.claims, ...(before?.onePer !== undefined && event.data.person !== undefined ? { [before.onePer]: event.data.person } : {}) };
+    const decided = decide({ type: 'IssueCoupon', userId, claims, ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
     switch (decided.outcome) {
       case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
       case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
       case 'COUPON_CLOSED': violation('issued after issuing was closed'); break;
       case 'ISSUE_NOT_STARTED': case 'ISSUE_ENDED': violation('issued outside the issue window'); break;
       case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
+      case 'IDENTITY_REQUIRED': violation(`issued to ${userId} without the person claim the coupon is limited by`); break;
+      case 'PERSON_ALREADY_ISSUED': violation(`second coupon for person ${event.data.person} (as user ${userId})`); break;
     }
     if (event.data.bucket !== undefined) {
       const wrong = c.ledger ? c.ledger.issued(event.data.bucket, parseIssuedCouponId(issuedCouponId)?.sequence ?? 0) : 'issued by a stock bucket of a coupon not split into buckets';

@@ -21,6 +21,8 @@ export const publicCouponSchema = z.object({
   status: z.enum(COUPON_STATUSES),
   /** Who may claim it, so a client can say so: the claims required, and whether only an allow-list's users may. */
   eligibility: z.object({ requiredClaims: requiredClaimsView, allowList: z.boolean() }),
+  /** One per person: the token claim that names a person (one coupon per value); null, one per account. */
+  onePer: z.object({ claim: z.string() }).nullable(),
 });
 
 export const adminCouponSchema = publicCouponSchema.extend({
@@ -53,6 +55,7 @@ export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof 
     validUntil: d.validUntil,
     status: couponStatus(s, s.now.getTime()),
     eligibility: publicEligibility(s.eligibility),
+    onePer: d.onePer ?? null,
   };
 }
 
@@ -75,6 +78,7 @@ export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof a
 
 /** A coupon as the read model holds it (the admin view adds its counts and times); status computed at `now`. */
 export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof adminCouponSchema> {
+  const recorded = (row.definition ? JSON.parse(row.definition) : {}) as { buckets?: number; onePer?: { claim: string } };
   const definition = {
     name: row.name,
     totalQuantity: row.total_quantity,
@@ -99,7 +103,8 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
     },
     createdAt: row.created_at.toISOString(),
     closedAt: row.closed_at?.toISOString() ?? null,
-    buckets: (row.definition ? (JSON.parse(row.definition) as { buckets?: number }).buckets : undefined) ?? 1,
+    buckets: recorded.buckets ?? 1,
+    onePer: recorded.onePer ?? null,
   };
 }
 

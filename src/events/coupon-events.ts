@@ -53,6 +53,11 @@ export const couponCreatedData = z.strictObject({
    * creation, so a restore can put a lost bucketed coupon back where every process looks for it.
    */
   bucketShards: z.array(z.number().int().min(0)).min(2).max(MAX_BUCKETS).optional(),
+  /**
+   * Since one per person: the verified token claim naming the person (e.g. a phone number's hash); one coupon per
+   * value of it, whichever account asks. Absent: one per account (the token's subject).
+   */
+  onePer: z.strictObject({ claim: claimName }).optional(),
 });
 
 export const couponIssuedData = z.strictObject({
@@ -68,6 +73,8 @@ export const couponIssuedData = z.strictObject({
    */
   bucket: bucketNumber.optional(),
   bucketIssued: z.number().int().min(1).optional(),
+  /** On a coupon limited one per person: the value of its person claim the holder's token carried. */
+  person: z.string().min(1).max(200).optional(),
 });
 
 const orderId = z.string().min(1).max(100).nullable();

@@ -46,7 +46,13 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer and ev
   const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
   const orders = [null, 'order-1', 'order-2'];
   // Token claims by user: a single value, a list, a value no coupon asks for, none.
-  const claimsOf: Record<string, EligibilityClaims> = { u1: { tier: 'gold' }, u2: { tier: 'vip' }, u3: { tier: 'silver' }, u4: { tier: ['bronze', 'gold'] }, u5: {}, u6: { region: 'eu', toString: 'gold' } };
+  // u1 and u6 are one person by their phone; u4's phone is a list and u5 has none, so neither names a person.
+  const claimsOf: Record<string, EligibilityClaims> = {
+    u1: { tier: 'gold', phone: 'p1' }, u2: { tier: 'vip', phone: 'p2' }, u3: { tier: 'silver', phone: 'p3' }, u4: { tier: ['bronze', 'gold'], phone: ['p4'] }, u5: {},
+    u6: { region: 'eu', toString: 'gold', phone: 'p1', constructor: 'c6' },
+  };
+  // A person claim named like an Object.prototype member, which no token but u6's carries as its own.
+  const persons: (string | undefined)[] = [undefined, undefined, 'phone', 'phone', 'constructor'];
   // A claim named like a property every object has must be matched as the token's own claim, or not at all.
   const requirements: (RequiredClaims | undefined)[] = [undefined, undefined, { tier: ['gold', 'vip'] }, { tier: ['gold'], region: ['eu'] }, { toString: ['gold'] }, { constructor: ['x'] }];
   const mirror = new Map<string, AdmissionCoupon>();
@@ -80,7 +86,9 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer and ev
     const validUntil = Math.max(validFrom, issueEndAt) + pick([1, 2]) * HOUR;
     const requiredClaims = pick(requirements);
     const allowList = next() < 0.15;
+    const onePer = pick(persons);
     const definition = {
+      ...(onePer ? { onePer: { claim: onePer } } : {}),
       name: `c${i}`, totalQuantity: 1 + Math.floor(next() * 4), discount: { type: 'PERCENT' as const, value: 5 },
       issueStartAt: iso(now + a), issueEndAt: iso(issueEndAt), validFrom: iso(validFrom), validUntil: iso(validUntil),
       ...(requiredClaims || allowList ? { eligibility: { ...(requiredClaims ? { requiredClaims } : {}), ...(allowList ? { allowList } : {}) } } : {}),
@@ -209,6 +217,7 @@ equivalence('on 40 random coupons and 3,000 random commands, every answer and ev
   for (const outcome of ['ISSUED', 'ALREADY_ISSUED', 'SOLD_OUT', 'ISSUE_NOT_STARTED', 'ISSUE_ENDED', 'COUPON_CLOSED', 'COUPON_NOT_FOUND',
     'USED', 'ALREADY_USED', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'CLOSED', 'RATE_LIMITED', 'STOCK_ADDED', 'STOCK_LIMIT', 'WINDOW_CHANGED', 'WINDOW_INVALID',
     'COUPON_REVOKED', 'USE_CANCELLED', 'ALREADY_CANCELLED', 'NOT_USED', 'ORDER_MISMATCH', 'REVOKED', 'NOT_ELIGIBLE', 'REPLACED', 'REMOVED',
+    'IDENTITY_REQUIRED', 'PERSON_ALREADY_ISSUED',
     'USE_CANCELLED REVOKED']) {
     assert.ok((tally.get(outcome) ?? 0) > 0, `no command reached ${outcome}: ${JSON.stringify([...tally])}`);
   }

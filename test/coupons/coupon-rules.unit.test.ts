@@ -301,4 +301,20 @@ rules('on a bucketed coupon with an allow-list each bucket issues by the list wh
   given(...removed, inBucket(f.allowListReplaced(null, 0, '2026-12-01T08:11:00.000Z', 2), 2), announced).when({ ...issue('cat'), bucket: 2 }, at).then({ outcome: 'ISSUED', sequence: 1 });
 });
 
+rules('on a coupon one per person, the person its claim names is issued one, whichever account asks; a token naming none is refused', () => {
+  const created = f.created('2026-12-01T08:00:00.000Z', 9);
+  const perPhone = { ...created, data: { ...created.data, onePer: { claim: 'phone' } } } as CouponEvent;
+  const issuedToAnn = { ...f.issued(1, 'ann'), data: { ...f.issued(1, 'ann').data, person: 'p1' } } as CouponEvent;
+  const at = '2026-12-01T09:00:00.000Z';
+  given(perPhone).when(issueWith('ann', { phone: 'p1' }), at).then({ outcome: 'ISSUED', sequence: 1 }, [{
+    type: 'CouponIssued', data: { ...(issuedToAnn.data as object), issuedCouponId: issuedCouponIdOf(1) } as never,
+  }]);
+  given(perPhone, issuedToAnn).when(issueWith('bob', { phone: 'p1' }), at).then({ outcome: 'PERSON_ALREADY_ISSUED' });
+  given(perPhone, issuedToAnn).when(issueWith('ann', { phone: 'p2' }), at).then({ outcome: 'ALREADY_ISSUED', sequence: 1 });
+  given(perPhone, issuedToAnn).when(issueWith('bob', { phone: 'p2' }), at).then({ outcome: 'ISSUED', sequence: 2 });
+  for (const claims of [{}, { phone: '' }, { phone: ['p3'] }] as Record<string, string | string[]>[]) given(perPhone).when(issueWith('cat', claims), at).then({ outcome: 'IDENTITY_REQUIRED' });
+  const perConstructor = { ...created, data: { ...created.data, onePer: { claim: 'constructor' } } } as CouponEvent;
+  given(perConstructor).when(issueWith('cat', {}), at).then({ outcome: 'IDENTITY_REQUIRED' });
+});
+
 rules.run();

@@ -2,7 +2,8 @@
 -- ARGV: couponId, eventId, meta, data (CouponCreated data JSON), total, issueStart, issueEnd, validFrom, validUntil (ms),
 --       validFrom, validUntil (ISO, copied into each CouponIssued), fingerprint, memoTtlMs, requiredClaims (JSON, '' for none),
 --       allowList ('1': only an uploaded list's users, none until one is), buckets (stock buckets, 1 for none),
---       bucketShards (each bucket's shard, comma-separated), outboxMaxEntries (last)
+--       bucketShards (each bucket's shard, comma-separated), onePer (the person claim, '' for one per account),
+--       outboxMaxEntries (last)
 local replayed = recall(KEYS[3], ARGV[12])
 if replayed then return replayed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'COUPON_EXISTS'} end
@@ -13,6 +14,7 @@ redis.call('HSET', KEYS[1], 'st', 'ACTIVE', 'tot', ARGV[5], 'iss', 0, 'is', ARGV
 if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'elc', ARGV[14]) end
 -- The empty list, version 0, in force until the first upload.
 if ARGV[15] == '1' then redis.call('HSET', KEYS[1], 'ala', 'a', 'alav', 0, 'als', 0) end
+if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'opc', ARGV[18]) end
 -- Split into stock buckets (../buckets): this is bucket 0 and holds the whole stock until it is spread; `cfg`
 -- is what another bucket takes with its first stock.
 if tonumber(ARGV[16]) > 1 then

@@ -8,7 +8,7 @@ export async function issueScript(runner: ScriptRunner, couponId: string, userId
   const k = runner.keys(couponId);
   const memo = runner.memo(couponId, request);
   const { reply, replayed } = await runner.decide('couponIssue', [
-    k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, couponId, userId, eventId,
+    k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, k.persons, couponId, userId, eventId,
     JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims,
   ]);
   return issueResultOf(couponId, reply, replayed) as IssueResult;

@@ -1,11 +1,11 @@
--- KEYS: coupon, holders, outbox, memo, attempts, allow-list a, allow-list b
+-- KEYS: coupon, holders, outbox, memo, attempts, allow-list a, allow-list b, persons
 -- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON), outboxMaxEntries (last)
 -- The same rules, in the same order, as decideIssue in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
 local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
-local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus', 'elc', 'ala')
+local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus', 'elc', 'ala', 'opc')
 if not c[1] then return {'COUPON_NOT_FOUND'} end
 local held = redis.call('HGET', KEYS[2], ARGV[2])
 if held then return {'ALREADY_ISSUED', held} end
@@ -19,10 +19,21 @@ if c[8] or c[9] then
   qualifying = eligible(c[8], c[9], { a = KEYS[6], b = KEYS[7] }, ARGV[2], ARGV[9])
   if not qualifying then return {'NOT_ELIGIBLE'} end
 end
+-- One per person: the person the token's claim names, whichever account asks.
+local person
+if c[10] then
+  person = cjson.decode(ARGV[9])[c[10]]
+  if type(person) ~= 'string' or person == '' then return {'IDENTITY_REQUIRED'} end
+  if redis.call('HEXISTS', KEYS[8], person) == 1 then return {'PERSON_ALREADY_ISSUED'} end
+end
 if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local seq = redis.call('HINCRBY', KEYS[1], 'iss', 1)
 redis.call('HSET', KEYS[2], ARGV[2], seq)
 local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = ARGV[2], validFrom = c[6], validUntil = c[7] }
 if qualifying ~= true then data.claims = qualifying end
+if person then
+  redis.call('HSET', KEYS[8], person, seq)
+  data.person = person
+end
 append(KEYS[3], 'CouponIssued', ARGV[3], ARGV[1], now, cjson.encode(data), ARGV[4])
 return remember(KEYS[4], ARGV[5], ARGV[6], {'ISSUED', tostring(seq), tostring(now), c[6], c[7]})

@@ -14,10 +14,12 @@ export interface CouponKeys {
   memo(requestId: string): string;
   /** A user's attempts at one decision on this coupon in the current window. */
   attempts(route: 'issue' | 'use', userId: string): string;
+  /** On a coupon limited one per person: person (its claim's value) → the sequence issued to them. */
+  persons: string;
   /** The two allow-list sets: the one in force (the coupon's `ala` names it) and the one an upload fills. */
   allowLists: [string, string];
   /** Where one restore writes the coupon's holders, uses and allow-list before putting them in place at once. */
-  staged(restoreId: string): [holders: string, used: string, allowList: string];
+  staged(restoreId: string): [holders: string, used: string, allowList: string, persons: string];
 }
 
 export function couponKeys(couponId: string, shards: number): CouponKeys {
@@ -33,11 +35,11 @@ export function bucketKeys(couponId: string, bucket: number, shard: number): Cou
   const t = tag(shard);
   const id = bucket === 0 ? couponId : `${couponId}:b${bucket}`;
   return {
-    coupon: `${t}:c:${id}`, holders: `${t}:h:${id}`, used: `${t}:u:${id}`, outbox: shardKeys(shard).outbox,
+    coupon: `${t}:c:${id}`, holders: `${t}:h:${id}`, used: `${t}:u:${id}`, persons: `${t}:p:${id}`, outbox: shardKeys(shard).outbox,
     memo: (requestId) => `${t}:rq:${requestId}`,
     attempts: (route, userId) => `${t}:rl:${route}:${id}:${userId}`,
     allowLists: [`${t}:al:${id}:a`, `${t}:al:${id}:b`],
-    staged: (restoreId) => [`${t}:rs:${id}:${restoreId}:h`, `${t}:rs:${id}:${restoreId}:u`, `${t}:rs:${id}:${restoreId}:al`],
+    staged: (restoreId) => [`${t}:rs:${id}:${restoreId}:h`, `${t}:rs:${id}:${restoreId}:u`, `${t}:rs:${id}:${restoreId}:al`, `${t}:rs:${id}:${restoreId}:p`],
   };
 }
 

@@ -14,7 +14,7 @@ const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.
 /** Every admission script, by the command name ioredis gives it. */
 export const SCRIPTS = {
   couponCreate: { numberOfKeys: 3, lua: script('create') },
-  couponIssue: { numberOfKeys: 7, lua: script('issue') },
+  couponIssue: { numberOfKeys: 8, lua: script('issue') },
   couponUse: { numberOfKeys: 6, lua: script('use') },
   couponClose: { numberOfKeys: 3, lua: script('close') },
   couponAddStock: { numberOfKeys: 3, lua: script('stock') },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { discountSchema, eligibilitySchema, MAX_BUCKETS } from '../../events/coupon-events.ts';
+import { couponCreatedData, discountSchema, eligibilitySchema, MAX_BUCKETS } from '../../events/coupon-events.ts';
 import { couponCode } from '../codes/coupon-code.ts';
 import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
 
@@ -26,6 +26,8 @@ export const createCouponRequest = z
     eligibility: eligibilitySchema.optional(),
     /** Stock buckets: how many Redis slots (and so, on a cluster, masters) its admissions spread over. */
     buckets: z.number().int().min(1).max(MAX_BUCKETS).optional(),
+    /** One coupon per value of this verified token claim (a person), rather than per account. */
+    onePer: couponCreatedData.shape.onePer,
   })
   .superRefine((c, ctx) => {
     if (Date.parse(c.issueStartAt) >= Date.parse(c.issueEndAt)) {
@@ -33,6 +35,9 @@ export const createCouponRequest = z
     }
     if (Date.parse(c.validFrom) >= Date.parse(c.validUntil)) {
       ctx.addIssue({ code: 'custom', path: ['validUntil'], message: 'must be after validFrom' });
+    }
+    if ((c.buckets ?? 1) > 1 && c.onePer) {
+      ctx.addIssue({ code: 'custom', path: ['onePer'], message: 'a coupon limited one per person is not split into stock buckets (yet)' });
     }
     if ((c.buckets ?? 1) > c.totalQuantity) {
       ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'must not exceed totalQuantity (every bucket opens with a share of the stock)' });

@@ -238,6 +238,7 @@ export class AdmissionRecovery {
       ...(r.closedAt !== undefined ? { cl: r.closedAt } : {}),
       ...(state.requiredClaims ? { elc: JSON.stringify(state.requiredClaims) } : {}),
       ...(state.unusedRevoked ? { rvu: 1 } : {}),
+      ...(state.onePer !== undefined ? { opc: state.onePer } : {}),
       ...(state.allowList ? { ala: 'a', alav: state.allowList.version, als: state.allowList.members.size } : {}),
       alv: state.allowListVersion,
       rev: settingRevision(state),
@@ -251,12 +252,13 @@ export class AdmissionRecovery {
 
   private async writeOne(k: CouponKeys, state: AdmissionCoupon, fields: Record<string, string | number>): Promise<boolean> {
     const staged = k.staged(uuidv7());
-    const [holders, used, allowList] = staged;
+    const [holders, used, allowList, persons] = staged;
     await stage(this.deps.redis, holders, { entries: [...state.holders] });
     await stage(this.deps.redis, used, { entries: [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r)] as const) });
     // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
     await stage(this.deps.redis, allowList, { members: [...(state.allowList?.members ?? [])] });
-    return (await this.deps.redis.eval(INSTALL, 8, k.coupon, k.holders, k.used, ...k.allowLists, ...staged, ...Object.entries(fields).flat())) === 1;
+    await stage(this.deps.redis, persons, { entries: [...(state.persons ?? [])] });
+    return (await this.deps.redis.eval(INSTALL, 10, k.coupon, k.holders, k.used, ...k.allowLists, k.persons, ...staged, ...Object.entries(fields).flat())) === 1;
   }
 
   /**

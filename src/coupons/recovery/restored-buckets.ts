@@ -146,12 +146,11 @@ export async function installBuckets(redis: Redis, couponId: string, shards: rea
   if (held.some((h) => h === 1)) return 'HELD';
   for (const b of buckets) {
     const k = keysOfBucket(layout, b.bucket);
-    const staged = k.staged(uuidv7());
-    const [holders, used, allowList] = staged;
+    const [holders, used, allowList] = k.staged(uuidv7());
     await stage(redis, holders, { entries: b.holders });
     await stage(redis, used, { entries: b.used });
     await stage(redis, allowList, { members: b.allowList });
-    const installed = await redis.eval(INSTALL_BUCKET, 9, k.coupon, k.holders, k.used, ...k.allowLists, k.outbox, ...staged, couponId, '{}', JSON.stringify(b.events), ...Object.entries(b.fields).flat());
+    const installed = await redis.eval(INSTALL_BUCKET, 9, k.coupon, k.holders, k.used, ...k.allowLists, k.outbox, holders, used, allowList, couponId, '{}', JSON.stringify(b.events), ...Object.entries(b.fields).flat());
     if (installed !== 1) return 'HELD';
   }
   return 'INSTALLED';

@@ -19,6 +19,10 @@ export interface AdmissionCoupon {
   validUntil: number;
   /** userId → sequence of the coupon issued to them */
   holders: Map<string, number>;
+  /** One per person: the verified token claim naming the person; absent, one per account. */
+  onePer?: string;
+  /** On a coupon limited one per person: person (the claim's value) → sequence issued to them. */
+  persons?: Map<string, number>;
   /** sequence → what became of that issued coupon; absent while it was never used nor revoked */
   redemptions: Map<number, Redemption>;
   /** Claims a caller must carry to be issued it; none when absent. */

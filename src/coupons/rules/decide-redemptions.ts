@@ -9,7 +9,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export type IssueDecision =
   | { outcome: 'ISSUED'; sequence: number; events: EventDraft[] }
   | { outcome: 'ALREADY_ISSUED'; sequence: number; events: [] }
-  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE'; events: [] };
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE' | 'IDENTITY_REQUIRED' | 'PERSON_ALREADY_ISSUED'; events: [] };
 
 export type UseDecision =
   | { outcome: 'USED'; generation: number; events: EventDraft[] }
@@ -28,7 +28,8 @@ export type RevokeDecision = { outcome: 'REVOKED'; sequences: number[]; revokedC
 /**
  * A holder retrying learns their coupon whatever else changed since; then closed, window, stock, eligibility,
  * in that order (eligibility last, so an answer given from memory for a sold-out or ended coupon is the one
- * the script would give anyone).
+ * the script would give anyone); on a coupon limited one per person, then the person: their token must name one,
+ * and a person holding it under another account is not issued a second.
  */
 export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number, claims: EligibilityClaims = {}): IssueDecision {
   if (!coupon) return refused('COUPON_NOT_FOUND');
@@ -37,11 +38,17 @@ export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string,
   const settled = settledAnswer(coupon, now);
   if (settled) return refused(settled);
   if (!isEligible(coupon, userId, claims)) return refused('NOT_ELIGIBLE');
+  const person = coupon.onePer === undefined ? undefined : claims[coupon.onePer];
+  if (coupon.onePer !== undefined && (typeof person !== 'string' || person === '')) return refused('IDENTITY_REQUIRED');
+  if (typeof person === 'string' && coupon.persons?.has(person)) return refused('PERSON_ALREADY_ISSUED');
   const sequence = coupon.issued + 1;
   const qualifying = qualifyingClaims(coupon.requiredClaims, claims);
   return {
     outcome: 'ISSUED', sequence,
-    events: [{ type: 'CouponIssued', data: { issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId, validFrom: iso(coupon.validFrom), validUntil: iso(coupon.validUntil), ...(qualifying ? { claims: qualifying } : {}) } }],
+    events: [{ type: 'CouponIssued', data: {
+      issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId, validFrom: iso(coupon.validFrom), validUntil: iso(coupon.validUntil),
+      ...(qualifying ? { claims: qualifying } : {}), ...(typeof person === 'string' ? { person } : {}),
+    } }],
   };
 }
 

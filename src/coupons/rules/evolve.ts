@@ -33,6 +33,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
       allowListVersion: 0,
       ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
       ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
+      ...(event.data.onePer ? { onePer: event.data.onePer.claim, persons: new Map<string, number>() } : {}),
       ...((event.data.buckets ?? 1) > 1 ? { created: {
         issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt),
         ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
@@ -44,6 +45,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
     if (!coupon || sequence === undefined || coupon.holders.has(event.data.userId)) return coupon;
     coupon.holders.set(event.data.userId, sequence);
+    if (event.data.person !== undefined) (coupon.persons ??= new Map()).set(event.data.person, sequence);
     // A stock bucket's sequences come from its ranges, not in issue order: each new holder is one more issued.
     coupon.issued = event.data.bucket === undefined ? Math.max(coupon.issued, sequence) : coupon.issued + 1;
     return coupon;
