@@ -35,7 +35,7 @@ export async function startRelay(runtime: Runtime, reader?: Redis): Promise<Runn
       if (event.type === 'CouponStockAdded') return buckets.reopen(event.couponId, event.data.totalQuantity);
       // A bucket's own announcement of a change needs nothing; the coupon's is carried to its buckets first.
       if (event.type === 'CouponIssueWindowChanged' || event.type === 'CouponEligibilityChanged') return event.data.bucket === undefined ? buckets.carrySettings(event.couponId, {}) : undefined;
-      if (event.type === 'CouponAllowListReplaced') return event.data.bucket === undefined ? buckets.carryAllowList(event.couponId, {}) : undefined;
+      if (event.type === 'CouponAllowListReplaced') return event.data.bucket === undefined ? buckets.carryAllowList(event.couponId, {}, false) : undefined;
       if ((await buckets.completeTransfer(event.couponId, event.data, gate)) === 'BUCKET_LOST') {
         log.error({ couponId: event.couponId, transfer: event.data }, 'stock moved toward a bucket lost with its node: that stock is lost (run the audit)');
       }

@@ -6,7 +6,10 @@ import { ScriptRunner } from '../../src/coupons/admission/script-runner.ts';
 import { homeBucket, StockBuckets } from '../../src/coupons/admission/stock-buckets.ts';
 import { internalRequest } from '../../src/idempotency/admission-request.ts';
 import { replaceAllowList } from '../../src/coupons/eligibility/allow-list-runs.ts';
+import { allowListScript } from '../../src/coupons/admission/allow-list-script.ts';
+import { carryAllowList } from '../../src/coupons/admission/allow-list-carry.ts';
 import { uuidv7 } from '../../src/ids/ids.ts';
+import { EventLogBacklog } from '../../src/dependencies/dependency-unavailable.ts';
 import { outboxEntryToEvent } from '../../src/outbox/outbox.ts';
 import { closeRuntime, type Runtime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
@@ -88,6 +91,41 @@ openings('given bucket 0 gave bucket 2 its opening, when the window and the allo
   const announced = (await runtime.redis.xrange(two.outbox, '-', '+')).map(([, fields]) => outboxEntryToEvent(fields))
     .filter((e) => e.couponId === couponId && 'bucket' in e.data && e.data.bucket === 2).map((e): string => e.type);
   assert.ok(['CouponIssueWindowChanged', 'CouponAllowListReplaced'].every((t) => announced.includes(t)), `bucket 2 announced: ${announced.join(' ')}`);
+});
+
+openings('given a list carried to bucket 2 before it opened and lost with its node since, when bucket 2 opens, then it takes the list before deciding: the member is issued, a stranger refused', async () => {
+  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
+  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
+  const couponId = await bucketedCoupon(store, true);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const two = keysOfBucket(layout, 2);
+  const lose = () => runtime.redis.del(two.coupon, two.holders, two.used, ...two.allowLists);
+  await lose();
+  await runtime.redis.hdel(keysOfBucket(layout, 0).coupon, 'op:2');
+  const [member, stranger] = [askerOfTwo('pending-member'), askerOfTwo('pending-stranger')];
+  assert.is((await replaceAllowList(store, couponId, (async function* () { yield [member]; })(), {})).outcome, 'REPLACED');
+  assert.is(await runtime.redis.hget(two.coupon, 'ala'), 'b', 'the carry reached the bucket not opened yet');
+  await lose();
+
+  const issued = await store.issue(couponId, member, uuidv7(), {}, internalRequest());
+  assert.is(issued.outcome, 'ISSUED', 'opened from settings that name the list change, it took the list first');
+  assert.is((await store.issue(couponId, stranger, uuidv7(), {}, internalRequest())).outcome, 'NOT_ELIGIBLE');
+});
+
+openings('given the outbox at its bound, then an allow-list carry is refused to the API but not to the relay, which drains the outboxes', async () => {
+  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
+  const couponId = await bucketedCoupon(store, true);
+  assert.is((await replaceAllowList(store, couponId, (async function* () { yield ['anyone']; })(), {})).outcome, 'REPLACED');
+  // A second change, left uncarried: bucket 0's steps alone.
+  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
+  assert.equal(await allowListScript(runner, couponId, { step: 'remove' }, {}), ['REMOVED']);
+  const full = new ScriptRunner(runtime.redis, { ...runtime.config.admission, outboxMaxEntries: 1 });
+  const layout = (await new StockBuckets(full).layoutOf(couponId))!;
+  const home = (userId: string) => homeBucket(userId, K);
+  const refused = await carryAllowList(full, layout, home, {}, true).then(() => undefined, (error: unknown) => error);
+  assert.instance(refused, EventLogBacklog, 'the API is told the event log is not taking events');
+  await carryAllowList(full, layout, home, {}, false);
+  for (const b of [1, 2]) assert.is(await runtime.redis.hget(keysOfBucket(layout, b).coupon, 'ala'), '', `bucket ${b} took the removal`);
 });
 
 openings('given an opening bucket 0 gave whose bucket took it in and was lost since, when the coupon closes, then the lost bucket is not made again', async () => {

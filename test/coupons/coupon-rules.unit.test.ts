@@ -299,6 +299,13 @@ rules('on a bucketed coupon with an allow-list each bucket issues by the list wh
   given(...removed, inBucket(f.allowListReplaced(null, 0, '2026-12-01T08:11:00.000Z', 2), 2)).when({ ...issue('cat'), bucket: 2 }, at).then({ outcome: 'ISSUED', sequence: 1 });
   // A late copy of the older announcement takes nothing back.
   given(...removed, inBucket(f.allowListReplaced(null, 0, '2026-12-01T08:11:00.000Z', 2), 2), announced).when({ ...issue('cat'), bucket: 2 }, at).then({ outcome: 'ISSUED', sequence: 1 });
+  // Once every other bucket took a newer change, no bucket can take list 1 again: the rules let it go.
+  const everyBucketMovedOn = [split, chunk, replaced, announced, inBucket(f.allowListReplaced(1, 1, '2026-12-01T08:07:00.000Z', 1), 1),
+    f.allowListChunk(2, ['dan']), f.allowListReplaced(2, 1, '2026-12-01T08:12:00.000Z', 3)];
+  const kept = (events: CouponEvent[]) => [...(events.reduce<ReturnType<typeof evolve>>(evolve, undefined)!.lists?.keys() ?? [])];
+  assert.equal(kept(everyBucketMovedOn), [1, 2], 'list 1 kept while buckets 1 and 2 may still take only it');
+  const taken = [...everyBucketMovedOn, inBucket(f.allowListReplaced(2, 0, '2026-12-01T08:13:00.000Z', 3), 1), inBucket(f.allowListReplaced(2, 1, '2026-12-01T08:13:00.000Z', 3), 2)];
+  assert.equal(kept(taken), [2]);
 });
 
 rules('on a coupon one per person, the person its claim names is issued one, whichever account asks; a token naming none is refused', () => {

@@ -25,7 +25,7 @@ function rebuild(events: CouponEvent[]): RebuiltCoupon {
 
 restored('given a 3-bucket coupon whose move toward bucket 2 is still in an outbox, then its receipt follows that entry, and one the log shows moved needs no gate', () => {
   const r = rebuild([split(f.created('2026-12-01T08:00:00.000Z', 6)), moved(toOne, 1, 5, 6), moved(toTwo, 2, 3, 4)]);
-  const buckets = restoredBuckets(r, r.stock!, shards, {}, new Map([[toTwo, '{cp:2}:outbox|1733390000000-0']]));
+  const buckets = restoredBuckets(r, r.stock!, shards, {}, { moves: new Map([[toTwo, '{cp:2}:outbox|1733390000000-0']]), lists: new Map() });
   const receipts = new Map(buckets.map((b) => [b.bucket, b.events.filter((e) => e.t === 'CouponStockReceived')]));
   assert.equal(receipts.get(2)!.map((e) => [JSON.parse(e.d).transferId, e.g]), [[toTwo, '{cp:2}:outbox|1733390000000-0']]);
   assert.equal(receipts.get(1)!.map((e) => [JSON.parse(e.d).transferId, e.g]), [[toOne, undefined]]);
@@ -35,12 +35,30 @@ restored('given a 3-bucket coupon whose move toward bucket 2 is still in an outb
 
 restored('given a closed coupon, then every bucket it writes, and every bucket opened from it later, is closed', () => {
   const r = rebuild([split(f.created('2026-12-01T08:00:00.000Z', 6)), moved(toOne, 1, 5, 6), received(toOne, 1, 5, 6), f.issued(1, 'ann'), f.closed()]);
-  const buckets = restoredBuckets(r, r.stock!, shards, { st: r.state.status }, new Map());
+  const buckets = restoredBuckets(r, r.stock!, shards, { st: r.state.status }, { moves: new Map(), lists: new Map() });
   for (const b of buckets) {
     assert.is(b.fields.st, 'CLOSED', `bucket ${b.bucket}`);
     assert.is(JSON.parse(String(b.fields.cfg)).st, 'CLOSED', `bucket ${b.bucket}'s settings, which a bucket it opens takes`);
   }
   assert.equal(buckets.find((b) => b.bucket === homeBucket('ann', 3))!.holders, [['ann', 1]], 'a holder goes back to their home bucket');
+});
+
+restored('given a list bucket 0 put in force whose change is still in an outbox, then each bucket gets its share and announces it after that change; a bucket opened later waits for it', () => {
+  const members = ['ann', 'bob', 'cat', 'dan', 'eve'];
+  const created = split(f.created('2026-12-01T08:00:00.000Z', 6));
+  const listed = { ...created, data: { ...created.data, eligibility: { allowList: true } } } as CouponEvent;
+  const r = rebuild([listed, moved(toOne, 1, 5, 6), received(toOne, 1, 5, 6), moved(toTwo, 2, 3, 4), received(toTwo, 2, 3, 4),
+    f.allowListChunk(1, members), f.allowListReplaced(1, members.length, '2026-12-01T08:06:00.000Z', 1)]);
+  const change = '{cp:0}:outbox|1733390000000-0';
+  const buckets = restoredBuckets(r, r.stock!, shards, {}, { moves: new Map(), lists: new Map([[1, change]]) });
+  for (const b of buckets) {
+    assert.equal(b.allowList.sort(), b.bucket === 0 ? [...members].sort() : members.filter((m) => homeBucket(m, 3) === b.bucket).sort(), `bucket ${b.bucket}'s share`);
+    assert.is(JSON.parse(String(b.fields.cfg)).alw, '1', 'a bucket opened from these settings waits for list change 1');
+    if (b.bucket === 0) continue;
+    const announced = b.events.filter((e) => e.t === 'CouponAllowListReplaced');
+    assert.equal(announced.map((e) => [JSON.parse(e.d).version, JSON.parse(e.d).size, JSON.parse(e.d).bucket, e.g]), [[1, b.allowList.length, b.bucket, change]]);
+    assert.equal([b.fields.ala, b.fields.alav, b.fields.alr], ['a', 1, 1]);
+  }
 });
 
 restored.run();

@@ -13,7 +13,7 @@ const STAGED_TTL_MS = 3_600_000;
  * that ends with bucket 0 still at the same change read all of it; one that does not leaves the buckets to the
  * newer change's carry. Run by the change and, should its process die first, by the relay before it sends it.
  */
-export async function carryAllowList(runner: ScriptRunner, layout: BucketLayout, home: (userId: string) => number, meta: EventMeta): Promise<void> {
+export async function carryAllowList(runner: ScriptRunner, layout: BucketLayout, home: (userId: string) => number, meta: EventMeta, bounded: boolean): Promise<void> {
   const head = keysOfBucket(layout, 0);
   const others = layout.shards.map((_, b) => b).slice(1);
   const [ala, version, revision, entry] = await runner.reading((redis) => redis.hmget(head.coupon, 'ala', 'alav', 'alr', 'ale'));
@@ -39,5 +39,5 @@ export async function carryAllowList(runner: ScriptRunner, layout: BucketLayout,
     } while (cursor !== '0');
     if ((await runner.reading((redis) => redis.hget(head.coupon, 'alr'))) !== revision) return;
   }
-  await Promise.all(behind.map((b) => bucketAllowListScript(runner, layout, b, ala ? version! : null, revision, `${head.outbox}|${entry}`, meta)));
+  await Promise.all(behind.map((b) => bucketAllowListScript(runner, layout, b, ala ? version! : null, revision, `${head.outbox}|${entry}`, meta, bounded)));
 }

@@ -20,13 +20,23 @@ if op == 'begin' then
 end
 if backlogged(KEYS[4], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 -- A coupon split into stock buckets: the change's revision and outbox entry (`alr`, `ale`), which the carry to the
--- other buckets takes with it (stock-buckets.ts).
+-- other buckets takes with it (allow-list-carry.ts), and the revision in `cfg` (`alw`), so a bucket opened later
+-- knows which list it must hold before it decides by one.
+local function record_change(revision, entry)
+  redis.call('HSET', KEYS[1], 'alr', revision, 'ale', entry)
+  local cfg = redis.call('HGET', KEYS[1], 'cfg')
+  if cfg then
+    cfg = cjson.decode(cfg)
+    cfg.alw = tostring(revision)
+    redis.call('HSET', KEYS[1], 'cfg', cjson.encode(cfg))
+  end
+end
 if op == 'remove' then
   redis.call('HDEL', KEYS[1], 'ala', 'alav', 'als', 'alu', 'alk')
   redis.call('UNLINK', KEYS[2], KEYS[3])
   local revision = next_revision(KEYS[1])
   local entry = append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = cjson.null, size = 0, revision = revision }), meta, '2')
-  redis.call('HSET', KEYS[1], 'alr', revision, 'ale', entry)
+  record_change(revision, entry)
   return {'REMOVED'}
 end
 local c = redis.call('HMGET', KEYS[1], 'alu', 'alk', 'alav', 'als')
@@ -48,5 +58,5 @@ redis.call('HDEL', KEYS[1], 'alu', 'alk')
 if c[2] == 'a' then redis.call('UNLINK', KEYS[3]) else redis.call('UNLINK', KEYS[2]) end
 local revision = next_revision(KEYS[1])
 local entry = append(KEYS[4], 'CouponAllowListReplaced', event_id, coupon_id, now_ms(), cjson.encode({ version = tonumber(ARGV[6]), size = size, revision = revision }), meta, '2')
-redis.call('HSET', KEYS[1], 'alr', revision, 'ale', entry)
+record_change(revision, entry)
 return {'REPLACED', tostring(size)}

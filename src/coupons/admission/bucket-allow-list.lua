@@ -1,6 +1,7 @@
 -- KEYS: bucket, allow-list a, allow-list b, staged share, outbox
 -- ARGV: couponId, bucket, version ('' for the list removed), revision, gate (bucket 0's entry of the change),
---       eventId, meta, outboxMaxEntries (last)
+--       eventId, meta, bounded ('1': refused past the outbox bound; the relay's is not, as it is what drains
+--       outboxes), outboxMaxEntries (last)
 -- Carries the allow-list bucket 0 put in force (or removed) to one other stock bucket: the staged share (the
 -- list's users whose home bucket this is, written beforehand) goes in force in one step, only over an older
 -- revision, and is announced in the bucket's own outbox (CouponAllowListReplaced with `bucket`, after bucket 0's
@@ -13,7 +14,7 @@ if tonumber(ARGV[4]) <= held then
   redis.call('DEL', KEYS[4])
   return {'HELD'}
 end
-if backlogged(KEYS[5], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
+if ARGV[8] == '1' and backlogged(KEYS[5], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local size, version = 0, cjson.null
 if ARGV[3] == '' then
   redis.call('UNLINK', KEYS[2], KEYS[3], KEYS[4])

@@ -5,13 +5,14 @@
 -- issue.lua for one stock bucket of a coupon split into buckets (../buckets): the same rules in the same order,
 -- with the sequence taken from the bucket's ranges. A dry bucket answers DRY (the caller moves stock here from
 -- another bucket and asks again, or finds the coupon sold out); SOLD_OUT once the coupon was found sold out;
+-- LIST_PENDING while it lacks the allow-list its opening settings name;
 -- NO_BUCKET for a bucket not opened yet or lost (receive_stock).
 if ARGV[11] ~= '' and receive_stock(KEYS[1], KEYS[3], ARGV[1], ARGV[11], ARGV[12], ARGV[10], ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17], ARGV[4], ARGV[18], now_ms()) == 'BUCKET_LOST' then
   return {'NO_BUCKET'}
 end
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk', 'lo', 'hi', 'more', 'ala')
+local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk', 'lo', 'hi', 'more', 'ala', 'alw', 'alr')
 if not c[8] then return {'NO_BUCKET'} end
 -- An asker sent round again after their bucket ran dry made one attempt, not one per round.
 if ARGV[19] ~= '1' then
@@ -28,6 +29,8 @@ if now >= tonumber(c[4]) then return {'ISSUE_ENDED'} end
 -- holding nothing; before the claims, as for a coupon not split, so a sold-out coupon answers anyone alike (and as
 -- the sold-out memory does).
 if holds_none(c[10], c[11], c[12]) and c[2] and (not c[9] or tonumber(c[2]) >= tonumber(c[9])) then return {'SOLD_OUT'} end
+-- Opened after an allow-list change its carry has not brought here yet: the caller carries it and asks again.
+if c[14] and tonumber(c[14]) > tonumber(c[15] or '0') then return {'LIST_PENDING'} end
 local qualifying = true
 -- The bucket's share of the allow-list in force ('' once the list was removed: bucket-allow-list.lua).
 local ala = c[13]

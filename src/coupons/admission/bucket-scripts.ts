@@ -21,7 +21,7 @@ export interface Transfer {
 }
 
 /** What bucket-issue.lua answers: an issue's outcome, or that this bucket is dry (or was never given stock). */
-export type BucketIssueResult = IssueResult | { outcome: 'DRY' | 'NO_BUCKET' };
+export type BucketIssueResult = IssueResult | { outcome: 'DRY' | 'NO_BUCKET' | 'LIST_PENDING' };
 
 /** bucket-issue.lua: the next coupon of the asker's bucket for them, taking in `transfer` first when given; `counted`: a later round of one request (its attempt counted once). */
 export async function bucketIssueScript(
@@ -122,15 +122,16 @@ export const stagedShare = (layout: BucketLayout, bucket: number, revision: stri
 
 /**
  * bucket-allow-list.lua: bucket 0's allow-list change at `revision` (`version` null: removed) put in force in another
- * bucket from its staged share, over an older revision only. `gate`: bucket 0's entry of the change.
+ * bucket from its staged share, over an older revision only. `gate`: bucket 0's entry of the change. `bounded`:
+ * refused past the outbox bound (the relay's carry is not: it is what drains the outboxes).
  */
 export async function bucketAllowListScript(
-  runner: ScriptRunner, layout: BucketLayout, bucket: number, version: string | null, revision: string, gate: string, meta: EventMeta,
+  runner: ScriptRunner, layout: BucketLayout, bucket: number, version: string | null, revision: string, gate: string, meta: EventMeta, bounded: boolean,
 ): Promise<'TAKEN' | 'HELD'> {
   const k = keysOfBucket(layout, bucket);
   const { reply: [outcome] } = await runner.decide('bucketAllowList', [
     k.coupon, ...k.allowLists, stagedShare(layout, bucket, revision), k.outbox, layout.couponId, bucket, version ?? '', revision, gate, uuidv7(),
-    JSON.stringify(meta),
+    JSON.stringify(meta), bounded ? '1' : '',
   ]);
   return outcome as 'TAKEN' | 'HELD';
 }

@@ -91,6 +91,11 @@ export class StockBuckets {
         const opening = home === 0 ? 'NO_BUCKET' : await bucketGiveScript(this.runner, layout, uuidv7(), 0, home, undefined, uuidv7(), meta, true);
         if (opening === 'NO_BUCKET') return { outcome: 'COUPON_NOT_FOUND' };
         if (typeof opening === 'object') transfer = opening;
+      } else if (decided.outcome === 'LIST_PENDING') {
+        // A bucket opened after an allow-list change decides by it only once it holds it: carried now, then asked again.
+        await this.carryAllowList(layout.couponId, meta);
+        if (Date.now() >= deadline) throw new DependencyUnavailable('redis', new Error(`bucket ${home} of ${layout.couponId} still lacks its allow-list`), true);
+        continue;
       } else if (decided.outcome !== 'DRY') {
         return decided as IssueResult;
       } else {
@@ -203,10 +208,10 @@ export class StockBuckets {
     await Promise.all(others.map((b) => bucketSettingsScript(this.runner, layout, b, settings, meta)));
   }
 
-  /** After bucket 0's allow-list changed: each other bucket's share put in force there (allow-list-carry.ts). */
-  async carryAllowList(couponId: string, meta: EventMeta): Promise<void> {
+  /** After bucket 0's allow-list changed: each other bucket's share put in force there (allow-list-carry.ts); `bounded` but by the relay. */
+  async carryAllowList(couponId: string, meta: EventMeta, bounded = true): Promise<void> {
     const layout = await this.layoutOf(couponId);
-    if (layout) await carryAllowList(this.runner, layout, (userId) => homeBucket(userId, layout.shards.length), meta);
+    if (layout) await carryAllowList(this.runner, layout, (userId) => homeBucket(userId, layout.shards.length), meta, bounded);
   }
 
   /**

@@ -14,7 +14,7 @@ import { withReadModelSnapshot } from './read-model-snapshot.ts';
 import { assertRestoreFollowsLog } from './read-models-follow-log.ts';
 import { LogMismatchError } from '../../projector/followed-log.ts';
 import { foldInto, type RebuiltBuckets, type RebuiltCoupon } from './rebuilt-coupon.ts';
-import { installBuckets, movesPending, restoredBuckets } from './restored-buckets.ts';
+import { installBuckets, pendingGates, restoredBuckets } from './restored-buckets.ts';
 import { stage } from './staged-keys.ts';
 import { settingRevision, type AdmissionCoupon } from '../rules/coupon-rules.ts';
 
@@ -269,7 +269,7 @@ export class AdmissionRecovery {
   private async writeBuckets(couponId: string, r: RebuiltCoupon, stock: RebuiltBuckets, head: Record<string, string | number>): Promise<boolean> {
     const { bucketShards } = JSON.parse(r.definition) as { bucketShards?: number[] };
     const installed = bucketShards
-      ? await installBuckets(this.deps.redis, couponId, bucketShards, restoredBuckets(r, stock, bucketShards, head, await movesPending(this.deps.redis, couponId, this.deps.shards)))
+      ? await installBuckets(this.deps.redis, couponId, bucketShards, restoredBuckets(r, stock, bucketShards, head, await pendingGates(this.deps.redis, couponId, this.deps.shards)))
       : 'UNPLACED';
     if (installed === 'INSTALLED') return true;
     this.notRestorable.add(couponId);

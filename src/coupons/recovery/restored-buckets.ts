@@ -50,9 +50,10 @@ function rangeFields(ranges: readonly Range[]): Record<string, string | number> 
  * (stock in flight taken in by its taker), and the transfers each took in (so one finished again later, by the relay
  * sending a move an outbox still held, is known). Every bucket holds the coupon's newest window and claims, as a
  * carry would have left it, and announces those it had not taken. `head`: bucket 0's fields as a coupon not split has them.
- * `movesPending`: the outbox entry (stream|id) of each CouponStockMoved of this coupon still in an outbox.
+ * `gates`: the outbox entries (stream|id) of this coupon's changes still in an outbox that a bucket's event must
+ * follow into the log (pendingGates).
  */
-export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards: readonly number[], head: Record<string, string | number>, movesPending: ReadonlyMap<string, string>): RestoredBucket[] {
+export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards: readonly number[], head: Record<string, string | number>, gates: PendingGates): RestoredBucket[] {
   const { state } = r;
   const K = shards.length;
   const pending = stock.ledger.pending();
@@ -62,6 +63,7 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
     // A bucket opened after the restore opens as the coupon stands: a closed coupon's stays closed.
     st: state.status === 'CLOSED' ? 'CLOSED' : 'ACTIVE', vf: String(state.validFrom), vu: String(state.validUntil), vfs: r.validFrom, vus: r.validUntil, bk: String(K),
     ...(state.created?.allowList ? { ala: 'a', alav: '0' } : {}),
+    ...(revisions.allowList > 0 ? { alw: String(revisions.allowList) } : {}),
     ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v)])),
   });
   const announced = {
@@ -78,7 +80,7 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
       if (t.opens) {
         Object.assign(data, { opens: true }, revisions.window > 0 ? { window: announced.window } : {}, revisions.claims > 0 ? { eligibility: announced.eligibility } : {});
       }
-      const gate = movesPending.get(t.transferId);
+      const gate = gates.moves.get(t.transferId);
       return { t: 'CouponStockReceived', e: uuidv7(), d: JSON.stringify(data), v: '1', ...(gate ? { g: gate } : {}) };
     });
     if (bucket > 0 && !opening && revisions.window > (own?.window?.revision ?? 0)) {
@@ -91,7 +93,8 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
     const allowList = bucket === 0 ? [...(state.allowList?.members ?? [])] : [...(state.allowList?.members ?? [])].filter(mine);
     if (bucket > 0 && revisions.allowList > (own?.allowList?.revision ?? 0)) {
       const version = state.allowList?.version ?? null;
-      events.push({ t: 'CouponAllowListReplaced', e: uuidv7(), d: JSON.stringify({ version, size: allowList.length, revision: revisions.allowList, bucket }), v: '2' });
+      const gate = gates.lists.get(revisions.allowList);
+      events.push({ t: 'CouponAllowListReplaced', e: uuidv7(), d: JSON.stringify({ version, size: allowList.length, revision: revisions.allowList, bucket }), v: '2', ...(gate ? { g: gate } : {}) });
     }
     const fields: Record<string, string | number> = {
       ...(bucket === 0 ? { ...head, bk: K, bsh: shards.join(','), ...Object.fromEntries([...stock.opened].map((b) => [`op:${b}`, 1])) }
@@ -118,22 +121,33 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
 
 const INSTALL_BUCKET = ['prelude', 'install-bucket'].map((name) => readFileSync(new URL(`../admission/${name}.lua`, import.meta.url), 'utf8')).join('\n');
 
-/** Each CouponStockMoved of a coupon still in an outbox, by transfer id: the gate its receipt must follow. */
-export async function movesPending(redis: Redis, couponId: string, shards: number): Promise<Map<string, string>> {
-  const pending = new Map<string, string>();
+/**
+ * A coupon's changes still in an outbox that a restored bucket's event must follow: each CouponStockMoved by
+ * transfer id (its receipt), and bucket 0's CouponAllowListReplaced by revision (a bucket's announcement of it).
+ */
+export interface PendingGates {
+  moves: ReadonlyMap<string, string>;
+  lists: ReadonlyMap<number, string>;
+}
+
+export async function pendingGates(redis: Redis, couponId: string, shards: number): Promise<PendingGates> {
+  const moves = new Map<string, string>();
+  const lists = new Map<number, string>();
   for (let shard = 0; shard < shards; shard++) {
     const stream = shardKeys(shard).outbox;
     for (const [id, fields] of await redis.xrange(stream, '-', '+')) {
-      if (!fields.includes('CouponStockMoved') || !fields.includes(couponId)) continue;
+      if (!fields.includes(couponId) || !(fields.includes('CouponStockMoved') || fields.includes('CouponAllowListReplaced'))) continue;
       try {
         const event = outboxEntryToEvent(fields);
-        if (event.type === 'CouponStockMoved' && event.couponId === couponId) pending.set(event.data.transferId, `${stream}|${id}`);
+        if (event.couponId !== couponId) continue;
+        if (event.type === 'CouponStockMoved') moves.set(event.data.transferId, `${stream}|${id}`);
+        if (event.type === 'CouponAllowListReplaced' && event.data.bucket === undefined) lists.set(event.data.revision, `${stream}|${id}`);
       } catch {
-        // The relay dead-letters it: it never reaches the log, and no receipt waits for it.
+        // The relay dead-letters it: it never reaches the log, and nothing waits for it.
       }
     }
   }
-  return pending;
+  return { moves, lists };
 }
 
 /**

@@ -31,8 +31,13 @@ export interface AdmissionCoupon {
   allowList?: AllowList;
   /** The allow-list being uploaded, not yet in force. */
   staged?: AllowList;
-  /** A coupon split into stock buckets: each list bucket 0 put in force (or a bucket announced first), by version, for the buckets that take it later. */
-  lists?: Map<number, AllowList>;
+  /**
+   * A coupon split into stock buckets: each list bucket 0 put in force (or a bucket announced first), by version,
+   * with the revision of its change, for the buckets that take it later; one no bucket can still take is dropped.
+   */
+  lists?: Map<number, { list: AllowList; revision: number }>;
+  /** A coupon split into stock buckets: how many. */
+  bucketCount?: number;
   /** The highest allow-list version any event named: the next upload is numbered after it. */
   allowListVersion: number;
   /** Revoke-unused has run: a use cancelled from now on leaves its coupon REVOKED, not usable again. */

@@ -34,7 +34,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
       ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
       ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
       ...(event.data.onePer ? { onePer: event.data.onePer.claim, persons: new Map<string, number>() } : {}),
-      ...((event.data.buckets ?? 1) > 1 ? { created: {
+      ...((event.data.buckets ?? 1) > 1 ? { bucketCount: event.data.buckets, created: {
         issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt),
         ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
         ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
@@ -132,7 +132,8 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     const { version, bucket, revision } = event.data;
     if (coupon && bucket !== undefined) {
       const state = bucketState(coupon, bucket);
-      if (revision > (state.allowList?.revision ?? 0)) state.allowList = { list: version === null ? undefined : listOf(coupon, version), revision };
+      if (revision > (state.allowList?.revision ?? 0)) state.allowList = { list: version === null ? undefined : listOf(coupon, version, revision), revision };
+      pruneLists(coupon);
       return coupon;
     }
     if (!coupon || !takesEffect(coupon, 'allowList', revision)) return coupon;
@@ -142,10 +143,10 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     } else if (coupon.allowList?.version !== version) {
       const staged = coupon.staged?.version === version ? coupon.staged : undefined;
       // A bucket that announced this list before bucket 0's change was folded holds the same object, filled now.
-      const announced = coupon.lists?.get(version);
+      const announced = coupon.lists?.get(version)?.list;
       if (announced && staged) announced.members = staged.members;
       coupon.allowList = announced ?? staged ?? { version, members: new Set() };
-      if (coupon.created) (coupon.lists ??= new Map()).set(version, coupon.allowList);
+      if (coupon.created) (coupon.lists ??= new Map()).set(version, { list: coupon.allowList, revision });
       delete coupon.staged;
       coupon.allowListVersion = Math.max(coupon.allowListVersion, version);
     }
@@ -173,15 +174,26 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
   },
 };
 
-/** List `version` of a coupon split into stock buckets, as bucket 0 put it in force (or will: kept for its change). */
-function listOf(coupon: AdmissionCoupon, version: number): AllowList {
+/** List `version` of a coupon split into stock buckets, as bucket 0 put it in force (or will: kept for its change at `revision`). */
+function listOf(coupon: AdmissionCoupon, version: number, revision: number): AllowList {
   coupon.lists ??= new Map();
-  let list = coupon.lists.get(version);
-  if (!list) {
-    list = coupon.allowList?.version === version ? coupon.allowList : coupon.staged?.version === version ? coupon.staged : { version, members: new Set() };
-    coupon.lists.set(version, list);
+  let kept = coupon.lists.get(version);
+  if (!kept) {
+    const list = coupon.allowList?.version === version ? coupon.allowList : coupon.staged?.version === version ? coupon.staged : { version, members: new Set<string>() };
+    coupon.lists.set(version, (kept = { list, revision }));
   }
-  return list;
+  return kept.list;
+}
+
+/**
+ * Drops the lists no bucket can take any more: a bucket takes a change only over an older revision, so a list whose
+ * change is older than every other bucket's newest is never announced again (bucket 0's own list stays).
+ */
+function pruneLists(coupon: AdmissionCoupon): void {
+  if (!coupon.lists || !coupon.bucketCount) return;
+  let floor = Number.POSITIVE_INFINITY;
+  for (let b = 1; b < coupon.bucketCount; b++) floor = Math.min(floor, coupon.buckets?.get(b)?.allowList?.revision ?? 0);
+  for (const [version, kept] of coupon.lists) if (kept.revision < floor && kept.list !== coupon.allowList) coupon.lists.delete(version);
 }
 
 /** A window or claims change reaching stock bucket `bucket`, each taken only over an older revision there. */
