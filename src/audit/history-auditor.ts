@@ -127,7 +127,8 @@ export class HistoryAuditor {
     }
     // The person claim the holder's token carried, beside the claims that qualified them.
     const claims = { ...event.data.claims, ...(before?.onePer !== undefined && event.data.person !== undefined ? { [before.onePer]: event.data.person } : {}) };
-    const decided = decide({ type: 'IssueCoupon', userId, claims, ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
+    // Whether the holder passed a human check is not logged: an issue the script made passed it.
+    const decided = decide({ type: 'IssueCoupon', userId, claims, human: true, ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
     switch (decided.outcome) {
       case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
       case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;

@@ -77,6 +77,10 @@ const envSchema = z.object({
   CODE_GUESSES_PER_CALLER: wholeNumber(1, 100_000).default(20),
   CODE_GUESSES_PER_ADDRESS: wholeNumber(1, 1_000_000).default(300),
   CODE_GUESS_WINDOW_SECONDS: wholeNumber(1, 86_400).default(900),
+  HUMAN_CHECK_URL: z.string().refine(isKeySetUrl, 'must be an https:// URL (http:// only for 127.0.0.1, [::1] or localhost)').optional(),
+  HUMAN_CHECK_SECRET: z.string().min(1).optional(),
+  HUMAN_CHECK_TTL_SECONDS: wholeNumber(1, 3_600).default(300),
+  HUMAN_CHECK_TIMEOUT_MS: wholeNumber(100, 30_000).default(3_000),
 
   NOTIFIER_CRON: z.string().refine((e) => cron.validate(e), 'must be a cron expression, e.g. "0 * * * *"').default('0 * * * *'),
   NOTIFIER_TIMEZONE: z
@@ -129,6 +133,8 @@ export interface Config {
   loginLimits: { perEmail: number; perAddress: number; windowSeconds: number };
   /** Codes naming no coupon the caller may claim, per caller and per address in a window (coupons/codes/code-guesses.ts). */
   codeGuessLimits: { perCaller: number; perAddress: number; windowSeconds: number };
+  /** The human-check verifier in front of issues of coupons that ask for one (coupons/human-check). */
+  humanCheck: { url?: string; secret?: string; ttlSeconds: number; timeoutMs: number };
   notifier: {
     cron: string;
     timezone: string;
@@ -223,6 +229,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
     codeGuessLimits: { perCaller: env.CODE_GUESSES_PER_CALLER, perAddress: env.CODE_GUESSES_PER_ADDRESS, windowSeconds: env.CODE_GUESS_WINDOW_SECONDS },
+    humanCheck: { url: env.HUMAN_CHECK_URL, secret: env.HUMAN_CHECK_SECRET, ttlSeconds: env.HUMAN_CHECK_TTL_SECONDS, timeoutMs: env.HUMAN_CHECK_TIMEOUT_MS },
     notifier: {
       cron: env.NOTIFIER_CRON,
       timezone: env.NOTIFIER_TIMEZONE,

@@ -35,6 +35,7 @@ export const ISSUE_REFUSALS: Refusals<Refused<IssueResult, 'ISSUED'>> = {
   ISSUE_ENDED: { code: 'ISSUE_ENDED', detail: 'The issue window has ended' },
   COUPON_CLOSED: { code: 'COUPON_CLOSED', detail: 'Issuing of this coupon was closed' },
   NOT_ELIGIBLE: { code: 'NOT_ELIGIBLE', detail: 'This coupon is for other users: your account does not meet its conditions' },
+  HUMAN_CHECK_FAILED: { code: 'HUMAN_CHECK_FAILED', detail: 'Send a passed human check in the Human-Check header: this coupon asks for one; nothing was changed' },
   IDENTITY_REQUIRED: { code: 'IDENTITY_REQUIRED', detail: 'This coupon is one per person: sign in with an account whose token names you (its person claim)' },
   PERSON_ALREADY_ISSUED: { code: 'PERSON_ALREADY_ISSUED', detail: 'You already hold this coupon under another account: it is one per person' },
   RATE_LIMITED,

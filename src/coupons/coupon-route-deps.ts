@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { identityOf } from '../auth/authenticate.ts';
 import type { AdmissionStore, EventMeta } from './admission/admission-store.ts';
 import type { CodeGuesses } from './codes/code-guesses.ts';
+import type { HumanCheck } from './human-check/human-check.ts';
 import type { CouponCodes } from './codes/coupon-codes.ts';
 import type { SettledCoupons } from './sold-out-memory/settled-coupons.ts';
 
@@ -11,6 +12,8 @@ export interface CouponRouteDeps {
   codes: CouponCodes;
   /** Misses on the by-code routes, throttled per caller and per address. */
   guesses: CodeGuesses;
+  /** The bot gate's verifier. */
+  humanCheck: HumanCheck;
   /** Sold-out and closed coupons this process can answer for without Redis. */
   settled: SettledCoupons;
   redis: Redis;

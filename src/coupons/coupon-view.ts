@@ -23,6 +23,8 @@ export const publicCouponSchema = z.object({
   eligibility: z.object({ requiredClaims: requiredClaimsView, allowList: z.boolean() }),
   /** One per person: the token claim that names a person (one coupon per value); null, one per account. */
   onePer: z.object({ claim: z.string() }).nullable(),
+  /** Behind the bot gate: an issue needs a passed human check (header `Human-Check`). */
+  humanCheck: z.boolean(),
 });
 
 export const adminCouponSchema = publicCouponSchema.extend({
@@ -56,6 +58,7 @@ export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof 
     status: couponStatus(s, s.now.getTime()),
     eligibility: publicEligibility(s.eligibility),
     onePer: d.onePer ?? null,
+    humanCheck: d.humanCheck === true,
   };
 }
 
@@ -78,7 +81,7 @@ export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof a
 
 /** A coupon as the read model holds it (the admin view adds its counts and times); status computed at `now`. */
 export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof adminCouponSchema> {
-  const recorded = (row.definition ? JSON.parse(row.definition) : {}) as { buckets?: number; onePer?: { claim: string } };
+  const recorded = (row.definition ? JSON.parse(row.definition) : {}) as { buckets?: number; onePer?: { claim: string }; humanCheck?: boolean };
   const definition = {
     name: row.name,
     totalQuantity: row.total_quantity,
@@ -105,6 +108,7 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
     closedAt: row.closed_at?.toISOString() ?? null,
     buckets: recorded.buckets ?? 1,
     onePer: recorded.onePer ?? null,
+    humanCheck: recorded.humanCheck === true,
   };
 }
 

@@ -1,5 +1,8 @@
 /** What the platform depends on: a request that needs one it cannot reach is answered 503. */
-export type Dependency = 'redis' | 'mysql' | 'kafka';
+/** The stores every role needs, which health reports on. */
+export type CoreDependency = 'redis' | 'mysql' | 'kafka';
+/** Those, and the optional human-check verifier (coupons/human-check). */
+export type Dependency = CoreDependency | 'human-check';
 
 /** A dependency did not answer: the caller gets 503 and may retry. */
 export class DependencyUnavailable extends Error {

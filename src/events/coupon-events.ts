@@ -58,6 +58,8 @@ export const couponCreatedData = z.strictObject({
    * value of it, whichever account asks. Absent: one per account (the token's subject).
    */
   onePer: z.strictObject({ claim: claimName }).optional(),
+  /** Since the bot gate: an issue needs a verified human check (coupons/human-check). */
+  humanCheck: z.boolean().optional(),
 });
 
 export const couponIssuedData = z.strictObject({

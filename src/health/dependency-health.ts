@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pingDatabase } from '../db/database.ts';
-import type { Dependency } from '../dependencies/dependency-unavailable.ts';
+import type { CoreDependency as Dependency } from '../dependencies/dependency-unavailable.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
 export type HealthReport = Record<Dependency, { up: boolean; error?: string }>;

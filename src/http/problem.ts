@@ -8,6 +8,7 @@ export const PROBLEMS = {
   INVALID_CREDENTIALS: { status: 401, title: 'The email or password is wrong' },
   FORBIDDEN: { status: 403, title: 'This route is not allowed for the caller' },
   NOT_ELIGIBLE: { status: 403, title: 'The caller does not meet the coupon\'s conditions' },
+  HUMAN_CHECK_FAILED: { status: 403, title: 'The coupon asks for a human check the caller did not pass' },
   IDENTITY_REQUIRED: { status: 403, title: 'The coupon is one per person and the caller\'s token names no person' },
   NOT_FOUND: { status: 404, title: 'No such resource' },
   COUPON_NOT_FOUND: { status: 404, title: 'No such coupon' },

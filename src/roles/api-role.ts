@@ -7,6 +7,7 @@ import { adminCouponRoutes } from '../coupons/admin-read/admin-coupon-routes.ts'
 import { couponRoutes } from '../coupons/coupon-routes.ts';
 import { catalogRoute } from '../coupons/catalog/catalog-route.ts';
 import { CodeGuesses } from '../coupons/codes/code-guesses.ts';
+import { HumanCheck } from '../coupons/human-check/human-check.ts';
 import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
 import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { SettledCoupons } from '../coupons/sold-out-memory/settled-coupons.ts';
@@ -44,7 +45,8 @@ export function apiRoutes(runtime: Runtime, streams = new DashboardStreams(), se
   const routes = [
     ...healthRoutes(runtime),
     metricsRoute,
-    ...couponRoutes({ admission, codes: new CouponCodes(redis), guesses: new CodeGuesses(redis, config.codeGuessLimits), settled, redis }),
+    ...couponRoutes({ admission, codes: new CouponCodes(redis), guesses: new CodeGuesses(redis, config.codeGuessLimits),
+      humanCheck: new HumanCheck(redis, config.humanCheck), settled, redis }),
     myCouponsRoute({ db }),
     catalogRoute({ db, admission }),
     ...dashboardRoutes({ db, redis, kafka, admission, streams, topic: config.kafka.topic, shards: config.admission.shards, outboxMaxEntries: config.admission.outboxMaxEntries }),

@@ -63,9 +63,9 @@ onePer('given a person holds the coupon, when Redis loses the coupon and it is r
   await assertLogRebuildsLiveRows(harness, couponId);
 });
 
-onePer('a person claim that eligibility cannot match, or one on a coupon split into stock buckets, is refused at create with 400', async () => {
+onePer('a person claim that eligibility cannot match, one on a coupon split into stock buckets, or a human check on a platform without a verifier, is refused at create with 400', async () => {
   const admin = await harness.token('admin', 'admin');
-  for (const body of [{ onePer: { claim: 'sub' } }, { onePer: { claim: '' } }, { onePer: { claim: 'phone_hash' }, buckets: 2 }, { onePer: {} }]) {
+  for (const body of [{ onePer: { claim: 'sub' } }, { onePer: { claim: '' } }, { onePer: { claim: 'phone_hash' }, buckets: 2 }, { onePer: {} }, { humanCheck: true }]) {
     const refused = await harness.request('POST', '/admin/coupons', {
       token: admin,
       body: { name: 'x', totalQuantity: 5, discount: { type: 'PERCENT', value: 5 }, issueStartAt: '2026-01-01T00:00:00Z', issueEndAt: '2027-01-01T00:00:00Z', validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-06-01T00:00:00Z', ...body },

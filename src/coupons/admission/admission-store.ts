@@ -19,6 +19,7 @@ import { homeBucket, StockBuckets } from './stock-buckets.ts';
 import { keysOfBucket } from './keys.ts';
 import { useScript } from './use-script.ts';
 import { windowScript } from './window-script.ts';
+import type { HumanVerdict } from '../human-check/human-check.ts';
 
 export type * from './admission-results.ts';
 export type { AdmissionSettings } from './script-runner.ts';
@@ -72,12 +73,12 @@ export class AdmissionStore {
     return created;
   }
 
-  /** `claims`: the caller's eligibility claims as JSON (Identity.claims). */
-  async issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims = '{}'): Promise<IssueResult> {
+  /** `claims`: the caller's eligibility claims as JSON (Identity.claims); `human`: their human check's verdict (human-check.ts). */
+  async issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims = '{}', human: HumanVerdict = ''): Promise<IssueResult> {
     // The layout is asked again after a restore: a coupon this process never saw may come back split into buckets.
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
       const layout = await this.buckets.layoutOf(couponId);
-      return layout ? this.buckets.issue(layout, userId, eventId, meta, request, claims) : issueScript(this.runner, couponId, userId, eventId, meta, request, claims);
+      return layout ? this.buckets.issue(layout, userId, eventId, meta, request, claims, human) : issueScript(this.runner, couponId, userId, eventId, meta, request, claims, human);
     });
   }
 

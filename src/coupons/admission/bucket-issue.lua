@@ -1,7 +1,8 @@
 -- KEYS: bucket, holders, outbox, memo, attempts, allow-list a, allow-list b
 -- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON), bucket,
 --       then a transfer to take in first ('' transferId for none): transferId, fromBucket, first, last, settings (JSON),
---       opens ('1': it opens this bucket), receivedEventId, gate, counted ('1': an earlier round of this request counted the attempt), outboxMaxEntries (last)
+--       opens ('1': it opens this bucket), receivedEventId, gate, counted ('1': an earlier round of this request counted the attempt),
+--       human ('1': a human check the verifier passed), outboxMaxEntries (last)
 -- issue.lua for one stock bucket of a coupon split into buckets (../buckets): the same rules in the same order,
 -- with the sequence taken from the bucket's ranges. A dry bucket answers DRY (the caller moves stock here from
 -- another bucket and asks again, or finds the coupon sold out); SOLD_OUT once the coupon was found sold out;
@@ -12,8 +13,9 @@ if ARGV[11] ~= '' and receive_stock(KEYS[1], KEYS[3], ARGV[1], ARGV[11], ARGV[12
 end
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk', 'lo', 'hi', 'more', 'ala', 'alw', 'alr')
+local c = redis.call('HMGET', KEYS[1], 'st', 'so', 'is', 'ie', 'vfs', 'vus', 'elc', 'cfg', 'tk', 'lo', 'hi', 'more', 'ala', 'alw', 'alr', 'hc')
 if not c[8] then return {'NO_BUCKET'} end
+if c[16] and ARGV[20] ~= '1' then return {'HUMAN_CHECK_FAILED'} end
 -- An asker sent round again after their bucket ran dry made one attempt, not one per round.
 if ARGV[19] ~= '1' then
   local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])

@@ -2,6 +2,7 @@ import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import type { EventMeta, IssueResult } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
+import type { HumanVerdict } from '../human-check/human-check.ts';
 import { issueResultOf } from './issue-script.ts';
 import { keysOfBucket, type BucketLayout } from './keys.ts';
 
@@ -26,7 +27,7 @@ export type BucketIssueResult = IssueResult | { outcome: 'DRY' | 'NO_BUCKET' | '
 /** bucket-issue.lua: the next coupon of the asker's bucket for them, taking in `transfer` first when given; `counted`: a later round of one request (its attempt counted once). */
 export async function bucketIssueScript(
   runner: ScriptRunner, layout: BucketLayout, bucket: number, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string,
-  transfer: Transfer | undefined, receivedEventId: string, counted: boolean,
+  transfer: Transfer | undefined, receivedEventId: string, counted: boolean, human: HumanVerdict = '',
 ): Promise<BucketIssueResult> {
   const { couponId } = layout;
   const k = keysOfBucket(layout, bucket);
@@ -35,7 +36,7 @@ export async function bucketIssueScript(
   const { reply, replayed } = await runner.decide('bucketIssue', [
     k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, couponId, userId, eventId, JSON.stringify(meta), memo.fingerprint, memo.ttlMs,
     ...runner.limit(), claims, bucket, t.transferId, t.from, t.first, t.last, t.settings, t.opens ? '1' : '', receivedEventId, t.gate,
-    counted ? '1' : '',
+    counted ? '1' : '', human,
   ]);
   return issueResultOf(couponId, reply, replayed);
 }

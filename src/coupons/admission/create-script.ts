@@ -14,7 +14,7 @@ export async function createScript(
     Date.parse(definition.issueStartAt), Date.parse(definition.issueEndAt), Date.parse(definition.validFrom),
     Date.parse(definition.validUntil), definition.validFrom, definition.validUntil, memo.fingerprint, memo.ttlMs,
     eligibility?.requiredClaims ? JSON.stringify(eligibility.requiredClaims) : '', eligibility?.allowList ? '1' : '', definition.buckets ?? 1, bucketShards.join(','),
-    definition.onePer?.claim ?? '',
+    definition.onePer?.claim ?? '', definition.humanCheck ? '1' : '',
   ]);
   if (outcome === 'CREATED') return { outcome, createdAt: new Date(Number(at)), replayed };
   return { outcome: outcome as Exclude<CreateResult['outcome'], 'CREATED'> };

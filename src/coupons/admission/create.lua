@@ -3,7 +3,7 @@
 --       validFrom, validUntil (ISO, copied into each CouponIssued), fingerprint, memoTtlMs, requiredClaims (JSON, '' for none),
 --       allowList ('1': only an uploaded list's users, none until one is), buckets (stock buckets, 1 for none),
 --       bucketShards (each bucket's shard, comma-separated), onePer (the person claim, '' for one per account),
---       outboxMaxEntries (last)
+--       humanCheck ('1': issues need a verified human check), outboxMaxEntries (last)
 local replayed = recall(KEYS[3], ARGV[12])
 if replayed then return replayed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'COUPON_EXISTS'} end
@@ -15,6 +15,7 @@ if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'elc', ARGV[14]) end
 -- The empty list, version 0, in force until the first upload.
 if ARGV[15] == '1' then redis.call('HSET', KEYS[1], 'ala', 'a', 'alav', 0, 'als', 0) end
 if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'opc', ARGV[18]) end
+if ARGV[19] == '1' then redis.call('HSET', KEYS[1], 'hc', 1) end
 -- Split into stock buckets (../buckets): this is bucket 0 and holds the whole stock until it is spread; `cfg`
 -- is what another bucket takes with its first stock.
 if tonumber(ARGV[16]) > 1 then
@@ -22,6 +23,7 @@ if tonumber(ARGV[16]) > 1 then
   if ARGV[14] ~= '' then cfg.elc = ARGV[14] end
   -- A bucket opened before any list reached it decides by the empty list, version 0, as bucket 0 does.
   if ARGV[15] == '1' then cfg.ala, cfg.alav = 'a', '0' end
+  if ARGV[19] == '1' then cfg.hc = '1' end
   redis.call('HSET', KEYS[1], 'bk', ARGV[16], 'bsh', ARGV[17], 'bkn', 0, 'lo', 1, 'hi', ARGV[5], 'cfg', cjson.encode(cfg))
 end
 append(KEYS[2], 'CouponCreated', ARGV[2], ARGV[1], now, ARGV[4], ARGV[3])

@@ -2,14 +2,17 @@ import { issuedCouponId } from '../../ids/ids.ts';
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { EventMeta, IssueResult } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
+import type { HumanVerdict } from '../human-check/human-check.ts';
 
-/** issue.lua: the next coupon in line for this user, or why not. `claims`: the caller's eligibility claims as JSON. */
-export async function issueScript(runner: ScriptRunner, couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string): Promise<IssueResult> {
+/** issue.lua: the next coupon in line for this user, or why not. `claims`: the caller's eligibility claims as JSON; `human`: their human check's verdict. */
+export async function issueScript(
+  runner: ScriptRunner, couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string, human: HumanVerdict,
+): Promise<IssueResult> {
   const k = runner.keys(couponId);
   const memo = runner.memo(couponId, request);
   const { reply, replayed } = await runner.decide('couponIssue', [
     k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, k.persons, couponId, userId, eventId,
-    JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims,
+    JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims, human,
   ]);
   return issueResultOf(couponId, reply, replayed) as IssueResult;
 }

@@ -1,11 +1,14 @@
 -- KEYS: coupon, holders, outbox, memo, attempts, allow-list a, allow-list b, persons
--- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON), outboxMaxEntries (last)
+-- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON),
+--       human ('1': a human check the verifier passed), outboxMaxEntries (last)
 -- The same rules, in the same order, as decideIssue in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
+local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus', 'elc', 'ala', 'opc', 'hc')
+-- The bot gate before anything is counted: an asker without a passed human check takes nothing.
+if c[11] and ARGV[10] ~= '1' then return {'HUMAN_CHECK_FAILED'} end
 local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
-local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus', 'elc', 'ala', 'opc')
 if not c[1] then return {'COUPON_NOT_FOUND'} end
 local held = redis.call('HGET', KEYS[2], ARGV[2])
 if held then return {'ALREADY_ISSUED', held} end

@@ -17,6 +17,7 @@ import { cancelScript } from './cancel-script.ts';
 import type { CouponSnapshot } from './coupon-snapshot.ts';
 import { keysOfBucket, layoutFrom, type BucketLayout } from './keys.ts';
 import type { ScriptRunner } from './script-runner.ts';
+import type { HumanVerdict } from '../human-check/human-check.ts';
 
 /** The asker's home bucket: where their holding lives, so "one per person" stays one atomic call. */
 export const homeBucket = (userId: string, buckets: number): number => crc32(userId) % buckets;
@@ -77,12 +78,12 @@ export class StockBuckets {
     }
   }
 
-  async issue(layout: BucketLayout, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string): Promise<IssueResult> {
+  async issue(layout: BucketLayout, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims: string, human: HumanVerdict = ''): Promise<IssueResult> {
     const home = homeBucket(userId, layout.shards.length);
     const deadline = Date.now() + this.runner.settings.retryMs;
     let transfer: Transfer | undefined;
     for (let round = 0; ; round++) {
-      const decided = await bucketIssueScript(this.runner, layout, home, userId, eventId, meta, request, claims, transfer, transfer ? uuidv7() : '', round > 0);
+      const decided = await bucketIssueScript(this.runner, layout, home, userId, eventId, meta, request, claims, transfer, transfer ? uuidv7() : '', round > 0, human);
       transfer = undefined;
       if (decided.outcome === 'NO_BUCKET') {
         // Not opened yet (a create cut short: bucket 0 opens it now), on its way (the create's or the relay's

@@ -28,6 +28,8 @@ export const createCouponRequest = z
     buckets: z.number().int().min(1).max(MAX_BUCKETS).optional(),
     /** One coupon per value of this verified token claim (a person), rather than per account. */
     onePer: couponCreatedData.shape.onePer,
+    /** An issue needs a human check the verifier (HUMAN_CHECK_URL) passed: header `Human-Check`. */
+    humanCheck: z.boolean().optional(),
   })
   .superRefine((c, ctx) => {
     if (Date.parse(c.issueStartAt) >= Date.parse(c.issueEndAt)) {

@@ -21,6 +21,9 @@ export const createCouponRoute = (deps: CouponRouteDeps): Route => ({
   handler: async (ctx) => {
     const { value, raw } = await readJsonBody(ctx);
     const requested = validate(createCouponRequest, value);
+    if (requested.humanCheck && !deps.humanCheck.configured) {
+      throw new Problem('VALIDATION_FAILED', 'The body has 1 problem', { errors: [{ path: 'humanCheck', message: 'needs a human-check verifier: set HUMAN_CHECK_URL' }] });
+    }
     const request = admissionRequestOf(ctx, identityOf(ctx).userId, raw);
     const claimed = request.keyed ? await couponIdForKey(deps.redis, request) : { couponId: uuidv7() };
     if (claimed === 'KEY_REUSED') throw problemFor(CREATE_REFUSALS, { outcome: 'IDEMPOTENCY_KEY_REUSED' });

@@ -27,7 +27,8 @@ export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
   {
     method: 'post', path: '/coupons/:couponId/issue', auth: 'token', params: COUPON_ID_PARAM, idempotent: true,
     summary: 'Ask for a coupon; the first N askers get one', tag: 'coupons',
-    notes: 'OUTCOME_UNKNOWN: Redis did not answer in time and the request may have been issued; a retry answers ALREADY_ISSUED with the coupon if it was (or, with the same Idempotency-Key, the first 201).',
+    notes: 'OUTCOME_UNKNOWN: Redis did not answer in time and the request may have been issued; a retry answers ALREADY_ISSUED with the coupon if it was (or, with the same Idempotency-Key, the first 201). ' +
+      'A coupon with humanCheck needs the token of a passed human check in the Human-Check header (403 HUMAN_CHECK_FAILED, nothing changed, without one).',
     answer: { status: 201, schema: issuedCouponSchema },
     problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), ...UNANSWERED],
     handler: (ctx) => issueCoupon(ctx, deps, couponIdIn(ctx)),
@@ -60,7 +61,9 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
     return true;
   }
   const request = admissionRequestOf(ctx, userId);
-  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims);
+  // Verified only when sent; whether the coupon asks for it is the script's to say.
+  const human = await deps.humanCheck.verdict(ctx.get('Human-Check') || undefined, ctx.ip);
+  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, human);
   if (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED') deps.settled.learn(couponId, result.outcome);
   if (result.outcome !== 'ISSUED') {
     if (byCode && UNCLAIMABLE.has(result.outcome)) return false;

@@ -239,6 +239,7 @@ export class AdmissionRecovery {
       ...(state.requiredClaims ? { elc: JSON.stringify(state.requiredClaims) } : {}),
       ...(state.unusedRevoked ? { rvu: 1 } : {}),
       ...(state.onePer !== undefined ? { opc: state.onePer } : {}),
+      ...(state.humanCheck ? { hc: 1 } : {}),
       ...(state.allowList ? { ala: 'a', alav: state.allowList.version, als: state.allowList.members.size } : {}),
       alv: state.allowListVersion,
       rev: settingRevision(state),

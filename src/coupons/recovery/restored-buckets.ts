@@ -64,6 +64,7 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
     st: state.status === 'CLOSED' ? 'CLOSED' : 'ACTIVE', vf: String(state.validFrom), vu: String(state.validUntil), vfs: r.validFrom, vus: r.validUntil, bk: String(K),
     ...(state.created?.allowList ? { ala: 'a', alav: '0' } : {}),
     ...(revisions.allowList > 0 ? { alw: String(revisions.allowList) } : {}),
+    ...(state.humanCheck ? { hc: '1' } : {}),
     ...Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, String(v)])),
   });
   const announced = {
@@ -98,7 +99,7 @@ export function restoredBuckets(r: RebuiltCoupon, stock: RebuiltBuckets, shards:
     }
     const fields: Record<string, string | number> = {
       ...(bucket === 0 ? { ...head, bk: K, bsh: shards.join(','), ...Object.fromEntries([...stock.opened].map((b) => [`op:${b}`, 1])) }
-        : { st: state.status, vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, tk: state.totalQuantity, ...settings }),
+        : { st: state.status, vf: state.validFrom, vu: state.validUntil, vfs: r.validFrom, vus: r.validUntil, tk: state.totalQuantity, ...settings, ...(state.humanCheck ? { hc: 1 } : {}) }),
       bkn: bucket, cfg,
       iss: stock.issued.get(bucket) ?? 0, usd: stock.used.get(bucket) ?? 0, cnc: own?.cancelledCount ?? 0, rvk: own?.revokedCount ?? 0,
       ...rangeFields([...stock.ledger.holding(bucket), ...arriving.filter((t) => t.first <= t.last).map((t): Range => [t.first, t.last])]),

@@ -19,6 +19,8 @@ export interface AdmissionCoupon {
   validUntil: number;
   /** userId → sequence of the coupon issued to them */
   holders: Map<string, number>;
+  /** Behind the bot gate: an issue needs a passed human check. */
+  humanCheck?: true;
   /** One per person: the verified token claim naming the person; absent, one per account. */
   onePer?: string;
   /** On a coupon limited one per person: person (the claim's value) → sequence issued to them. */

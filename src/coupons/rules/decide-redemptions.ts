@@ -9,7 +9,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export type IssueDecision =
   | { outcome: 'ISSUED'; sequence: number; events: EventDraft[] }
   | { outcome: 'ALREADY_ISSUED'; sequence: number; events: [] }
-  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE' | 'IDENTITY_REQUIRED' | 'PERSON_ALREADY_ISSUED'; events: [] };
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE' | 'IDENTITY_REQUIRED' | 'PERSON_ALREADY_ISSUED' | 'HUMAN_CHECK_FAILED'; events: [] };
 
 export type UseDecision =
   | { outcome: 'USED'; generation: number; events: EventDraft[] }
@@ -26,13 +26,15 @@ export type CancelUseDecision =
 export type RevokeDecision = { outcome: 'REVOKED'; sequences: number[]; revokedCount: number; events: EventDraft[] } | { outcome: 'COUPON_NOT_FOUND'; events: [] };
 
 /**
- * A holder retrying learns their coupon whatever else changed since; then closed, window, stock, eligibility,
+ * On a coupon behind the bot gate, an asker without a passed human check is refused before anything (the script
+ * counts no attempt for them). A holder retrying learns their coupon whatever else changed since; then closed, window, stock, eligibility,
  * in that order (eligibility last, so an answer given from memory for a sold-out or ended coupon is the one
  * the script would give anyone); on a coupon limited one per person, then the person: their token must name one,
  * and a person holding it under another account is not issued a second.
  */
-export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number, claims: EligibilityClaims = {}): IssueDecision {
+export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number, claims: EligibilityClaims = {}, human = false): IssueDecision {
   if (!coupon) return refused('COUPON_NOT_FOUND');
+  if (coupon.humanCheck && !human) return refused('HUMAN_CHECK_FAILED');
   const held = coupon.holders.get(userId);
   if (held !== undefined) return { outcome: 'ALREADY_ISSUED', sequence: held, events: [] };
   const settled = settledAnswer(coupon, now);

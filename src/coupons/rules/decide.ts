@@ -11,7 +11,7 @@ import {
 export type CouponCommand =
   | { type: 'CreateCoupon'; definition: z.infer<typeof couponCreatedData> }
   /** `bucket`: on a coupon split into stock buckets, the asker's, decided by the window and claims it holds. */
-  | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims; bucket?: number }
+  | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims; bucket?: number; human?: boolean }
   /** The holder's own use, or the order system's on their behalf: `userId` is the holder either way. */
   | { type: 'UseCoupon'; sequence: number; userId: string; orderId?: string | null }
   /** By the order system or an admin (see AUTHORITY), for any holder. `orderId` null: the use named no order. */
@@ -49,7 +49,7 @@ export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCou
 function decideAny(command: CouponCommand, coupon: AdmissionCoupon | undefined, now: number) {
   switch (command.type) {
     case 'CreateCoupon': return decideCreate(coupon, command.definition);
-    case 'IssueCoupon': return decideIssue(coupon && asBucketSees(coupon, command.bucket), command.userId, now, command.claims);
+    case 'IssueCoupon': return decideIssue(coupon && asBucketSees(coupon, command.bucket), command.userId, now, command.claims, command.human);
     case 'UseCoupon': return decideUse(coupon, command, now);
     case 'CancelUse': return decideCancelUse(coupon, command, now);
     case 'RevokeUnused': return decideRevoke(coupon, command.holders, command.bucket);

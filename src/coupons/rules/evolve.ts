@@ -34,6 +34,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
       ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
       ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
       ...(event.data.onePer ? { onePer: event.data.onePer.claim, persons: new Map<string, number>() } : {}),
+      ...(event.data.humanCheck ? { humanCheck: true as const } : {}),
       ...((event.data.buckets ?? 1) > 1 ? { bucketCount: event.data.buckets, created: {
         issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt),
         ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),

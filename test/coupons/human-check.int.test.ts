@@ -1,0 +1,96 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as assert from 'uvu/assert';
+import { couponKeys } from '../../src/coupons/admission/keys.ts';
+import { Harness, type Answer } from '../support/api-harness.ts';
+import { spec } from '../support/spec.ts';
+
+/**
+ * A stub of a Turnstile/hCaptcha siteverify endpoint (an outside service, so a stub, not a real part of ours):
+ * tokens starting with `pass-` pass, `hang-` never answer, anything else fails; every form it was sent is kept.
+ */
+class StubVerifier {
+  readonly forms: URLSearchParams[] = [];
+  private readonly server: Server;
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        this.forms.push(form);
+        const token = form.get('response') ?? '';
+        if (token.startsWith('hang-')) return;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ success: token.startsWith('pass-') && form.get('secret') === 'stub-secret' }));
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/siteverify`;
+  }
+
+  close(): void {
+    this.server.closeAllConnections();
+    this.server.close();
+  }
+
+  sent = (token: string) => this.forms.filter((f) => f.get('response') === token);
+}
+
+let harness!: Harness;
+const verifier = new StubVerifier();
+const gate = spec('the bot gate', async () => {
+  const url = await verifier.start();
+  harness = await Harness.start({ relay: true, env: { HUMAN_CHECK_URL: url, HUMAN_CHECK_SECRET: 'stub-secret', HUMAN_CHECK_TIMEOUT_MS: '500', USER_LIMIT: '100000' } });
+  return { close: async () => { await harness.close(); verifier.close(); } };
+});
+
+const ask = async (couponId: string, user: string, check?: string): Promise<Answer> =>
+  harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token(user), headers: check === undefined ? {} : { 'Human-Check': check } });
+
+/** What Redis holds of a coupon and one asker's attempts there. */
+async function redisOf(couponId: string, user: string): Promise<unknown> {
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  const { redis } = harness.runtime;
+  return [await redis.hgetall(k.coupon), await redis.hgetall(k.holders), await redis.exists(k.attempts('issue', user))];
+}
+
+gate('given a coupon behind the bot gate, when an asker sends no check or a failed one, then 403 HUMAN_CHECK_FAILED and nothing changes in Redis or the log; a passed check is issued once and verified once', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 5, humanCheck: true });
+  const user = `asker-${couponId.slice(-6)}`;
+  const before = await redisOf(couponId, user);
+  for (const check of [undefined, '', `fail-${couponId}`, 'x'.repeat(5_000)]) {
+    const refused = await ask(couponId, user, check);
+    assert.equal([refused.status, refused.body.code], [403, 'HUMAN_CHECK_FAILED'], `${String(check).slice(0, 20)}: ${refused.text}`);
+  }
+  assert.equal(await redisOf(couponId, user), before, 'no attempt counted, nothing issued');
+  await harness.drained(couponId);
+  assert.equal((await harness.eventsOf(couponId)).map((e) => e.type), ['CouponCreated']);
+
+  const token = `pass-${couponId}`;
+  const issued = await ask(couponId, user, token);
+  assert.is(issued.status, 201, issued.text);
+  const again = await ask(couponId, user, token);
+  assert.equal([again.status, again.body.code], [409, 'ALREADY_ISSUED'], 'the same token meets its first verdict, not a "duplicate"');
+  assert.is(verifier.sent(token).length, 1, 'verified once');
+  const [form] = verifier.sent(token);
+  assert.equal([form!.get('secret'), form!.get('remoteip') !== null], ['stub-secret', true], 'the secret and the client address go to the verifier');
+  const view = await harness.request('GET', `/coupons/${couponId}`, { token: await harness.token(user) });
+  assert.is(view.body.humanCheck, true, 'a client can show the check before asking');
+});
+
+gate('given the verifier does not answer, then 503 that says nothing changed; a coupon not behind the gate takes no notice of the header', async () => {
+  const gated = await harness.createCoupon({ totalQuantity: 5, humanCheck: true });
+  const hung = await ask(gated, `hung-${gated.slice(-6)}`, `hang-${gated}`);
+  assert.equal([hung.status, hung.body.code], [503, 'DEPENDENCY_UNAVAILABLE'], hung.text);
+  assert.match(String(hung.body.detail), /nothing was changed/);
+  const open = await harness.createCoupon({ totalQuantity: 5 });
+  assert.is((await ask(open, `plain-${open.slice(-6)}`)).status, 201);
+  assert.is((await ask(open, `failed-${open.slice(-6)}`, `fail-${open}`)).status, 201);
+});
+
+gate.run();
