@@ -35,6 +35,7 @@ const envSchema = z.object({
   PORT: wholeNumber(0, 65535).default(3000),
   HTTP_REUSE_PORT: z.enum(['true', 'false']).default('false'),
   HTTP_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  HTTP_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   CORS_ORIGINS: csv(z.url({ error: 'must be origins like https://shop.example' })).optional(),
   ROLES: csv(z.enum(ROLES)).default([...ROLES]),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -104,7 +105,8 @@ export type Env = z.infer<typeof envSchema>;
 
 export interface Config {
   env: Env['NODE_ENV'];
-  http: { host: string; port: number; reusePort: boolean; corsOrigins: string[]; bodyTimeoutMs: number };
+  /** `trustProxy`: the client's address is the X-Forwarded-For a load balancer in front sets (limits per address need it). */
+  http: { host: string; port: number; reusePort: boolean; corsOrigins: string[]; bodyTimeoutMs: number; trustProxy: boolean };
   roles: Role[];
   logLevel: Env['LOG_LEVEL'];
   /** `auto`: coloured lines for a person at a terminal, JSON lines for everything else. */
@@ -202,7 +204,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     env: env.NODE_ENV,
-    http: { host: env.HOST, port: env.PORT, reusePort: env.HTTP_REUSE_PORT === 'true', corsOrigins: env.CORS_ORIGINS ?? [], bodyTimeoutMs: env.HTTP_BODY_TIMEOUT_MS },
+    http: { host: env.HOST, port: env.PORT, reusePort: env.HTTP_REUSE_PORT === 'true', corsOrigins: env.CORS_ORIGINS ?? [], bodyTimeoutMs: env.HTTP_BODY_TIMEOUT_MS,
+      trustProxy: env.HTTP_TRUST_PROXY === 'true' },
     roles: [...new Set(env.ROLES)],
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

@@ -7,8 +7,9 @@ import { requestContext } from './request-context.ts';
 import { securityHeaders } from './security-headers.ts';
 import { DEFAULT_BODY_TIMEOUT_MS } from './request-body.ts';
 
-export function createApp(logger: Logger, routers: Router[], corsOrigins: readonly string[] = [], bodyTimeoutMs = DEFAULT_BODY_TIMEOUT_MS): Koa {
-  const app = new Koa({ proxy: false });
+export function createApp(logger: Logger, routers: Router[], corsOrigins: readonly string[] = [], bodyTimeoutMs = DEFAULT_BODY_TIMEOUT_MS, trustProxy = false): Koa {
+  // Only behind a load balancer that sets X-Forwarded-For: otherwise a client could name any address it likes.
+  const app = new Koa({ proxy: trustProxy });
   app.silent = true;
   Object.assign(app.context, { bodyTimeoutMs });
   app.use(requestContext(logger));

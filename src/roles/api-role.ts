@@ -76,7 +76,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   const settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger);
   const feed = new CouponChangeFeed(settled, { nodes: subscriptionNodes(runtime.config), publishers: () => masterNodes(runtime.redis) }, runtime.logger.child({ component: 'coupon-change-feed' }));
   void feed.start();
-  const app = createApp(runtime.logger, [apiRouter(runtime, apiRoutes(runtime, streams, settled))], runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs);
+  const app = createApp(runtime.logger, [apiRouter(runtime, apiRoutes(runtime, streams, settled))], runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs, runtime.config.http.trustProxy);
   // No limit on a whole request: an allow-list of millions on a slow uplink takes what it takes. Headers must
   // arrive in time (slow-loris), and a body that stops arriving is answered 408 (request-body.ts). Node reads
   // these when the server is made: set on it afterwards they do nothing (its 300 s default stayed in force).

@@ -1,13 +1,16 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as assert from 'uvu/assert';
 import { couponKeys } from '../../src/coupons/admission/keys.ts';
+import { withReadModelSnapshot } from '../../src/coupons/recovery/read-model-snapshot.ts';
 import { Harness, type Answer } from '../support/api-harness.ts';
 import { spec } from '../support/spec.ts';
 
 /**
  * A stub of a Turnstile/hCaptcha siteverify endpoint (an outside service, so a stub, not a real part of ours):
- * tokens starting with `pass-` pass, `hang-` never answer, anything else fails; every form it was sent is kept.
+ * tokens starting with `pass-` pass once (a second verification is a "duplicate", as the real ones answer),
+ * `hang-` never answer, anything else fails; every form it was sent is kept.
  */
 class StubVerifier {
   readonly forms: URLSearchParams[] = [];
@@ -19,11 +22,13 @@ class StubVerifier {
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
         const form = new URLSearchParams(body);
-        this.forms.push(form);
         const token = form.get('response') ?? '';
+        const first = this.sent(token).length === 0;
+        this.forms.push(form);
         if (token.startsWith('hang-')) return;
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ success: token.startsWith('pass-') && form.get('secret') === 'stub-secret' }));
+        // Answered a little later, as over a network, so two verifications of one token can overlap.
+        setTimeout(() => res.end(JSON.stringify({ success: first && token.startsWith('pass-') && form.get('secret') === 'stub-secret' })), 30);
       });
     });
   }
@@ -45,7 +50,7 @@ let harness!: Harness;
 const verifier = new StubVerifier();
 const gate = spec('the bot gate', async () => {
   const url = await verifier.start();
-  harness = await Harness.start({ relay: true, env: { HUMAN_CHECK_URL: url, HUMAN_CHECK_SECRET: 'stub-secret', HUMAN_CHECK_TIMEOUT_MS: '500', USER_LIMIT: '100000' } });
+  harness = await Harness.start({ relay: true, projector: true, env: { HUMAN_CHECK_URL: url, HUMAN_CHECK_SECRET: 'stub-secret', HUMAN_CHECK_TIMEOUT_MS: '500', USER_LIMIT: '100000' } });
   return { close: async () => { await harness.close(); verifier.close(); } };
 });
 
@@ -91,6 +96,56 @@ gate('given the verifier does not answer, then 503 that says nothing changed; a 
   const open = await harness.createCoupon({ totalQuantity: 5 });
   assert.is((await ask(open, `plain-${open.slice(-6)}`)).status, 201);
   assert.is((await ask(open, `failed-${open.slice(-6)}`, `fail-${open}`)).status, 201);
+});
+
+gate('given a passed token, then a double submit meets its pass, another account presenting it is refused, and a failed one leaves nothing behind', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 50, humanCheck: true });
+  const token = `pass-double-${couponId}`;
+  const user = `double-${couponId.slice(-6)}`;
+  const answers = await Promise.all(Array.from({ length: 10 }, () => ask(couponId, user, token)));
+  const tally = answers.map((a) => a.status).sort();
+  assert.equal(tally, [201, ...Array(9).fill(409)], answers.map((a) => a.text).join(' | '));
+  assert.is(verifier.sent(token).length, 1, 'verified once, whatever the double submits');
+  const borrowed = await ask(couponId, `bot-${couponId.slice(-6)}`, token);
+  assert.equal([borrowed.status, borrowed.body.code], [403, 'HUMAN_CHECK_FAILED'], 'a solved check is one person\'s, not a pass for every account');
+  const failed = `fail-left-${couponId}`;
+  assert.is((await ask(couponId, `failing-${couponId.slice(-6)}`, failed)).status, 403);
+  const kept = `humancheck:${createHash('sha256').update(failed).digest('base64url')}`;
+  assert.is(await harness.runtime.redis.exists(kept), 0, 'a refusal is not kept');
+});
+
+gate('given a coupon not behind the gate, then a Human-Check header is never sent to the verifier, even one that would hang', async () => {
+  const open = await harness.createCoupon({ totalQuantity: 5 });
+  const token = `hang-elsewhere-${open}`;
+  assert.is((await ask(open, `free-${open.slice(-6)}`, token)).status, 201);
+  assert.is(verifier.sent(token).length, 0);
+});
+
+gate('given a code naming a closed coupon behind the gate, or one whose claims the caller lacks, then a caller holding nothing hears exactly what an unknown code answers', async () => {
+  const tag = Math.random().toString(36).slice(2, 8).toUpperCase();
+  const shut = await harness.createCoupon({ code: `GATE-SHUT-${tag}`, humanCheck: true });
+  await harness.createCoupon({ code: `GATE-GOLD-${tag}`, humanCheck: true, eligibility: { requiredClaims: { tier: ['gold'] } } });
+  assert.is((await harness.request('POST', `/admin/coupons/${shut}/close`, { token: await harness.token('admin', 'admin') })).status, 200);
+  const stranger = await harness.token(`gate-stranger-${tag}`);
+  const answers = await Promise.all([`GATE-NONE-${tag}`, `GATE-SHUT-${tag}`, `GATE-GOLD-${tag}`].map((code) =>
+    harness.request('POST', `/coupons/by-code/${code}/issue`, { token: stranger, headers: { 'Idempotency-Key': `k-${code}` } })));
+  assert.equal(answers.map((a) => a.status), [404, 404, 404]);
+  assert.is(new Set(answers.map((a) => a.text)).size, 1, answers.map((a) => a.text).join(' | '));
+  const service = await harness.token('order-system', 'service');
+  const forbidden = await Promise.all([`GATE-NONE-${tag}`, `GATE-SHUT-${tag}`].map((code) => harness.request('POST', `/coupons/by-code/${code}/issue`, { token: service })));
+  assert.equal(forbidden.map((a) => [a.status, a.body.code]), [[403, 'FORBIDDEN'], [403, 'FORBIDDEN']], 'a service is refused before any code is looked up');
+  const badKey = await Promise.all([`GATE-NONE-${tag}`, `GATE-SHUT-${tag}`].map((code) => harness.request('POST', `/coupons/by-code/${code}/issue`, { token: stranger, headers: { 'Idempotency-Key': 'x'.repeat(300) } })));
+  assert.equal(badKey.map((a) => a.status), [400, 400]);
+  assert.is(badKey[0]!.body.detail, badKey[1]!.body.detail, 'a bad Idempotency-Key is refused before the code is looked up');
+});
+
+gate('given a coupon behind the gate in the read models, then a restore begun from them keeps it behind the gate', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 5, humanCheck: true });
+  await harness.drained(couponId);
+  await harness.projected();
+  const { db, config } = harness.runtime;
+  const rebuilt = await withReadModelSnapshot(db, config.kafka.topic, (snapshot) => snapshot.coupon(couponId));
+  assert.is(rebuilt?.state.humanCheck, true);
 });
 
 gate.run();

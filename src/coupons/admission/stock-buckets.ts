@@ -89,6 +89,8 @@ export class StockBuckets {
         // Not opened yet (a create cut short: bucket 0 opens it now), on its way (the create's or the relay's
         // transfer lands it), or lost with its node: never made again empty, so after the retry time 503. Bucket 0
         // itself gone is the coupon lost from Redis: the caller restores it from the log.
+        // An asker the bot gate refuses opens nothing.
+        if (human !== '1' && home !== 0 && (await this.runner.reading((redis) => redis.hexists(keysOfBucket(layout, 0).coupon, 'hc'))) === 1) return { outcome: 'HUMAN_CHECK_FAILED' };
         const opening = home === 0 ? 'NO_BUCKET' : await bucketGiveScript(this.runner, layout, uuidv7(), 0, home, undefined, uuidv7(), meta, true);
         if (opening === 'NO_BUCKET') return { outcome: 'COUPON_NOT_FOUND' };
         if (typeof opening === 'object') transfer = opening;

@@ -3,6 +3,7 @@ import { identityOf } from '../../auth/authenticate.ts';
 import type { EligibilityClaims } from '../../auth/identity.ts';
 import { PROBLEM_CONTENT_TYPE, Problem } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
+import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../dependencies/dependency-unavailable.ts';
 import type { CouponSnapshot } from '../admission/coupon-snapshot.ts';
 import { isEligible } from '../rules/coupon-rules.ts';
 import type { CodeGuesses } from './code-guesses.ts';
@@ -29,10 +30,9 @@ const UNCLAIMABLE_BODY = JSON.stringify(new Problem('COUPON_NOT_FOUND', 'No coup
 export async function answerByCode(ctx: Context, deps: ByCodeDeps, raw: string, answer: (couponId: string) => Promise<boolean>): Promise<void> {
   const { userId } = identityOf(ctx);
   await deps.guesses.admit(userId, ctx.ip);
-  let outcome: 'found' | 'missed' | 'failed' = 'missed';
+  let outcome: 'found' | 'missed' | 'unanswered' = 'missed';
   try {
     const code = validate(couponCode, raw, 'path');
-    outcome = 'failed';
     const couponId = await deps.codes.resolve(code);
     outcome = couponId !== undefined && (await answer(couponId)) ? 'found' : 'missed';
     if (outcome === 'missed') {
@@ -40,8 +40,11 @@ export async function answerByCode(ctx: Context, deps: ByCodeDeps, raw: string, 
       ctx.set('Content-Type', PROBLEM_CONTENT_TYPE);
       ctx.body = UNCLAIMABLE_BODY;
     }
+  } catch (error) {
+    // A dependency that did not answer was no guess; any other failure counts as one, whatever it was.
+    if (error instanceof DependencyUnavailable || error instanceof OutcomeUnknown || error instanceof EventLogBacklog) outcome = 'unanswered';
+    throw error;
   } finally {
-    // A dependency that failed mid-answer was no guess: the attempt is given back, as for a code found.
     await (outcome === 'missed' ? deps.guesses.missed(ctx.ip) : deps.guesses.giveBack(userId));
   }
 }

@@ -21,8 +21,8 @@ const READ = `
 if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then return 0 end
 return math.max(1, redis.call('TTL', KEYS[1]))`;
 const COUNT = `if redis.call('INCR', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end`;
-/** An attempt given back; never on a window gone (a key without expiry would stay for good). */
-const REFUND = `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end`;
+/** An attempt given back; never below none (a window gone, or begun again since the attempt was taken). */
+const REFUND = `if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end`;
 
 const hashed = (text: string) => createHash('sha256').update(text).digest('base64url');
 
@@ -55,13 +55,18 @@ export class CodeGuesses {
   /** Takes one attempt for the caller; 429 when the caller or their address missed as often as allowed. */
   async admit(caller: string, address: string): Promise<void> {
     const { perCaller, perAddress, windowSeconds } = this.limits;
-    const [callerWait, addressWait] = (await Promise.all([
-      this.run(RESERVE, this.callerKey(caller), perCaller, windowSeconds),
-      this.run(READ, this.addressKey(address), perAddress),
-    ])) as [number, number];
+    const [reserved, read] = await Promise.allSettled([
+      this.run(RESERVE, this.callerKey(caller), perCaller, windowSeconds) as Promise<number>,
+      this.run(READ, this.addressKey(address), perAddress) as Promise<number>,
+    ]);
+    const callerWait = reserved.status === 'fulfilled' ? reserved.value : undefined;
+    const addressWait = read.status === 'fulfilled' ? read.value : undefined;
     if (callerWait === 0 && addressWait === 0) return;
+    // An attempt taken and not made (the address over its limit, or unread) is given back.
     if (callerWait === 0) await this.giveBack(caller);
-    const retryAfter = String(Math.max(callerWait, addressWait));
+    if (reserved.status === 'rejected') throw reserved.reason;
+    if (read.status === 'rejected') throw read.reason;
+    const retryAfter = String(Math.max(callerWait!, addressWait!));
     throw new Problem('RATE_LIMITED', `Too many codes that name no coupon you may claim; retry in ${retryAfter} s`, {}, { 'Retry-After': retryAfter });
   }
 

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { DependencyUnavailable } from '../../dependencies/dependency-unavailable.ts';
+import { BoundedCache } from '../../memory/bounded-cache.ts';
 import { whenRedisUnavailable } from '../../redis/redis-client.ts';
+
+const hashed = (text: string) => createHash('sha256').update(text).digest('base64url');
+/** A token being verified now (a caller's mark is a hash, never this). */
+const VERIFYING = 'verifying';
 
 export interface HumanCheckSettings {
   /** A Turnstile/hCaptcha-style siteverify endpoint; unset, no token is ever verified. */
@@ -20,11 +26,13 @@ export type HumanVerdict = '1' | '0' | '';
  * secret and the client's address, to the verifier, as Turnstile's and hCaptcha's siteverify take it. A verdict is
  * kept in Redis for the token's lifetime, shared by every API process: such verifiers accept a token once, so a
  * retry, or the same token on another process, must meet the first verdict rather than a "duplicate". Whether a
- * coupon asks for a check is the issue script's to say (its `hc`); this only says what the token is worth.
+ * coupon asks for a check is the issue script's to say (its `hc`); this only says what the token is worth, and is
+ * asked only for a coupon behind the gate, so a header sent elsewhere costs the verifier nothing.
  */
 export class HumanCheck {
   private readonly redis: Redis;
   private readonly settings: HumanCheckSettings;
+  private readonly gated = new BoundedCache<string, true>(1 << 20, (couponId) => 64 + couponId.length);
 
   constructor(redis: Redis, settings: HumanCheckSettings) {
     this.redis = redis;
@@ -36,17 +44,41 @@ export class HumanCheck {
     return this.settings.url !== undefined;
   }
 
-  async verdict(token: string | undefined, address: string): Promise<HumanVerdict> {
+  /**
+   * The token's worth to `caller`: '1' only for the caller who first passed with it (a solved check is one
+   * person's, not a pass for every account a bot holds), '0' when refused or another's, '' when none was sent.
+   * One request at a time verifies a token (the verifier accepts each once: a double submit would otherwise meet
+   * "duplicate"); the others wait for its verdict. Only a pass is kept: a refusal leaves nothing behind.
+   */
+  async verdict(token: string | undefined, caller: string, address: string): Promise<HumanVerdict> {
     if (!token) return '';
     if (token.length > 4096 || !this.settings.url) return '0';
-    const key = `humancheck:${createHash('sha256').update(token).digest('base64url')}`;
-    const known = await this.redis.get(key).catch(whenRedisUnavailable);
-    if (known === '1' || known === '0') return known;
-    const verdict = (await this.verify(token, address)) ? '1' : '0';
-    // The first verdict stands: another process verifying the same token at once was told "duplicate".
-    const kept = await this.redis.set(key, verdict, 'EX', this.settings.ttlSeconds, 'NX').catch(whenRedisUnavailable);
-    if (kept === 'OK') return verdict;
-    return ((await this.redis.get(key).catch(whenRedisUnavailable)) as HumanVerdict | null) ?? verdict;
+    const key = `humancheck:${hashed(token)}`;
+    const holder = hashed(caller);
+    const patience = this.settings.timeoutMs + 1_000;
+    for (let waited = 0; ; waited += 50) {
+      if ((await this.redis.set(key, VERIFYING, 'PX', patience, 'NX').catch(whenRedisUnavailable)) === 'OK') break;
+      const seen = await this.redis.get(key).catch(whenRedisUnavailable);
+      if (seen !== null && seen !== VERIFYING) return seen === holder ? '1' : '0';
+      if (waited >= patience) throw new DependencyUnavailable('human-check', new Error('another request is still verifying this token'), true);
+      if (seen === VERIFYING) await sleep(50);
+    }
+    let passed = false;
+    try {
+      passed = await this.verify(token, address);
+    } finally {
+      await (passed ? this.redis.set(key, holder, 'EX', this.settings.ttlSeconds) : this.redis.del(key)).catch(whenRedisUnavailable);
+    }
+    return passed ? '1' : '0';
+  }
+
+  /** A coupon found behind the gate (it never leaves it): its askers' tokens are verified before the script, not after a refusal. */
+  learnGated(couponId: string): void {
+    this.gated.set(couponId, true);
+  }
+
+  knownGated(couponId: string): boolean {
+    return this.gated.get(couponId) === true;
   }
 
   private async verify(token: string, address: string): Promise<boolean> {

@@ -9,7 +9,10 @@ import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-rout
 import { couponIdIn, ISSUE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { CODE_PARAM } from '../read/read-coupon-routes.ts';
 import { metrics } from '../../metrics/metrics.ts';
-import { answerByCode } from '../codes/claimable-code.ts';
+import { answerByCode, mayClaim } from '../codes/claimable-code.ts';
+import type { IssueResult } from '../admission/admission-results.ts';
+import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
+import type { Identity } from '../../auth/identity.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
@@ -36,13 +39,44 @@ export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
   {
     method: 'post', path: '/coupons/by-code/:code/issue', auth: 'token', params: CODE_PARAM, idempotent: true,
     summary: 'Ask for a coupon by its code: the same admission and events as POST /coupons/{couponId}/issue', tag: 'coupons',
-    notes: 'To a caller holding nothing from it, COUPON_CLOSED and NOT_ELIGIBLE answer exactly as an unknown code does (404, the same bytes); ' +
-      'such answers count toward a limit per caller and per address, past which the route answers 429 with Retry-After.',
+    notes: 'To a caller holding nothing from it, a closed coupon and one they may not claim answer exactly as an unknown code does (404, the same bytes), ' +
+      'before anything else about it is said; such answers count toward a limit per caller and per address, past which the route answers 429 with Retry-After.',
     answer: { status: 201, schema: issuedCouponSchema },
     problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), 'VALIDATION_FAILED', ...UNANSWERED],
-    handler: (ctx) => answerByCode(ctx, deps, (ctx.params as { code: string }).code, (couponId) => issueCoupon(ctx, deps, couponId, true)),
+    handler: async (ctx) => {
+      const { userId, role } = identityOf(ctx);
+      // Whatever does not depend on the coupon is said before the code is looked up, so it tells nothing of the code.
+      mayIssue(role);
+      admissionRequestOf(ctx, userId);
+      await answerByCode(ctx, deps, (ctx.params as { code: string }).code, async (couponId) => {
+        // As the lookup by code answers: a non-holder hears nothing of a coupon they may not claim.
+        const snapshot = await deps.admission.snapshot(couponId, userId);
+        if (!snapshot || (!snapshot.mine && !(await mayClaim(ctx, deps, couponId, snapshot)))) return false;
+        return issueCoupon(ctx, deps, couponId, true);
+      });
+    },
   },
 ];
+
+function mayIssue(role: Identity['role']): void {
+  if (!may(role, 'issue')) throw new Problem('FORBIDDEN', 'Coupons are issued to people; a service token holds none');
+}
+
+/**
+ * The admission, past the bot gate: a token is verified only for a coupon behind it (the script says so, and this
+ * process then remembers), so a header sent elsewhere costs the verifier nothing and an outage of it stops only
+ * the coupons that need it.
+ */
+async function admitted(ctx: Context, deps: CouponRouteDeps, couponId: string, request: AdmissionRequest): Promise<IssueResult> {
+  const { userId, claims } = identityOf(ctx);
+  const token = ctx.get('Human-Check') || undefined;
+  const verdict = async () => deps.humanCheck.verdict(token, userId, ctx.ip);
+  const human = token && deps.humanCheck.knownGated(couponId) ? await verdict() : '';
+  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, human);
+  if (result.outcome !== 'HUMAN_CHECK_FAILED' || human !== '') return result;
+  deps.humanCheck.learnGated(couponId);
+  return token ? deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, await verdict()) : result;
+}
 
 /** Refusals a by-code claim answers as an unknown code: its holder is told ALREADY_ISSUED before any of them. */
 const UNCLAIMABLE = new Set(['COUPON_NOT_FOUND', 'COUPON_CLOSED', 'NOT_ELIGIBLE']);
@@ -50,7 +84,7 @@ const UNCLAIMABLE = new Set(['COUPON_NOT_FOUND', 'COUPON_CLOSED', 'NOT_ELIGIBLE'
 /** Answers the request; false, unanswered, when by code it met a refusal answered as an unknown code. */
 async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string, byCode = false): Promise<boolean> {
   const { userId, claims, role } = identityOf(ctx);
-  if (!may(role, 'issue')) throw new Problem('FORBIDDEN', 'Coupons are issued to people; a service token holds none');
+  mayIssue(role);
   // A keyed request must replay its first outcome, which only Redis remembers.
   const known = ctx.headers['idempotency-key'] === undefined ? deps.settled.answer(couponId, userId) : undefined;
   if (known) {
@@ -61,9 +95,7 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
     return true;
   }
   const request = admissionRequestOf(ctx, userId);
-  // Verified only when sent; whether the coupon asks for it is the script's to say.
-  const human = await deps.humanCheck.verdict(ctx.get('Human-Check') || undefined, ctx.ip);
-  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, human);
+  const result = await admitted(ctx, deps, couponId, request);
   if (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED') deps.settled.learn(couponId, result.outcome);
   if (result.outcome !== 'ISSUED') {
     if (byCode && UNCLAIMABLE.has(result.outcome)) return false;

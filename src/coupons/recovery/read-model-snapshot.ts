@@ -69,7 +69,9 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
           const row = await connection.selectFrom('coupon').selectAll().where('id', '=', couponId).executeTakeFirst();
           // The allow-list's ids and the persons of a coupon one per person live only in Redis and the log: such a coupon is replayed.
           if (!row?.definition || row.allow_list_version !== null) return undefined;
-          const definition = JSON.parse(row.definition) as { totalQuantity: number; issueStartAt: string; issueEndAt: string; validFrom: string; validUntil: string; onePer?: unknown };
+          const definition = JSON.parse(row.definition) as {
+            totalQuantity: number; issueStartAt: string; issueEndAt: string; validFrom: string; validUntil: string; onePer?: unknown; humanCheck?: boolean;
+          };
           if (definition.onePer !== undefined) return undefined;
           const holders = new Map<string, number>();
           const redemptions = new Map<number, Redemption>();
@@ -99,6 +101,7 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
               ...(row.unused_revoked_at !== null || row.revoked_count > 0 ? { unusedRevoked: true as const } : {}),
               revisions: { window: row.window_revision, claims: row.claims_revision, allowList: row.allow_list_revision },
               ...(row.required_claims ? { requiredClaims: JSON.parse(row.required_claims) as RequiredClaims } : {}),
+              ...(definition.humanCheck ? { humanCheck: true as const } : {}),
               issueStartAt: Date.parse(definition.issueStartAt), issueEndAt: Date.parse(definition.issueEndAt),
               validFrom: Date.parse(definition.validFrom), validUntil: Date.parse(definition.validUntil), holders, redemptions,
             },
