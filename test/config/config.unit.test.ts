@@ -19,7 +19,9 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
 
 config('given an empty environment, then every value has its documented default and no endpoint is set', () => {
   const c = loadConfig({});
-  assert.equal(c.http, { host: '127.0.0.1', port: 3000, reusePort: false, corsOrigins: [], bodyTimeoutMs: 30_000 });
+  assert.equal(c.http, { host: '127.0.0.1', port: 3000, reusePort: false, corsOrigins: [], bodyTimeoutMs: 30_000, trustProxy: false });
+  assert.equal(c.codeGuessLimits, { perCaller: 20, perAddress: 300, windowSeconds: 900 });
+  assert.equal(c.humanCheck, { url: undefined, secret: undefined, ttlSeconds: 300, timeoutMs: 3_000 });
   assert.equal(c.kafka.topic, 'coupon.events');
   assert.equal(c.kafka.partitions, 6);
   assert.is(c.redisUrl, undefined);
