@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { bucketGiveScript, bucketIssueScript } from '../../src/coupons/admission/bucket-scripts.ts';
-import { keysOfBucket } from '../../src/coupons/admission/keys.ts';
+import { bucketGiveScript, bucketIssueScript, type Transfer } from '../../src/coupons/admission/bucket-scripts.ts';
+import { keysOfBucket, type BucketLayout } from '../../src/coupons/admission/keys.ts';
 import { ScriptRunner } from '../../src/coupons/admission/script-runner.ts';
 import { homeBucket, StockBuckets } from '../../src/coupons/admission/stock-buckets.ts';
 import { internalRequest } from '../../src/idempotency/admission-request.ts';
@@ -36,6 +36,25 @@ async function bucketedCoupon(store: AdmissionStore, allowList = false): Promise
   return couponId;
 }
 
+/** A coupon of 3 buckets (with an allow-list when `allowList`), and what the specs drive it with. */
+async function givenCoupon(allowList = false) {
+  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
+  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
+  const couponId = await bucketedCoupon(store, allowList);
+  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  return { store, runner, couponId, layout };
+}
+
+/** A create cut short before it opened bucket 2, then bucket 0 giving it its opening, not taken in yet. */
+async function openingInFlight(runner: ScriptRunner, layout: BucketLayout): Promise<Transfer> {
+  const two = keysOfBucket(layout, 2);
+  await runtime.redis.del(two.coupon, two.holders, two.used);
+  await runtime.redis.hdel(keysOfBucket(layout, 0).coupon, 'op:2');
+  const opening = await bucketGiveScript(runner, layout, uuidv7(), 0, 2, undefined, uuidv7(), {}, true);
+  if (typeof opening !== 'object') throw new Error(`bucket 0 gave no opening: ${opening}`);
+  return opening;
+}
+
 /** A user whose home bucket is 2, named after `prefix`. */
 const askerOfTwo = (prefix: string) => {
   let asker = `${prefix}-0`;
@@ -44,16 +63,9 @@ const askerOfTwo = (prefix: string) => {
 };
 
 openings('given bucket 0 gave bucket 2 its opening and the coupon then closed, when the asker takes the opening in late, then the bucket is closed and admits nobody', async () => {
-  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
-  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
-  const couponId = await bucketedCoupon(store);
-  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
-  // A create cut short before it opened bucket 2.
+  const { store, runner, couponId, layout } = await givenCoupon();
   const two = keysOfBucket(layout, 2);
-  await runtime.redis.del(two.coupon, two.holders, two.used);
-  await runtime.redis.hdel(keysOfBucket(layout, 0).coupon, 'op:2');
-  const opening = await bucketGiveScript(runner, layout, uuidv7(), 0, 2, undefined, uuidv7(), {}, true);
-  if (typeof opening !== 'object') throw new Error(`bucket 0 gave no opening: ${opening}`);
+  const opening = await openingInFlight(runner, layout);
   assert.is((JSON.parse(opening.settings) as { st: string }).st, 'ACTIVE', 'the opening carries the settings from before the close');
 
   assert.is((await store.close(couponId, uuidv7(), {}, internalRequest())).outcome, 'CLOSED');
@@ -67,15 +79,9 @@ openings('given bucket 0 gave bucket 2 its opening and the coupon then closed, w
 });
 
 openings('given bucket 0 gave bucket 2 its opening, when the window and the allow-list change before the asker takes it in, then the bucket opens with both changes and announced them', async () => {
-  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
-  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
-  const couponId = await bucketedCoupon(store, true);
-  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const { store, runner, couponId, layout } = await givenCoupon(true);
   const two = keysOfBucket(layout, 2);
-  await runtime.redis.del(two.coupon, two.holders, two.used);
-  await runtime.redis.hdel(keysOfBucket(layout, 0).coupon, 'op:2');
-  const opening = await bucketGiveScript(runner, layout, uuidv7(), 0, 2, undefined, uuidv7(), {}, true);
-  if (typeof opening !== 'object') throw new Error(`bucket 0 gave no opening: ${opening}`);
+  const opening = await openingInFlight(runner, layout);
 
   const [member, stranger] = [askerOfTwo('listed'), askerOfTwo('stranger')];
   const issueEndAt = iso(Date.now() + 1.5 * HOUR);
@@ -94,10 +100,7 @@ openings('given bucket 0 gave bucket 2 its opening, when the window and the allo
 });
 
 openings('given a list carried to bucket 2 before it opened and lost with its node since, when bucket 2 opens, then it takes the list before deciding: the member is issued, a stranger refused', async () => {
-  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
-  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
-  const couponId = await bucketedCoupon(store, true);
-  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const { store, runner, couponId, layout } = await givenCoupon(true);
   const two = keysOfBucket(layout, 2);
   const lose = () => runtime.redis.del(two.coupon, two.holders, two.used, ...two.allowLists);
   await lose();
@@ -129,10 +132,7 @@ openings('given the outbox at its bound, then an allow-list carry is refused to 
 });
 
 openings('given an opening bucket 0 gave whose bucket took it in and was lost since, when the coupon closes, then the lost bucket is not made again', async () => {
-  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
-  const runner = new ScriptRunner(runtime.redis, runtime.config.admission);
-  const couponId = await bucketedCoupon(store);
-  const layout = (await new StockBuckets(runner).layoutOf(couponId))!;
+  const { store, runner, couponId, layout } = await givenCoupon();
   const one = keysOfBucket(layout, 1);
   // The create's opening of bucket 1 was taken in; its CouponStockMoved left the outbox (as the relay sends it).
   const [transferId] = await runtime.redis.hmget(keysOfBucket(layout, 0).coupon, 'op:1');
