@@ -1,10 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import { auditPassed } from '../../src/audit/run-audit.ts';
 import { shardOf } from '../../src/ids/ids.ts';
 import { masterNodes } from '../../src/redis/redis-client.ts';
 import { Harness } from '../support/api-harness.ts';
-import { redisNodeName, servedBy as servedByNode, slotOfShard as slotOf } from '../support/cluster-topology.ts';
+import { failedOver, redisNodeName, servedBy as servedByNode, slotOfShard as slotOf } from '../support/cluster-topology.ts';
 import { eventually } from '../support/eventually.ts';
 import { firstCopies } from '../support/log-assertions.ts';
 import { spec } from '../support/spec.ts';
@@ -59,7 +58,8 @@ cluster('with ADMISSION_REPLICAS=1, decisions no replica confirms are 503 OUTCOM
 
 cluster('a master killed with -9 under issue traffic: its replica takes over; every 201 is in the log once, nothing over-issued, only 503 in between', async () => {
   const couponId = await harness.createCoupon({ totalQuantity: 1_500 });
-  const { master } = await servedBy(await slotOfShard(shardOf(couponId, harness.runtime.config.admission.shards)));
+  const slot = await slotOfShard(shardOf(couponId, harness.runtime.config.admission.shards));
+  const { master } = await servedBy(slot);
   const answers: { user: string; status: number; code?: string; issuedCouponId?: string; at: number }[] = [];
   const users = Array.from({ length: 3_000 }, (_, i) => `failover-${i}`);
   const tokens = await Promise.all(users.map((u) => harness.token(u)));
@@ -69,8 +69,8 @@ cluster('a master killed with -9 under issue traffic: its replica takes over; ev
     if (i === 600) {
       killService(nodeName(master));
       killedAt = Date.now();
-      // As a supervisor would: back after a few seconds, now as the replica of the node that took over.
-      restarted = sleep(3_000).then(() => startService(nodeName(master)));
+      // As a supervisor would: back once a replica took over, then as its replica.
+      restarted = failedOver(harness.runtime.redis, slot, master).then(() => startService(nodeName(master)));
     }
     await Promise.all(users.slice(i, i + 100).map(async (user, j) => {
       const a = await harness.request('POST', `/coupons/${couponId}/issue`, { token: tokens[i + j]! });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as assert from 'uvu/assert';
 import { auditPassed } from '../../src/audit/run-audit.ts';
 import { StockBuckets } from '../../src/coupons/admission/stock-buckets.ts';
@@ -7,7 +6,7 @@ import { shardTag } from '../../src/outbox/outbox.ts';
 import { keySlot } from '../../src/redis/key-slot.ts';
 import { masterNodes } from '../../src/redis/redis-client.ts';
 import { Harness } from '../support/api-harness.ts';
-import { redisNodeName, servedBy as servedByNode } from '../support/cluster-topology.ts';
+import { failedOver, redisNodeName, servedBy as servedByNode } from '../support/cluster-topology.ts';
 import { firstCopies } from '../support/log-assertions.ts';
 import { spec } from '../support/spec.ts';
 import { killService, startService } from '../support/stack-control.ts';
@@ -35,6 +34,7 @@ hot('the master of one bucket killed with -9 mid-sell-out: every 201 is in the l
   const layout = await layoutOf(couponId);
   const victim = await masterOfShard(layout.shards[1]!);
   const nodeName = redisNodeName(harness.runtime.config.redisClusterNodes!, victim);
+  const victimSlot = Number(await harness.runtime.redis.cluster('KEYSLOT', shardTag(layout.shards[1]!)));
   const users = Array.from({ length: 3_000 }, (_, i) => `bucket-failover-${i}`);
   const tokens = await Promise.all(users.map((u) => harness.token(u)));
   const answers: { user: string; status: number; code?: string; issuedCouponId?: string }[] = [];
@@ -42,7 +42,8 @@ hot('the master of one bucket killed with -9 mid-sell-out: every 201 is in the l
   for (let i = 0; i < users.length; i += 100) {
     if (i === 600) {
       killService(nodeName);
-      restarted = sleep(3_000).then(() => startService(nodeName));
+      // As a supervisor would: back once a replica took over, then as its replica.
+      restarted = failedOver(harness.runtime.redis, victimSlot, victim).then(() => startService(nodeName));
     }
     await Promise.all(users.slice(i, i + 100).map(async (user, j) => {
       const a = await harness.request('POST', `/coupons/${couponId}/issue`, { token: tokens[i + j]! });

@@ -131,6 +131,19 @@ openings('given the outbox at its bound, then an allow-list carry is refused to 
   for (const b of [1, 2]) assert.is(await runtime.redis.hget(keysOfBucket(layout, b).coupon, 'ala'), '', `bucket ${b} took the removal`);
 });
 
+openings('given the coupon\'s outbox at its bound, when it is closed, then 503 and no bucket is closed ahead of it; once closed, the close asked again at the bound answers as the first did', async () => {
+  const { couponId, layout } = await givenCoupon();
+  const full = new AdmissionStore(runtime.redis, { ...runtime.config.admission, outboxMaxEntries: 1 });
+  const refused = await full.close(couponId, uuidv7(), {}, internalRequest()).then(() => undefined, (error: unknown) => error);
+  assert.instance(refused, EventLogBacklog);
+  for (const b of [1, 2]) assert.is(await runtime.redis.hget(keysOfBucket(layout, b).coupon, 'st'), 'ACTIVE', `bucket ${b} still admits`);
+  const request = internalRequest();
+  const store = new AdmissionStore(runtime.redis, runtime.config.admission);
+  const closed = await store.close(couponId, uuidv7(), {}, request);
+  assert.is(closed.outcome, 'CLOSED');
+  assert.equal(await full.close(couponId, uuidv7(), {}, request), { ...closed, replayed: true }, 'a retry meets the first answer');
+});
+
 openings('given an opening bucket 0 gave whose bucket took it in and was lost since, when the coupon closes, then the lost bucket is not made again', async () => {
   const { store, runner, couponId, layout } = await givenCoupon();
   const one = keysOfBucket(layout, 1);

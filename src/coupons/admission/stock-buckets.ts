@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DependencyUnavailable } from '../../dependencies/dependency-unavailable.ts';
+import { DependencyUnavailable, EventLogBacklog } from '../../dependencies/dependency-unavailable.ts';
 import type { EventOf } from '../../events/coupon-events.ts';
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import { issuedCouponId, shardOf, uuidv7 } from '../../ids/ids.ts';
@@ -223,6 +223,11 @@ export class StockBuckets {
    * in and closed, and never opens the bucket from the settings bucket 0 gave before the close.
    */
   async closeBuckets(layout: BucketLayout, meta: EventMeta): Promise<string> {
+    // The coupon's own close would be refused while its outbox is at the bound: the buckets are not closed ahead of
+    // it (they would refuse askers with no close in the log). A close that took effect is only asked again.
+    const head = keysOfBucket(layout, 0);
+    const [status, waiting] = await this.runner.reading((redis) => Promise.all([redis.hget(head.coupon, 'st'), redis.xlen(head.outbox)]));
+    if (status !== 'CLOSED' && waiting >= (this.runner.settings.outboxMaxEntries ?? Number.MAX_SAFE_INTEGER)) throw new EventLogBacklog();
     await this.finishOpenings(layout, meta);
     const gates = await Promise.all(layout.shards.slice(1).map((_, i) => bucketCloseScript(this.runner, layout, i + 1)));
     return gates.filter((g) => g !== '').join(';');
