@@ -30,7 +30,10 @@ export async function carryAllowList(runner: ScriptRunner, layout: BucketLayout,
       const shares = new Map<number, string[]>();
       for (const userId of members) {
         const bucket = home(userId);
-        if (behind.includes(bucket)) shares.set(bucket, [...(shares.get(bucket) ?? []), userId]);
+        if (!behind.includes(bucket)) continue;
+        const share = shares.get(bucket);
+        if (share) share.push(userId);
+        else shares.set(bucket, [userId]);
       }
       await Promise.all([...shares].map(([bucket, ids]) => {
         const staged = stagedShare(layout, bucket, revision);

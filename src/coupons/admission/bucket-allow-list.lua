@@ -22,10 +22,9 @@ if ARGV[3] == '' then
   redis.call('HSET', KEYS[1], 'ala', '', 'alr', ARGV[4])
   redis.call('HDEL', KEYS[1], 'alav')
 else
-  local into, other = 'b', KEYS[2]
-  if redis.call('HGET', KEYS[1], 'ala') == 'b' then into, other = 'a', KEYS[3] end
-  local target = KEYS[2]
-  if into == 'b' then target = KEYS[3] end
+  -- Into the set not in force: `a` while `b` is, else `b`.
+  local into, target, other = 'b', KEYS[3], KEYS[2]
+  if redis.call('HGET', KEYS[1], 'ala') == 'b' then into, target, other = 'a', KEYS[2], KEYS[3] end
   if redis.call('EXISTS', KEYS[4]) == 1 then
     redis.call('RENAME', KEYS[4], target)
     redis.call('PERSIST', target)

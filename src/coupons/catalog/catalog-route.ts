@@ -3,7 +3,7 @@ import { identityOf } from '../../auth/authenticate.ts';
 import type { EligibilityClaims } from '../../auth/identity.ts';
 import type { RequiredClaims } from '../../events/coupon-events.ts';
 import type { AdmissionStore } from '../admission/admission-store.ts';
-import { isEligible } from '../rules/coupon-rules.ts';
+import { meetsConditions } from '../eligibility/may-claim.ts';
 import type { Db } from '../../db/database.ts';
 import { pageOf } from '../../http/json-schema.ts';
 import { decodeCursor, page, pageQuery } from '../../http/pagination.ts';
@@ -37,11 +37,8 @@ export const catalogRoute = (deps: { db: Db; admission: AdmissionStore }): Route
     const now = new Date();
     const rows = await catalogRows(deps.db, LISTED[query.status ?? 'ANY'], now, { before: query.cursor ? decodeCursor(query.cursor) : undefined, limit: query.limit });
     const { items, nextCursor } = page(rows, query.limit, (r) => r.id);
-    const eligible = await Promise.all(items.map(async (r) => {
-      const requiredClaims = r.required_claims ? (JSON.parse(r.required_claims) as RequiredClaims) : undefined;
-      if (!isEligible({ requiredClaims }, userId, callerClaims)) return false;
-      return r.allow_list_version === null || deps.admission.onAllowList(r.id, userId);
-    }));
+    const eligible = await Promise.all(items.map((r) => meetsConditions(deps.admission, r.id, userId, callerClaims,
+      r.required_claims ? (JSON.parse(r.required_claims) as RequiredClaims) : undefined, r.allow_list_version !== null)));
     ctx.body = { items: items.filter((_, i) => eligible[i]).map((r) => publicCouponRowView(r, now.getTime())), nextCursor };
   },
 });

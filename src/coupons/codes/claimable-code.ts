@@ -5,7 +5,7 @@ import { PROBLEM_CONTENT_TYPE, Problem } from '../../http/problem.ts';
 import { validate } from '../../http/validate.ts';
 import { DependencyUnavailable, EventLogBacklog, OutcomeUnknown } from '../../dependencies/dependency-unavailable.ts';
 import type { CouponSnapshot } from '../admission/coupon-snapshot.ts';
-import { isEligible } from '../rules/coupon-rules.ts';
+import { meetsConditions, type AllowListReader } from '../eligibility/may-claim.ts';
 import type { CodeGuesses } from './code-guesses.ts';
 import { couponCode } from './coupon-code.ts';
 import type { CouponCodes } from './coupon-codes.ts';
@@ -13,7 +13,7 @@ import type { CouponCodes } from './coupon-codes.ts';
 export interface ByCodeDeps {
   codes: CouponCodes;
   guesses: CodeGuesses;
-  admission: { onAllowList(couponId: string, userId: string): Promise<boolean> };
+  admission: AllowListReader & { snapshot(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> };
 }
 
 /**
@@ -49,10 +49,16 @@ export async function answerByCode(ctx: Context, deps: ByCodeDeps, raw: string, 
   }
 }
 
-/** Whether the caller could claim the coupon now, as far as its status and eligibility say (stock and window aside). */
-export async function mayClaim(ctx: Context, deps: ByCodeDeps, couponId: string, snapshot: CouponSnapshot): Promise<boolean> {
+/**
+ * The coupon as the caller may see it by its code: its snapshot when they hold it, or could claim it now as far as
+ * its status and conditions say (stock and window aside); undefined when a non-holder may not.
+ */
+export async function claimableSnapshot(ctx: Context, deps: ByCodeDeps, couponId: string): Promise<CouponSnapshot | undefined> {
   const { userId, claims } = identityOf(ctx);
-  const callerClaims = JSON.parse(claims) as EligibilityClaims;
-  if (snapshot.closed || !isEligible({ requiredClaims: snapshot.eligibility.requiredClaims ?? undefined }, userId, callerClaims)) return false;
-  return snapshot.eligibility.allowList === null || deps.admission.onAllowList(couponId, userId);
+  const snapshot = await deps.admission.snapshot(couponId, userId);
+  if (!snapshot || snapshot.mine) return snapshot;
+  if (snapshot.closed) return undefined;
+  const { requiredClaims, allowList } = snapshot.eligibility;
+  const meets = await meetsConditions(deps.admission, couponId, userId, JSON.parse(claims) as EligibilityClaims, requiredClaims ?? undefined, allowList !== null);
+  return meets ? snapshot : undefined;
 }

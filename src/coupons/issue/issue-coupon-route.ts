@@ -9,7 +9,7 @@ import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-rout
 import { couponIdIn, ISSUE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { CODE_PARAM } from '../read/read-coupon-routes.ts';
 import { metrics } from '../../metrics/metrics.ts';
-import { answerByCode, mayClaim } from '../codes/claimable-code.ts';
+import { answerByCode, claimableSnapshot } from '../codes/claimable-code.ts';
 import type { IssueResult } from '../admission/admission-results.ts';
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { Identity } from '../../auth/identity.ts';
@@ -50,9 +50,7 @@ export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
       admissionRequestOf(ctx, userId);
       await answerByCode(ctx, deps, (ctx.params as { code: string }).code, async (couponId) => {
         // As the lookup by code answers: a non-holder hears nothing of a coupon they may not claim.
-        const snapshot = await deps.admission.snapshot(couponId, userId);
-        if (!snapshot || (!snapshot.mine && !(await mayClaim(ctx, deps, couponId, snapshot)))) return false;
-        return issueCoupon(ctx, deps, couponId, true);
+        return (await claimableSnapshot(ctx, deps, couponId)) !== undefined && issueCoupon(ctx, deps, couponId, true);
       });
     },
   },

@@ -6,7 +6,7 @@ import type { Route } from '../../http/route.ts';
 import { NO_COUPON } from '../coupon-refusals.ts';
 import { COUPON_ID_PARAM, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { publicCouponSchema, publicCouponView } from '../coupon-view.ts';
-import { answerByCode, mayClaim } from '../codes/claimable-code.ts';
+import { answerByCode, claimableSnapshot } from '../codes/claimable-code.ts';
 import { isCouponId } from '../../ids/ids.ts';
 import { ISSUED_COUPON_STATUSES, issuedCouponStatus } from '../rules/coupon-rules.ts';
 
@@ -36,8 +36,8 @@ export const readCouponRoutes = (deps: CouponRouteDeps): Route[] => {
       'such answers count toward a limit per caller and per address, past which the route answers 429 with Retry-After.',
     answer: { status: 200, schema: publicCouponSchema }, problems: ['COUPON_NOT_FOUND', 'VALIDATION_FAILED', 'RATE_LIMITED'],
     handler: (ctx) => answerByCode(ctx, deps, (ctx.params as { code: string }).code, async (couponId) => {
-      const snapshot = await deps.admission.snapshot(couponId, identityOf(ctx).userId);
-      if (!snapshot || (!snapshot.mine && !(await mayClaim(ctx, deps, couponId, snapshot)))) return false;
+      const snapshot = await claimableSnapshot(ctx, deps, couponId);
+      if (!snapshot) return false;
       ctx.body = publicCouponView(couponId, snapshot);
       return true;
     }),
