@@ -2,6 +2,7 @@ import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import type { CouponEvent, EventOf, RequiredClaims } from '../events/coupon-events.ts';
 import { StockLedger } from '../coupons/rules/stock-ledger.ts';
+import { isQueueEvent, judgeGrant, queueCopy, type RecentGrants } from './queue-auditor.ts';
 
 export interface ReplayedCoupon {
   couponId: string;
@@ -24,6 +25,8 @@ export interface ReplayedCoupon {
    * log (bucket 0's change, or a bucket's announcement of it, whichever came first): every other must say the same.
    */
   settings?: Map<string, string>;
+  /** A coupon with a waiting room: its passes granted in the last second. */
+  grants?: RecentGrants;
 }
 
 /** A window or claims change in a form two events of the same change agree on (claims by name, in order). */
@@ -60,6 +63,7 @@ export class HistoryAuditor {
 
   private isCopy(event: CouponEvent): boolean {
     const c = this.coupons.get(event.couponId);
+    if (isQueueEvent(event)) return queueCopy(c?.state?.queue, event);
     switch (event.type) {
       case 'CouponCreated': return c?.createdBy === event.eventId;
       case 'CouponIssued': return c?.issued.get(event.data.issuedCouponId)?.eventId === event.eventId;
@@ -79,7 +83,7 @@ export class HistoryAuditor {
       case 'CouponAllowListChunkAdded':
       case 'CouponAllowListReplaced': return c?.changedBy?.has(event.eventId) ?? false;
       case 'CouponStockMoved':
-      case 'CouponStockReceived': return c?.ledger?.knows(event.type, event.data.transferId) ?? false;
+      default: return c?.ledger?.knows(event.type, event.data.transferId) ?? false;
     }
   }
 
@@ -115,6 +119,7 @@ export class HistoryAuditor {
     case 'CouponUsed': return this.judgeUse(event, c, before, at, violation);
     case 'CouponUseCancelled': return this.judgeCancel(event, c, before, at, violation);
     case 'CouponsRevoked': this.judgeRevoke(event, c, before, at, violation); return true;
+    case 'CouponPassesGranted': judgeGrant(event, before, (c.grants ??= []), violation); return true;
     default: return true;
     }
   }
@@ -128,7 +133,8 @@ export class HistoryAuditor {
     // The person claim the holder's token carried, beside the claims that qualified them.
     const claims = { ...event.data.claims, ...(before?.onePer !== undefined && event.data.person !== undefined ? { [before.onePer]: event.data.person } : {}) };
     // Whether the holder passed a human check is not logged: an issue the script made passed it.
-    const decided = decide({ type: 'IssueCoupon', userId, claims, human: true, ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
+    const pass = { person: event.data.person ?? userId, expired: false };
+    const decided = decide({ type: 'IssueCoupon', userId, claims, human: true, pass, ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
     switch (decided.outcome) {
       case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;
       case 'ALREADY_ISSUED': violation(`second coupon for user ${userId}`); break;
@@ -137,6 +143,7 @@ export class HistoryAuditor {
       case 'SOLD_OUT': violation(`over-issued: ${before!.issued + 1} of ${before!.totalQuantity}`); break;
       case 'IDENTITY_REQUIRED': violation(`issued to ${userId} without the person claim the coupon is limited by`); break;
       case 'PERSON_ALREADY_ISSUED': violation(`second coupon for person ${event.data.person} (as user ${userId})`); break;
+      case 'PASS_REQUIRED': case 'PASS_EXPIRED': violation(`issued to ${pass.person} without a live pass`); break;
     }
     if (event.data.bucket !== undefined) {
       const wrong = c.ledger ? c.ledger.issued(event.data.bucket, parseIssuedCouponId(issuedCouponId)?.sequence ?? 0) : 'issued by a stock bucket of a coupon not split into buckets';

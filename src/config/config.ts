@@ -82,6 +82,8 @@ const envSchema = z.object({
   HUMAN_CHECK_SECRET: z.string().min(1).optional(),
   HUMAN_CHECK_TTL_SECONDS: wholeNumber(1, 3_600).default(300),
   HUMAN_CHECK_TIMEOUT_MS: wholeNumber(100, 30_000).default(3_000),
+  /** Signs waiting-room passes; unset, derived from JWT_SECRET (with only JWT_JWKS_URL, no coupon may open through a waiting room). */
+  QUEUE_PASS_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 
   NOTIFIER_CRON: z.string().refine((e) => cron.validate(e), 'must be a cron expression, e.g. "0 * * * *"').default('0 * * * *'),
   NOTIFIER_TIMEZONE: z
@@ -137,6 +139,7 @@ export interface Config {
   codeGuessLimits: { perCaller: number; perAddress: number; windowSeconds: number };
   /** The human-check verifier in front of issues of coupons that ask for one (coupons/human-check). */
   humanCheck: { url?: string; secret?: string; ttlSeconds: number; timeoutMs: number };
+  queuePassSecret?: string;
   notifier: {
     cron: string;
     timezone: string;
@@ -232,6 +235,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
     codeGuessLimits: { perCaller: env.CODE_GUESSES_PER_CALLER, perAddress: env.CODE_GUESSES_PER_ADDRESS, windowSeconds: env.CODE_GUESS_WINDOW_SECONDS },
+    queuePassSecret: env.QUEUE_PASS_SECRET,
     humanCheck: { url: env.HUMAN_CHECK_URL, secret: env.HUMAN_CHECK_SECRET, ttlSeconds: env.HUMAN_CHECK_TTL_SECONDS, timeoutMs: env.HUMAN_CHECK_TIMEOUT_MS },
     notifier: {
       cron: env.NOTIFIER_CRON,

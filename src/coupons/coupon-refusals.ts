@@ -4,6 +4,7 @@ import type {
   AddStockResult, AllowListResult, CancelUseResult, ChangeWindowResult, CloseResult, IssueResult, RateLimited, RevokeUnusedResult,
   UseResult,
 } from './admission/admission-store.ts';
+import type { JoinResult } from './admission/queue-scripts.ts';
 import { isCouponId } from '../ids/ids.ts';
 import { MAX_TOTAL_QUANTITY } from './rules/coupon-rules.ts';
 
@@ -38,6 +39,8 @@ export const ISSUE_REFUSALS: Refusals<Refused<IssueResult, 'ISSUED'>> = {
   HUMAN_CHECK_FAILED: { code: 'HUMAN_CHECK_FAILED', detail: 'Send a passed human check in the Human-Check header: this coupon asks for one; nothing was changed' },
   IDENTITY_REQUIRED: { code: 'IDENTITY_REQUIRED', detail: 'This coupon is one per person: sign in with an account whose token names you (its person claim)' },
   PERSON_ALREADY_ISSUED: { code: 'PERSON_ALREADY_ISSUED', detail: 'You already hold this coupon under another account: it is one per person' },
+  PASS_REQUIRED: { code: 'PASS_REQUIRED', detail: 'This coupon opens through a waiting room: join it (POST /coupons/{couponId}/queue) and claim with your pass in the Queue-Pass header' },
+  PASS_EXPIRED: { code: 'PASS_EXPIRED', detail: 'Your waiting-room pass lapsed or was already used; nothing was changed' },
   RATE_LIMITED,
   IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
 };
@@ -96,6 +99,20 @@ export const ELIGIBILITY_REFUSALS: Refusals<{ outcome: 'COUPON_NOT_FOUND' | 'IDE
 export const ALLOW_LIST_REFUSALS: Refusals<Refused<AllowListResult, 'REPLACED'>> = {
   COUPON_NOT_FOUND: NO_COUPON,
   UPLOAD_SUPERSEDED: { code: 'UPLOAD_SUPERSEDED', detail: 'Another upload for this coupon started after this one and replaced it' },
+};
+
+export const JOIN_REFUSALS: Refusals<Exclude<JoinResult, { outcome: 'JOINED' }> | { outcome: 'NOT_IN_QUEUE' }> = {
+  COUPON_NOT_FOUND: NO_COUPON,
+  NOT_A_QUEUE: { code: 'NOT_A_QUEUE', detail: 'This coupon opens directly: ask for it with POST /coupons/{couponId}/issue' },
+  HUMAN_CHECK_FAILED: ISSUE_REFUSALS.HUMAN_CHECK_FAILED,
+  IDENTITY_REQUIRED: ISSUE_REFUSALS.IDENTITY_REQUIRED,
+  ALREADY_ISSUED: { code: 'ALREADY_ISSUED', detail: 'You already hold this coupon' },
+  COUPON_CLOSED: ISSUE_REFUSALS.COUPON_CLOSED,
+  ISSUE_ENDED: ISSUE_REFUSALS.ISSUE_ENDED,
+  SOLD_OUT: ISSUE_REFUSALS.SOLD_OUT,
+  NOT_ELIGIBLE: ISSUE_REFUSALS.NOT_ELIGIBLE,
+  QUEUE_NOT_OPEN: { code: 'QUEUE_NOT_OPEN', detail: 'The waiting room opens at the coupon\'s opening.preQueueFrom' },
+  NOT_IN_QUEUE: { code: 'NOT_IN_QUEUE', detail: 'You have not joined this coupon\'s waiting room: POST /coupons/{couponId}/queue' },
 };
 
 export const REMOVE_ALLOW_LIST_REFUSALS: Refusals<{ outcome: 'COUPON_NOT_FOUND' }> = { COUPON_NOT_FOUND: NO_COUPON };

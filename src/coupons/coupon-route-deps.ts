@@ -5,6 +5,7 @@ import type { AdmissionStore, EventMeta } from './admission/admission-store.ts';
 import type { CodeGuesses } from './codes/code-guesses.ts';
 import type { HumanCheck } from './human-check/human-check.ts';
 import type { CouponCodes } from './codes/coupon-codes.ts';
+import type { WaitingRooms } from './queue/waiting-rooms.ts';
 import type { SettledCoupons } from './sold-out-memory/settled-coupons.ts';
 
 export interface CouponRouteDeps {
@@ -14,6 +15,8 @@ export interface CouponRouteDeps {
   guesses: CodeGuesses;
   /** The bot gate's verifier. */
   humanCheck: HumanCheck;
+  /** The waiting rooms this process steps and streams, and the passes they sign. */
+  rooms: WaitingRooms;
   /** Sold-out and closed coupons this process can answer for without Redis. */
   settled: SettledCoupons;
   redis: Redis;

@@ -10,6 +10,7 @@ import { revokeUnusedRoute } from './revoke/revoke-unused-route.ts';
 import { addStockRoute } from './stock/add-stock-route.ts';
 import { useCouponRoute } from './use/use-coupon-route.ts';
 import { changeWindowRoute } from './window/change-window-route.ts';
+import { queueRoutes } from './queue/queue-routes.ts';
 
 /** The routes that ask admission state in Redis: its decisions and its fast reads. */
 export const couponRoutes = (deps: CouponRouteDeps): Route[] => [
@@ -19,6 +20,7 @@ export const couponRoutes = (deps: CouponRouteDeps): Route[] => [
   changeWindowRoute(deps),
   ...readCouponRoutes(deps),
   ...issueCouponRoutes(deps),
+  ...queueRoutes(deps),
   useCouponRoute(deps),
   cancelUseRoute(deps),
   revokeUnusedRoute(deps),

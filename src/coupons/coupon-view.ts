@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { CouponTable } from '../db/schema.ts';
 import { discountSchema, type RequiredClaims } from '../events/coupon-events.ts';
+import { openingSchema, type Opening } from '../events/queue-events.ts';
 import type { CouponSnapshot } from './admission/admission-store.ts';
 import { COUPON_STATUSES, couponStatus, inUse, remaining } from './rules/coupon-rules.ts';
 
@@ -25,6 +26,8 @@ export const publicCouponSchema = z.object({
   onePer: z.object({ claim: z.string() }).nullable(),
   /** Behind the bot gate: an issue needs a passed human check (header `Human-Check`). */
   humanCheck: z.boolean(),
+  /** How issuing opens: directly, or through a waiting room (join, then claim with a pass). */
+  opening: openingSchema,
 });
 
 export const adminCouponSchema = publicCouponSchema.extend({
@@ -59,6 +62,7 @@ export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof 
     eligibility: publicEligibility(s.eligibility),
     onePer: d.onePer ?? null,
     humanCheck: d.humanCheck === true,
+    opening: d.opening ?? { mode: 'direct' },
   };
 }
 
@@ -81,7 +85,7 @@ export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof a
 
 /** A coupon as the read model holds it (the admin view adds its counts and times); status computed at `now`. */
 export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof adminCouponSchema> {
-  const recorded = (row.definition ? JSON.parse(row.definition) : {}) as { buckets?: number; onePer?: { claim: string }; humanCheck?: boolean };
+  const recorded = (row.definition ? JSON.parse(row.definition) : {}) as { buckets?: number; onePer?: { claim: string }; humanCheck?: boolean; opening?: Opening };
   const definition = {
     name: row.name,
     totalQuantity: row.total_quantity,
@@ -109,6 +113,7 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
     buckets: recorded.buckets ?? 1,
     onePer: recorded.onePer ?? null,
     humanCheck: recorded.humanCheck === true,
+    opening: recorded.opening ?? { mode: 'direct' },
   };
 }
 

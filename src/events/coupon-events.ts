@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RESERVED_CLAIMS } from '../auth/identity.ts';
+import { couponPassesExpiredData, couponPassesGrantedData, couponQueueJoinedData, couponQueueShuffledData, openingSchema } from './queue-events.ts';
 
 /**
  * The events of the log (`coupon.events`), as the one definition every producer and consumer validates
@@ -60,6 +61,8 @@ export const couponCreatedData = z.strictObject({
   onePer: z.strictObject({ claim: claimName }).optional(),
   /** Since the bot gate: an issue needs a verified human check (coupons/human-check). */
   humanCheck: z.boolean().optional(),
+  /** Since the waiting room: how issuing opens (absent: `direct`). */
+  opening: openingSchema.optional(),
 });
 
 export const couponIssuedData = z.strictObject({
@@ -228,6 +231,10 @@ export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponIssueWindowChanged', couponIssueWindowChangedData, 2),
   envelope('CouponStockMoved', couponStockMovedData),
   envelope('CouponStockReceived', couponStockReceivedData),
+  envelope('CouponQueueJoined', couponQueueJoinedData),
+  envelope('CouponQueueShuffled', couponQueueShuffledData),
+  envelope('CouponPassesGranted', couponPassesGrantedData),
+  envelope('CouponPassesExpired', couponPassesExpiredData),
 ]);
 
 export type CouponEvent = z.infer<typeof couponEventSchema>;
@@ -236,7 +243,8 @@ export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T 
 /** The version every event type is written in today (older ones are upcast where read). */
 export const LATEST_VERSION = Object.fromEntries(couponEventSchema.options.map((o) => [o.shape.type.value, o.shape.version.value])) as { [T in CouponEventType]: EventOf<T>['version'] };
 export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked',
-  'CouponEligibilityChanged', 'CouponAllowListChunkAdded', 'CouponAllowListReplaced', 'CouponStockMoved', 'CouponStockReceived'] as const satisfies readonly CouponEventType[];
+  'CouponEligibilityChanged', 'CouponAllowListChunkAdded', 'CouponAllowListReplaced', 'CouponStockMoved', 'CouponStockReceived',
+  'CouponQueueJoined', 'CouponQueueShuffled', 'CouponPassesGranted', 'CouponPassesExpired'] as const satisfies readonly CouponEventType[];
 
 export class InvalidEventError extends Error {
   readonly raw: unknown;

@@ -8,6 +8,8 @@ import { couponRoutes } from '../coupons/coupon-routes.ts';
 import { catalogRoute } from '../coupons/catalog/catalog-route.ts';
 import { CodeGuesses } from '../coupons/codes/code-guesses.ts';
 import { HumanCheck } from '../coupons/human-check/human-check.ts';
+import { QueuePasses } from '../coupons/queue/queue-passes.ts';
+import { WaitingRooms } from '../coupons/queue/waiting-rooms.ts';
 import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
 import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { SettledCoupons } from '../coupons/sold-out-memory/settled-coupons.ts';
@@ -33,7 +35,9 @@ export interface RunningApi extends RunningRole {
 }
 
 /** Every route the API serves, the OpenAPI document's own included: the document is made from this list. */
-export function apiRoutes(runtime: Runtime, streams = new DashboardStreams(), settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger)): Route[] {
+export function apiRoutes(
+  runtime: Runtime, streams = new DashboardStreams(), settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger), rooms = waitingRooms(runtime),
+): Route[] {
   const { config, redis, db, kafka } = runtime;
   const recovery = admissionRecovery(runtime);
   // A cluster failing over refuses calls for a few seconds: they are tried again (nothing ran) within the retry time.
@@ -41,12 +45,13 @@ export function apiRoutes(runtime: Runtime, streams = new DashboardStreams(), se
     ...config.admission, commandTimeoutMs: config.redis.commandTimeoutMs, retryNotSentMs: config.redisClusterNodes ? config.admission.retryMs : 0,
   },
     (couponId) => recovery.recoverIfLost(couponId), (couponId) => recovery.readLegacyUses(couponId));
+  rooms.serve(admission);
   // In this order: a 405's Allow header lists a path's methods in the order they were registered.
   const routes = [
     ...healthRoutes(runtime),
     metricsRoute,
     ...couponRoutes({ admission, codes: new CouponCodes(redis), guesses: new CodeGuesses(redis, config.codeGuessLimits),
-      humanCheck: new HumanCheck(redis, config.humanCheck), settled, redis }),
+      humanCheck: new HumanCheck(redis, config.humanCheck), settled, redis, rooms }),
     myCouponsRoute({ db }),
     catalogRoute({ db, admission }),
     ...dashboardRoutes({ db, redis, kafka, admission, streams, topic: config.kafka.topic, shards: config.admission.shards, outboxMaxEntries: config.admission.outboxMaxEntries }),
@@ -56,6 +61,13 @@ export function apiRoutes(runtime: Runtime, streams = new DashboardStreams(), se
     ...accountRoutes({ db, redis, jwt: config.jwt, limits: config.loginLimits }),
   ];
   return [...routes, ...openApiRoutes(routes)];
+}
+
+/** Passes are signed with QUEUE_PASS_SECRET, or a key derived from the JWT secret; with neither, no coupon may have a waiting room. */
+function waitingRooms(runtime: Runtime): WaitingRooms {
+  const { queuePassSecret, jwt } = runtime.config;
+  const passes = queuePassSecret ? new QueuePasses(queuePassSecret, false) : jwt.secret ? new QueuePasses(jwt.secret, true) : undefined;
+  return new WaitingRooms(passes, runtime.logger.child({ component: 'waiting-rooms' }));
 }
 
 /** The API's router: one for every path, so a wrong method gets 405 with the right Allow header. */
@@ -76,7 +88,8 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   const settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger);
   const feed = new CouponChangeFeed(settled, { nodes: subscriptionNodes(runtime.config), publishers: () => masterNodes(runtime.redis) }, runtime.logger.child({ component: 'coupon-change-feed' }));
   void feed.start();
-  const app = createApp(runtime.logger, [apiRouter(runtime, apiRoutes(runtime, streams, settled))], runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs, runtime.config.http.trustProxy);
+  const rooms = waitingRooms(runtime);
+  const app = createApp(runtime.logger, [apiRouter(runtime, apiRoutes(runtime, streams, settled, rooms))], runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs, runtime.config.http.trustProxy);
   // No limit on a whole request: an allow-list of millions on a slow uplink takes what it takes. Headers must
   // arrive in time (slow-loris), and a body that stops arriving is answered 408 (request-body.ts). Node reads
   // these when the server is made: set on it afterwards they do nothing (its 300 s default stayed in force).
@@ -99,6 +112,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
         server.closeIdleConnections();
         // Dashboards hold their event streams open; they reconnect to whichever API answers next.
         streams.closeAll();
+        rooms.closeAll();
         void feed.stop();
         settled.stop();
       }),

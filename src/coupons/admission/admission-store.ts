@@ -12,6 +12,7 @@ import { readSnapshot, type CouponSnapshot } from './coupon-snapshot.ts';
 import { createScript } from './create-script.ts';
 import { eligibilityScript } from './eligibility-script.ts';
 import { issueScript } from './issue-script.ts';
+import { joinScript, readRoom, stepScript, type JoinResult } from './queue-scripts.ts';
 import { revokeScript } from './revoke-script.ts';
 import { ScriptRunner, type AdmissionSettings } from './script-runner.ts';
 import { stockScript } from './stock-script.ts';
@@ -20,6 +21,7 @@ import { keysOfBucket } from './keys.ts';
 import { useScript } from './use-script.ts';
 import { windowScript } from './window-script.ts';
 import type { HumanVerdict } from '../human-check/human-check.ts';
+import type { ShownPass } from '../rules/coupon-rules.ts';
 
 export type * from './admission-results.ts';
 export type { AdmissionSettings } from './script-runner.ts';
@@ -73,13 +75,31 @@ export class AdmissionStore {
     return created;
   }
 
-  /** `claims`: the caller's eligibility claims as JSON (Identity.claims); `human`: their human check's verdict (human-check.ts). */
-  async issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims = '{}', human: HumanVerdict = ''): Promise<IssueResult> {
+  /**
+   * `claims`: the caller's eligibility claims as JSON (Identity.claims); `human`: their human check's verdict
+   * (human-check.ts); `pass`: the waiting-room pass they showed (a coupon split into buckets has no waiting room).
+   */
+  async issue(couponId: string, userId: string, eventId: string, meta: EventMeta, request: AdmissionRequest, claims = '{}', human: HumanVerdict = '', pass?: ShownPass): Promise<IssueResult> {
     // The layout is asked again after a restore: a coupon this process never saw may come back split into buckets.
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
       const layout = await this.buckets.layoutOf(couponId);
-      return layout ? this.buckets.issue(layout, userId, eventId, meta, request, claims, human) : issueScript(this.runner, couponId, userId, eventId, meta, request, claims, human);
+      return layout ? this.buckets.issue(layout, userId, eventId, meta, request, claims, human) : issueScript(this.runner, couponId, userId, eventId, meta, request, claims, human, pass);
     });
+  }
+
+  /** The waiting room (queue-scripts.ts): a join, one step of its meter, a read of where it and a caller stand. */
+  async queueJoin(couponId: string, userId: string, meta: EventMeta, human: HumanVerdict, claims: string): Promise<JoinResult> {
+    return this.withRestore(couponId, 'COUPON_NOT_FOUND', () => joinScript(this.runner, couponId, userId, meta, human, claims));
+  }
+
+  queueStep(couponId: string, mostPasses: number): ReturnType<typeof stepScript> {
+    return stepScript(this.runner, couponId, mostPasses);
+  }
+
+  async queueRead(couponId: string, caller?: { userId: string; claims: string }): ReturnType<typeof readRoom> {
+    const read = () => readRoom(this.runner, couponId, caller);
+    const first = await read();
+    return first === 'COUPON_NOT_FOUND' && (await this.restoreIfLost(couponId)) ? read() : first;
   }
 
   /** On a coupon split into buckets, decided in the holder's home bucket, where their holding lives. */

@@ -8,13 +8,14 @@ export async function createScript(
 ): Promise<CreateResult> {
   const k = runner.keys(couponId);
   const memo = runner.memo(couponId, request);
-  const { eligibility } = definition;
+  const { eligibility, opening } = definition;
+  const queue = opening?.mode === 'queue' ? [opening.admitPerSecond, opening.passTtlSeconds, opening.preQueueFrom ? Date.parse(opening.preQueueFrom) : 0] : ['', '', ''];
   const { reply: [outcome, at], replayed } = await runner.decide('couponCreate', [
     k.coupon, k.outbox, memo.key, couponId, eventId, JSON.stringify(meta), JSON.stringify(definition), definition.totalQuantity,
     Date.parse(definition.issueStartAt), Date.parse(definition.issueEndAt), Date.parse(definition.validFrom),
     Date.parse(definition.validUntil), definition.validFrom, definition.validUntil, memo.fingerprint, memo.ttlMs,
     eligibility?.requiredClaims ? JSON.stringify(eligibility.requiredClaims) : '', eligibility?.allowList ? '1' : '', definition.buckets ?? 1, bucketShards.join(','),
-    definition.onePer?.claim ?? '', definition.humanCheck ? '1' : '',
+    definition.onePer?.claim ?? '', definition.humanCheck ? '1' : '', ...queue,
   ]);
   if (outcome === 'CREATED') return { outcome, createdAt: new Date(Number(at)), replayed };
   return { outcome: outcome as Exclude<CreateResult['outcome'], 'CREATED'> };

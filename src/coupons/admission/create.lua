@@ -3,7 +3,8 @@
 --       validFrom, validUntil (ISO, copied into each CouponIssued), fingerprint, memoTtlMs, requiredClaims (JSON, '' for none),
 --       allowList ('1': only an uploaded list's users, none until one is), buckets (stock buckets, 1 for none),
 --       bucketShards (each bucket's shard, comma-separated), onePer (the person claim, '' for one per account),
---       humanCheck ('1': issues need a verified human check), outboxMaxEntries (last)
+--       humanCheck ('1': issues need a verified human check), admitPerSecond, passTtlSeconds, preQueueFrom (ms)
+--       (a waiting room's: '' for a coupon that opens directly), outboxMaxEntries (last)
 local replayed = recall(KEYS[3], ARGV[12])
 if replayed then return replayed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'COUPON_EXISTS'} end
@@ -16,6 +17,7 @@ if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'elc', ARGV[14]) end
 if ARGV[15] == '1' then redis.call('HSET', KEYS[1], 'ala', 'a', 'alav', 0, 'als', 0) end
 if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'opc', ARGV[18]) end
 if ARGV[19] == '1' then redis.call('HSET', KEYS[1], 'hc', 1) end
+if ARGV[20] ~= '' then redis.call('HSET', KEYS[1], 'qr', ARGV[20], 'qt', ARGV[21], 'qpf', ARGV[22]) end
 -- Split into stock buckets (../buckets): this is bucket 0 and holds the whole stock until it is spread; `cfg`
 -- is what another bucket takes with its first stock.
 if tonumber(ARGV[16]) > 1 then

@@ -1,10 +1,11 @@
--- KEYS: coupon, holders, outbox, memo, attempts, allow-list a, allow-list b, persons
+-- KEYS: coupon, holders, outbox, memo, attempts, allow-list a, allow-list b, persons, waiting-room passes
 -- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON),
---       human ('1': a human check the verifier passed), outboxMaxEntries (last)
+--       human ('1': a human check the verifier passed), pass (the person a verified Queue-Pass names, '' for
+--       none), passExpired ('1': by its own expiry), outboxMaxEntries (last)
 -- The same rules, in the same order, as decideIssue in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus', 'elc', 'ala', 'opc', 'hc')
+local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus', 'elc', 'ala', 'opc', 'hc', 'qr')
 -- The bot gate before anything is counted: an asker without a passed human check takes nothing.
 if c[11] and ARGV[10] ~= '1' then return {'HUMAN_CHECK_FAILED'} end
 local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])
@@ -29,6 +30,13 @@ if c[10] then
   if type(person) ~= 'string' or person == '' then return {'IDENTITY_REQUIRED'} end
   if redis.call('HEXISTS', KEYS[8], person) == 1 then return {'PERSON_ALREADY_ISSUED'} end
 end
+-- A waiting room's coupon: the asker's own pass, live (queue-grant.lua grants them in turn).
+if c[12] then
+  local who = person or ARGV[2]
+  if ARGV[11] ~= who then return {'PASS_REQUIRED'} end
+  local live = redis.call('ZSCORE', KEYS[9], who)
+  if ARGV[12] == '1' or not live or tonumber(live) <= now then return {'PASS_EXPIRED'} end
+end
 if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local seq = redis.call('HINCRBY', KEYS[1], 'iss', 1)
 redis.call('HSET', KEYS[2], ARGV[2], seq)
@@ -38,5 +46,7 @@ if person then
   redis.call('HSET', KEYS[8], person, seq)
   data.person = person
 end
+-- A pass admits once.
+if c[12] then redis.call('ZREM', KEYS[9], person or ARGV[2]) end
 append(KEYS[3], 'CouponIssued', ARGV[3], ARGV[1], now, cjson.encode(data), ARGV[4])
 return remember(KEYS[4], ARGV[5], ARGV[6], {'ISSUED', tostring(seq), tostring(now), c[6], c[7]})

@@ -18,6 +18,12 @@ export interface CouponKeys {
   persons: string;
   /** The two allow-list sets: the one in force (the coupon's `ala` names it) and the one an upload fills. */
   allowLists: [string, string];
+  /**
+   * The waiting room (coupon not split only): its counters (`n` tickets, `sd` seed, `sc` shuffle cursor, `sdone`,
+   * `hd` places granted), person → ticket, the pre-queue by ticket, the line by place key, live passes by expiry,
+   * and the grants of the last second.
+   */
+  queue: { meta: string; tickets: string; pre: string; line: string; passes: string; grants: string };
   /** Where one restore writes the coupon's holders, uses and allow-list before putting them in place at once. */
   staged(restoreId: string): [holders: string, used: string, allowList: string, persons: string];
 }
@@ -39,6 +45,7 @@ export function bucketKeys(couponId: string, bucket: number, shard: number): Cou
     memo: (requestId) => `${t}:rq:${requestId}`,
     attempts: (route, userId) => `${t}:rl:${route}:${id}:${userId}`,
     allowLists: [`${t}:al:${id}:a`, `${t}:al:${id}:b`],
+    queue: { meta: `${t}:q:${id}`, tickets: `${t}:qt:${id}`, pre: `${t}:qp:${id}`, line: `${t}:ql:${id}`, passes: `${t}:qs:${id}`, grants: `${t}:qg:${id}` },
     staged: (restoreId) => [`${t}:rs:${id}:${restoreId}:h`, `${t}:rs:${id}:${restoreId}:u`, `${t}:rs:${id}:${restoreId}:al`, `${t}:rs:${id}:${restoreId}:p`],
   };
 }

@@ -193,3 +193,25 @@ local function receive_stock(bucket, outbox, coupon_id, transfer_id, from, to, f
   append(outbox, 'CouponStockReceived', event_id, coupon_id, now, cjson.encode(data), meta, '1', gate)
   return 'RECEIVED'
 end
+
+-- The waiting room (queue-*.lua). Those who join after the start stand behind every place a shuffle gives (2^52).
+local AFTER_START = 4503599627370496
+
+-- Who a waiting-room caller is: the value of the coupon's person claim (`opc`) in their token, or their account
+-- when it has none; nil when the coupon names a claim their token lacks.
+local function person_of(opc, user, claims_json)
+  if not opc then return user end
+  local person = cjson.decode(claims_json)[opc]
+  if type(person) ~= 'string' or person == '' then return nil end
+  return person
+end
+
+-- Where a waiting room stands, from its coupon's HMGET (st, tot, iss, is, ie) and whether its shuffle is done.
+local function room_state(c, shuffled, now)
+  if c[1] == 'CLOSED' then return 'CLOSED' end
+  if tonumber(c[3]) >= tonumber(c[2]) then return 'SOLD_OUT' end
+  if now >= tonumber(c[5]) then return 'ENDED' end
+  if now < tonumber(c[4]) then return 'NOT_STARTED' end
+  if not shuffled then return 'SHUFFLING' end
+  return 'OPEN'
+end

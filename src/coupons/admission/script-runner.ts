@@ -14,7 +14,7 @@ const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.
 /** Every admission script, by the command name ioredis gives it. */
 export const SCRIPTS = {
   couponCreate: { numberOfKeys: 3, lua: script('create') },
-  couponIssue: { numberOfKeys: 8, lua: script('issue') },
+  couponIssue: { numberOfKeys: 9, lua: script('issue') },
   couponUse: { numberOfKeys: 6, lua: script('use') },
   couponClose: { numberOfKeys: 3, lua: script('close') },
   couponAddStock: { numberOfKeys: 3, lua: script('stock') },
@@ -34,17 +34,22 @@ export const SCRIPTS = {
   bucketSoldOut: { numberOfKeys: 1, lua: script('bucket-sold-out') },
   bucketSettings: { numberOfKeys: 2, lua: script('bucket-settings') },
   bucketAllowList: { numberOfKeys: 5, lua: script('bucket-allow-list') },
+  queueJoin: { numberOfKeys: 10, lua: script('queue-join') },
+  queueShuffle: { numberOfKeys: 5, lua: script('queue-shuffle') },
+  queueGrant: { numberOfKeys: 6, lua: script('queue-grant') },
+  queueRead: { numberOfKeys: 7, lua: script('queue-read') },
 };
 
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
 type ScriptedRedis = Redis & Record<keyof typeof SCRIPTS, ScriptCall>;
-type ReadScript = 'couponRead' | 'couponAllowListMember' | 'bucketRead';
+type ReadScript = 'couponRead' | 'couponAllowListMember' | 'bucketRead' | 'queueRead';
 export type DecisionScript = Exclude<keyof typeof SCRIPTS, ReadScript>;
 const DECISION_NAMES: Record<DecisionScript, string> = {
   couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window',
   couponCancelUse: 'cancel-use', couponRevoke: 'revoke', couponEligibility: 'eligibility', couponAllowList: 'allow-list',
   bucketIssue: 'issue', bucketGive: 'bucket-give', bucketReceive: 'bucket-receive', bucketClose: 'close', bucketReopen: 'add-stock',
   bucketSoldOut: 'bucket-sold-out', bucketSettings: 'bucket-settings', bucketAllowList: 'bucket-allow-list',
+  queueJoin: 'queue-join', queueShuffle: 'queue-shuffle', queueGrant: 'queue-grant',
 };
 
 export interface AdmissionSettings {

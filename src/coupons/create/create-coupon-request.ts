@@ -30,6 +30,8 @@ export const createCouponRequest = z
     onePer: couponCreatedData.shape.onePer,
     /** An issue needs a human check the verifier (HUMAN_CHECK_URL) passed: header `Human-Check`. */
     humanCheck: z.boolean().optional(),
+    /** `direct` (the default) or `queue`: a waiting room with a shuffled pre-queue and metered passes. */
+    opening: couponCreatedData.shape.opening,
   })
   .superRefine((c, ctx) => {
     if (Date.parse(c.issueStartAt) >= Date.parse(c.issueEndAt)) {
@@ -40,6 +42,12 @@ export const createCouponRequest = z
     }
     if ((c.buckets ?? 1) > 1 && c.onePer) {
       ctx.addIssue({ code: 'custom', path: ['onePer'], message: 'a coupon limited one per person is not split into stock buckets (yet)' });
+    }
+    if ((c.buckets ?? 1) > 1 && c.opening?.mode === 'queue') {
+      ctx.addIssue({ code: 'custom', path: ['opening'], message: 'a coupon with a waiting room is not split into stock buckets: the room already meters its admissions' });
+    }
+    if (c.opening?.mode === 'queue' && c.opening.preQueueFrom && Date.parse(c.opening.preQueueFrom) > Date.parse(c.issueStartAt)) {
+      ctx.addIssue({ code: 'custom', path: ['opening', 'preQueueFrom'], message: 'must not be after issueStartAt' });
     }
     if ((c.buckets ?? 1) > c.totalQuantity) {
       ctx.addIssue({ code: 'custom', path: ['buckets'], message: 'must not exceed totalQuantity (every bucket opens with a share of the stock)' });

@@ -24,6 +24,9 @@ export const createCouponRoute = (deps: CouponRouteDeps): Route => ({
     if (requested.humanCheck && !deps.humanCheck.configured) {
       throw new Problem('VALIDATION_FAILED', 'The body has 1 problem', { errors: [{ path: 'humanCheck', message: 'needs a human-check verifier: set HUMAN_CHECK_URL' }] });
     }
+    if (requested.opening?.mode === 'queue' && !deps.rooms.passes) {
+      throw new Problem('VALIDATION_FAILED', 'The body has 1 problem', { errors: [{ path: 'opening', message: 'needs a key to sign passes: set QUEUE_PASS_SECRET' }] });
+    }
     const request = admissionRequestOf(ctx, identityOf(ctx).userId, raw);
     const claimed = request.keyed ? await couponIdForKey(deps.redis, request) : { couponId: uuidv7() };
     if (claimed === 'KEY_REUSED') throw problemFor(CREATE_REFUSALS, { outcome: 'IDEMPOTENCY_KEY_REUSED' });

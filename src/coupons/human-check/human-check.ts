@@ -72,6 +72,19 @@ export class HumanCheck {
     return passed ? '1' : '0';
   }
 
+  /**
+   * Runs a decision past the bot gate: a token is verified only for a coupon behind it (the script says so, and
+   * this process then remembers), so a header sent elsewhere costs the verifier nothing and an outage of it stops
+   * only the coupons that need it.
+   */
+  async behindGate<R extends { outcome: string }>(couponId: string, token: string | undefined, caller: string, address: string, decision: (human: HumanVerdict) => Promise<R>): Promise<R> {
+    const human = token && this.knownGated(couponId) ? await this.verdict(token, caller, address) : '';
+    const result = await decision(human);
+    if (result.outcome !== 'HUMAN_CHECK_FAILED' || human !== '') return result;
+    this.learnGated(couponId);
+    return token ? decision(await this.verdict(token, caller, address)) : result;
+  }
+
   /** A coupon found behind the gate (it never leaves it): its askers' tokens are verified before the script, not after a refusal. */
   learnGated(couponId: string): void {
     this.gated.set(couponId, true);

@@ -31,7 +31,8 @@ export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
     method: 'post', path: '/coupons/:couponId/issue', auth: 'token', params: COUPON_ID_PARAM, idempotent: true,
     summary: 'Ask for a coupon; the first N askers get one', tag: 'coupons',
     notes: 'OUTCOME_UNKNOWN: Redis did not answer in time and the request may have been issued; a retry answers ALREADY_ISSUED with the coupon if it was (or, with the same Idempotency-Key, the first 201). ' +
-      'A coupon with humanCheck needs the token of a passed human check in the Human-Check header (403 HUMAN_CHECK_FAILED, nothing changed, without one).',
+      'A coupon with humanCheck needs the token of a passed human check in the Human-Check header (403 HUMAN_CHECK_FAILED, nothing changed, without one). ' +
+      'A coupon that opens through a waiting room needs the caller\'s own pass in the Queue-Pass header (403 PASS_REQUIRED without one, PASS_EXPIRED once lapsed or used).',
     answer: { status: 201, schema: issuedCouponSchema },
     problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), ...UNANSWERED],
     handler: (ctx) => issueCoupon(ctx, deps, couponIdIn(ctx)),
@@ -60,20 +61,12 @@ function mayIssue(role: Identity['role']): void {
   if (!may(role, 'issue')) throw new Problem('FORBIDDEN', 'Coupons are issued to people; a service token holds none');
 }
 
-/**
- * The admission, past the bot gate: a token is verified only for a coupon behind it (the script says so, and this
- * process then remembers), so a header sent elsewhere costs the verifier nothing and an outage of it stops only
- * the coupons that need it.
- */
+/** The admission, past the bot gate, with the waiting-room pass the caller showed (header Queue-Pass). */
 async function admitted(ctx: Context, deps: CouponRouteDeps, couponId: string, request: AdmissionRequest): Promise<IssueResult> {
   const { userId, claims } = identityOf(ctx);
-  const token = ctx.get('Human-Check') || undefined;
-  const verdict = async () => deps.humanCheck.verdict(token, userId, ctx.ip);
-  const human = token && deps.humanCheck.knownGated(couponId) ? await verdict() : '';
-  const result = await deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, human);
-  if (result.outcome !== 'HUMAN_CHECK_FAILED' || human !== '') return result;
-  deps.humanCheck.learnGated(couponId);
-  return token ? deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, await verdict()) : result;
+  const pass = deps.rooms.passes?.read(ctx.get('Queue-Pass') || undefined, couponId, Date.now());
+  return deps.humanCheck.behindGate(couponId, ctx.get('Human-Check') || undefined, userId, ctx.ip,
+    (human) => deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, human, pass));
 }
 
 /** Refusals a by-code claim answers as an unknown code: its holder is told ALREADY_ISSUED before any of them. */

@@ -14,3 +14,5 @@ export * from './decide-redemptions.ts';
 export * from './decide-settings.ts';
 export * from './decide.ts';
 export * from './evolve.ts';
+export * from './queue-rules.ts';
+export * from './queue-line.ts';

@@ -1,4 +1,5 @@
 import type { RequiredClaims } from '../../events/coupon-events.ts';
+import type { QueueState } from './queue-rules.ts';
 
 /**
  * A coupon as its rules see it: what `decide` reads and `evolve` folds the log into. Every count, status and
@@ -21,6 +22,8 @@ export interface AdmissionCoupon {
   holders: Map<string, number>;
   /** Behind the bot gate: an issue needs a passed human check. */
   humanCheck?: true;
+  /** Opens through a waiting room: an issue needs a pass granted in turn. */
+  queue?: QueueState;
   /** One per person: the verified token claim naming the person; absent, one per account. */
   onePer?: string;
   /** On a coupon limited one per person: person (the claim's value) → sequence issued to them. */

@@ -3,13 +3,14 @@ import { issuedCouponId } from '../../ids/ids.ts';
 import { settledAnswer, type AdmissionCoupon, type BucketState } from './coupon-state.ts';
 import { isEligible, qualifyingClaims } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';
+import { passRefusal, type ShownPass } from './queue-rules.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export type IssueDecision =
   | { outcome: 'ISSUED'; sequence: number; events: EventDraft[] }
   | { outcome: 'ALREADY_ISSUED'; sequence: number; events: [] }
-  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE' | 'IDENTITY_REQUIRED' | 'PERSON_ALREADY_ISSUED' | 'HUMAN_CHECK_FAILED'; events: [] };
+  | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE' | 'IDENTITY_REQUIRED' | 'PERSON_ALREADY_ISSUED' | 'HUMAN_CHECK_FAILED' | 'PASS_REQUIRED' | 'PASS_EXPIRED'; events: [] };
 
 export type UseDecision =
   | { outcome: 'USED'; generation: number; events: EventDraft[] }
@@ -30,9 +31,9 @@ export type RevokeDecision = { outcome: 'REVOKED'; sequences: number[]; revokedC
  * counts no attempt for them). A holder retrying learns their coupon whatever else changed since; then closed, window, stock, eligibility,
  * in that order (eligibility last, so an answer given from memory for a sold-out or ended coupon is the one
  * the script would give anyone); on a coupon limited one per person, then the person: their token must name one,
- * and a person holding it under another account is not issued a second.
+ * and a person holding it under another account is not issued a second; in queue mode, last, their pass.
  */
-export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number, claims: EligibilityClaims = {}, human = false): IssueDecision {
+export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string, now: number, claims: EligibilityClaims = {}, human = false, pass?: ShownPass): IssueDecision {
   if (!coupon) return refused('COUPON_NOT_FOUND');
   if (coupon.humanCheck && !human) return refused('HUMAN_CHECK_FAILED');
   const held = coupon.holders.get(userId);
@@ -43,6 +44,8 @@ export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string,
   const person = coupon.onePer === undefined ? undefined : claims[coupon.onePer];
   if (coupon.onePer !== undefined && (typeof person !== 'string' || person === '')) return refused('IDENTITY_REQUIRED');
   if (typeof person === 'string' && coupon.persons?.has(person)) return refused('PERSON_ALREADY_ISSUED');
+  const noPass = passRefusal(coupon.queue, typeof person === 'string' ? person : userId, pass, now);
+  if (noPass) return refused(noPass);
   const sequence = coupon.issued + 1;
   const qualifying = qualifyingClaims(coupon.requiredClaims, claims);
   return {

@@ -1,6 +1,7 @@
 import type { EligibilityClaims } from '../../auth/identity.ts';
 import type { couponCreatedData, RequiredClaims } from '../../events/coupon-events.ts';
 import type { z } from 'zod';
+import type { ShownPass } from './queue-rules.ts';
 import { asBucketSees, type AdmissionCoupon } from './coupon-state.ts';
 import { decideCancelUse, decideIssue, decideRevoke, decideUse, type CancelUseDecision, type IssueDecision, type RevokeDecision, type UseDecision } from './decide-redemptions.ts';
 import {
@@ -11,7 +12,7 @@ import {
 export type CouponCommand =
   | { type: 'CreateCoupon'; definition: z.infer<typeof couponCreatedData> }
   /** `bucket`: on a coupon split into stock buckets, the asker's, decided by the window and claims it holds. */
-  | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims; bucket?: number; human?: boolean }
+  | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims; bucket?: number; human?: boolean; pass?: ShownPass }
   /** The holder's own use, or the order system's on their behalf: `userId` is the holder either way. */
   | { type: 'UseCoupon'; sequence: number; userId: string; orderId?: string | null }
   /** By the order system or an admin (see AUTHORITY), for any holder. `orderId` null: the use named no order. */
@@ -49,7 +50,7 @@ export function decide<C extends CouponCommand>(command: C, coupon: AdmissionCou
 function decideAny(command: CouponCommand, coupon: AdmissionCoupon | undefined, now: number) {
   switch (command.type) {
     case 'CreateCoupon': return decideCreate(coupon, command.definition);
-    case 'IssueCoupon': return decideIssue(coupon && asBucketSees(coupon, command.bucket), command.userId, now, command.claims, command.human);
+    case 'IssueCoupon': return decideIssue(coupon && asBucketSees(coupon, command.bucket), command.userId, now, command.claims, command.human, command.pass);
     case 'UseCoupon': return decideUse(coupon, command, now);
     case 'CancelUse': return decideCancelUse(coupon, command, now);
     case 'RevokeUnused': return decideRevoke(coupon, command.holders, command.bucket);

@@ -1,5 +1,6 @@
 import type { CouponEvent, CouponEventType, EventOf, RequiredClaims } from '../../events/coupon-events.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
+import { foldQueue, queueOf } from './queue-rules.ts';
 import { bucketState, type AdmissionCoupon, type AllowList, type Setting } from './coupon-state.ts';
 
 /**
@@ -35,6 +36,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
       ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
       ...(event.data.onePer ? { onePer: event.data.onePer.claim, persons: new Map<string, number>() } : {}),
       ...(event.data.humanCheck ? { humanCheck: true as const } : {}),
+      ...(event.data.opening?.mode === 'queue' ? { queue: queueOf(event.data.opening) } : {}),
       ...((event.data.buckets ?? 1) > 1 ? { bucketCount: event.data.buckets, created: {
         issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt),
         ...(event.data.eligibility?.requiredClaims ? { requiredClaims: event.data.eligibility.requiredClaims } : {}),
@@ -47,6 +49,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     if (!coupon || sequence === undefined || coupon.holders.has(event.data.userId)) return coupon;
     coupon.holders.set(event.data.userId, sequence);
     if (event.data.person !== undefined) (coupon.persons ??= new Map()).set(event.data.person, sequence);
+    coupon.queue?.passes.delete(event.data.person ?? event.data.userId);
     // A stock bucket's sequences come from its ranges, not in issue order: each new holder is one more issued.
     coupon.issued = event.data.bucket === undefined ? Math.max(coupon.issued, sequence) : coupon.issued + 1;
     return coupon;
@@ -173,6 +176,10 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     if (coupon) bucketTakes(coupon, event.data.toBucket, event.data.window, event.data.eligibility);
     return coupon;
   },
+  CouponQueueJoined: (coupon, event) => (foldQueue(coupon?.queue, event), coupon),
+  CouponQueueShuffled: (coupon, event) => (foldQueue(coupon?.queue, event), coupon),
+  CouponPassesGranted: (coupon, event) => (foldQueue(coupon?.queue, event), coupon),
+  CouponPassesExpired: (coupon, event) => (foldQueue(coupon?.queue, event), coupon),
 };
 
 /** List `version` of a coupon split into stock buckets, as bucket 0 put it in force (or will: kept for its change at `revision`). */

@@ -1,0 +1,154 @@
+import type { PassThrough } from 'node:stream';
+import type { Logger } from '../../log/logger.ts';
+import type { AdmissionStore } from '../admission/admission-store.ts';
+import type { Room, Standing } from '../admission/queue-scripts.ts';
+import type { QueuePasses } from './queue-passes.ts';
+import { FINAL, ticketView, type TicketView } from './ticket-view.ts';
+
+/** How often a room this process watches is stepped and its streams told. */
+const STEP_MS = 200;
+/** How long a room is stepped after the last request about it, with no stream open. */
+const INTEREST_MS = 30_000;
+/** The pass rate shown is measured over this long. */
+const RATE_WINDOW_MS = 10_000;
+
+interface Caller {
+  userId: string;
+  claims: string;
+}
+
+interface Watcher extends Caller {
+  stream: PassThrough;
+  standing?: Standing;
+  sent?: string;
+}
+
+interface Watched {
+  interestUntil: number;
+  watchers: Set<Watcher>;
+  /** Places granted, as seen at each step of the last RATE_WINDOW_MS. */
+  samples: { at: number; head: number }[];
+  room?: Room;
+}
+
+/**
+ * The waiting rooms this API process serves: each one with a request in the last 30 s or a stream open is stepped
+ * five times a second (queue-grant.lua meters passes exactly, however many processes step it), and each step tells
+ * every stream of it where its caller now stands. A stream's place is read once it is placed; after that its
+ * position is the place less the places granted, which one read of the room per step says for every stream.
+ */
+export class WaitingRooms {
+  readonly passes?: QueuePasses;
+  private admission?: AdmissionStore;
+  private readonly logger: Logger;
+  private readonly rooms = new Map<string, Watched>();
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+
+  constructor(passes: QueuePasses | undefined, logger: Logger) {
+    this.passes = passes;
+    this.logger = logger;
+  }
+
+  /** The admission store the rooms live in (made with the routes, after the rooms, which outlive them to be closed). */
+  serve(admission: AdmissionStore): void {
+    this.admission = admission;
+  }
+
+  private get store(): AdmissionStore {
+    if (!this.admission) throw new Error('waiting rooms served before serve()');
+    return this.admission;
+  }
+
+  /** The caller's ticket, as shown to them; undefined when they never joined. */
+  async ticket(couponId: string, caller: Caller): Promise<TicketView | 'COUPON_NOT_FOUND' | 'IDENTITY_REQUIRED' | undefined> {
+    this.touch(couponId);
+    const read = await this.store.queueRead(couponId, caller);
+    if (typeof read === 'string') return read;
+    const watched = this.rooms.get(couponId)!;
+    watched.room = read.room;
+    return this.viewOf(couponId, watched, read.standing!);
+  }
+
+  /** A stream of the caller's ticket: a message whenever it changes, ending once it is final. */
+  watch(couponId: string, caller: Caller, stream: PassThrough): void {
+    const watched = this.touch(couponId);
+    const watcher: Watcher = { ...caller, stream };
+    watched.watchers.add(watcher);
+    stream.once('close', () => watched.watchers.delete(watcher));
+    stream.write(`retry: 1000\n\n`);
+  }
+
+  closeAll(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    for (const watched of this.rooms.values()) for (const w of watched.watchers) w.stream.end();
+  }
+
+  private touch(couponId: string): Watched {
+    let watched = this.rooms.get(couponId);
+    if (!watched) this.rooms.set(couponId, (watched = { interestUntil: 0, watchers: new Set(), samples: [] }));
+    watched.interestUntil = Date.now() + INTEREST_MS;
+    this.timer ??= setInterval(() => void this.step(), STEP_MS);
+    return watched;
+  }
+
+  private viewOf(couponId: string, watched: Watched, standing: Standing): TicketView | undefined {
+    if (!standing.ticket || !watched.room || !this.passes) return undefined;
+    return ticketView(couponId, watched.room, { ...standing, ticket: standing.ticket }, this.rate(watched), this.passes);
+  }
+
+  /** Passes granted per second lately; the room's admitPerSecond until a second of grants was seen. */
+  private rate(watched: Watched): number {
+    const first = watched.samples[0];
+    const last = watched.samples.at(-1);
+    if (!first || !last || last.at - first.at < 1_000 || last.head === first.head) return watched.room?.admitPerSecond ?? 1;
+    return ((last.head - first.head) * 1000) / (last.at - first.at);
+  }
+
+  private async step(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (const [couponId, watched] of this.rooms) {
+        if (watched.watchers.size === 0 && watched.interestUntil < Date.now()) this.rooms.delete(couponId);
+        else await this.stepRoom(couponId, watched).catch((error: unknown) => this.logger.warn({ err: error, couponId }, 'waiting room step failed'));
+      }
+      if (this.rooms.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async stepRoom(couponId: string, watched: Watched): Promise<void> {
+    const most = Math.max(1, Math.ceil(((watched.room?.admitPerSecond ?? 1) * STEP_MS) / 1000));
+    await this.store.queueStep(couponId, most);
+    const read = await this.store.queueRead(couponId);
+    if (typeof read === 'string') return;
+    watched.room = read.room;
+    const at = Date.now();
+    watched.samples.push({ at, head: read.room.head });
+    while (watched.samples.length > 1 && watched.samples[0]!.at < at - RATE_WINDOW_MS) watched.samples.shift();
+    await Promise.all([...watched.watchers].map((w) => this.tell(couponId, watched, w)));
+  }
+
+  /** Reads the watcher's standing only when the room alone cannot say it: not yet placed, or their turn has come. */
+  private async tell(couponId: string, watched: Watched, w: Watcher): Promise<void> {
+    const room = watched.room!;
+    const s = w.standing;
+    const reread = !s || s.place === undefined || s.place < room.head || room.state === 'SOLD_OUT';
+    if (reread) {
+      const read = await this.store.queueRead(couponId, w);
+      if (typeof read === 'string') return void w.stream.end(`event: problem\ndata: ${JSON.stringify({ code: read })}\n\n`);
+      w.standing = read.standing;
+    }
+    const view = this.viewOf(couponId, watched, w.standing!);
+    if (!view) return void w.stream.end(`event: problem\ndata: ${JSON.stringify({ code: 'NOT_IN_QUEUE' })}\n\n`);
+    const message = `data: ${JSON.stringify(view)}\n\n`;
+    if (message !== w.sent) w.stream.write((w.sent = message));
+    if (FINAL.has(view.status)) w.stream.end();
+  }
+}
