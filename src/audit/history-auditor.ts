@@ -2,7 +2,7 @@ import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import type { CouponEvent, EventOf, RequiredClaims } from '../events/coupon-events.ts';
 import { StockLedger } from '../coupons/rules/stock-ledger.ts';
-import { isQueueEvent, judgeGrant, queueCopy, type RecentGrants } from './queue-auditor.ts';
+import { isQueueEvent, judgeGrant, queueCopy } from './queue-auditor.ts';
 
 export interface ReplayedCoupon {
   couponId: string;
@@ -25,8 +25,6 @@ export interface ReplayedCoupon {
    * log (bucket 0's change, or a bucket's announcement of it, whichever came first): every other must say the same.
    */
   settings?: Map<string, string>;
-  /** A coupon with a waiting room: its passes granted in the last second. */
-  grants?: RecentGrants;
 }
 
 /** A window or claims change in a form two events of the same change agree on (claims by name, in order). */
@@ -119,7 +117,7 @@ export class HistoryAuditor {
     case 'CouponUsed': return this.judgeUse(event, c, before, at, violation);
     case 'CouponUseCancelled': return this.judgeCancel(event, c, before, at, violation);
     case 'CouponsRevoked': this.judgeRevoke(event, c, before, at, violation); return true;
-    case 'CouponPassesGranted': judgeGrant(event, before, (c.grants ??= []), violation); return true;
+    case 'CouponPassesGranted': judgeGrant(event, before, violation); return true;
     default: return true;
     }
   }

@@ -106,7 +106,6 @@ export const JOIN_REFUSALS: Refusals<Exclude<JoinResult, { outcome: 'JOINED' }> 
   NOT_A_QUEUE: { code: 'NOT_A_QUEUE', detail: 'This coupon opens directly: ask for it with POST /coupons/{couponId}/issue' },
   HUMAN_CHECK_FAILED: ISSUE_REFUSALS.HUMAN_CHECK_FAILED,
   IDENTITY_REQUIRED: ISSUE_REFUSALS.IDENTITY_REQUIRED,
-  ALREADY_ISSUED: { code: 'ALREADY_ISSUED', detail: 'You already hold this coupon' },
   COUPON_CLOSED: ISSUE_REFUSALS.COUPON_CLOSED,
   ISSUE_ENDED: ISSUE_REFUSALS.ISSUE_ENDED,
   SOLD_OUT: ISSUE_REFUSALS.SOLD_OUT,

@@ -2,6 +2,7 @@ import * as assert from 'uvu/assert';
 import { evolve, lineOf, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
 import type { TicketView } from '../../src/coupons/queue/ticket-view.ts';
 import { auditPassed } from '../../src/audit/run-audit.ts';
+import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { Harness, type Answer } from '../support/api-harness.ts';
 import { EventStream } from '../support/event-stream.ts';
 import { spec } from '../support/spec.ts';
@@ -162,6 +163,37 @@ room('given a queue-mode coupon, when a person claims without a pass, with a for
   const events = await harness.eventsOf(couponId);
   assert.is(events.length, before, 'a refused claim writes nothing');
   assert.equal(events.filter((e) => e.type === 'CouponIssued').length, 1);
+});
+
+room('given a room shuffled and part-granted, when Redis loses the coupon and it is restored from the log, then every ticket, place and live pass stand as they were and the meter carries on from the next place', async () => {
+  const tag = Date.now().toString(36);
+  const people = Array.from({ length: 12 }, (_, i) => `kept-${i}-${tag}`);
+  const couponId = await harness.createCoupon({ totalQuantity: 4, issueStartAt: new Date(Date.now() + 2_000).toISOString(), opening: { mode: 'queue', admitPerSecond: 1, passTtlSeconds: 600 } });
+  for (const user of people) assert.is((await join(couponId, user)).status, 201);
+  const granted = async () => (await Promise.all(people.map((user) => me(couponId, user)))).map((a) => a.body);
+  const before = await until('two passes', 20_000, async () => {
+    const tickets = await granted();
+    return tickets.filter((t) => t.status === 'PASS_GRANTED').length >= 2 ? tickets : undefined;
+  });
+  const [first, second] = before.filter((t) => t.status === 'PASS_GRANTED').map((t) => ({ user: people[before.indexOf(t)]!, pass: t.pass!.token }));
+  assert.is((await claim(couponId, first!.user, first!.pass)).status, 201);
+  await harness.drained(couponId);
+
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  await harness.runtime.redis.del(k.coupon, k.holders, k.used, k.persons, ...k.allowLists, ...Object.values(k.queue));
+  const after = await granted();
+  const place = (tickets: TicketView[]) => tickets.map((t) => [t.ticket, t.phase, t.place]);
+  assert.equal(place(after), place(before), 'tickets and places as before');
+  assert.equal(after.map((t) => t.status), before.map((t, i) => (people[i] === first!.user ? 'ISSUED' : t.status)), 'the holder holds it, every other pass stands');
+  assert.equal(after.map((t) => t.pass?.expiresAt), before.map((t, i) => (people[i] === first!.user ? undefined : t.pass?.expiresAt)));
+  const claimed = await claim(couponId, second!.user, second!.pass);
+  assert.is(claimed.status, 201, `a pass granted before the loss still admits: ${claimed.text}`);
+  const head = Math.max(...before.filter((t) => t.status === 'PASS_GRANTED').map((t) => t.place!));
+  const nextUp = people[after.findIndex((t) => t.place === head + 1)]!;
+  await until(`the next pass, to place ${head + 1}`, 10_000, async () => ((await me(couponId, nextUp)).body.status === 'PASS_GRANTED' || undefined));
+  await harness.drained(couponId);
+  const report = await harness.audit(couponId);
+  assert.ok(auditPassed(report), JSON.stringify(report));
 });
 
 room('who may wait: a service token is 403, a coupon that opens directly is 409 NOT_A_QUEUE, an unknown one 404; a waiting room on stock buckets or with a rate of 0 is refused at create with 400', async () => {

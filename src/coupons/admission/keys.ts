@@ -26,6 +26,8 @@ export interface CouponKeys {
   queue: { meta: string; tickets: string; pre: string; line: string; passes: string; grants: string };
   /** Where one restore writes the coupon's holders, uses and allow-list before putting them in place at once. */
   staged(restoreId: string): [holders: string, used: string, allowList: string, persons: string];
+  /** Where one restore writes the coupon's waiting room, in `queue`'s shape. */
+  stagedQueue(restoreId: string): CouponKeys['queue'];
 }
 
 export function couponKeys(couponId: string, shards: number): CouponKeys {
@@ -45,10 +47,15 @@ export function bucketKeys(couponId: string, bucket: number, shard: number): Cou
     memo: (requestId) => `${t}:rq:${requestId}`,
     attempts: (route, userId) => `${t}:rl:${route}:${id}:${userId}`,
     allowLists: [`${t}:al:${id}:a`, `${t}:al:${id}:b`],
-    queue: { meta: `${t}:q:${id}`, tickets: `${t}:qt:${id}`, pre: `${t}:qp:${id}`, line: `${t}:ql:${id}`, passes: `${t}:qs:${id}`, grants: `${t}:qg:${id}` },
+    queue: queueKeys(`${t}:q`, id),
+    stagedQueue: (restoreId) => queueKeys(`${t}:rs:q`, `${id}:${restoreId}`),
     staged: (restoreId) => [`${t}:rs:${id}:${restoreId}:h`, `${t}:rs:${id}:${restoreId}:u`, `${t}:rs:${id}:${restoreId}:al`, `${t}:rs:${id}:${restoreId}:p`],
   };
 }
+
+const queueKeys = (prefix: string, id: string): CouponKeys['queue'] => ({
+  meta: `${prefix}:${id}`, tickets: `${prefix}t:${id}`, pre: `${prefix}p:${id}`, line: `${prefix}l:${id}`, passes: `${prefix}s:${id}`, grants: `${prefix}g:${id}`,
+});
 
 /** A coupon split into buckets: where each bucket lives (the shard of bucket b at b). */
 export interface BucketLayout {

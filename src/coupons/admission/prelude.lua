@@ -206,12 +206,13 @@ local function person_of(opc, user, claims_json)
   return person
 end
 
--- Where a waiting room stands, from its coupon's HMGET (st, tot, iss, is, ie) and whether its shuffle is done.
+-- Where a waiting room stands, from its coupon's HMGET (st, tot, iss, is, ie) and whether its shuffle is done, in
+-- the order of settledAnswer (../rules/coupon-state.ts) and roomState (../rules/queue-rules.ts).
 local function room_state(c, shuffled, now)
   if c[1] == 'CLOSED' then return 'CLOSED' end
-  if tonumber(c[3]) >= tonumber(c[2]) then return 'SOLD_OUT' end
-  if now >= tonumber(c[5]) then return 'ENDED' end
   if now < tonumber(c[4]) then return 'NOT_STARTED' end
+  if now >= tonumber(c[5]) then return 'ENDED' end
+  if tonumber(c[3]) >= tonumber(c[2]) then return 'SOLD_OUT' end
   if not shuffled then return 'SHUFFLING' end
   return 'OPEN'
 end

@@ -9,7 +9,7 @@ export type RoomState = 'OPEN' | 'NOT_STARTED' | 'SHUFFLING' | 'SOLD_OUT' | 'CLO
 
 export type JoinResult =
   | { outcome: 'JOINED'; person: string; ticket: number; phase: 'pre' | 'line'; created: boolean }
-  | { outcome: 'COUPON_NOT_FOUND' | 'NOT_A_QUEUE' | 'HUMAN_CHECK_FAILED' | 'IDENTITY_REQUIRED' | 'ALREADY_ISSUED' | 'COUPON_CLOSED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'QUEUE_NOT_OPEN' | 'NOT_ELIGIBLE' };
+  | { outcome: 'COUPON_NOT_FOUND' | 'NOT_A_QUEUE' | 'HUMAN_CHECK_FAILED' | 'IDENTITY_REQUIRED' | 'COUPON_CLOSED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'QUEUE_NOT_OPEN' | 'NOT_ELIGIBLE' };
 
 export interface Room {
   state: RoomState;
@@ -41,7 +41,7 @@ export async function joinScript(runner: ScriptRunner, couponId: string, userId:
   const k = runner.keys(couponId);
   const q = k.queue;
   const { reply: [outcome, person, mark, created] } = await runner.decide('queueJoin', [
-    k.coupon, q.meta, q.tickets, q.pre, q.line, k.holders, k.persons, k.outbox, ...k.allowLists, couponId, userId, uuidv7(), JSON.stringify(meta), human, claims,
+    k.coupon, q.meta, q.tickets, q.pre, q.line, k.outbox, ...k.allowLists, couponId, userId, uuidv7(), JSON.stringify(meta), human, claims,
   ]);
   if (outcome !== 'JOINED') return { outcome: outcome as Exclude<JoinResult['outcome'], 'JOINED'> };
   return { outcome, person: person!, ...ticketOf(mark!), created: created === '1' };

@@ -34,7 +34,7 @@ export const SCRIPTS = {
   bucketSoldOut: { numberOfKeys: 1, lua: script('bucket-sold-out') },
   bucketSettings: { numberOfKeys: 2, lua: script('bucket-settings') },
   bucketAllowList: { numberOfKeys: 5, lua: script('bucket-allow-list') },
-  queueJoin: { numberOfKeys: 10, lua: script('queue-join') },
+  queueJoin: { numberOfKeys: 8, lua: script('queue-join') },
   queueShuffle: { numberOfKeys: 5, lua: script('queue-shuffle') },
   queueGrant: { numberOfKeys: 6, lua: script('queue-grant') },
   queueRead: { numberOfKeys: 7, lua: script('queue-read') },

@@ -16,6 +16,7 @@ import { LogMismatchError } from '../../projector/followed-log.ts';
 import { foldInto, type RebuiltBuckets, type RebuiltCoupon } from './rebuilt-coupon.ts';
 import { installBuckets, pendingGates, restoredBuckets } from './restored-buckets.ts';
 import { stage } from './staged-keys.ts';
+import { queueFields, stageQueue } from './restored-queue.ts';
 import { settingRevision, type AdmissionCoupon } from '../rules/coupon-rules.ts';
 
 const INSTALL = readFileSync(new URL('../admission/install-restored.lua', import.meta.url), 'utf8');
@@ -240,6 +241,7 @@ export class AdmissionRecovery {
       ...(state.unusedRevoked ? { rvu: 1 } : {}),
       ...(state.onePer !== undefined ? { opc: state.onePer } : {}),
       ...(state.humanCheck ? { hc: 1 } : {}),
+      ...(state.queue ? queueFields(state.queue) : {}),
       ...(state.allowList ? { ala: 'a', alav: state.allowList.version, als: state.allowList.members.size } : {}),
       alv: state.allowListVersion,
       rev: settingRevision(state),
@@ -252,14 +254,16 @@ export class AdmissionRecovery {
   }
 
   private async writeOne(k: CouponKeys, state: AdmissionCoupon, fields: Record<string, string | number>): Promise<boolean> {
-    const staged = k.staged(uuidv7());
-    const [holders, used, allowList, persons] = staged;
+    const restoreId = uuidv7();
+    const [holders, used, allowList, persons] = k.staged(restoreId);
     await stage(this.deps.redis, holders, { entries: [...state.holders] });
     await stage(this.deps.redis, used, { entries: [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r)] as const) });
     // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
     await stage(this.deps.redis, allowList, { members: [...(state.allowList?.members ?? [])] });
     await stage(this.deps.redis, persons, { entries: [...(state.persons ?? [])] });
-    return (await this.deps.redis.eval(INSTALL, 10, k.coupon, k.holders, k.used, ...k.allowLists, k.persons, ...staged, ...Object.entries(fields).flat())) === 1;
+    const room = state.queue ? await stageQueue(this.deps.redis, k, restoreId, state.queue) : [];
+    const pairs = [[k.holders, holders], [k.used, used], [k.allowLists[0], allowList], [k.persons, persons], ...room].flat();
+    return (await this.deps.redis.eval(INSTALL, 2 + pairs.length, k.coupon, k.allowLists[1], ...pairs, ...Object.entries(fields).flat())) === 1;
   }
 
   /**

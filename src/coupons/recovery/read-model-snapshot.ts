@@ -67,12 +67,12 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
         },
         async coupon(couponId) {
           const row = await connection.selectFrom('coupon').selectAll().where('id', '=', couponId).executeTakeFirst();
-          // The allow-list's ids and the persons of a coupon one per person live only in Redis and the log: such a coupon is replayed.
+          // The allow-list's ids, the persons of a coupon one per person and a waiting room live only in Redis and the log: such a coupon is replayed.
           if (!row?.definition || row.allow_list_version !== null) return undefined;
           const definition = JSON.parse(row.definition) as {
-            totalQuantity: number; issueStartAt: string; issueEndAt: string; validFrom: string; validUntil: string; onePer?: unknown; humanCheck?: boolean;
+            totalQuantity: number; issueStartAt: string; issueEndAt: string; validFrom: string; validUntil: string; onePer?: unknown; humanCheck?: boolean; opening?: unknown;
           };
-          if (definition.onePer !== undefined) return undefined;
+          if (definition.onePer !== undefined || definition.opening !== undefined) return undefined;
           const holders = new Map<string, number>();
           const redemptions = new Map<number, Redemption>();
           let inUse = 0;

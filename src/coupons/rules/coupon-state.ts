@@ -1,5 +1,4 @@
 import type { RequiredClaims } from '../../events/coupon-events.ts';
-import type { QueueState } from './queue-rules.ts';
 
 /**
  * A coupon as its rules see it: what `decide` reads and `evolve` folds the log into. Every count, status and
@@ -68,6 +67,25 @@ export type Redemption =
   | { state: 'USED'; at: number; generation: number; orderId: string | null; userId: string }
   | { state: 'CANCELLED'; generation: number; orderId: string | null; userId: string }
   | { state: 'REVOKED'; at: number; generation: number; orderId: string | null; userId: string };
+
+/**
+ * A coupon that opens through a waiting room (../queue), as the log tells it: who holds which ticket, the seed the
+ * pre-queue was shuffled with, how many places have been handed passes, and the passes not yet used nor lapsed.
+ */
+export interface QueueState {
+  admitPerSecond: number;
+  passTtlMs: number;
+  preQueueFrom?: number;
+  /** person → their ticket (the nth join) and whether they joined before the start (`pre`, shuffled) or after (`line`). */
+  tickets: Map<string, { ticket: number; phase: 'pre' | 'line' }>;
+  seed?: string;
+  /** Places (0-based, in line order) handed a pass so far. */
+  head: number;
+  /** person → when their pass lapses (epoch ms): granted, neither used nor lapsed yet. */
+  passes: Map<string, number>;
+  /** The grants of the last second before the latest (when, how many): what the meter counts. */
+  recent: { at: number; count: number }[];
+}
 
 export interface AllowList {
   version: number;

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { QueueState } from './queue-rules.ts';
 
 /** Where those who joined after the start stand: behind every place the shuffle can give, in ticket order. */
 export const AFTER_START = 2 ** 52;
@@ -12,7 +11,13 @@ export const AFTER_START = 2 ** 52;
 export const shuffledPlace = (seed: string, person: string): number => parseInt(createHash('sha1').update(`${seed}:${person}`).digest('hex').slice(0, 13), 16);
 
 /** A person's place key in the line; undefined while they wait in a pre-queue not yet shuffled. */
-export function placeKey(queue: Pick<QueueState, 'seed'>, person: string, ticket: { ticket: number; phase: 'pre' | 'line' }): number | undefined {
+/** What places a line: the seed of its shuffle (once drawn) and everyone's ticket. */
+interface Tickets {
+  seed?: string;
+  tickets: Map<string, { ticket: number; phase: 'pre' | 'line' }>;
+}
+
+export function placeKey(queue: Pick<Tickets, 'seed'>, person: string, ticket: { ticket: number; phase: 'pre' | 'line' }): number | undefined {
   if (ticket.phase === 'line') return AFTER_START + ticket.ticket;
   return queue.seed === undefined ? undefined : shuffledPlace(queue.seed, person);
 }
@@ -23,7 +28,7 @@ const byKeyThenBytes = (a: [string, number], b: [string, number]) => a[1] - b[1]
  * The line as the log says it stands: everyone placed, in the order passes go out (a Redis sorted set's order:
  * by key, then by the member's bytes). Place n (0-based) is handed the nth pass.
  */
-export function lineOf(queue: Pick<QueueState, 'seed' | 'tickets'>): string[] {
+export function lineOf(queue: Tickets): string[] {
   const placed: [string, number][] = [];
   for (const [person, ticket] of queue.tickets) {
     const key = placeKey(queue, person, ticket);
