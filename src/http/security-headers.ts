@@ -5,7 +5,9 @@ const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
 const DOCS_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
 /** The live dashboard: its own inline script and style, the chart library it is served, and its event stream. */
 const DASHBOARD_POLICY = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
-const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-Request-Id';
+/** A waiting room's page (/queue/{code}): its own inline script and style, and the API it calls; nothing else. */
+const QUEUE_PAGE_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'";
+const ALLOWED_HEADERS = 'Authorization, Content-Type, Idempotency-Key, X-Request-Id, Human-Check, Queue-Pass';
 
 /**
  * Headers every answer carries, errors included, and CORS for the configured origins only (none by
@@ -20,7 +22,7 @@ export function securityHeaders(corsOrigins: readonly string[]) {
       'Referrer-Policy': 'no-referrer',
       'Cross-Origin-Resource-Policy': 'same-origin',
       'Cache-Control': 'no-store',
-      'Content-Security-Policy': ctx.path === '/docs' ? DOCS_POLICY : ctx.path === '/admin/dashboard' ? DASHBOARD_POLICY : API_POLICY,
+      'Content-Security-Policy': ctx.path === '/docs' ? DOCS_POLICY : ctx.path === '/admin/dashboard' ? DASHBOARD_POLICY : ctx.path.startsWith('/queue/') ? QUEUE_PAGE_POLICY : API_POLICY,
     });
     const origin = ctx.get('origin');
     if (origin && allowed.has(origin)) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import { identityOf } from '../../auth/authenticate.ts';
@@ -7,6 +8,9 @@ import { may } from '../rules/coupon-rules.ts';
 import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { couponIdIn, JOIN_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { ticketSchema, type TicketView } from './ticket-view.ts';
+import { CODE_PARAM } from '../read/read-coupon-routes.ts';
+
+const PAGE = readFileSync(new URL('./queue-page.html', import.meta.url), 'utf8');
 
 /** Only people wait, as only people are issued coupons (AUTHORITY): the order system holds none. */
 function caller(ctx: Context): { userId: string; claims: string } {
@@ -30,6 +34,15 @@ async function ticketOf(ctx: Context, deps: CouponRouteDeps, couponId: string): 
  * admin waits as a person, for themselves. A service token is refused (403): the order system holds no coupons.
  */
 export const queueRoutes = (deps: CouponRouteDeps): Route[] => [
+  {
+    method: 'get', path: '/queue/:code', auth: 'public', params: CODE_PARAM, tag: 'coupons',
+    summary: 'The waiting room\'s page for a coupon code: sign in, take a place, watch it fall, claim when the pass arrives (static: no data in it)',
+    answer: { status: 200, schema: { type: 'string' }, type: 'text/html', description: 'HTML (no data in it)' },
+    handler: (ctx) => {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = PAGE;
+    },
+  },
   {
     method: 'post', path: '/coupons/:couponId/queue', auth: 'token', params: COUPON_ID_PARAM,
     summary: 'Join the coupon\'s waiting room (once per person; a second join answers the first ticket)', tag: 'coupons',

@@ -26,7 +26,7 @@ interface Watcher extends Caller {
 interface Watched {
   interestUntil: number;
   watchers: Set<Watcher>;
-  /** Places granted, as seen at each step of the last RATE_WINDOW_MS. */
+  /** Places granted, as seen at each step of the last RATE_WINDOW_MS the room was open. */
   samples: { at: number; head: number }[];
   room?: Room;
 }
@@ -129,8 +129,10 @@ export class WaitingRooms {
     const read = await this.store.queueRead(couponId);
     if (typeof read === 'string') return;
     watched.room = read.room;
+    // Only an open room's grants measure its pace: before the start, or once it is over, there is none to measure.
     const at = Date.now();
-    watched.samples.push({ at, head: read.room.head });
+    if (read.room.state === 'OPEN') watched.samples.push({ at, head: read.room.head });
+    else watched.samples.length = 0;
     while (watched.samples.length > 1 && watched.samples[0]!.at < at - RATE_WINDOW_MS) watched.samples.shift();
     await Promise.all([...watched.watchers].map((w) => this.tell(couponId, watched, w)));
   }
