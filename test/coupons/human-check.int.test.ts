@@ -148,4 +148,20 @@ gate('given a coupon behind the gate in the read models, then a restore begun fr
   assert.is(rebuilt?.state.humanCheck, true);
 });
 
+gate('given a waiting room behind the gate, when a person joins without a check or with a failed one, then 403 HUMAN_CHECK_FAILED and no ticket, no event; a passed check joins them', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 5, humanCheck: true, opening: { mode: 'queue', admitPerSecond: 5, passTtlSeconds: 30 } });
+  const user = `waiter-${couponId.slice(-6)}`;
+  const join = async (check?: string) => harness.request('POST', `/coupons/${couponId}/queue`, { token: await harness.token(user), headers: check === undefined ? {} : { 'Human-Check': check } });
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  for (const check of [undefined, `fail-${couponId}`]) {
+    const refused = await join(check);
+    assert.equal([refused.status, refused.body.code], [403, 'HUMAN_CHECK_FAILED'], refused.text);
+  }
+  assert.equal([await harness.runtime.redis.exists(k.queue.meta), await harness.runtime.redis.hlen(k.queue.tickets)], [0, 0], 'no ticket taken');
+  const joined = await join(`pass-join-${couponId}`);
+  assert.is(joined.status, 201, joined.text);
+  await harness.drained(couponId);
+  assert.equal((await harness.eventsOf(couponId)).map((e) => e.type), ['CouponCreated', 'CouponQueueJoined']);
+});
+
 gate.run();

@@ -196,6 +196,20 @@ room('given a room shuffled and part-granted, when Redis loses the coupon and it
   assert.ok(auditPassed(report), JSON.stringify(report));
 });
 
+room('given a queue-mode coupon one per phone_hash, when two accounts of one person join, then they share one ticket; a token without the claim is 403 IDENTITY_REQUIRED and takes no ticket', async () => {
+  const tag = Date.now().toString(36);
+  const couponId = await harness.createCoupon({ totalQuantity: 5, onePer: { claim: 'phone_hash' }, opening: { mode: 'queue', admitPerSecond: 5, passTtlSeconds: 30 } });
+  const as = async (user: string, claims?: Record<string, string>) => harness.request<TicketView & { code?: string }>('POST', `/coupons/${couponId}/queue`, { token: await harness.token(user, 'user', undefined, claims) });
+  const phone = { phone_hash: `ph-${tag}` };
+  const first = await as(`one-${tag}`, phone);
+  const second = await as(`two-${tag}`, phone);
+  assert.equal([first.status, second.status, second.body.ticket], [201, 200, first.body.ticket], 'a second account of the person is the same person in line');
+  const nameless = await as(`three-${tag}`);
+  assert.equal([nameless.status, nameless.body.code], [403, 'IDENTITY_REQUIRED']);
+  await harness.drained(couponId);
+  assert.equal((await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponQueueJoined').map((e) => e.type === 'CouponQueueJoined' && e.data.person), [phone.phone_hash]);
+});
+
 room('who may wait: a service token is 403, a coupon that opens directly is 409 NOT_A_QUEUE, an unknown one 404; a waiting room on stock buckets or with a rate of 0 is refused at create with 400', async () => {
   const queued = await harness.createCoupon({ totalQuantity: 5, opening: { mode: 'queue', admitPerSecond: 5, passTtlSeconds: 30 } });
   for (const path of [`/coupons/${queued}/queue`, `/coupons/${queued}/queue/me`]) {
