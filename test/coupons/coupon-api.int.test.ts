@@ -164,7 +164,7 @@ issue('GET /coupons/{id} and /issuance answer from the fast path, current to the
   const issued = await harness.request('POST', `/coupons/${couponId}/issue`, { token: bob });
   const coupon = await harness.request('GET', `/coupons/${couponId}`, { token: alice });
   assert.is(coupon.body.remainingQuantity, 2);
-  assert.equal(Object.keys(coupon.body).sort(), ['code', 'discount', 'eligibility', 'humanCheck', 'id', 'issueEndAt', 'issueStartAt', 'name', 'onePer', 'remainingQuantity', 'status', 'totalQuantity', 'validFrom', 'validUntil']);
+  assert.equal(Object.keys(coupon.body).sort(), ['code', 'discount', 'eligibility', 'humanCheck', 'id', 'issueEndAt', 'issueStartAt', 'name', 'onePer', 'opening', 'remainingQuantity', 'status', 'totalQuantity', 'validFrom', 'validUntil']);
   assert.equal((await harness.request('GET', `/coupons/${couponId}/issuance`, { token: bob })).body, { issued: true, issuedCouponId: issued.body.issuedCouponId, status: 'ISSUED' });
   isProblem(await harness.request('GET', '/coupons/01937a4e-0000-7000-8000-000000000000', { token: alice }), 404, 'COUPON_NOT_FOUND');
 });
