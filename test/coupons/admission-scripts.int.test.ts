@@ -1,10 +1,8 @@
 import * as assert from 'uvu/assert';
 import { internalRequest } from '../../src/idempotency/admission-request.ts';
 import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { removeAllowList, replaceAllowList } from '../../src/coupons/eligibility/allow-list-runs.ts';
 import { decide, evolve, overUserLimit, type AdmissionCoupon, type EventDraft } from '../../src/coupons/rules/coupon-rules.ts';
-import { outboxEntryToEvent } from '../../src/outbox/outbox.ts';
 import type { Redis } from 'ioredis';
 import { uuidv7 } from '../../src/ids/ids.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';
@@ -12,6 +10,7 @@ import type { CouponEvent, RequiredClaims } from '../../src/events/coupon-events
 import { closeRuntime } from '../../src/runtime/runtime.ts';
 import { openTestRuntime } from '../support/test-runtime.ts';
 import { spec } from '../support/spec.ts';
+import { appended as appendedEvents, canonical, random } from '../support/mirror.ts';
 
 let store!: AdmissionStore;
 let redis!: Redis;
@@ -26,16 +25,7 @@ const equivalence = spec('Lua admission scripts agree with the TypeScript mirror
   return runtime;
 }, closeRuntime);
 
-// A tiny seeded generator, so a failure can be replayed from its seed.
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
-
 const HOUR = 3_600_000;
-// JSON with keys sorted: a deep comparison that a claim named `constructor` does not confuse.
-const canonical = (value: unknown): string => JSON.stringify(value, (_, v: unknown) =>
-  v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v, 2);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 equivalence('on 40 random coupons and 5,000 random commands, every answer and every event is the same', async () => {
@@ -59,14 +49,7 @@ equivalence('on 40 random coupons and 5,000 random commands, every answer and ev
   const ids: string[] = [];
   const now = Date.now();
 
-  // What the Lua side appended to the coupon's outbox while `call` ran, read back as the relay reads it.
-  const appended = async <R>(couponId: string, call: () => Promise<R>): Promise<[R, CouponEvent[]]> => {
-    const { outbox } = couponKeys(couponId, shards);
-    const last = (await redis.xrevrange(outbox, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
-    const result = await call();
-    const entries = await redis.xrange(outbox, `(${last}`, '+');
-    return [result, entries.map(([, fields]) => outboxEntryToEvent(fields)).filter((e) => e.couponId === couponId)];
-  };
+  const appended = <R>(couponId: string, call: () => Promise<R>) => appendedEvents(redis, shards, couponId, call);
   // The executor must append exactly the events `decide` implies; the mirror then folds them with `evolve`.
   const agree = (couponId: string, decision: { outcome: string; events: EventDraft[] }, events: CouponEvent[], where: string) => {
     assert.is(canonical(events.map(({ type, data }) => ({ type, data }))), canonical(decision.events), `${where}: events of ${decision.outcome}`);

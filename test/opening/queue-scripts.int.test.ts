@@ -1,39 +1,18 @@
 import * as assert from 'uvu/assert';
-import type { Redis } from 'ioredis';
 import { internalRequest } from '../../src/idempotency/admission-request.ts';
-import { AdmissionStore } from '../../src/coupons/admission/admission-store.ts';
-import { couponKeys } from '../../src/coupons/admission/keys.ts';
 import { decide, decideGrant, decideJoin, evolve, personOf, roomState, type AdmissionCoupon } from '../../src/coupons/rules/coupon-rules.ts';
-import { outboxEntryToEvent } from '../../src/outbox/outbox.ts';
 import { uuidv7 } from '../../src/ids/ids.ts';
 import type { EligibilityClaims } from '../../src/auth/identity.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';
-import { closeRuntime } from '../../src/runtime/runtime.ts';
-import { openTestRuntime } from '../support/test-runtime.ts';
 import { spec } from '../support/spec.ts';
+import { appended as appendedEvents, canonical, random, scriptsUnderTest } from '../support/mirror.ts';
 
-let store!: AdmissionStore;
-let redis!: Redis;
-let shards!: number;
-const equivalence = spec('the waiting room\'s Lua scripts agree with the rules', async () => {
-  const runtime = await openTestRuntime();
-  store = new AdmissionStore(runtime.redis, runtime.config.admission);
-  redis = runtime.redis;
-  shards = runtime.config.admission.shards;
-  return runtime;
-}, closeRuntime);
-
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
+const equivalence = spec('the waiting room\'s Lua scripts agree with the rules', () => scriptsUnderTest());
 
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
-const canonical = (value: unknown): string => JSON.stringify(value, (_, v: unknown) =>
-  v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v);
 
-equivalence('on 16 random coupons and 4,000 random joins, steps of the meter and claims, every answer, every pass granted and every event is the rules\'', async () => {
+equivalence('on 16 random coupons and 4,000 random joins, steps of the meter and claims, every answer, every pass granted and every event is the rules\'', async ({ store, redis, shards }) => {
   const next = random(20261206);
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
   const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8'];
@@ -45,13 +24,7 @@ equivalence('on 16 random coupons and 4,000 random joins, steps of the meter and
   const mirror = new Map<string, AdmissionCoupon>();
   const ids: string[] = [];
   const now = Date.now();
-  const appended = async <R>(couponId: string, call: () => Promise<R>): Promise<[R, CouponEvent[]]> => {
-    const { outbox } = couponKeys(couponId, shards);
-    const last = (await redis.xrevrange(outbox, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
-    const result = await call();
-    const entries = await redis.xrange(outbox, `(${last}`, '+');
-    return [result, entries.map(([, fields]) => outboxEntryToEvent(fields)).filter((e) => e.couponId === couponId)];
-  };
+  const appended = <R>(couponId: string, call: () => Promise<R>) => appendedEvents(redis, shards, couponId, call);
   const fold = (couponId: string, events: CouponEvent[]) => {
     let state = mirror.get(couponId);
     for (const event of events) state = evolve(state, event);
