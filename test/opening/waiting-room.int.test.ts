@@ -217,10 +217,10 @@ room('who may wait: a service token is 403, a coupon that opens directly is 409 
     assert.equal([refused.status, refused.body.code], [403, 'FORBIDDEN'], refused.text);
   }
   const direct = await harness.createCoupon({ totalQuantity: 5 });
-  const notQueue = await join(direct, 'direct-asker');
-  assert.equal([notQueue.status, notQueue.body.code], [409, 'NOT_A_QUEUE']);
-  const unknown = await join('0190a0b0-0000-7000-8000-000000000000', 'lost-asker');
-  assert.equal([unknown.status, unknown.body.code], [404, 'COUPON_NOT_FOUND']);
+  for (const answer of [await join(direct, 'direct-asker'), await me(direct, 'direct-asker')]) assert.equal([answer.status, answer.body.code], [409, 'NOT_A_QUEUE']);
+  for (const answer of [await join('0190a0b0-0000-7000-8000-000000000000', 'lost-asker'), await me('0190a0b0-0000-7000-8000-000000000000', 'lost-asker')]) {
+    assert.equal([answer.status, answer.body.code], [404, 'COUPON_NOT_FOUND']);
+  }
   const never = await me(queued, 'never-joined');
   assert.equal([never.status, never.body.code], [404, 'NOT_IN_QUEUE']);
   const admin = await harness.token('admin', 'admin');

@@ -3,7 +3,8 @@
 -- Where the room stands: its state, places granted, the line's length, Redis's clock, the start, admitPerSecond;
 -- for a caller, then: their person, ticket, place (0-based) in the line, pass expiry, and '1' if they hold one.
 local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'qr', 'opc')
-if not c[6] then return {'COUPON_NOT_FOUND'} end
+if not c[1] then return {'COUPON_NOT_FOUND'} end
+if not c[6] then return {'NOT_A_QUEUE'} end
 local q = redis.call('HMGET', KEYS[2], 'hd', 'sdone')
 local now = now_ms()
 local room = {room_state(c, q[2], now), q[1] or '0', tostring(redis.call('ZCARD', KEYS[4])), tostring(now), c[4], c[6]}

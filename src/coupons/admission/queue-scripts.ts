@@ -67,11 +67,13 @@ export async function stepScript(runner: ScriptRunner, couponId: string, mostPas
 }
 
 /** queue-read.lua: the room, and with `caller` their standing (undefined when the coupon names a person claim their token lacks). */
-export async function readRoom(runner: ScriptRunner, couponId: string, caller?: { userId: string; claims: string }): Promise<{ room: Room; standing?: Standing } | 'COUPON_NOT_FOUND' | 'IDENTITY_REQUIRED'> {
+export async function readRoom(
+  runner: ScriptRunner, couponId: string, caller?: { userId: string; claims: string },
+): Promise<{ room: Room; standing?: Standing } | 'COUPON_NOT_FOUND' | 'NOT_A_QUEUE' | 'IDENTITY_REQUIRED'> {
   const k = runner.keys(couponId);
   const q = k.queue;
   const reply = await runner.read('queueRead', [k.coupon, q.meta, q.tickets, q.line, q.passes, k.holders, k.persons, caller?.userId ?? '', caller?.claims ?? '{}']);
-  if (reply[0] === 'COUPON_NOT_FOUND' || reply[0] === 'IDENTITY_REQUIRED') return reply[0];
+  if (reply[0] === 'COUPON_NOT_FOUND' || reply[0] === 'NOT_A_QUEUE' || reply[0] === 'IDENTITY_REQUIRED') return reply[0];
   const [state, head, lineLength, now, start, rate, person, mark, place, passUntil, holds] = reply;
   const room = { state: state as RoomState, head: Number(head), lineLength: Number(lineLength), now: Number(now), issueStartAt: Number(start), admitPerSecond: Number(rate) };
   if (person === undefined) return { room };

@@ -64,7 +64,7 @@ export const queueRoutes = (deps: CouponRouteDeps): Route[] => [
     method: 'get', path: '/coupons/:couponId/queue/me', auth: 'token', params: COUPON_ID_PARAM,
     summary: 'Where the caller stands in the waiting room: place, people ahead, estimated wait, and their pass once granted', tag: 'coupons',
     answer: { status: 200, schema: ticketSchema },
-    problems: ['FORBIDDEN', 'NOT_IN_QUEUE', 'COUPON_NOT_FOUND', 'IDENTITY_REQUIRED'],
+    problems: ['FORBIDDEN', 'NOT_IN_QUEUE', 'NOT_A_QUEUE', 'COUPON_NOT_FOUND', 'IDENTITY_REQUIRED'],
     handler: async (ctx) => {
       ctx.body = await ticketOf(ctx, deps, couponIdIn(ctx));
     },
@@ -73,7 +73,7 @@ export const queueRoutes = (deps: CouponRouteDeps): Route[] => [
     method: 'get', path: '/coupons/:couponId/queue/me/events', auth: 'token', params: COUPON_ID_PARAM,
     summary: 'Server-Sent Events: the caller\'s ticket (as GET …/queue/me) whenever it changes; the stream ends once it is final (issued, sold out, closed, ended)', tag: 'coupons',
     answer: { status: 200, schema: { type: 'string' }, also: { 'text/event-stream': { type: 'string' } } },
-    problems: ['FORBIDDEN', 'NOT_IN_QUEUE', 'COUPON_NOT_FOUND', 'IDENTITY_REQUIRED'],
+    problems: ['FORBIDDEN', 'NOT_IN_QUEUE', 'NOT_A_QUEUE', 'COUPON_NOT_FOUND', 'IDENTITY_REQUIRED'],
     handler: async (ctx) => {
       const couponId = couponIdIn(ctx);
       const first = await ticketOf(ctx, deps, couponId);

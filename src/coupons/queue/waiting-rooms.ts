@@ -61,16 +61,16 @@ export class WaitingRooms {
   }
 
   /** The caller's ticket, as shown to them; undefined when they never joined. */
-  async ticket(couponId: string, caller: Caller): Promise<TicketView | 'COUPON_NOT_FOUND' | 'IDENTITY_REQUIRED' | undefined> {
-    this.touch(couponId);
+  async ticket(couponId: string, caller: Caller): Promise<TicketView | 'COUPON_NOT_FOUND' | 'NOT_A_QUEUE' | 'IDENTITY_REQUIRED' | undefined> {
     const read = await this.store.queueRead(couponId, caller);
     if (typeof read === 'string') return read;
-    const watched = this.rooms.get(couponId)!;
+    // Only a room that exists is stepped: asking about made-up coupon ids costs this process no steps.
+    const watched = this.touch(couponId);
     watched.room = read.room;
     return this.viewOf(couponId, watched, read.standing!);
   }
 
-  /** A stream of the caller's ticket: a message whenever it changes, ending once it is final. */
+  /** A stream of the caller's ticket (read with ticket() first): a message whenever it changes, ending once it is final. */
   watch(couponId: string, caller: Caller, stream: PassThrough): void {
     const watched = this.touch(couponId);
     const watcher: Watcher = { ...caller, stream };
