@@ -2,7 +2,7 @@ import { issuedCouponId, parseIssuedCouponId } from '../ids/ids.ts';
 import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupons/rules/coupon-rules.ts';
 import type { CouponEvent, EventOf, RequiredClaims } from '../events/coupon-events.ts';
 import { StockLedger } from '../coupons/rules/stock-ledger.ts';
-import { isQueueEvent, judgeGrant, queueCopy } from './queue-auditor.ts';
+import { isQueueEvent, judgeQueue, queueCopy } from './queue-auditor.ts';
 
 export interface ReplayedCoupon {
   couponId: string;
@@ -61,7 +61,7 @@ export class HistoryAuditor {
 
   private isCopy(event: CouponEvent): boolean {
     const c = this.coupons.get(event.couponId);
-    if (isQueueEvent(event)) return queueCopy(c?.state?.queue, event);
+    if (isQueueEvent(event)) return queueCopy(c?.state?.queue, event, c?.changedBy);
     switch (event.type) {
       case 'CouponCreated': return c?.createdBy === event.eventId;
       case 'CouponIssued': return c?.issued.get(event.data.issuedCouponId)?.eventId === event.eventId;
@@ -106,7 +106,10 @@ export class HistoryAuditor {
     if (!c?.definition) return violation('happened to a coupon that was never created');
     const before = c.state;
 
-    if (!this.judgeRedemption(event, c, before, at, violation) || !this.judgeSetting(event, c, before, at, violation)) return;
+    if (isQueueEvent(event)) {
+      judgeQueue(event, before, violation);
+      if (event.type !== 'CouponQueueJoined') (c.changedBy ??= new Set()).add(event.eventId);
+    } else if (!this.judgeRedemption(event, c, before, at, violation) || !this.judgeSetting(event, c, before, at, violation)) return;
     c.state = evolve(before, event);
   }
 
@@ -117,7 +120,6 @@ export class HistoryAuditor {
     case 'CouponUsed': return this.judgeUse(event, c, before, at, violation);
     case 'CouponUseCancelled': return this.judgeCancel(event, c, before, at, violation);
     case 'CouponsRevoked': this.judgeRevoke(event, c, before, at, violation); return true;
-    case 'CouponPassesGranted': judgeGrant(event, before, violation); return true;
     default: return true;
     }
   }
@@ -131,7 +133,7 @@ export class HistoryAuditor {
     // The person claim the holder's token carried, beside the claims that qualified them.
     const claims = { ...event.data.claims, ...(before?.onePer !== undefined && event.data.person !== undefined ? { [before.onePer]: event.data.person } : {}) };
     // Whether the holder passed a human check is not logged: an issue the script made passed it.
-    const pass = { person: event.data.person ?? userId, expired: false };
+    const pass = { person: event.data.person ?? userId, expiresAtMs: Number.POSITIVE_INFINITY };
     const decided = decide({ type: 'IssueCoupon', userId, claims, human: true, pass, ...(event.data.bucket ? { bucket: event.data.bucket } : {}) }, before, at.getTime());
     switch (decided.outcome) {
       case 'NOT_ELIGIBLE': violation(`issued to ${userId}, who did not meet its conditions`); break;

@@ -83,7 +83,7 @@ export const CHANGE_WINDOW_REFUSALS: Refusals<Refused<ChangeWindowResult, 'WINDO
   COUPON_CLOSED: { code: 'COUPON_CLOSED', detail: 'Issuing of this coupon is closed; its window cannot move' },
   ISSUE_STARTED: { code: 'ISSUE_STARTED', detail: 'Issuing has started, so issueStartAt can no longer move; issueEndAt still can' },
   WINDOW_INVALID: {
-    code: 'VALIDATION_FAILED', detail: 'The window must start before it ends, end in the future and end no later than validUntil',
+    code: 'VALIDATION_FAILED', detail: 'The window must start before it ends (and, for a waiting room, no earlier than its preQueueFrom), end in the future and end no later than validUntil',
     extensions: () => ({ errors: [{ path: 'issueEndAt', message: 'The window would not be valid' }] }),
   },
   IDEMPOTENCY_KEY_REUSED: KEY_REUSED,

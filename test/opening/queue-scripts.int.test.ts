@@ -90,7 +90,7 @@ equivalence('on 16 random coupons and 4,000 random joins, steps of the meter and
     } else if (roll < 0.995) {
       const shown = pick(['own', 'own', 'own', 'another', 'expired', 'none'] as const);
       const person = state ? personOf(state, user, claims) ?? user : user;
-      const pass = shown === 'none' ? undefined : { person: shown === 'another' ? `${person}-not` : person, expired: shown === 'expired' };
+      const pass = shown === 'none' ? undefined : { person: shown === 'another' ? `${person}-not` : person, expiresAtMs: shown === 'expired' ? Date.now() - 1_000 : Date.now() + 3_600_000 };
       const d = decide({ type: 'IssueCoupon', userId: user, claims, human, ...(pass ? { pass } : {}) }, state, Date.now());
       const [r, events] = await appended(couponId, () => store.issue(couponId, user, uuidv7(), {}, internalRequest(), JSON.stringify(claims), human ? '1' : '', pass));
       assert.is(r.outcome, d.outcome, where);

@@ -140,7 +140,9 @@ room('given a queue-mode coupon, when a person claims without a pass, with a for
   const pass = await passOf(first);
   const forged = `${pass.split('.')[0]}.${'A'.repeat(43)}`;
   const altered = `${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(pass.split('.')[0]!, 'base64url').toString()), e: Date.now() + 3_600_000 })).toString('base64url')}.${pass.split('.')[1]}`;
-  for (const shown of [undefined, forged, altered, 'nonsense']) {
+  // A MAC as long as the real one in characters but not in bytes (a latin-1 header byte), and a real pass with a tail.
+  const widened = `${pass.split('.')[0]}.${'A'.repeat(42)}\u00e9`;
+  for (const shown of [undefined, forged, altered, 'nonsense', widened, `${pass}.tail`]) {
     const refused = await claim(couponId, first, shown);
     assert.equal([refused.status, refused.body.code], [403, 'PASS_REQUIRED'], refused.text);
   }
@@ -210,7 +212,7 @@ room('given a queue-mode coupon one per phone_hash, when two accounts of one per
   assert.equal((await harness.eventsOf(couponId)).filter((e) => e.type === 'CouponQueueJoined').map((e) => e.type === 'CouponQueueJoined' && e.data.person), [phone.phone_hash]);
 });
 
-room('who may wait: a service token is 403, a coupon that opens directly is 409 NOT_A_QUEUE, an unknown one 404; a waiting room on stock buckets or with a rate of 0 is refused at create with 400', async () => {
+room('who may wait: a service token is 403, a coupon that opens directly is 409 NOT_A_QUEUE, an unknown one 404; a waiting room on stock buckets or with a rate of 0 is refused at create with 400, and its start is not moved before its pre-queue opens; one account holds at most 4 streams', async () => {
   const queued = await harness.createCoupon({ totalQuantity: 5, opening: { mode: 'queue', admitPerSecond: 5, passTtlSeconds: 30 } });
   for (const path of [`/coupons/${queued}/queue`, `/coupons/${queued}/queue/me`]) {
     const refused = await harness.request(path.endsWith('me') ? 'GET' : 'POST', path, { token: await harness.token('order-system', 'service') });
@@ -223,6 +225,19 @@ room('who may wait: a service token is 403, a coupon that opens directly is 409 
   }
   const never = await me(queued, 'never-joined');
   assert.equal([never.status, never.body.code], [404, 'NOT_IN_QUEUE']);
+  assert.is((await join(queued, 'many-tabs')).status, 201);
+  const open = () => new EventStream<TicketView>(`${harness.api.url}/coupons/${queued}/queue/me/events`, tokens.get('many-tabs')!);
+  const tabs = Array.from({ length: 4 }, open);
+  await until('4 streams answered', 10_000, async () => tabs.every((t) => t.messages.length > 0) || undefined);
+  const fifth = open();
+  await fifth.ended;
+  assert.is(fifth.status, 429, 'a fifth stream of one account on one process is refused');
+  tabs[0]!.close();
+  await tabs[0]!.ended;
+  const again = open();
+  await until('a stream once one closed', 10_000, async () => again.messages.length > 0 || undefined);
+  assert.is(again.status, 200);
+  for (const t of [...tabs, again]) t.close();
   const admin = await harness.token('admin', 'admin');
   const base = { name: 'x', totalQuantity: 5, discount: { type: 'PERCENT', value: 5 }, issueStartAt: '2026-01-01T00:00:00Z', issueEndAt: '2027-01-01T00:00:00Z', validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-06-01T00:00:00Z' };
   for (const opening of [
@@ -236,6 +251,16 @@ room('who may wait: a service token is 403, a coupon that opens directly is 409 
     const refused = await harness.request('POST', '/admin/coupons', { token: admin, body: { ...base, opening: rest, ...(buckets ? { buckets } : {}) } });
     assert.is(refused.status, 400, JSON.stringify(opening));
   }
+  const at = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+  const later = await harness.createCoupon({ totalQuantity: 5, issueStartAt: at(60), issueEndAt: at(600), opening: { mode: 'queue', admitPerSecond: 5, passTtlSeconds: 30, preQueueFrom: at(30) } });
+  await harness.drained(later);
+  const logged = (await harness.eventsOf(later)).length;
+  const early = await harness.request('PATCH', `/admin/coupons/${later}`, { token: admin, body: { issueStartAt: at(10) } });
+  assert.equal([early.status, early.body.code], [400, 'VALIDATION_FAILED'], early.text);
+  await harness.drained(later);
+  assert.is((await harness.eventsOf(later)).length, logged, 'a refused move writes nothing');
+  const moved = await harness.request('PATCH', `/admin/coupons/${later}`, { token: admin, body: { issueStartAt: at(45) } });
+  assert.is(moved.status, 200, moved.text);
 });
 
 room.run();

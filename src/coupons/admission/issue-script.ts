@@ -16,7 +16,7 @@ export async function issueScript(
   const memo = runner.memo(couponId, request);
   const { reply, replayed } = await runner.decide('couponIssue', [
     k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, k.persons, k.queue.passes, couponId, userId, eventId,
-    JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims, human, pass?.person ?? '', pass?.expired ? '1' : '',
+    JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims, human, pass?.person ?? '', pass ? String(pass.expiresAtMs) : '',
   ]);
   return issueResultOf(couponId, reply, replayed) as IssueResult;
 }

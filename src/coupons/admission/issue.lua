@@ -1,7 +1,7 @@
 -- KEYS: coupon, holders, outbox, memo, attempts, allow-list a, allow-list b, persons, waiting-room passes
 -- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON),
 --       human ('1': a human check the verifier passed), pass (the person a verified Queue-Pass names, '' for
---       none), passExpired ('1': by its own expiry), outboxMaxEntries (last)
+--       none), passExpiresAtMs (the expiry signed into it), outboxMaxEntries (last)
 -- The same rules, in the same order, as decideIssue in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
@@ -35,7 +35,7 @@ if c[12] then
   local who = person or ARGV[2]
   if ARGV[11] ~= who then return {'PASS_REQUIRED'} end
   local live = redis.call('ZSCORE', KEYS[9], who)
-  if ARGV[12] == '1' or not live or tonumber(live) <= now then return {'PASS_EXPIRED'} end
+  if (tonumber(ARGV[12]) or 0) <= now or not live or tonumber(live) <= now then return {'PASS_EXPIRED'} end
 end
 if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local seq = redis.call('HINCRBY', KEYS[1], 'iss', 1)

@@ -8,13 +8,18 @@ if not c[6] then return {'COUPON_NOT_FOUND'} end
 local now = now_ms()
 local q = redis.call('HMGET', KEYS[2], 'hd', 'sdone')
 local head = tonumber(q[1] or 0)
+local state = room_state(c, q[2], now)
+-- A call retried after no answer carries the event ids of the first, which may have run: it changes nothing more,
+-- so no two events share an id.
+if redis.call('HGET', KEYS[2], 'lg') == ARGV[3] then return {state, tostring(head), '0', tostring(redis.call('ZCARD', KEYS[3]))} end
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)
+-- Refused before any write: a step either happens whole or not at all.
+if (#lapsed > 0 or state == 'OPEN') and backlogged(KEYS[6], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 if #lapsed > 0 then
-  if backlogged(KEYS[6], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
   redis.call('ZREM', KEYS[4], unpack(lapsed))
+  redis.call('HSET', KEYS[2], 'lg', ARGV[3])
   append(KEYS[6], 'CouponPassesExpired', ARGV[4], ARGV[1], now, cjson.encode({ persons = lapsed }), ARGV[5])
 end
-local state = room_state(c, q[2], now)
 local granted = 0
 if state == 'OPEN' then
   -- A sliding second: grants older than one second no longer count.
@@ -25,14 +30,15 @@ if state == 'OPEN' then
   end
   local used = 0
   for _, g in ipairs(redis.call('LRANGE', KEYS[5], 0, -1)) do used = used + tonumber(string.match(g, ':(%d+)$')) end
-  local room = math.min(tonumber(c[6]) - used, tonumber(c[2]) - tonumber(c[3]) - redis.call('ZCARD', KEYS[4]), tonumber(ARGV[2]))
+  -- Passes lapsed past the 1,000 expired above hold no stock either: only live ones are counted.
+  local live = redis.call('ZCOUNT', KEYS[4], '(' .. now, '+inf')
+  local room = math.min(tonumber(c[6]) - used, tonumber(c[2]) - tonumber(c[3]) - live, tonumber(ARGV[2]))
   if room > 0 then
     local persons = redis.call('ZRANGE', KEYS[3], head, head + room - 1)
     if #persons > 0 then
-      if backlogged(KEYS[6], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
       local expires = now + tonumber(c[7]) * 1000
       for _, person in ipairs(persons) do redis.call('ZADD', KEYS[4], expires, person) end
-      redis.call('HSET', KEYS[2], 'hd', head + #persons)
+      redis.call('HSET', KEYS[2], 'hd', head + #persons, 'lg', ARGV[3])
       redis.call('RPUSH', KEYS[5], now .. ':' .. #persons)
       redis.call('PEXPIRE', KEYS[5], 2000)
       append(KEYS[6], 'CouponPassesGranted', ARGV[3], ARGV[1], now, cjson.encode({ persons = persons, from = head, expiresAtMs = expires }), ARGV[5])

@@ -11,7 +11,8 @@ local room = {room_state(c, q[2], now), q[1] or '0', tostring(redis.call('ZCARD'
 if ARGV[1] == '' then return room end
 local person = person_of(c[7], ARGV[1], ARGV[2])
 if not person then return {'IDENTITY_REQUIRED'} end
-local place = redis.call('ZRANK', KEYS[4], person)
+-- No place while the shuffle is still placing the pre-queue: one read then could be overtaken by those placed after.
+local place = q[2] and redis.call('ZRANK', KEYS[4], person)
 local holds = redis.call('HEXISTS', KEYS[6], ARGV[1]) == 1 or redis.call('HEXISTS', KEYS[7], person) == 1
 for _, v in ipairs({person, redis.call('HGET', KEYS[3], person) or '', place and tostring(place) or '', redis.call('ZSCORE', KEYS[5], person) or '', holds and '1' or ''}) do
   table.insert(room, v)

@@ -5,7 +5,7 @@
 -- admission: an issue decided before this call sees the old window, one after it the new one.
 local replayed = recall(KEYS[3], ARGV[8])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'st', 'is', 'ie', 'vu', 'def')
+local c = redis.call('HMGET', KEYS[1], 'st', 'is', 'ie', 'vu', 'def', 'qpf')
 if not c[1] then return {'COUPON_NOT_FOUND'} end
 if c[1] == 'CLOSED' then return {'COUPON_CLOSED'} end
 local now = now_ms()
@@ -14,6 +14,8 @@ local start = ARGV[4] ~= '' and tonumber(ARGV[4]) or old_start
 local finish = ARGV[5] ~= '' and tonumber(ARGV[5]) or tonumber(c[3])
 if start ~= old_start and now >= old_start then return {'ISSUE_STARTED'} end
 if start >= finish or finish > tonumber(c[4]) or finish <= now then return {'WINDOW_INVALID'} end
+-- A waiting room's start stays at or after its pre-queue's opening: before it, nobody could join and be shuffled.
+if start < tonumber(c[6] or 0) then return {'WINDOW_INVALID'} end
 if backlogged(KEYS[2], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 local def = cjson.decode(c[5])
 if ARGV[6] ~= '' then def.issueStartAt = ARGV[6] end

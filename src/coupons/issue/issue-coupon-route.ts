@@ -64,7 +64,7 @@ function mayIssue(role: Identity['role']): void {
 /** The admission, past the bot gate, with the waiting-room pass the caller showed (header Queue-Pass). */
 async function admitted(ctx: Context, deps: CouponRouteDeps, couponId: string, request: AdmissionRequest): Promise<IssueResult> {
   const { userId, claims } = identityOf(ctx);
-  const pass = deps.rooms.passes?.read(ctx.get('Queue-Pass') || undefined, couponId, Date.now());
+  const pass = deps.rooms.passes?.read(ctx.get('Queue-Pass') || undefined, couponId);
   return deps.humanCheck.behindGate(couponId, ctx.get('Human-Check') || undefined, userId, ctx.ip,
     (human) => deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, human, pass));
 }

@@ -8,6 +8,7 @@ import { may } from '../rules/coupon-rules.ts';
 import { COUPON_ID_PARAM, eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { couponIdIn, JOIN_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { ticketSchema, type TicketView } from './ticket-view.ts';
+import { STREAMS_PER_CALLER } from './waiting-rooms.ts';
 import { CODE_PARAM } from '../read/read-coupon-routes.ts';
 
 const PAGE = readFileSync(new URL('./queue-page.html', import.meta.url), 'utf8');
@@ -73,17 +74,19 @@ export const queueRoutes = (deps: CouponRouteDeps): Route[] => [
     method: 'get', path: '/coupons/:couponId/queue/me/events', auth: 'token', params: COUPON_ID_PARAM,
     summary: 'Server-Sent Events: the caller\'s ticket (as GET …/queue/me) whenever it changes; the stream ends once it is final (issued, sold out, closed, ended)', tag: 'coupons',
     answer: { status: 200, schema: { type: 'string' }, also: { 'text/event-stream': { type: 'string' } } },
-    problems: ['FORBIDDEN', 'NOT_IN_QUEUE', 'NOT_A_QUEUE', 'COUPON_NOT_FOUND', 'IDENTITY_REQUIRED'],
+    problems: ['FORBIDDEN', 'NOT_IN_QUEUE', 'NOT_A_QUEUE', 'COUPON_NOT_FOUND', 'IDENTITY_REQUIRED', 'RATE_LIMITED'],
     handler: async (ctx) => {
       const couponId = couponIdIn(ctx);
       const first = await ticketOf(ctx, deps, couponId);
+      if (!deps.rooms.mayWatch(identityOf(ctx).userId)) {
+        throw new Problem('RATE_LIMITED', `At most ${STREAMS_PER_CALLER} streams of one account at once; close one, or read GET …/queue/me`, {}, { 'Retry-After': '5' });
+      }
       const stream = new PassThrough();
       ctx.req.once('close', () => stream.end());
       ctx.type = 'text/event-stream';
       ctx.set('X-Accel-Buffering', 'no');
       ctx.body = stream;
-      stream.write(`data: ${JSON.stringify(first)}\n\n`);
-      deps.rooms.watch(couponId, caller(ctx), stream);
+      deps.rooms.watch(couponId, caller(ctx), stream, first);
     },
   },
 ];

@@ -20,8 +20,8 @@ export const ticketSchema = z.object({
 });
 export type TicketView = z.infer<typeof ticketSchema>;
 
-/** States after which nothing more will happen to a ticket: a stream says so and ends. */
-export const FINAL: ReadonlySet<TicketView['status']> = new Set(['ISSUED', 'SOLD_OUT', 'CLOSED', 'ENDED']);
+/** States after which nothing more will happen to a ticket (a lapsed pass is not granted again): a stream says so and ends. */
+export const FINAL: ReadonlySet<TicketView['status']> = new Set(['ISSUED', 'PASS_EXPIRED', 'SOLD_OUT', 'CLOSED', 'ENDED']);
 
 /**
  * A caller's ticket as they are shown it: holding the coupon first, then a room that is over, then their pass, then

@@ -11,6 +11,8 @@ const STEP_MS = 200;
 const INTEREST_MS = 30_000;
 /** The pass rate shown is measured over this long. */
 const RATE_WINDOW_MS = 10_000;
+/** Streams one account may hold open on this process: a few tabs, not a load on the room's reads. */
+export const STREAMS_PER_CALLER = 4;
 
 interface Caller {
   userId: string;
@@ -20,6 +22,8 @@ interface Caller {
 interface Watcher extends Caller {
   stream: PassThrough;
   standing?: Standing;
+  /** The room's state when their standing was read. */
+  readIn?: Room['state'];
   sent?: string;
 }
 
@@ -29,6 +33,8 @@ interface Watched {
   /** Places granted, as seen at each step of the last RATE_WINDOW_MS the room was open. */
   samples: { at: number; head: number }[];
   room?: Room;
+  /** A step of this room is under way: the next waits for it, other rooms do not. */
+  stepping?: boolean;
 }
 
 /**
@@ -42,8 +48,9 @@ export class WaitingRooms {
   private admission?: AdmissionStore;
   private readonly logger: Logger;
   private readonly rooms = new Map<string, Watched>();
+  private readonly streams = new Map<string, number>();
   private timer?: NodeJS.Timeout;
-  private busy = false;
+  private closed = false;
 
   constructor(passes: QueuePasses | undefined, logger: Logger) {
     this.passes = passes;
@@ -70,16 +77,33 @@ export class WaitingRooms {
     return this.viewOf(couponId, watched, read.standing!);
   }
 
-  /** A stream of the caller's ticket (read with ticket() first): a message whenever it changes, ending once it is final. */
-  watch(couponId: string, caller: Caller, stream: PassThrough): void {
+  /** Whether the caller may open one more stream on this process. */
+  mayWatch(userId: string): boolean {
+    return (this.streams.get(userId) ?? 0) < STREAMS_PER_CALLER;
+  }
+
+  /**
+   * A stream of the caller's ticket, from `first` (what ticket() answered them): a message whenever it changes,
+   * ending once it is final.
+   */
+  watch(couponId: string, caller: Caller, stream: PassThrough, first: TicketView): void {
     const watched = this.touch(couponId);
-    const watcher: Watcher = { ...caller, stream };
+    const sent = `data: ${JSON.stringify(first)}\n\n`;
+    const watcher: Watcher = { ...caller, stream, sent };
     watched.watchers.add(watcher);
-    stream.once('close', () => watched.watchers.delete(watcher));
-    stream.write(`retry: 1000\n\n`);
+    this.streams.set(caller.userId, (this.streams.get(caller.userId) ?? 0) + 1);
+    stream.once('close', () => {
+      watched.watchers.delete(watcher);
+      const left = (this.streams.get(caller.userId) ?? 1) - 1;
+      if (left > 0) this.streams.set(caller.userId, left);
+      else this.streams.delete(caller.userId);
+    });
+    stream.write(`retry: 1000\n\n${sent}`);
+    if (FINAL.has(first.status)) stream.end();
   }
 
   closeAll(): void {
+    this.closed = true;
     clearInterval(this.timer);
     this.timer = undefined;
     for (const watched of this.rooms.values()) for (const w of watched.watchers) w.stream.end();
@@ -89,7 +113,7 @@ export class WaitingRooms {
     let watched = this.rooms.get(couponId);
     if (!watched) this.rooms.set(couponId, (watched = { interestUntil: 0, watchers: new Set(), samples: [] }));
     watched.interestUntil = Date.now() + INTEREST_MS;
-    this.timer ??= setInterval(() => void this.step(), STEP_MS);
+    if (!this.closed) this.timer ??= setInterval(() => this.step(), STEP_MS).unref();
     return watched;
   }
 
@@ -106,20 +130,20 @@ export class WaitingRooms {
     return ((last.head - first.head) * 1000) / (last.at - first.at);
   }
 
-  private async step(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      for (const [couponId, watched] of this.rooms) {
-        if (watched.watchers.size === 0 && watched.interestUntil < Date.now()) this.rooms.delete(couponId);
-        else await this.stepRoom(couponId, watched).catch((error: unknown) => this.logger.warn({ err: error, couponId }, 'waiting room step failed'));
+  /** Steps every room at once: one slow room (a shuffle of millions, a call retried) holds up no other's notices. */
+  private step(): void {
+    for (const [couponId, watched] of this.rooms) {
+      if (watched.watchers.size === 0 && watched.interestUntil < Date.now()) this.rooms.delete(couponId);
+      else if (!watched.stepping) {
+        watched.stepping = true;
+        void this.stepRoom(couponId, watched)
+          .catch((error: unknown) => this.logger.warn({ err: error, couponId }, 'waiting room step failed'))
+          .finally(() => (watched.stepping = false));
       }
-      if (this.rooms.size === 0) {
-        clearInterval(this.timer);
-        this.timer = undefined;
-      }
-    } finally {
-      this.busy = false;
+    }
+    if (this.rooms.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
     }
   }
 
@@ -137,15 +161,20 @@ export class WaitingRooms {
     await Promise.all([...watched.watchers].map((w) => this.tell(couponId, watched, w)));
   }
 
-  /** Reads the watcher's standing only when the room alone cannot say it: not yet placed, or their turn has come. */
+  /**
+   * Reads the watcher's standing only when the room alone cannot say it: first, once whenever the room's state has
+   * changed since (the shuffle placing them, a sell-out), and while their turn has come and their pass is live
+   * (to see it used). A pre-queue waiting for the start, or a line waiting its turn, costs no read per step.
+   */
   private async tell(couponId: string, watched: Watched, w: Watcher): Promise<void> {
     const room = watched.room!;
     const s = w.standing;
-    const reread = !s || s.place === undefined || s.place < room.head || room.state === 'SOLD_OUT';
-    if (reread) {
+    const turn = s !== undefined && s.place !== undefined && s.place < room.head && !s.holds && (s.passUntil === undefined || s.passUntil > room.now);
+    if (!s || w.readIn !== room.state || turn) {
       const read = await this.store.queueRead(couponId, w);
       if (typeof read === 'string') return void w.stream.end(`event: problem\ndata: ${JSON.stringify({ code: read })}\n\n`);
       w.standing = read.standing;
+      w.readIn = room.state;
     }
     const view = this.viewOf(couponId, watched, w.standing!);
     if (!view) return void w.stream.end(`event: problem\ndata: ${JSON.stringify({ code: 'NOT_IN_QUEUE' })}\n\n`);

@@ -52,6 +52,8 @@ export function decideChangeWindow(coupon: AdmissionCoupon | undefined, change: 
   const issueEndAt = change.issueEndAt ?? coupon.issueEndAt;
   if (issueStartAt !== coupon.issueStartAt && now >= coupon.issueStartAt) return refused('ISSUE_STARTED');
   if (issueStartAt >= issueEndAt || issueEndAt > coupon.validUntil || issueEndAt <= now) return refused('WINDOW_INVALID');
+  // A waiting room's start stays at or after its pre-queue's opening: before it, nobody could join and be shuffled.
+  if (issueStartAt < (coupon.queue?.preQueueFrom ?? 0)) return refused('WINDOW_INVALID');
   const data = { issueStartAt: iso(issueStartAt), issueEndAt: iso(issueEndAt), revision: settingRevision(coupon) + 1 };
   return { outcome: 'WINDOW_CHANGED', issueStartAt, issueEndAt, events: [{ type: 'CouponIssueWindowChanged', data }] };
 }

@@ -6,10 +6,10 @@ import { isEligible } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';
 import { lineOf } from './queue-line.ts';
 
-/** The pass an asker showed: the person it was signed for, and whether its own expiry had passed. */
+/** The pass an asker showed: the person it was signed for and the expiry signed into it. */
 export interface ShownPass {
   person: string;
-  expired: boolean;
+  expiresAtMs: number;
 }
 
 export function queueOf(opening: Opening | undefined): QueueState | undefined {
@@ -30,7 +30,7 @@ export function passRefusal(queue: QueueState | undefined, person: string, pass:
   if (!queue) return undefined;
   if (pass?.person !== person) return 'PASS_REQUIRED';
   const until = queue.passes.get(person);
-  if (pass.expired || until === undefined || until <= now) return 'PASS_EXPIRED';
+  if (pass.expiresAtMs <= now || until === undefined || until <= now) return 'PASS_EXPIRED';
   return undefined;
 }
 
