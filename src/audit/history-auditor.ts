@@ -106,10 +106,8 @@ export class HistoryAuditor {
     if (!c?.definition) return violation('happened to a coupon that was never created');
     const before = c.state;
 
-    if (isQueueEvent(event)) {
-      judgeQueue(event, before, violation);
-      if (event.type !== 'CouponQueueJoined') (c.changedBy ??= new Set()).add(event.eventId);
-    } else if (!this.judgeRedemption(event, c, before, at, violation) || !this.judgeSetting(event, c, before, at, violation)) return;
+    if (isQueueEvent(event)) judgeQueue(event, before, violation, (c.changedBy ??= new Set()));
+    else if (!this.judgeRedemption(event, c, before, at, violation) || !this.judgeSetting(event, c, before, at, violation)) return;
     c.state = evolve(before, event);
   }
 

@@ -17,8 +17,9 @@ export function queueCopy(queue: QueueState | undefined, event: QueueEvent, seen
 
 type Violation = (what: string) => void;
 
-/** A waiting-room event judged by the rules at its instant (queue-rules.ts). */
-export function judgeQueue(event: QueueEvent, before: AdmissionCoupon | undefined, violation: Violation): void {
+/** A waiting-room event judged by the rules at its instant (queue-rules.ts); `seen` records its id (see queueCopy). */
+export function judgeQueue(event: QueueEvent, before: AdmissionCoupon | undefined, violation: Violation, seen: Set<string>): void {
+  if (event.type !== 'CouponQueueJoined') seen.add(event.eventId);
   const queue = before?.queue;
   if (!before || !queue) return violation('a waiting-room event on a coupon without a waiting room');
   const at = Date.parse(event.occurredAt);
