@@ -78,6 +78,8 @@ export interface QueueState {
   preQueueFrom?: number;
   /** person → their ticket (the nth join) and whether they joined before the start (`pre`, shuffled) or after (`line`). */
   tickets: Map<string, { ticket: number; phase: 'pre' | 'line' }>;
+  /** Persons in the order they joined (ticket order). */
+  joined: string[];
   seed?: string;
   /** Places (0-based, in line order) handed a pass so far. */
   head: number;

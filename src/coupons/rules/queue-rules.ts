@@ -17,7 +17,7 @@ export function queueOf(opening: Opening | undefined): QueueState | undefined {
   return {
     admitPerSecond: opening.admitPerSecond, passTtlMs: opening.passTtlSeconds * 1000,
     ...(opening.preQueueFrom ? { preQueueFrom: Date.parse(opening.preQueueFrom) } : {}),
-    tickets: new Map(), head: 0, passes: new Map(), recent: [],
+    tickets: new Map(), joined: [], head: 0, passes: new Map(), recent: [],
   };
 }
 
@@ -44,7 +44,9 @@ export function foldQueue(queue: QueueState | undefined, event: QueueEvent): voi
   if (!queue) return;
   switch (event.type) {
     case 'CouponQueueJoined':
-      if (!queue.tickets.has(event.data.person)) queue.tickets.set(event.data.person, { ticket: event.data.ticket, phase: event.data.phase });
+      if (queue.tickets.has(event.data.person)) return;
+      queue.tickets.set(event.data.person, { ticket: event.data.ticket, phase: event.data.phase });
+      queue.joined.push(event.data.person);
       return;
     case 'CouponQueueShuffled':
       queue.seed ??= event.data.seed;
