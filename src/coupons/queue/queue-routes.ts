@@ -72,7 +72,7 @@ export const queueRoutes = (deps: CouponRouteDeps): Route[] => [
   },
   {
     method: 'get', path: '/coupons/:couponId/queue/me/events', auth: 'token', params: COUPON_ID_PARAM,
-    summary: 'Server-Sent Events: the caller\'s ticket (as GET …/queue/me) whenever it changes; the stream ends once it is final (issued, sold out, closed, ended)', tag: 'coupons',
+    summary: 'Server-Sent Events: the caller\'s ticket (as GET …/queue/me) whenever it changes; the stream ends once it is final (issued, pass lapsed, closed, ended); a sell-out is told and the stream stays, as added stock reopens the room', tag: 'coupons',
     answer: { status: 200, schema: { type: 'string' }, also: { 'text/event-stream': { type: 'string' } } },
     problems: ['FORBIDDEN', 'NOT_IN_QUEUE', 'NOT_A_QUEUE', 'COUPON_NOT_FOUND', 'IDENTITY_REQUIRED', 'RATE_LIMITED'],
     handler: async (ctx) => {

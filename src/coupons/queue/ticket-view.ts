@@ -20,8 +20,12 @@ export const ticketSchema = z.object({
 });
 export type TicketView = z.infer<typeof ticketSchema>;
 
-/** States after which nothing more will happen to a ticket (a lapsed pass is not granted again): a stream says so and ends. */
-export const FINAL: ReadonlySet<TicketView['status']> = new Set(['ISSUED', 'PASS_EXPIRED', 'SOLD_OUT', 'CLOSED', 'ENDED']);
+/**
+ * States after which nothing more will happen to a ticket (a lapsed pass is not granted again): a stream says so
+ * and ends. A sell-out is not one: stock an admin adds reopens the room, and a stream told SOLD_OUT, which costs no
+ * read while the room stays sold out, then hears its place and its pass.
+ */
+export const FINAL: ReadonlySet<TicketView['status']> = new Set(['ISSUED', 'PASS_EXPIRED', 'CLOSED', 'ENDED']);
 
 /**
  * A caller's ticket as they are shown it: holding the coupon first, then a room that is over, then their pass, then
