@@ -9,15 +9,13 @@ local now = now_ms()
 local q = redis.call('HMGET', KEYS[2], 'hd', 'sdone')
 local head = tonumber(q[1] or 0)
 local state = room_state(c, q[2], now)
--- A call retried after no answer carries the event ids of the first, which may have run: it changes nothing more,
--- so no two events share an id.
-if redis.call('HGET', KEYS[2], 'lg') == ARGV[3] then return {state, tostring(head), '0', tostring(redis.call('ZCARD', KEYS[3]))} end
+-- A call retried after no answer is a new step with new event ids (queue-scripts.ts): the first may have run too,
+-- and both are steps the meter allows.
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)
 -- Refused before any write: a step either happens whole or not at all.
 if (#lapsed > 0 or state == 'OPEN') and backlogged(KEYS[6], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
 if #lapsed > 0 then
   redis.call('ZREM', KEYS[4], unpack(lapsed))
-  redis.call('HSET', KEYS[2], 'lg', ARGV[3])
   append(KEYS[6], 'CouponPassesExpired', ARGV[4], ARGV[1], now, cjson.encode({ persons = lapsed }), ARGV[5])
 end
 local granted = 0
@@ -38,7 +36,7 @@ if state == 'OPEN' then
     if #persons > 0 then
       local expires = now + tonumber(c[7]) * 1000
       for _, person in ipairs(persons) do redis.call('ZADD', KEYS[4], expires, person) end
-      redis.call('HSET', KEYS[2], 'hd', head + #persons, 'lg', ARGV[3])
+      redis.call('HSET', KEYS[2], 'hd', head + #persons)
       redis.call('RPUSH', KEYS[5], now .. ':' .. #persons)
       redis.call('PEXPIRE', KEYS[5], 2000)
       append(KEYS[6], 'CouponPassesGranted', ARGV[3], ARGV[1], now, cjson.encode({ persons = persons, from = head, expiresAtMs = expires }), ARGV[5])

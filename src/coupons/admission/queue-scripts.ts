@@ -55,7 +55,7 @@ export async function stepScript(runner: ScriptRunner, couponId: string, mostPas
   const k = runner.keys(couponId);
   const q = k.queue;
   const meta = JSON.stringify({ actor: 'waiting-room' });
-  const grant = () => runner.decide('queueGrant', [k.coupon, q.meta, q.line, q.passes, q.grants, k.outbox, couponId, mostPasses, uuidv7(), uuidv7(), meta]);
+  const grant = () => runner.decide('queueGrant', () => [k.coupon, q.meta, q.line, q.passes, q.grants, k.outbox, couponId, mostPasses, uuidv7(), uuidv7(), meta]);
   const { reply: [state] } = await grant();
   if (state !== 'SHUFFLING') return state as RoomState | 'COUPON_NOT_FOUND';
   const seed = randomBytes(16).toString('hex');

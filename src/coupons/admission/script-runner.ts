@@ -43,6 +43,7 @@ export const SCRIPTS = {
 type ScriptCall = (...args: (string | number)[]) => Promise<string[]>;
 type ScriptedRedis = Redis & Record<keyof typeof SCRIPTS, ScriptCall>;
 type ReadScript = 'couponRead' | 'couponAllowListMember' | 'bucketRead' | 'queueRead';
+type Args = (string | number)[];
 export type DecisionScript = Exclude<keyof typeof SCRIPTS, ReadScript>;
 const DECISION_NAMES: Record<DecisionScript, string> = {
   couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window',
@@ -122,9 +123,11 @@ export class ScriptRunner {
    * Runs a decision. One that never reached Redis changed nothing (503 DEPENDENCY_UNAVAILABLE). One that
    * went unanswered may have been made, so it is sent again with the same request id: the script answers
    * with the remembered decision if the first call made one, or decides now if it did not. Only when no
-   * answer comes within the retry time is the outcome unknown (503 OUTCOME_UNKNOWN).
+   * answer comes within the retry time is the outcome unknown (503 OUTCOME_UNKNOWN). `args` as a function: a
+   * decision with no memo whose every attempt is a new one (a waiting room's step), made with fresh arguments
+   * (fresh event ids) each time, so a first attempt that ran and a retry never write two events under one id.
    */
-  async decide(script: DecisionScript, args: (string | number)[]): Promise<Decided> {
+  async decide(script: DecisionScript, args: Args | (() => Args)): Promise<Decided> {
     const decision = DECISION_NAMES[script];
     const timer = metrics.admissionDuration.startTimer({ decision });
     try {
@@ -139,14 +142,14 @@ export class ScriptRunner {
     }
   }
 
-  private async decideWithRetries(script: DecisionScript, args: (string | number)[]): Promise<Decided> {
+  private async decideWithRetries(script: DecisionScript, args: Args | (() => Args)): Promise<Decided> {
     const started = Date.now();
     const deadline = started + this.settings.retryMs;
     let unanswered: unknown;
     for (let attempt = 0; ; attempt++) {
       let reply: string[];
       try {
-        reply = await this.call(script, [...args, this.settings.outboxMaxEntries ?? Number.MAX_SAFE_INTEGER]);
+        reply = await this.call(script, [...(typeof args === 'function' ? args() : args), this.settings.outboxMaxEntries ?? Number.MAX_SAFE_INTEGER]);
       } catch (error) {
         const failure = classifyRedisFailure(error);
         if (failure === 'bug') throw error;

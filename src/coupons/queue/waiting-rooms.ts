@@ -22,8 +22,9 @@ interface Caller {
 interface Watcher extends Caller {
   stream: PassThrough;
   standing?: Standing;
-  /** The room's state when their standing was read. */
+  /** The room's state, and Redis's clock, when their standing was read. */
   readIn?: Room['state'];
+  readAt?: number;
   sent?: string;
 }
 
@@ -90,7 +91,7 @@ export class WaitingRooms {
     const watched = this.touch(couponId);
     const sent = `data: ${JSON.stringify(first)}\n\n`;
     const watcher: Watcher = { ...caller, stream, sent };
-    watched.watchers.add(watcher);
+    if (!FINAL.has(first.status)) watched.watchers.add(watcher);
     this.streams.set(caller.userId, (this.streams.get(caller.userId) ?? 0) + 1);
     stream.once('close', () => {
       watched.watchers.delete(watcher);
@@ -167,15 +168,19 @@ export class WaitingRooms {
    * (to see it used). A pre-queue waiting for the start, or a line waiting its turn, costs no read per step.
    */
   private async tell(couponId: string, watched: Watched, w: Watcher): Promise<void> {
+    if (w.stream.writableEnded) return;
     const room = watched.room!;
     const s = w.standing;
-    const turn = s !== undefined && s.place !== undefined && s.place < room.head && !s.holds && (s.passUntil === undefined || s.passUntil > room.now);
+    // Their turn has come and the pass was live when last read: read once more after it lapses, to tell a claim made in its last moments from a lapse.
+    const turn = s !== undefined && s.place !== undefined && s.place < room.head && !s.holds && (s.passUntil === undefined || (w.readAt ?? 0) < s.passUntil);
     if (!s || w.readIn !== room.state || turn) {
       const read = await this.store.queueRead(couponId, w);
       if (typeof read === 'string') return void w.stream.end(`event: problem\ndata: ${JSON.stringify({ code: read })}\n\n`);
       w.standing = read.standing;
       w.readIn = room.state;
+      w.readAt = read.room.now;
     }
+    if (w.stream.writableEnded) return;
     const view = this.viewOf(couponId, watched, w.standing!);
     if (!view) return void w.stream.end(`event: problem\ndata: ${JSON.stringify({ code: 'NOT_IN_QUEUE' })}\n\n`);
     const message = `data: ${JSON.stringify(view)}\n\n`;
