@@ -16,12 +16,12 @@ const shownOn = (browser: HeadlessPage) => browser.evaluate<{ status: string; po
   ahead: document.getElementById('ahead').textContent, wait: document.getElementById('wait').textContent,
   claim: !document.getElementById('claim').hidden, issued: document.getElementById('result').dataset.issued || '' })`);
 
-page('given a person opens /queue/{code} before the start among 20 others, then the page shows the pre-queue, then their place falling as passes go out, then a claim button, and the claim gets them the coupon', async (harness) => {
+page('given a person opens /queue/{code} before the start among 40 others, then the page shows the pre-queue, then their place falling as passes go out, then a claim button, and the claim gets them the coupon', async (harness) => {
   const tag = Date.now().toString(36).toUpperCase();
   const code = `WAIT-${tag}`;
   const start = Date.now() + 8_000;
   const couponId = await harness.createCoupon({ name: 'Opening second, fairly', code, totalQuantity: 30, issueStartAt: new Date(start).toISOString(), opening: { mode: 'queue', admitPerSecond: 2, passTtlSeconds: 60 } });
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 40; i++) {
     const joined = await harness.request('POST', `/coupons/${couponId}/queue`, { token: await harness.token(`crowd-${i}-${tag}`) });
     assert.is(joined.status, 201, joined.text);
   }
@@ -44,7 +44,9 @@ page('given a person opens /queue/{code} before the start among 20 others, then 
     const positions = seen.map((s) => Number(s.position));
     assert.ok(positions.every((p, i) => i === 0 || p <= positions[i - 1]!), `the place never rises: ${positions.join(' ')}`);
     const { place } = (await harness.request('GET', `/coupons/${couponId}/queue/me`, { token: await harness.token(person) })).body as { place: number };
-    if (place > 1) assert.ok(positions[0]! > positions.at(-1)!, `from place ${place}, the page showed it falling: ${[...new Set(positions)].join(' → ')}`);
+    // A step grants before the page's first view of the line (the room is stepped, then read), so from place 1 or 2
+    // the first place shown may already be the last: from place 3 on, at least two are shown.
+    if (place > 2) assert.ok(positions[0]! > positions.at(-1)!, `from place ${place}, the page showed it falling: ${[...new Set(positions)].join(' → ')}`);
     assert.ok(granted.claim);
     // At 2 passes a second, the wait shown is about half the people ahead, not the time the room stood closed.
     const estimates = seen.map((s) => [Number(/\d+ ahead/.exec(s.ahead)?.[0].split(' ')[0]), Number(/About (\d+) s/.exec(s.wait)?.[1])] as const);
