@@ -20,7 +20,7 @@ page('given a person opens /queue/{code} before the start among 40 others, then 
   const tag = Date.now().toString(36).toUpperCase();
   const code = `WAIT-${tag}`;
   const start = Date.now() + 8_000;
-  const couponId = await harness.createCoupon({ name: 'Opening second, fairly', code, totalQuantity: 30, issueStartAt: new Date(start).toISOString(), opening: { mode: 'queue', admitPerSecond: 2, passTtlSeconds: 60 } });
+  const couponId = await harness.createCoupon({ name: 'Opening second, fairly', code, totalQuantity: 50, issueStartAt: new Date(start).toISOString(), opening: { mode: 'queue', admitPerSecond: 2, passTtlSeconds: 60 } });
   for (let i = 0; i < 40; i++) {
     const joined = await harness.request('POST', `/coupons/${couponId}/queue`, { token: await harness.token(`crowd-${i}-${tag}`) });
     assert.is(joined.status, 201, joined.text);
