@@ -3,6 +3,7 @@ import { decide, evolve, type AdmissionCoupon, type Redemption } from '../coupon
 import type { CouponEvent, EventOf, RequiredClaims } from '../events/coupon-events.ts';
 import { StockLedger } from '../coupons/rules/stock-ledger.ts';
 import { isQueueEvent, judgeQueue, queueCopy } from './queue-auditor.ts';
+import { holdCopy, isHoldEvent, judgeHold } from './hold-auditor.ts';
 
 export interface ReplayedCoupon {
   couponId: string;
@@ -37,6 +38,9 @@ function settingOf(
   return JSON.stringify(claims ? Object.entries(claims).sort(([a], [b]) => a.localeCompare(b)) : null);
 }
 
+/** A violation that stops the event from being folded (folding it would mislead what follows). */
+const stopping = (violation: (what: string) => void) => (what: string): false => { violation(what); return false; };
+
 /** The coupon's issued coupons in a redemption state (in use, or revoked), by issued coupon id, as the rules' state holds them. */
 export function redemptionsOf<S extends 'USED' | 'REVOKED'>(c: ReplayedCoupon, state: S): Map<string, Extract<Redemption, { state: S }>> {
   const out = new Map<string, Extract<Redemption, { state: S }>>();
@@ -62,6 +66,7 @@ export class HistoryAuditor {
   private isCopy(event: CouponEvent): boolean {
     const c = this.coupons.get(event.couponId);
     if (isQueueEvent(event)) return queueCopy(c?.state?.queue, event, c?.changedBy);
+    if (isHoldEvent(event)) return holdCopy(event, c?.state);
     switch (event.type) {
       case 'CouponCreated': return c?.createdBy === event.eventId;
       case 'CouponIssued': return c?.issued.get(event.data.issuedCouponId)?.eventId === event.eventId;
@@ -107,6 +112,7 @@ export class HistoryAuditor {
     const before = c.state;
 
     if (isQueueEvent(event)) judgeQueue(event, before, violation, (c.changedBy ??= new Set()));
+    else if (isHoldEvent(event)) judgeHold(event, before!, violation);
     else if (!this.judgeRedemption(event, c, before, at, violation) || !this.judgeSetting(event, c, before, at, violation)) return;
     c.state = evolve(before, event);
   }
@@ -152,31 +158,27 @@ export class HistoryAuditor {
   }
 
   private judgeUse(event: Extract<CouponEvent, { type: 'CouponUsed' }>, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
-    const stop = (what: string) => {
-      violation(what);
-      return false;
-    };
+    const stop = stopping(violation);
     const { issuedCouponId, userId } = event.data;
     const issued = c.issued.get(issuedCouponId);
     if (!issued) return stop(`${issuedCouponId} used but never issued`);
-    const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId }, before, at.getTime());
+    const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId, orderId: event.data.orderId }, before, at.getTime());
     switch (decided.outcome) {
+      case 'HELD_ELSEWHERE': violation(`${issuedCouponId} used by order ${event.data.orderId} while another order held it`); break;
       case 'ISSUED_COUPON_NOT_FOUND': violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`); break;
       case 'ALREADY_USED': return stop(`${issuedCouponId} used twice`);
       case 'COUPON_REVOKED': return stop(`${issuedCouponId} used after it was revoked`);
       case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
       case 'USED':
         if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
+        if (decided.holdSequence !== event.data.holdSequence) violation(`${issuedCouponId} use says it confirmed hold ${event.data.holdSequence}, the log before it ${decided.holdSequence}`);
     }
     c.useEvents.set(issuedCouponId, { usedBy: event.eventId });
     return true;
   }
 
   private judgeCancel(event: Extract<CouponEvent, { type: 'CouponUseCancelled' }>, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
-    const stop = (what: string) => {
-      violation(what);
-      return false;
-    };
+    const stop = stopping(violation);
     const { issuedCouponId, userId, orderId } = event.data;
     const issued = c.issued.get(issuedCouponId);
     if (!issued) return stop(`${issuedCouponId} use cancelled but never issued`);
@@ -231,10 +233,7 @@ export class HistoryAuditor {
 
   /** A change of the coupon's settings (close, stock, window, eligibility, allow-list), judged by the rules at its instant. False: the event breaks a rule so that folding it would mislead what follows. */
   private judgeSetting(event: CouponEvent, c: ReplayedCoupon, before: AdmissionCoupon | undefined, at: Date, violation: (what: string) => void): boolean {
-    const stop = (what: string) => {
-      violation(what);
-      return false;
-    };
+    const stop = stopping(violation);
     switch (event.type) {
     case 'CouponEligibilityChanged':
       if (event.data.bucket !== undefined || c.ledger) this.sameChange(c, 'claims', event.data.revision, event.data, violation);

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { problemOf, type ProblemCode, type Refusal, type Refusals } from '../http/problem.ts';
 import type {
-  AddStockResult, AllowListResult, CancelUseResult, ChangeWindowResult, CloseResult, IssueResult, RateLimited, RevokeUnusedResult,
+  AddStockResult, AllowListResult, CancelUseResult, ChangeWindowResult, CloseResult, HoldResult, IssueResult, RateLimited, ReleaseResult, RevokeUnusedResult,
   UseResult,
 } from './admission/admission-store.ts';
 import type { JoinResult } from './admission/queue-scripts.ts';
@@ -45,14 +45,37 @@ export const ISSUE_REFUSALS: Refusals<Refused<IssueResult, 'ISSUED'>> = {
   IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
 };
 
+const NOT_HOLDING = { code: 'ISSUED_COUPON_NOT_FOUND', detail: 'You hold no coupon with this id' } as const satisfies Refusal;
+const USED = { code: 'ALREADY_USED', detail: 'This coupon was already used', extensions: (r: { usedAt: Date }) => ({ usedAt: r.usedAt.toISOString() }) } as const;
+const REVOKED = { code: 'COUPON_REVOKED', detail: 'This coupon was revoked and can no longer be used' } as const satisfies Refusal;
+const HELD_ELSEWHERE = { code: 'HELD', detail: 'Another order holds this coupon at checkout; it is free again when that hold is released or lapses' } as const satisfies Refusal;
+const NO_HOLDS = { code: 'HOLD_NOT_OFFERED', detail: 'This coupon is split into stock buckets, which offer no holds yet: use it directly' } as const satisfies Refusal;
+
 export const USE_REFUSALS: Refusals<Refused<UseResult, 'USED'>> = {
-  ISSUED_COUPON_NOT_FOUND: { code: 'ISSUED_COUPON_NOT_FOUND', detail: 'You hold no coupon with this id' },
-  ALREADY_USED: { code: 'ALREADY_USED', detail: 'This coupon was already used', extensions: (r) => ({ usedAt: r.usedAt.toISOString() }) },
-  COUPON_REVOKED: { code: 'COUPON_REVOKED', detail: 'This coupon was revoked and can no longer be used' },
+  ISSUED_COUPON_NOT_FOUND: NOT_HOLDING,
+  ALREADY_USED: USED,
+  COUPON_REVOKED: REVOKED,
   COUPON_NOT_YET_VALID: { code: 'COUPON_NOT_YET_VALID', detail: 'This coupon cannot be used before its validity starts' },
   COUPON_EXPIRED: { code: 'COUPON_EXPIRED', detail: 'This coupon expired unused' },
+  HELD_ELSEWHERE,
   IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
   RATE_LIMITED,
+};
+
+export const HOLD_REFUSALS: Refusals<Refused<HoldResult, 'HELD' | 'ALREADY_HELD'>> = {
+  ...USE_REFUSALS,
+  COUPON_NOT_YET_VALID: { code: 'COUPON_NOT_YET_VALID', detail: 'This coupon cannot be held before its validity starts' },
+  HOLDS_NOT_OFFERED: NO_HOLDS,
+};
+
+export const RELEASE_REFUSALS: Refusals<Refused<ReleaseResult, 'RELEASED' | 'ALREADY_RELEASED'>> = {
+  ISSUED_COUPON_NOT_FOUND: { code: 'ISSUED_COUPON_NOT_FOUND', detail: 'No issued coupon has this id' },
+  ALREADY_USED: { ...USED, detail: 'The hold became a use: cancel the use (POST …/cancel-use) to give the coupon back' },
+  COUPON_REVOKED: REVOKED,
+  NOT_HELD: { code: 'NOT_HELD', detail: 'This order holds no hold on this coupon' },
+  ORDER_MISMATCH: { code: 'ORDER_MISMATCH', detail: 'Another order holds this coupon' },
+  HOLDS_NOT_OFFERED: NO_HOLDS,
+  IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
 };
 
 export const CANCEL_USE_REFUSALS: Refusals<Refused<CancelUseResult, 'USE_CANCELLED' | 'ALREADY_CANCELLED'>> = {

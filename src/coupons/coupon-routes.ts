@@ -11,6 +11,8 @@ import { addStockRoute } from './stock/add-stock-route.ts';
 import { useCouponRoute } from './use/use-coupon-route.ts';
 import { changeWindowRoute } from './window/change-window-route.ts';
 import { queueRoutes } from './queue/queue-routes.ts';
+import { holdCouponRoute } from './hold/hold-coupon-route.ts';
+import { releaseHoldRoute } from './hold/release-hold-route.ts';
 
 /** The routes that ask admission state in Redis: its decisions and its fast reads. */
 export const couponRoutes = (deps: CouponRouteDeps): Route[] => [
@@ -21,7 +23,9 @@ export const couponRoutes = (deps: CouponRouteDeps): Route[] => [
   ...readCouponRoutes(deps),
   ...issueCouponRoutes(deps),
   ...queueRoutes(deps),
+  holdCouponRoute(deps),
   useCouponRoute(deps),
+  releaseHoldRoute(deps),
   cancelUseRoute(deps),
   revokeUnusedRoute(deps),
   ...eligibilityRoutes(deps),

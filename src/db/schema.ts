@@ -42,7 +42,8 @@ export interface IssuedCouponTable {
   id: string;
   coupon_id: string;
   user_id: string;
-  status: 'ISSUED' | 'USED' | 'REVOKED';
+  /** HELD: a hold for an order at checkout, in force until hold_until unless it ended since (see issuedCouponStatus). */
+  status: 'ISSUED' | 'HELD' | 'USED' | 'REVOKED';
   issued_at: Timestamp;
   used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   order_id: ColumnType<string | null, string | null | undefined, string | null>;
@@ -51,6 +52,11 @@ export interface IssuedCouponTable {
   revoked_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   valid_from: Timestamp;
   valid_until: Timestamp;
+  /** The latest hold: its order, until when, its number (0 while never held), and how it ended (null: not yet). */
+  hold_order_id: ColumnType<string | null, string | null | undefined, string | null>;
+  hold_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  hold_sequence: Generated<number>;
+  hold_ended: ColumnType<'RELEASED' | 'EXPIRED' | 'USED' | null, string | null | undefined, string | null>;
 }
 
 export interface CouponEventRangeTable {

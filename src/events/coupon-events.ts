@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RESERVED_CLAIMS } from '../auth/identity.ts';
 import { couponPassesExpiredData, couponPassesGrantedData, couponQueueJoinedData, couponQueueShuffledData, openingSchema } from './queue-events.ts';
+import { couponHeldData, couponHoldEndedData } from './hold-events.ts';
 
 /**
  * The events of the log (`coupon.events`), as the one definition every producer and consumer validates
@@ -98,6 +99,8 @@ export const couponUsedData = z.strictObject({
   useGeneration: z.number().int().min(1),
   /** On a coupon split into stock buckets: the holder's bucket, where `useSequence` counts (uses are the sum over buckets). */
   bucket: bucketNumber.optional(),
+  /** Since holds: the use confirmed the hold its order had (the nth hold on this coupon), which ends with it. */
+  holdSequence: z.number().int().min(1).optional(),
 });
 
 /** A use undone because its order was cancelled: the issued coupon is usable again inside its validity. */
@@ -222,6 +225,8 @@ export const couponEventSchema = z.discriminatedUnion('type', [
   envelope('CouponIssued', couponIssuedData),
   envelope('CouponUsed', couponUsedData, 3),
   envelope('CouponUseCancelled', couponUseCancelledData, 2),
+  envelope('CouponHeld', couponHeldData),
+  envelope('CouponHoldEnded', couponHoldEndedData),
   envelope('CouponsRevoked', couponsRevokedData, 2),
   envelope('CouponEligibilityChanged', couponEligibilityChangedData, 2),
   envelope('CouponAllowListChunkAdded', couponAllowListChunkAddedData),
@@ -244,7 +249,7 @@ export type EventOf<T extends CouponEventType> = Extract<CouponEvent, { type: T 
 export const LATEST_VERSION = Object.fromEntries(couponEventSchema.options.map((o) => [o.shape.type.value, o.shape.version.value])) as { [T in CouponEventType]: EventOf<T>['version'] };
 export const COUPON_EVENT_TYPES = ['CouponCreated', 'CouponIssued', 'CouponUsed', 'CouponIssuanceClosed', 'CouponStockAdded', 'CouponIssueWindowChanged', 'CouponUseCancelled', 'CouponsRevoked',
   'CouponEligibilityChanged', 'CouponAllowListChunkAdded', 'CouponAllowListReplaced', 'CouponStockMoved', 'CouponStockReceived',
-  'CouponQueueJoined', 'CouponQueueShuffled', 'CouponPassesGranted', 'CouponPassesExpired'] as const satisfies readonly CouponEventType[];
+  'CouponQueueJoined', 'CouponQueueShuffled', 'CouponPassesGranted', 'CouponPassesExpired', 'CouponHeld', 'CouponHoldEnded'] as const satisfies readonly CouponEventType[];
 
 export class InvalidEventError extends Error {
   readonly raw: unknown;

@@ -6,7 +6,7 @@ import { retryOnDeadlock } from '../db/retry-deadlock.ts';
 const DAY = 86_400_000;
 
 /**
- * One COUPON_EXPIRING notice for each issued, unused coupon whose validity ends within `days`. The
+ * One COUPON_EXPIRING notice for each issued, unused coupon (held at a checkout or not) whose validity ends within `days`. The
  * (type, issued coupon) key makes it once however often the scan runs and however many notifiers run it
  * at once. The window's ends are computed here in UTC and passed in, so no database time zone is involved.
  */
@@ -19,7 +19,7 @@ export async function scanForExpiringCoupons(db: Db, days: number, now = new Dat
     const due = await db
       .selectFrom('issued_coupon as ic')
       .select(['ic.id', 'ic.coupon_id', 'ic.user_id', 'ic.valid_until'])
-      .where('ic.status', '=', 'ISSUED')
+      .where('ic.status', 'in', ['ISSUED', 'HELD'])
       .where('ic.valid_until', '>', now)
       .where('ic.valid_until', '<=', until)
       .where('ic.id', '>', after)

@@ -10,6 +10,7 @@ import { CodeGuesses } from '../coupons/codes/code-guesses.ts';
 import { HumanCheck } from '../coupons/human-check/human-check.ts';
 import { QueuePasses } from '../coupons/queue/queue-passes.ts';
 import { WaitingRooms } from '../coupons/queue/waiting-rooms.ts';
+import { HoldExpiry } from '../coupons/hold/hold-expiry.ts';
 import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
 import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { SettledCoupons } from '../coupons/sold-out-memory/settled-coupons.ts';
@@ -37,6 +38,7 @@ export interface RunningApi extends RunningRole {
 /** Every route the API serves, the OpenAPI document's own included: the document is made from this list. */
 export function apiRoutes(
   runtime: Runtime, streams = new DashboardStreams(), settled = new SettledCoupons(runtime.redis, runtime.config.admission.shards, runtime.logger), rooms = waitingRooms(runtime),
+  holds = holdExpiry(runtime),
 ): Route[] {
   const { config, redis, db, kafka } = runtime;
   const recovery = admissionRecovery(runtime);
@@ -46,6 +48,7 @@ export function apiRoutes(
   },
     (couponId) => recovery.recoverIfLost(couponId), (couponId) => recovery.readLegacyUses(couponId));
   rooms.serve(admission);
+  holds.serve(admission);
   // In this order: a 405's Allow header lists a path's methods in the order they were registered.
   const routes = [
     ...healthRoutes(runtime),
@@ -78,6 +81,7 @@ const subscriptionNodes = (config: ResolvedConfig): string[] =>
   config.redisClusterNodes ? config.redisClusterNodes.map((node) => `redis://${node}`) : [config.redisUrl];
 
 const admissionRecovery = (runtime: Runtime) => new AdmissionRecovery(logAndStores(runtime));
+const holdExpiry = (runtime: Runtime) => new HoldExpiry(runtime.db, runtime.logger.child({ component: 'hold-expiry' }));
 
 export async function startApi(runtime: Runtime): Promise<RunningApi> {
   // A Redis that lost its data is refilled from the log before the first request is admitted.
@@ -89,7 +93,8 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
   const feed = new CouponChangeFeed(settled, { nodes: subscriptionNodes(runtime.config), publishers: () => masterNodes(runtime.redis) }, runtime.logger.child({ component: 'coupon-change-feed' }));
   void feed.start();
   const rooms = waitingRooms(runtime);
-  const app = createApp(runtime.logger, [apiRouter(runtime, apiRoutes(runtime, streams, settled, rooms))], runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs, runtime.config.http.trustProxy);
+  const holds = holdExpiry(runtime);
+  const app = createApp(runtime.logger, [apiRouter(runtime, apiRoutes(runtime, streams, settled, rooms, holds))], runtime.config.http.corsOrigins, runtime.config.http.bodyTimeoutMs, runtime.config.http.trustProxy);
   // No limit on a whole request: an allow-list of millions on a slow uplink takes what it takes. Headers must
   // arrive in time (slow-loris), and a body that stops arriving is answered 408 (request-body.ts). Node reads
   // these when the server is made: set on it afterwards they do nothing (its 300 s default stayed in force).
@@ -100,6 +105,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
     // With reusePort, N API processes listen on one port and the kernel spreads connections across them.
     server.listen({ port: runtime.config.http.port, host: runtime.config.http.host, reusePort: runtime.config.http.reusePort }, resolve);
   });
+  holds.start();
   const { port } = server.address() as AddressInfo;
   const host = runtime.config.http.host === '0.0.0.0' ? '127.0.0.1' : runtime.config.http.host;
   return {
@@ -113,6 +119,7 @@ export async function startApi(runtime: Runtime): Promise<RunningApi> {
         // Dashboards hold their event streams open; they reconnect to whichever API answers next.
         streams.closeAll();
         rooms.closeAll();
+        holds.stop();
         void feed.stop();
         settled.stop();
       }),

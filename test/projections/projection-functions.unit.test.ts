@@ -85,7 +85,18 @@ issued('it ignores events it does not handle, and a duplicate within a batch', (
   const { issued: rows, used } = issuedCouponProjection.changes(...at([f.created(), f.closed(), f.issued(1, 'a'), f.issued(1, 'a')]));
   assert.is(rows.length, 1);
   assert.is(used.length, 0);
-  assert.equal(issuedCouponProjection.handles, ['CouponIssued', 'CouponUsed', 'CouponUseCancelled', 'CouponsRevoked']);
+  assert.equal(issuedCouponProjection.handles, ['CouponIssued', 'CouponUsed', 'CouponUseCancelled', 'CouponsRevoked', 'CouponHeld', 'CouponHoldEnded']);
+});
+issued('given two holds and the first one\'s end in a batch, then the latest hold is written and the end names the first, which the row no longer has', () => {
+  const { held, ended } = issuedCouponProjection.changes(...at([
+    f.held(1, 'a', 'o-1', 1), f.holdEnded(1, 'a', 'o-1', 1, 'EXPIRED'), f.held(1, 'a', 'o-2', 2, '2026-12-02T07:58:00.000Z'), f.held(1, 'a', 'o-1', 1),
+  ]));
+  assert.equal(held.map((h) => [h.orderId, h.holdSequence, h.until.toISOString()]), [['o-2', 2, '2026-12-02T08:18:00.000Z']]);
+  assert.equal(ended.map((e) => [e.holdSequence, e.reason]), [[1, 'EXPIRED']]);
+});
+issued('given a use that confirmed a hold, then that hold ends as USED with the use', () => {
+  const { used, ended } = issuedCouponProjection.changes(...at([f.held(1, 'a', 'o-1', 1), f.used(1, 'a', 1, undefined, 'o-1', 1, 1)]));
+  assert.equal([used.length, ended.map((e) => [e.holdSequence, e.reason])], [1, [[1, 'USED']]]);
 });
 issued.run();
 

@@ -18,9 +18,16 @@ export const fixtures = {
     ...base(at), type: 'CouponIssued',
     data: { issuedCouponId: `${couponId}.${String(sequence).padStart(8, '0')}`, userId, validFrom: '2026-12-01T08:00:00.000Z', validUntil: '2026-12-08T08:00:00.000Z', ...(claims ? { claims } : {}) },
   }),
-  used: (sequence: number, userId: string, useSequence: number, at = '2026-12-02T08:00:00.000Z', orderId?: string, useGeneration = 1): CouponEvent => ({
+  /** `holdSequence`: the use confirmed that hold of its order. */
+  used: (sequence: number, userId: string, useSequence: number, at = '2026-12-02T08:00:00.000Z', orderId?: string, useGeneration = 1, holdSequence?: number): CouponEvent => ({
     ...base(at), type: 'CouponUsed', version: 3,
-    data: { issuedCouponId: issuedId(sequence), userId, useSequence, orderId: orderId ?? null, useGeneration },
+    data: { issuedCouponId: issuedId(sequence), userId, useSequence, orderId: orderId ?? null, useGeneration, ...(holdSequence ? { holdSequence } : {}) },
+  }),
+  held: (sequence: number, userId: string, orderId: string, holdSequence: number, at = '2026-12-02T07:50:00.000Z', ttlMs = 1_200_000): CouponEvent => ({
+    ...base(at), type: 'CouponHeld', data: { issuedCouponId: issuedId(sequence), userId, orderId, holdSequence, heldUntilMs: Date.parse(at) + ttlMs },
+  }),
+  holdEnded: (sequence: number, userId: string, orderId: string, holdSequence: number, reason: 'RELEASED' | 'EXPIRED', at = '2026-12-02T07:55:00.000Z'): CouponEvent => ({
+    ...base(at), type: 'CouponHoldEnded', data: { issuedCouponId: issuedId(sequence), userId, orderId, holdSequence, reason },
   }),
   /** `revokedCount`: the cancellation came after revoke-unused and revoked the coupon, leaving this total. */
   useCancelled: (sequence: number, userId: string, cancelSequence: number, at = '2026-12-02T09:00:00.000Z', orderId?: string, useGeneration = 1, revokedCount?: number): CouponEvent => ({

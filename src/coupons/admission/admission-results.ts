@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { couponCreatedData, RequiredClaims } from '../../events/coupon-events.ts';
 import type {
+  AfterRelease, ExpireHoldDecision, HoldDecision, ReleaseDecision,
   AddStockDecision, AfterCancel, CancelUseDecision, ChangeWindowDecision, CloseDecision, CreateDecision, EligibilityDecision, IssueDecision, UseDecision,
 } from '../rules/coupon-rules.ts';
 
@@ -40,6 +41,28 @@ export type UseResult =
   | Others<UseDecision, 'USED' | 'ALREADY_USED'>
   | RateLimited
   | KeyReused;
+
+/** Holds are kept in the coupon's own keys: a coupon split into stock buckets offers none (yet). */
+export type NotSplit = { outcome: 'HOLDS_NOT_OFFERED' };
+
+export type HoldResult =
+  | ({ outcome: 'HELD'; heldUntil: Date } & Replayable)
+  | { outcome: 'ALREADY_HELD'; heldUntil: Date }
+  | { outcome: 'ALREADY_USED'; usedAt: Date }
+  | Others<HoldDecision, 'HELD' | 'ALREADY_HELD' | 'ALREADY_USED'>
+  | NotSplit
+  | RateLimited
+  | KeyReused;
+
+export type ReleaseResult =
+  | ({ outcome: 'RELEASED'; status: AfterRelease } & Replayable)
+  | { outcome: 'ALREADY_RELEASED'; status: AfterRelease }
+  | { outcome: 'ALREADY_USED'; usedAt: Date }
+  | Others<ReleaseDecision, 'RELEASED' | 'ALREADY_RELEASED' | 'ALREADY_USED'>
+  | NotSplit
+  | KeyReused;
+
+export type ExpireHoldResult = { outcome: ExpireHoldDecision['outcome'] } | NotSplit;
 
 export type CancelUseResult =
   | ({ outcome: 'USE_CANCELLED'; status: AfterCancel } & Replayable)

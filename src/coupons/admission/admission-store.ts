@@ -2,9 +2,10 @@ import type { Redis } from 'ioredis';
 import type { RequiredClaims } from '../../events/coupon-events.ts';
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type {
-  AddStockResult, CancelUseResult, ChangeWindowResult, CloseResult, CouponDefinition, CreateResult, EligibilityResult, EventMeta, IssueResult, RevokeChunkResult,
-  UseResult,
+  AddStockResult, CancelUseResult, ChangeWindowResult, CloseResult, CouponDefinition, CreateResult, EligibilityResult, EventMeta, ExpireHoldResult, HoldResult,
+  IssueResult, ReleaseResult, RevokeChunkResult, UseResult,
 } from './admission-results.ts';
+import { expireHoldScript, holdScript, releaseScript } from './hold-scripts.ts';
 import { allowListScript, onAllowList, type AllowListStep } from './allow-list-script.ts';
 import { cancelScript } from './cancel-script.ts';
 import { closeScript } from './close-script.ts';
@@ -109,6 +110,21 @@ export class AdmissionStore {
       return layout ? keysOfBucket(layout, homeBucket(userId, layout.shards.length)) : this.runner.keys(couponId);
     };
     return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => useScript(this.runner, couponId, sequence, userId, eventId, orderId, meta, request, await keys()));
+  }
+
+  /** A checkout's hold (hold-scripts.ts), decided in the coupon's own keys: a coupon split into buckets offers none. */
+  async hold(couponId: string, hold: { sequence: number; userId: string; orderId: string; ttlMs: number }, meta: EventMeta, request: AdmissionRequest): Promise<HoldResult> {
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => ((await this.buckets.layoutOf(couponId))
+      ? { outcome: 'HOLDS_NOT_OFFERED' } : holdScript(this.runner, couponId, hold, meta, request)));
+  }
+
+  async release(couponId: string, sequence: number, orderId: string, meta: EventMeta, request: AdmissionRequest): Promise<ReleaseResult> {
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => ((await this.buckets.layoutOf(couponId))
+      ? { outcome: 'HOLDS_NOT_OFFERED' } : releaseScript(this.runner, couponId, sequence, orderId, meta, request)));
+  }
+
+  async expireHold(couponId: string, sequence: number, holdSequence: number): Promise<ExpireHoldResult> {
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', () => expireHoldScript(this.runner, couponId, sequence, holdSequence));
   }
 
   /**

@@ -9,11 +9,13 @@ export interface CouponKeys {
   coupon: string;
   holders: string;
   used: string;
+  /** sequence → its latest hold at checkout (see `hold_of` in prelude.lua). */
+  holds: string;
   outbox: string;
   /** Where a decision made under this request id is remembered, in the coupon's slot. */
   memo(requestId: string): string;
   /** A user's attempts at one decision on this coupon in the current window. */
-  attempts(route: 'issue' | 'use', userId: string): string;
+  attempts(route: 'issue' | 'use' | 'hold', userId: string): string;
   /** On a coupon limited one per person: person (its claim's value) → the sequence issued to them. */
   persons: string;
   /** The two allow-list sets: the one in force (the coupon's `ala` names it) and the one an upload fills. */
@@ -25,7 +27,7 @@ export interface CouponKeys {
    */
   queue: { meta: string; tickets: string; pre: string; line: string; passes: string; grants: string };
   /** Where one restore writes the coupon's holders, uses and allow-list before putting them in place at once. */
-  staged(restoreId: string): [holders: string, used: string, allowList: string, persons: string];
+  staged(restoreId: string): [holders: string, used: string, allowList: string, persons: string, holds: string];
   /** Where one restore writes the coupon's waiting room, in `queue`'s shape. */
   stagedQueue(restoreId: string): CouponKeys['queue'];
 }
@@ -43,13 +45,13 @@ export function bucketKeys(couponId: string, bucket: number, shard: number): Cou
   const t = tag(shard);
   const id = bucket === 0 ? couponId : `${couponId}:b${bucket}`;
   return {
-    coupon: `${t}:c:${id}`, holders: `${t}:h:${id}`, used: `${t}:u:${id}`, persons: `${t}:p:${id}`, outbox: shardKeys(shard).outbox,
+    coupon: `${t}:c:${id}`, holders: `${t}:h:${id}`, used: `${t}:u:${id}`, holds: `${t}:hl:${id}`, persons: `${t}:p:${id}`, outbox: shardKeys(shard).outbox,
     memo: (requestId) => `${t}:rq:${requestId}`,
     attempts: (route, userId) => `${t}:rl:${route}:${id}:${userId}`,
     allowLists: [`${t}:al:${id}:a`, `${t}:al:${id}:b`],
     queue: queueKeys(`${t}:q`, id),
     stagedQueue: (restoreId) => queueKeys(`${t}:rs:q`, `${id}:${restoreId}`),
-    staged: (restoreId) => [`${t}:rs:${id}:${restoreId}:h`, `${t}:rs:${id}:${restoreId}:u`, `${t}:rs:${id}:${restoreId}:al`, `${t}:rs:${id}:${restoreId}:p`],
+    staged: (restoreId) => [`${t}:rs:${id}:${restoreId}:h`, `${t}:rs:${id}:${restoreId}:u`, `${t}:rs:${id}:${restoreId}:al`, `${t}:rs:${id}:${restoreId}:p`, `${t}:rs:${id}:${restoreId}:hl`],
   };
 }
 

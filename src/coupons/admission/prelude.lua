@@ -216,3 +216,28 @@ local function room_state(c, shuffled, now)
   if not shuffled then return 'SHUFFLING' end
   return 'OPEN'
 end
+
+-- An issued coupon's latest hold at checkout, as the holds hash keeps it under its sequence: JSON {o, u, x, n, e}:
+-- the order, the holder, until (epoch ms), its number (the coupon's nth hold), and how it ended: '' not yet (in
+-- force, or lapsed and not ended yet), 'R' released, 'X' ended as lapsed, 'U' confirmed by its order's use.
+local function hold_of(v)
+  if not v then return nil end
+  return cjson.decode(v)
+end
+
+local function in_force(h, now)
+  return h ~= nil and h.e == '' and tonumber(h.x) > now
+end
+
+local function end_hold(holds, outbox, coupon_id, seq, h, reason, now, event_id, meta)
+  h.e = reason == 'RELEASED' and 'R' or 'X'
+  redis.call('HSET', holds, seq, cjson.encode(h))
+  local data = { issuedCouponId = coupon_id .. '.' .. string.format('%08d', tonumber(seq)), userId = h.u, orderId = h.o, holdSequence = h.n, reason = reason }
+  append(outbox, 'CouponHoldEnded', event_id, coupon_id, now, cjson.encode(data), meta)
+end
+
+-- A hold that lapsed but was not ended is ended by the first decision that meets it, in the same step (lapseOf in
+-- ../rules/decide-holds.ts), and otherwise by the expiry timer: one event, whoever sees it first.
+local function end_lapsed(holds, outbox, coupon_id, seq, h, now, event_id, meta)
+  if h and h.e == '' and tonumber(h.x) <= now then end_hold(holds, outbox, coupon_id, seq, h, 'EXPIRED', now, event_id, meta) end
+end

@@ -1,4 +1,4 @@
-import type { Redemption } from '../rules/coupon-rules.ts';
+import type { Hold, Redemption } from '../rules/coupon-rules.ts';
 
 /**
  * An issued coupon's redemption as the admission scripts keep it in the coupon's used hash (see `redemption`
@@ -38,4 +38,11 @@ export function redemptionValue(r: Redemption): string {
     s: r.state === 'USED' ? 'U' : r.state === 'CANCELLED' ? 'C' : 'R', at: 'at' in r ? r.at : 0, g: r.generation, u: r.userId, o: r.orderId ?? '',
   };
   return JSON.stringify(stored);
+}
+
+const ENDED = { RELEASED: 'R', EXPIRED: 'X', USED: 'U' } as const;
+
+/** A hold as the admission scripts keep it in the coupon's holds hash (see `hold_of` in prelude.lua). */
+export function holdValue(h: Hold): string {
+  return JSON.stringify({ o: h.orderId, u: h.userId, x: h.until, n: h.holdSequence, e: h.ended ? ENDED[h.ended] : '' });
 }

@@ -15,7 +15,10 @@ const script = (name: string) => `${prelude}\n${readFileSync(new URL(`./${name}.
 export const SCRIPTS = {
   couponCreate: { numberOfKeys: 3, lua: script('create') },
   couponIssue: { numberOfKeys: 9, lua: script('issue') },
-  couponUse: { numberOfKeys: 6, lua: script('use') },
+  couponUse: { numberOfKeys: 7, lua: script('use') },
+  couponHold: { numberOfKeys: 7, lua: script('hold') },
+  couponRelease: { numberOfKeys: 5, lua: script('release') },
+  couponExpireHold: { numberOfKeys: 4, lua: script('expire-hold') },
   couponClose: { numberOfKeys: 3, lua: script('close') },
   couponAddStock: { numberOfKeys: 3, lua: script('stock') },
   couponChangeWindow: { numberOfKeys: 3, lua: script('window') },
@@ -47,7 +50,7 @@ type Args = (string | number)[];
 export type DecisionScript = Exclude<keyof typeof SCRIPTS, ReadScript>;
 const DECISION_NAMES: Record<DecisionScript, string> = {
   couponCreate: 'create', couponIssue: 'issue', couponUse: 'use', couponClose: 'close', couponAddStock: 'add-stock', couponChangeWindow: 'change-window',
-  couponCancelUse: 'cancel-use', couponRevoke: 'revoke', couponEligibility: 'eligibility', couponAllowList: 'allow-list',
+  couponHold: 'hold', couponRelease: 'release', couponExpireHold: 'expire-hold', couponCancelUse: 'cancel-use', couponRevoke: 'revoke', couponEligibility: 'eligibility', couponAllowList: 'allow-list',
   bucketIssue: 'issue', bucketGive: 'bucket-give', bucketReceive: 'bucket-receive', bucketClose: 'close', bucketReopen: 'add-stock',
   bucketSoldOut: 'bucket-sold-out', bucketSettings: 'bucket-settings', bucketAllowList: 'bucket-allow-list',
   queueJoin: 'queue-join', queueShuffle: 'queue-shuffle', queueGrant: 'queue-grant',

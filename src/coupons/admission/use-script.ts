@@ -1,3 +1,4 @@
+import { uuidv7 } from '../../ids/ids.ts';
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { EventMeta, UseResult } from './admission-results.ts';
 import type { ScriptRunner } from './script-runner.ts';
@@ -9,8 +10,8 @@ export async function useScript(
 ): Promise<UseResult> {
   const memo = runner.memo(couponId, request, k);
   const { reply: [outcome, at], replayed } = await runner.decide('couponUse', [
-    k.coupon, k.holders, k.used, k.outbox, memo.key, k.attempts('use', userId), couponId, String(sequence), userId, eventId,
-    orderId ?? '', JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(),
+    k.coupon, k.holders, k.used, k.outbox, memo.key, k.attempts('use', userId), k.holds, couponId, String(sequence), userId, eventId,
+    orderId ?? '', JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), uuidv7(),
   ]);
   if (outcome === 'USED') return { outcome, usedAt: new Date(Number(at)), replayed };
   if (outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };

@@ -1,6 +1,6 @@
--- KEYS: coupon (or the holder's stock bucket), holders, used, outbox, memo, attempts
+-- KEYS: coupon (or the holder's stock bucket), holders, used, outbox, memo, attempts, holds
 -- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs,
---   outboxMaxEntries (last)
+--   lapseEventId, outboxMaxEntries (last)
 -- The same rules, in the same order, as decideUse in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[5], ARGV[7])
 if replayed then return replayed end
@@ -15,7 +15,12 @@ if r and r.s == 'R' then return {'COUPON_REVOKED'} end
 local now = now_ms()
 if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
 if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
+-- While a checkout holds it, only the holding order uses it, and that use confirms the hold.
+local h = hold_of(redis.call('HGET', KEYS[7], ARGV[2]))
+local held = in_force(h, now)
+if held and h.o ~= ARGV[5] then return {'HELD_ELSEWHERE'} end
 if backlogged(KEYS[4], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
+end_lapsed(KEYS[7], KEYS[4], ARGV[1], ARGV[2], h, now, ARGV[11], ARGV[6])
 local generation = (r and r.g or 0) + 1
 redis.call('HSET', KEYS[3], ARGV[2], cjson.encode({ s = 'U', at = now, g = generation, u = ARGV[3], o = ARGV[5] }))
 -- The nth use of this coupon: read models count uses as max(useSequence), which a redelivered event cannot inflate.
@@ -24,5 +29,10 @@ local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber
   orderId = order_or_null(ARGV[5]), useGeneration = generation }
 -- A stock bucket (../buckets) counts its own uses.
 if c[3] then data.bucket = tonumber(c[3]) end
+if held then
+  data.holdSequence = h.n
+  h.e = 'U'
+  redis.call('HSET', KEYS[7], ARGV[2], cjson.encode(h))
+end
 append(KEYS[4], 'CouponUsed', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[6], '3')
 return remember(KEYS[5], ARGV[7], ARGV[8], {'USED', tostring(now)})

@@ -15,7 +15,7 @@ export interface Holder {
 export async function* couponHolderBatches(db: Db, couponId: string, now = new Date()): AsyncGenerator<Holder[]> {
   for await (const rows of holderRowBatches(db, couponId)) {
     yield rows.map((r) => ({
-      issuedCouponId: r.id, userId: r.user_id, status: issuedCouponStatus({ status: r.status, validUntil: r.valid_until }, now),
+      issuedCouponId: r.id, userId: r.user_id, status: issuedCouponStatus({ status: r.status, validUntil: r.valid_until, holdUntil: r.hold_until }, now),
       issuedAt: r.issued_at.toISOString(), usedAt: r.used_at?.toISOString() ?? null, orderId: r.status === 'USED' ? r.order_id : null,
     }));
   }

@@ -7,7 +7,7 @@ import { DependencyUnavailable } from '../../dependencies/dependency-unavailable
 import { outboxEvents } from '../../outbox/outbox.ts';
 import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys, type CouponKeys } from '../admission/keys.ts';
-import { isLegacyRedemption, redemptionValue } from '../admission/redemption-value.ts';
+import { holdValue, isLegacyRedemption, redemptionValue } from '../admission/redemption-value.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
@@ -241,6 +241,7 @@ export class AdmissionRecovery {
       ...(state.unusedRevoked ? { rvu: 1 } : {}),
       ...(state.onePer !== undefined ? { opc: state.onePer } : {}),
       ...(state.humanCheck ? { hc: 1 } : {}),
+      ...(state.heldCount ? { hld: state.heldCount } : {}),
       ...(state.queue ? queueFields(state.queue) : {}),
       ...(state.allowList ? { ala: 'a', alav: state.allowList.version, als: state.allowList.members.size } : {}),
       alv: state.allowListVersion,
@@ -255,14 +256,15 @@ export class AdmissionRecovery {
 
   private async writeOne(k: CouponKeys, state: AdmissionCoupon, fields: Record<string, string | number>): Promise<boolean> {
     const restoreId = uuidv7();
-    const [holders, used, allowList, persons] = k.staged(restoreId);
+    const [holders, used, allowList, persons, holds] = k.staged(restoreId);
     await stage(this.deps.redis, holders, { entries: [...state.holders] });
     await stage(this.deps.redis, used, { entries: [...state.redemptions].map(([sequence, r]) => [sequence, redemptionValue(r)] as const) });
     // The list in force goes back into set `a`; one that was being uploaded is not restored (its upload must run again).
     await stage(this.deps.redis, allowList, { members: [...(state.allowList?.members ?? [])] });
     await stage(this.deps.redis, persons, { entries: [...(state.persons ?? [])] });
+    await stage(this.deps.redis, holds, { entries: [...(state.holds ?? [])].map(([sequence, h]) => [sequence, holdValue(h)] as const) });
     const room = state.queue ? await stageQueue(this.deps.redis, k, restoreId, state.queue) : [];
-    const pairs = [[k.holders, holders], [k.used, used], [k.allowLists[0], allowList], [k.persons, persons], ...room].flat();
+    const pairs = [[k.holders, holders], [k.used, used], [k.allowLists[0], allowList], [k.persons, persons], [k.holds, holds], ...room].flat();
     return (await this.deps.redis.eval(INSTALL, 2 + pairs.length, k.coupon, k.allowLists[1], ...pairs, ...Object.entries(fields).flat())) === 1;
   }
 

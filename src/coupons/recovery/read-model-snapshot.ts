@@ -5,7 +5,7 @@ import type { Db } from '../../db/database.ts';
 import { partitionFor } from '../../kafka/kafka-client.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
 import type { RebuiltCoupon } from './rebuilt-coupon.ts';
-import { inUse as inUseOf, type Redemption } from '../rules/coupon-rules.ts';
+import { inUse as inUseOf, type Hold, type Redemption } from '../rules/coupon-rules.ts';
 import type { RequiredClaims } from '../../events/coupon-events.ts';
 
 /** The read models as one consistent snapshot, read partition by partition for a restore. */
@@ -35,6 +35,39 @@ function redemptionOf(r: { user_id: string; status: string; used_at: Date | null
   if (r.status === 'USED' && r.used_at) return { state: 'USED', at: r.used_at.getTime(), generation: r.use_generation, orderId: r.order_id, userId };
   if (r.status === 'REVOKED' && r.revoked_at) return { state: 'REVOKED', at: r.revoked_at.getTime(), generation: r.use_generation, orderId: r.use_generation > 0 ? r.order_id : null, userId };
   return r.use_generation > 0 ? { state: 'CANCELLED', generation: r.use_generation, orderId: r.order_id, userId } : undefined;
+}
+
+/** An issued_coupon row's latest hold, as the rules keep it; none while it was never held. */
+function holdOf(r: { user_id: string; hold_order_id: string | null; hold_until: Date | null; hold_sequence: number; hold_ended: Hold['ended'] | null }): Hold | undefined {
+  if (r.hold_sequence === 0 || r.hold_order_id === null || r.hold_until === null) return undefined;
+  return { orderId: r.hold_order_id, userId: r.user_id, until: r.hold_until.getTime(), holdSequence: r.hold_sequence, ...(r.hold_ended ? { ended: r.hold_ended } : {}) };
+}
+
+/** A coupon's issued_coupon rows as the rules keep them, with the counts they imply; undefined for a row that names no sequence. */
+async function issuedOf(connection: Db, couponId: string) {
+  const holders = new Map<string, number>();
+  const redemptions = new Map<number, Redemption>();
+  const holds = new Map<number, Hold>();
+  let inUse = 0;
+  let revoked = 0;
+  for (let after = ''; ;) {
+    const rows = await connection.selectFrom('issued_coupon')
+      .select(['id', 'user_id', 'status', 'used_at', 'order_id', 'use_generation', 'revoked_at', 'hold_order_id', 'hold_until', 'hold_sequence', 'hold_ended'])
+      .where('coupon_id', '=', couponId).where('id', '>', after).orderBy('id').limit(PAGE).execute();
+    for (const r of rows) {
+      const sequence = parseIssuedCouponId(r.id)?.sequence;
+      if (sequence === undefined) return undefined;
+      holders.set(r.user_id, sequence);
+      const redemption = redemptionOf(r);
+      if (redemption) redemptions.set(sequence, redemption);
+      if (redemption?.state === 'USED') inUse++;
+      if (redemption?.state === 'REVOKED') revoked++;
+      const hold = holdOf(r);
+      if (hold) holds.set(sequence, hold);
+    }
+    if (rows.length < PAGE) return { holders, redemptions, holds, inUse, revoked };
+    after = rows[rows.length - 1]!.id;
+  }
 }
 
 /** Runs `use` inside one REPEATABLE READ snapshot: rows and checkpoints agree for all it reads. */
@@ -73,25 +106,9 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
             totalQuantity: number; issueStartAt: string; issueEndAt: string; validFrom: string; validUntil: string; onePer?: unknown; humanCheck?: boolean; opening?: unknown;
           };
           if (definition.onePer !== undefined || definition.opening !== undefined) return undefined;
-          const holders = new Map<string, number>();
-          const redemptions = new Map<number, Redemption>();
-          let inUse = 0;
-          let revoked = 0;
-          for (let after = ''; ;) {
-            const rows = await connection.selectFrom('issued_coupon').select(['id', 'user_id', 'status', 'used_at', 'order_id', 'use_generation', 'revoked_at'])
-              .where('coupon_id', '=', couponId).where('id', '>', after).orderBy('id').limit(PAGE).execute();
-            for (const r of rows) {
-              const sequence = parseIssuedCouponId(r.id)?.sequence;
-              if (sequence === undefined) return undefined;
-              holders.set(r.user_id, sequence);
-              const redemption = redemptionOf(r);
-              if (redemption) redemptions.set(sequence, redemption);
-              if (redemption?.state === 'USED') inUse++;
-              if (redemption?.state === 'REVOKED') revoked++;
-            }
-            if (rows.length < PAGE) break;
-            after = rows[rows.length - 1]!.id;
-          }
+          const issued = await issuedOf(connection, couponId);
+          if (!issued) return undefined;
+          const { holders, redemptions, holds, inUse, revoked } = issued;
           // Sequences are handed out 1, 2, 3…: the counts must equal the rows, or something is missing.
           if (holders.size !== row.issued_count || inUse !== inUseOf({ usedCount: row.used_count, cancelledCount: row.cancelled_count }) || revoked !== row.revoked_count) return undefined;
           return {
@@ -104,6 +121,8 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
               ...(definition.humanCheck ? { humanCheck: true as const } : {}),
               issueStartAt: Date.parse(definition.issueStartAt), issueEndAt: Date.parse(definition.issueEndAt),
               validFrom: Date.parse(definition.validFrom), validUntil: Date.parse(definition.validUntil), holders, redemptions,
+              // The nth hold is numbered on its row, which keeps it after the hold ends: the last placed is the highest.
+              ...(holds.size > 0 ? { holds, heldCount: [...holds.values()].reduce((most, h) => Math.max(most, h.holdSequence), 0) } : {}),
             },
             definition: row.definition, validFrom: definition.validFrom, validUntil: definition.validUntil,
             createdAt: row.created_at.getTime(), ...(row.closed_at ? { closedAt: row.closed_at.getTime() } : {}),

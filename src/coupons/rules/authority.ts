@@ -11,6 +11,8 @@ export const AUTHORITY = {
   issue: ['user', 'admin'],
   useOnBehalf: ['service', 'admin'],
   cancelUse: ['service', 'admin'],
+  /** A release gives a checkout's hold back: the order system knows the checkout was abandoned; a holder would free it for another of their orders by a word. */
+  releaseHold: ['service', 'admin'],
 } as const satisfies Record<string, readonly Principal[]>;
 
 export const may = (principal: Principal, act: keyof typeof AUTHORITY): boolean => (AUTHORITY[act] as readonly Principal[]).includes(principal);

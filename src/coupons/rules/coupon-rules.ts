@@ -11,6 +11,7 @@ export * from './authority.ts';
 export * from './eligibility.ts';
 export * from './event-draft.ts';
 export * from './decide-redemptions.ts';
+export * from './decide-holds.ts';
 export * from './decide-settings.ts';
 export * from './decide.ts';
 export * from './evolve.ts';

@@ -29,6 +29,10 @@ export interface AdmissionCoupon {
   persons?: Map<string, number>;
   /** sequence → what became of that issued coupon; absent while it was never used nor revoked */
   redemptions: Map<number, Redemption>;
+  /** sequence → its latest hold at checkout (live, lapsed, or how it ended); absent while never held. */
+  holds?: Map<number, Hold>;
+  /** Holds ever placed on this coupon: the nth is CouponHeld's holdSequence. */
+  heldCount?: number;
   /** Claims a caller must carry to be issued it; none when absent. */
   requiredClaims?: RequiredClaims;
   /** The allow-list in force; anyone when absent. */
@@ -67,6 +71,19 @@ export type Redemption =
   | { state: 'USED'; at: number; generation: number; orderId: string | null; userId: string }
   | { state: 'CANCELLED'; generation: number; orderId: string | null; userId: string }
   | { state: 'REVOKED'; at: number; generation: number; orderId: string | null; userId: string };
+
+/**
+ * An issued coupon's latest hold for an order at checkout: in force until `until` (epoch ms) unless `ended`
+ * (released, lapsed and ended by whoever saw it first, or confirmed by its order's use). Past `until` and not
+ * ended, it holds nothing: the next decision on the coupon ends it.
+ */
+export interface Hold {
+  orderId: string;
+  userId: string;
+  until: number;
+  holdSequence: number;
+  ended?: 'RELEASED' | 'EXPIRED' | 'USED';
+}
 
 /**
  * A coupon that opens through a waiting room (../queue), as the log tells it: who holds which ticket, the seed the
@@ -180,11 +197,15 @@ export function couponStatus(c: { closed: boolean; issuedCount: number; definiti
   return settled ? STATUS_OF[settled] : 'OPEN';
 }
 
-export const ISSUED_COUPON_STATUSES = ['ISSUED', 'USED', 'EXPIRED', 'REVOKED'] as const;
+export const ISSUED_COUPON_STATUSES = ['ISSUED', 'HELD', 'USED', 'EXPIRED', 'REVOKED'] as const;
 export type IssuedCouponStatus = (typeof ISSUED_COUPON_STATUSES)[number];
 
-/** What a holder's coupon is at `now`: USED while in use, REVOKED once revoked; an unused one is EXPIRED from the end of its validity on, as decideUse refuses it. */
-export function issuedCouponStatus(row: { status: string; validUntil: Date }, now: Date): IssuedCouponStatus {
+/**
+ * What a holder's coupon is at `now`: USED while in use, REVOKED once revoked, HELD while a hold for an order is in
+ * force (`holdUntil` ahead); an unused one is EXPIRED from the end of its validity on, as decideUse refuses it.
+ */
+export function issuedCouponStatus(row: { status: string; validUntil: Date; holdUntil?: Date | null }, now: Date): IssuedCouponStatus {
   if (row.status === 'USED' || row.status === 'REVOKED') return row.status;
-  return row.validUntil <= now ? 'EXPIRED' : 'ISSUED';
+  if (row.validUntil <= now) return 'EXPIRED';
+  return row.status === 'HELD' && row.holdUntil && row.holdUntil > now ? 'HELD' : 'ISSUED';
 }

@@ -4,6 +4,7 @@ import { settledAnswer, type AdmissionCoupon, type BucketState } from './coupon-
 import { isEligible, qualifyingClaims } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';
 import { passRefusal, type ShownPass } from './queue-rules.ts';
+import { lapseOf, liveHold } from './decide-holds.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -13,9 +14,10 @@ export type IssueDecision =
   | { outcome: 'COUPON_NOT_FOUND' | 'COUPON_CLOSED' | 'ISSUE_NOT_STARTED' | 'ISSUE_ENDED' | 'SOLD_OUT' | 'NOT_ELIGIBLE' | 'IDENTITY_REQUIRED' | 'PERSON_ALREADY_ISSUED' | 'HUMAN_CHECK_FAILED' | 'PASS_REQUIRED' | 'PASS_EXPIRED'; events: [] };
 
 export type UseDecision =
-  | { outcome: 'USED'; generation: number; events: EventDraft[] }
+  /** `holdSequence`: the hold the use confirmed, when its order held the coupon. */
+  | { outcome: 'USED'; generation: number; holdSequence?: number; events: EventDraft[] }
   | { outcome: 'ALREADY_USED'; usedAt: number; events: [] }
-  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED'; events: [] };
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' | 'HELD_ELSEWHERE'; events: [] };
 
 /** After a cancellation the coupon is ISSUED again inside its validity, EXPIRED after it, REVOKED once revoke-unused has run. */
 export type AfterCancel = 'ISSUED' | 'EXPIRED' | 'REVOKED';
@@ -57,7 +59,10 @@ export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string,
   };
 }
 
-/** Someone else's coupon is indistinguishable from a missing one, so ids cannot be probed. */
+/**
+ * Someone else's coupon is indistinguishable from a missing one, so ids cannot be probed. While a checkout holds it
+ * (decide-holds.ts), only the holding order may use it, and that use confirms the hold; a lapsed hold is ended first.
+ */
 export function decideUse(coupon: AdmissionCoupon | undefined, use: { sequence: number; userId: string; orderId?: string | null }, now: number): UseDecision {
   const { sequence, userId } = use;
   if (!coupon || coupon.holders.get(userId) !== sequence) return refused('ISSUED_COUPON_NOT_FOUND');
@@ -66,11 +71,15 @@ export function decideUse(coupon: AdmissionCoupon | undefined, use: { sequence: 
   if (r?.state === 'REVOKED') return refused('COUPON_REVOKED');
   if (now < coupon.validFrom) return refused('COUPON_NOT_YET_VALID');
   if (now >= coupon.validUntil) return refused('COUPON_EXPIRED');
+  const orderId = use.orderId ?? null;
+  const hold = liveHold(coupon, sequence, now);
+  if (hold && hold.orderId !== orderId) return refused('HELD_ELSEWHERE');
   const generation = (r?.generation ?? 0) + 1;
-  return {
-    outcome: 'USED', generation,
-    events: [{ type: 'CouponUsed', data: { issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId, useSequence: coupon.usedCount + 1, orderId: use.orderId ?? null, useGeneration: generation } }],
+  const data = {
+    issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId, useSequence: coupon.usedCount + 1, orderId, useGeneration: generation,
+    ...(hold ? { holdSequence: hold.holdSequence } : {}),
   };
+  return { outcome: 'USED', generation, ...(hold ? { holdSequence: hold.holdSequence } : {}), events: [...lapseOf(coupon, sequence, now), { type: 'CouponUsed', data }] };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { couponCreatedData, RequiredClaims } from '../../events/coupon-even
 import type { z } from 'zod';
 import type { ShownPass } from './queue-rules.ts';
 import { asBucketSees, type AdmissionCoupon } from './coupon-state.ts';
+import { decideExpireHold, decideHold, decideRelease, type ExpireHoldDecision, type HoldDecision, type ReleaseDecision } from './decide-holds.ts';
 import { decideCancelUse, decideIssue, decideRevoke, decideUse, type CancelUseDecision, type IssueDecision, type RevokeDecision, type UseDecision } from './decide-redemptions.ts';
 import {
   decideAddStock, decideAllowList, decideChangeWindow, decideClose, decideCreate, decideEligibility,
@@ -15,6 +16,12 @@ export type CouponCommand =
   | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims; bucket?: number; human?: boolean; pass?: ShownPass }
   /** The holder's own use, or the order system's on their behalf: `userId` is the holder either way. */
   | { type: 'UseCoupon'; sequence: number; userId: string; orderId?: string | null }
+  /** At checkout, by the holder or the order system on their behalf: reserved for `orderId` for `ttlMs`. */
+  | { type: 'HoldCoupon'; sequence: number; userId: string; orderId: string; ttlMs: number }
+  /** By the order system or an admin: the hold of `orderId` given back. */
+  | { type: 'ReleaseHold'; sequence: number; orderId: string }
+  /** The expiry timer: hold `holdSequence` ended once it lapsed. */
+  | { type: 'ExpireHold'; sequence: number; holdSequence: number }
   /** By the order system or an admin (see AUTHORITY), for any holder. `orderId` null: the use named no order. */
   | { type: 'CancelUse'; sequence: number; orderId: string | null; bucket?: number }
   /** One chunk of a revoke-unused run: these holders' coupons, each revoked if unused. */
@@ -30,6 +37,9 @@ export type CouponCommand =
 export type Decision<C extends CouponCommand> = C extends { type: 'CreateCoupon' } ? CreateDecision
   : C extends { type: 'IssueCoupon' } ? IssueDecision
   : C extends { type: 'UseCoupon' } ? UseDecision
+  : C extends { type: 'HoldCoupon' } ? HoldDecision
+  : C extends { type: 'ReleaseHold' } ? ReleaseDecision
+  : C extends { type: 'ExpireHold' } ? ExpireHoldDecision
   : C extends { type: 'CancelUse' } ? CancelUseDecision
   : C extends { type: 'RevokeUnused' } ? RevokeDecision
   : C extends { type: 'AddStock' } ? AddStockDecision
@@ -52,6 +62,9 @@ function decideAny(command: CouponCommand, coupon: AdmissionCoupon | undefined, 
     case 'CreateCoupon': return decideCreate(coupon, command.definition);
     case 'IssueCoupon': return decideIssue(coupon && asBucketSees(coupon, command.bucket), command.userId, now, command.claims, command.human, command.pass);
     case 'UseCoupon': return decideUse(coupon, command, now);
+    case 'HoldCoupon': return decideHold(coupon, command, now);
+    case 'ReleaseHold': return decideRelease(coupon, command, now);
+    case 'ExpireHold': return decideExpireHold(coupon, command, now);
     case 'CancelUse': return decideCancelUse(coupon, command, now);
     case 'RevokeUnused': return decideRevoke(coupon, command.holders, command.bucket);
     case 'CloseIssuance': return decideClose(coupon);

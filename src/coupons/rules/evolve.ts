@@ -60,6 +60,8 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     const { useGeneration: generation, orderId } = event.data;
     if (coupon && sequence !== undefined && (coupon.redemptions.get(sequence)?.generation ?? 0) < generation) {
       coupon.redemptions.set(sequence, { state: 'USED', at: Date.parse(event.occurredAt), generation, orderId, userId: event.data.userId });
+      const hold = coupon.holds?.get(sequence);
+      if (hold && hold.holdSequence === event.data.holdSequence) hold.ended = 'USED';
       // A stock bucket counts its own uses: each use of a later generation is one more.
       coupon.usedCount = event.data.bucket === undefined ? Math.max(coupon.usedCount, event.data.useSequence) : coupon.usedCount + 1;
     }
@@ -85,6 +87,21 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
         if (revokedCount) coupon.revokedCount += 1;
       }
     }
+    return coupon;
+  },
+  CouponHeld: (coupon, event) => {
+    // A hold is news only over an older one: a copy of a hold, even one ended since, changes nothing.
+    const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
+    const { orderId, userId, holdSequence, heldUntilMs } = event.data;
+    if (coupon && sequence !== undefined && (coupon.holds?.get(sequence)?.holdSequence ?? 0) < holdSequence) {
+      (coupon.holds ??= new Map()).set(sequence, { orderId, userId, until: heldUntilMs, holdSequence });
+      coupon.heldCount = Math.max(coupon.heldCount ?? 0, holdSequence);
+    }
+    return coupon;
+  },
+  CouponHoldEnded: (coupon, event) => {
+    const hold = coupon?.holds?.get(parseIssuedCouponId(event.data.issuedCouponId)?.sequence ?? 0);
+    if (hold && hold.holdSequence === event.data.holdSequence && !hold.ended) hold.ended = event.data.reason;
     return coupon;
   },
   CouponsRevoked: (coupon, event) => {

@@ -21,10 +21,10 @@ export const usedCouponSchema = z.object({
 });
 
 /**
- * Whose coupon is used: the caller's own, or, for the order system and admins, the holder they name (the
+ * Whose coupon is used (or held): the caller's own, or, for the order system and admins, the holder they name (the
  * script then checks that this user holds it, so a coupon is never applied to another customer's order).
  */
-function holderFor(role: Principal, caller: string, onBehalfOf: string | undefined): string {
+export function holderFor(role: Principal, caller: string, onBehalfOf: string | undefined): string {
   if (onBehalfOf === undefined) {
     if (role === 'service') throw new Problem('VALIDATION_FAILED', 'A service names the holder it acts for', { errors: [{ path: 'userId', message: 'required for a service token' }] });
     return caller;

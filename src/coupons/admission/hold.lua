@@ -1,0 +1,30 @@
+-- KEYS: coupon, holders, used, holds, outbox, memo, attempts
+-- ARGV: couponId, sequence, userId, orderId, ttlMs, eventId, lapseEventId, meta, fingerprint, memoTtlMs, userLimit,
+--   userLimitWindowMs, outboxMaxEntries (last)
+-- The same rules, in the same order, as decideHold in ../rules/decide-holds.ts.
+local replayed = recall(KEYS[6], ARGV[9])
+if replayed then return replayed end
+local wait = over_limit(KEYS[7], ARGV[11], ARGV[12])
+if wait then return {'RATE_LIMITED', tostring(wait)} end
+local c = redis.call('HMGET', KEYS[1], 'vf', 'vu')
+if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
+if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
+local r = redemption(redis.call('HGET', KEYS[3], ARGV[2]))
+if r and r.s == 'U' then return {'ALREADY_USED', tostring(r.at)} end
+if r and r.s == 'R' then return {'COUPON_REVOKED'} end
+local now = now_ms()
+if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
+if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
+local h = hold_of(redis.call('HGET', KEYS[4], ARGV[2]))
+if in_force(h, now) then
+  if h.o == ARGV[4] then return {'ALREADY_HELD', tostring(h.x)} end
+  return {'HELD_ELSEWHERE'}
+end
+if backlogged(KEYS[5], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
+end_lapsed(KEYS[4], KEYS[5], ARGV[1], ARGV[2], h, now, ARGV[7], ARGV[8])
+local n = redis.call('HINCRBY', KEYS[1], 'hld', 1)
+local till = now + tonumber(ARGV[5])
+redis.call('HSET', KEYS[4], ARGV[2], cjson.encode({ o = ARGV[4], u = ARGV[3], x = till, n = n, e = '' }))
+local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3], orderId = ARGV[4], holdSequence = n, heldUntilMs = till }
+append(KEYS[5], 'CouponHeld', ARGV[6], ARGV[1], now, cjson.encode(data), ARGV[8])
+return remember(KEYS[6], ARGV[9], ARGV[10], {'HELD', tostring(till)})
