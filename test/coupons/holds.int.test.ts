@@ -82,6 +82,34 @@ holds('a stranger\'s hold is 404, a bad TTL or no order is 400, and neither chan
   assert.is(await stateOf(couponId), before);
 });
 
+holds('a coupon lost from Redis comes back with its holds: one in force still blocks another order, one released answers as released, numbering goes on', async () => {
+  const couponId = await harness.createCoupon({ totalQuantity: 5 });
+  const service = await harness.token('orders', 'service');
+  const id: Record<string, string> = {};
+  for (const user of ['ann', 'bob', 'cal']) id[user] = (await harness.request('POST', `/coupons/${couponId}/issue`, { token: await harness.token(user) })).body.issuedCouponId as string;
+  const hold = (user: string, orderId: string) => harness.request('POST', `/issued-coupons/${id[user]}/hold`, { token: service, body: { orderId, ttlSeconds: 3_600, userId: user } });
+  for (const user of ['ann', 'bob', 'cal']) assert.is((await hold(user, `A-${user}`)).status, 200);
+  assert.is((await harness.request('POST', `/issued-coupons/${id.bob}/release`, { token: service, body: { orderId: 'A-bob' } })).status, 200);
+  assert.is((await harness.request('POST', `/issued-coupons/${id.cal}/use`, { token: service, body: { orderId: 'A-cal', userId: 'cal' } })).status, 200);
+  await harness.drained(couponId);
+  await harness.projected();
+  const k = couponKeys(couponId, harness.runtime.config.admission.shards);
+  await harness.runtime.redis.del(k.coupon, k.holders, k.used, k.holds);
+
+  const blocked = await harness.request('POST', `/issued-coupons/${id.ann}/use`, { token: service, body: { orderId: 'B', userId: 'ann' } });
+  assert.equal([blocked.status, blocked.body.code], [409, 'HELD']);
+  const released = await harness.request('POST', `/issued-coupons/${id.bob}/release`, { token: service, body: { orderId: 'A-bob' } });
+  const confirmed = await harness.request('POST', `/issued-coupons/${id.cal}/release`, { token: service, body: { orderId: 'A-cal' } });
+  assert.equal([released.status, released.body.status, confirmed.status, confirmed.body.code], [200, 'ISSUED', 409, 'ALREADY_USED']);
+  assert.is((await hold('bob', 'C')).status, 200);
+  await harness.drained(couponId);
+  const last = (await harness.eventsOf(couponId)).at(-1)!;
+  assert.equal([last.type, last.type === 'CouponHeld' && last.data.holdSequence], ['CouponHeld', 4]);
+  await harness.projected();
+  const report = await harness.audit(couponId);
+  assert.ok(auditPassed(report), JSON.stringify(report));
+});
+
 /** Sends `body` to `path` of a process started apart, as `token`. */
 async function post(app: AppProcess, path: string, token: string, body: unknown): Promise<number> {
   const answer = await fetch(`${app.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
