@@ -26,6 +26,8 @@ export interface CouponProgress {
   window?: { issueStartAt: string; issueEndAt: string; revision: number };
   requiredClaims?: { value: string | null; revision: number };
   allowList?: { version: number | null; size: number; revision: number };
+  /** A coupon with a budget: the latest spent figure in the batch, by the nth change of the budget. */
+  budget?: { revision: number; spentMinor: number };
   /** A coupon split into stock buckets: each bucket's highest nth issue, use, cancellation and revocation seen (the counts are their sums). */
   buckets?: Map<number, BucketProgress>;
   lastEventAt: Date;
@@ -87,6 +89,12 @@ function countCancel(p: CouponProgress, cancelled: EventOf<'CouponUseCancelled'>
   if (!cancelled.revokedCount) return;
   if (counts) counts.revokedUpTo = Math.max(counts.revokedUpTo, cancelled.revokedCount);
   else p.revokedUpTo = Math.max(p.revokedUpTo ?? 0, cancelled.revokedCount);
+}
+
+/** The budget's spent figure after a use or a cancellation, the newest change of it. */
+function spent(p: CouponProgress, after: { budgetSpentMinor?: number; budgetRevision?: number }): void {
+  if (after.budgetRevision === undefined || after.budgetSpentMinor === undefined || (p.budget && p.budget.revision >= after.budgetRevision)) return;
+  p.budget = { revision: after.budgetRevision, spentMinor: after.budgetSpentMinor };
 }
 
 /** A revoked total, the bucket's or the coupon's. */
@@ -151,9 +159,11 @@ export const couponProjection: Projection<CouponChanges> = {
           break;
         case 'CouponUsed':
           countUse(touch(e.couponId, at), e.data);
+          spent(touch(e.couponId, at), e.data);
           break;
         case 'CouponUseCancelled':
           countCancel(touch(e.couponId, at), e.data);
+          spent(touch(e.couponId, at), e.data);
           break;
         case 'CouponEligibilityChanged': {
           // A stock bucket's announcement repeats a change of the coupon's own.
@@ -217,6 +227,7 @@ export const couponProjection: Projection<CouponChanges> = {
       const windows = part.flatMap(([id, p]) => (p.window ? [[id, p.window] as const] : []));
       const claims = part.flatMap(([id, p]) => (p.requiredClaims ? [[id, p.requiredClaims] as const] : []));
       const lists = part.flatMap(([id, p]) => (p.allowList ? [[id, p.allowList] as const] : []));
+      const budgets = part.flatMap(([id, p]) => (p.budget ? [[id, p.budget] as const] : []));
       const settings = [
         ...(windows.length ? [
           guarded('issue_start_at', 'window_revision', windows.map(([id, w]) => [id, w.revision, new Date(w.issueStartAt)])),
@@ -224,6 +235,7 @@ export const couponProjection: Projection<CouponChanges> = {
           guarded('definition', 'window_revision', windows.map(([id, w]) => [id, w.revision, sql`JSON_SET(definition, '$.issueStartAt', ${w.issueStartAt}, '$.issueEndAt', ${w.issueEndAt})`])),
           raised('window_revision', windows),
         ] : []),
+        ...(budgets.length ? [guarded('budget_spent_minor', 'budget_revision', budgets.map(([id, b]) => [id, b.revision, b.spentMinor])), raised('budget_revision', budgets)] : []),
         ...(claims.length ? [guarded('required_claims', 'claims_revision', claims.map(([id, c]) => [id, c.revision, c.value])), raised('claims_revision', claims)] : []),
         ...(lists.length ? [
           guarded('allow_list_version', 'allow_list_revision', lists.map(([id, l]) => [id, l.revision, l.version])),

@@ -41,15 +41,6 @@ function settingOf(
 /** A violation that stops the event from being folded (folding it would mislead what follows). */
 const stopping = (violation: (what: string) => void) => (what: string): false => { violation(what); return false; };
 
-/** The coupon's issued coupons in a redemption state (in use, or revoked), by issued coupon id, as the rules' state holds them. */
-export function redemptionsOf<S extends 'USED' | 'REVOKED'>(c: ReplayedCoupon, state: S): Map<string, Extract<Redemption, { state: S }>> {
-  const out = new Map<string, Extract<Redemption, { state: S }>>();
-  for (const [sequence, r] of c.state?.redemptions ?? []) {
-    if (r.state === state) out.set(issuedCouponId(c.couponId, sequence), r as Extract<Redemption, { state: S }>);
-  }
-  return out;
-}
-
 /**
  * Folds the log event by event and checks that each recorded change is one the rules (coupon-rules.ts) allow
  * at the time it happened: a refusal `decide` would have given is named as the invariant it breaks. A copy of an event
@@ -162,15 +153,19 @@ export class HistoryAuditor {
     const { issuedCouponId, userId } = event.data;
     const issued = c.issued.get(issuedCouponId);
     if (!issued) return stop(`${issuedCouponId} used but never issued`);
-    const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId, orderId: event.data.orderId }, before, at.getTime());
+    const { orderTotalMinor: totalMinor, currency } = event.data;
+    const order = totalMinor === undefined || currency === undefined ? undefined : { totalMinor, currency };
+    const decided = decide({ type: 'UseCoupon', sequence: issued.sequence, userId, orderId: event.data.orderId, order }, before, at.getTime());
     switch (decided.outcome) {
       case 'HELD_ELSEWHERE': violation(`${issuedCouponId} used by order ${event.data.orderId} while another order held it`); break;
+      case 'BUDGET_EXHAUSTED': case 'CURRENCY_MISMATCH': case 'ORDER_TOTAL_REQUIRED': violation(`${issuedCouponId} granted money the rules refuse: ${decided.outcome}`); break;
       case 'ISSUED_COUPON_NOT_FOUND': violation(`${issuedCouponId} used by ${userId}, not its holder ${issued.userId}`); break;
       case 'ALREADY_USED': return stop(`${issuedCouponId} used twice`);
       case 'COUPON_REVOKED': return stop(`${issuedCouponId} used after it was revoked`);
       case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
       case 'USED':
         if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
+        if (decided.discountMinor !== event.data.discountMinor) violation(`${issuedCouponId} granted ${event.data.discountMinor}, the rules ${decided.discountMinor}`);
         if (decided.holdSequence !== event.data.holdSequence) violation(`${issuedCouponId} use says it confirmed hold ${event.data.holdSequence}, the log before it ${decided.holdSequence}`);
     }
     c.useEvents.set(issuedCouponId, { usedBy: event.eventId });

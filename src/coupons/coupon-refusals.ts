@@ -58,6 +58,12 @@ export const USE_REFUSALS: Refusals<Refused<UseResult, 'USED'>> = {
   COUPON_NOT_YET_VALID: { code: 'COUPON_NOT_YET_VALID', detail: 'This coupon cannot be used before its validity starts' },
   COUPON_EXPIRED: { code: 'COUPON_EXPIRED', detail: 'This coupon expired unused' },
   HELD_ELSEWHERE,
+  ORDER_TOTAL_REQUIRED: {
+    code: 'VALIDATION_FAILED', detail: 'This coupon grants money: name the order\'s total and currency',
+    extensions: () => ({ errors: [{ path: 'orderTotal', message: 'required with currency for a coupon with a currency' }] }),
+  },
+  CURRENCY_MISMATCH: { code: 'CURRENCY_MISMATCH', detail: 'The order\'s currency is not the coupon\'s; nothing was changed' },
+  BUDGET_EXHAUSTED: { code: 'BUDGET_EXHAUSTED', detail: 'The campaign\'s budget has less left than this discount; nothing was changed' },
   IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
   RATE_LIMITED,
 };

@@ -4,7 +4,7 @@ import type { CouponTable } from '../db/schema.ts';
 import { discountSchema, type RequiredClaims } from '../events/coupon-events.ts';
 import { openingSchema, type Opening } from '../events/queue-events.ts';
 import type { CouponSnapshot } from './admission/admission-store.ts';
-import { COUPON_STATUSES, couponStatus, inUse, remaining } from './rules/coupon-rules.ts';
+import { COUPON_STATUSES, couponStatus, currencyExponent, fromMinor, inUse, remaining, toMinor } from './rules/coupon-rules.ts';
 
 const requiredClaimsView = z.record(z.string(), z.array(z.string())).nullable();
 
@@ -43,7 +43,23 @@ export const adminCouponSchema = publicCouponSchema.extend({
   closedAt: z.string().nullable(),
   /** How many stock buckets (Redis slots) its admissions spread over. */
   buckets: z.number().int(),
+  /** A coupon with a currency: the cap per order, and the budget with what its uses in force were granted and what is left. */
+  money: z.object({
+    currency: z.string(), maxDiscountPerOrder: z.number().nullable(),
+    budget: z.object({ amount: z.number(), spent: z.number(), left: z.number() }).nullable(),
+  }).nullable(),
 });
+
+/** The money part of the admin view, amounts in the coupon's currency; null for a coupon without one. */
+function moneyView(definition: { currency?: string; budget?: { amount: number }; maxDiscountPerOrder?: number }, spentMinor: number): z.infer<typeof adminCouponSchema>['money'] {
+  const exponent = definition.currency === undefined ? undefined : currencyExponent(definition.currency);
+  if (definition.currency === undefined || exponent === undefined) return null;
+  const budgetMinor = definition.budget ? toMinor(definition.budget.amount, exponent)! : undefined;
+  return {
+    currency: definition.currency, maxDiscountPerOrder: definition.maxDiscountPerOrder ?? null,
+    budget: budgetMinor === undefined ? null : { amount: definition.budget!.amount, spent: fromMinor(spentMinor, exponent), left: fromMinor(budgetMinor - spentMinor, exponent) },
+  };
+}
 
 export function publicCouponView(id: string, s: CouponSnapshot): z.infer<typeof publicCouponSchema> {
   const d = s.definition;
@@ -80,12 +96,15 @@ export function adminCouponView(id: string, s: CouponSnapshot): z.infer<typeof a
     createdAt: s.createdAt.toISOString(),
     closedAt: s.closedAt?.toISOString() ?? null,
     buckets: s.definition.buckets ?? 1,
+    money: moneyView(s.definition, s.budgetSpentMinor ?? 0),
   };
 }
 
 /** A coupon as the read model holds it (the admin view adds its counts and times); status computed at `now`. */
 export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof adminCouponSchema> {
-  const recorded = (row.definition ? JSON.parse(row.definition) : {}) as { buckets?: number; onePer?: { claim: string }; humanCheck?: boolean; opening?: Opening };
+  const recorded = (row.definition ? JSON.parse(row.definition) : {}) as {
+    buckets?: number; onePer?: { claim: string }; humanCheck?: boolean; opening?: Opening; currency?: string; budget?: { amount: number }; maxDiscountPerOrder?: number;
+  };
   const definition = {
     name: row.name,
     totalQuantity: row.total_quantity,
@@ -111,6 +130,7 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
     createdAt: row.created_at.toISOString(),
     closedAt: row.closed_at?.toISOString() ?? null,
     buckets: recorded.buckets ?? 1,
+    money: moneyView(recorded, Number(row.budget_spent_minor)),
     onePer: recorded.onePer ?? null,
     humanCheck: recorded.humanCheck === true,
     opening: recorded.opening ?? { mode: 'direct' },
@@ -118,6 +138,6 @@ export function adminCouponRowView(row: Selectable<CouponTable>, now: number): z
 }
 
 export function publicCouponRowView(row: Selectable<CouponTable>, now: number): z.infer<typeof publicCouponSchema> {
-  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, eligibility, createdAt: _created, closedAt: _closed, buckets: _buckets, ...rest } = adminCouponRowView(row, now);
+  const { issuedCount: _issued, usedCount: _used, revokedCount: _revoked, eligibility, createdAt: _created, closedAt: _closed, buckets: _buckets, money: _money, ...rest } = adminCouponRowView(row, now);
   return { ...rest, eligibility: publicEligibility(eligibility) };
 }

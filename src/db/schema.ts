@@ -29,6 +29,9 @@ export interface CouponTable {
   window_revision: Generated<number>;
   claims_revision: Generated<number>;
   allow_list_revision: Generated<number>;
+  /** A coupon with a budget: the grants of its uses in force (minor units; bigint, read as a string) and the nth change of it. */
+  budget_spent_minor: Generated<string>;
+  budget_revision: Generated<number>;
   created_at: Timestamp;
   closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   last_event_at: Timestamp;

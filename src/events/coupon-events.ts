@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { RESERVED_CLAIMS } from '../auth/identity.ts';
 import { couponPassesExpiredData, couponPassesGrantedData, couponQueueJoinedData, couponQueueShuffledData, openingSchema } from './queue-events.ts';
 import { couponHeldData, couponHoldEndedData } from './hold-events.ts';
+import { budgetAfter, couponMoney, granted } from './money-events.ts';
+import { bucketNumber, couponStockMovedData } from './bucket-events.ts';
 
 /**
  * The events of the log (`coupon.events`), as the one definition every producer and consumer validates
@@ -11,8 +13,6 @@ import { couponHeldData, couponHoldEndedData } from './hold-events.ts';
 const isoInstant = z.iso.datetime({ offset: true });
 const id = z.string().min(1).max(64);
 const userId = z.string().min(1).max(191);
-/** A stock bucket of a coupon (0 holds the coupon's own keys). */
-const bucketNumber = z.number().int().min(0).max(63);
 /** Up to 64 stock buckets: the default 1 keeps every decision of the coupon in one Redis slot. */
 export const MAX_BUCKETS = 64;
 
@@ -64,6 +64,7 @@ export const couponCreatedData = z.strictObject({
   humanCheck: z.boolean().optional(),
   /** Since the waiting room: how issuing opens (absent: `direct`). */
   opening: openingSchema.optional(),
+  ...couponMoney,
 });
 
 export const couponIssuedData = z.strictObject({
@@ -101,6 +102,8 @@ export const couponUsedData = z.strictObject({
   bucket: bucketNumber.optional(),
   /** Since holds: the use confirmed the hold its order had (the nth hold on this coupon), which ends with it. */
   holdSequence: z.number().int().min(1).optional(),
+  ...granted,
+  ...budgetAfter,
 });
 
 /** A use undone because its order was cancelled: the issued coupon is usable again inside its validity. */
@@ -121,6 +124,7 @@ export const couponUseCancelledData = z.strictObject({
   revokedCount: z.number().int().min(1).nullable().optional(),
   /** On a coupon split into stock buckets: the holder's bucket, where `cancelSequence` and `revokedCount` count. */
   bucket: bucketNumber.optional(),
+  ...budgetAfter,
 });
 
 /**
@@ -141,22 +145,6 @@ export const couponsRevokedData = z.strictObject({
 });
 
 export const couponIssuanceClosedData = z.strictObject({});
-
-/**
- * Stock moved between two buckets of one coupon (../coupons/buckets): the sequences `first`..`last`, out of
- * `fromBucket` (CouponStockMoved, in its outbox) and into `toBucket` (CouponStockReceived, in the other's),
- * once each per `transferId` however often either side is retried.
- */
-export const couponStockMovedData = z.strictObject({
-  transferId: z.uuid(),
-  fromBucket: bucketNumber,
-  toBucket: bucketNumber,
-  /** last = first - 1: nothing (bucket 0 opening a bucket when it has no stock left). */
-  first: z.number().int().min(1),
-  last: z.number().int().min(0),
-  /** Bucket 0 opening `toBucket`: the only transfer that may make a bucket; one gone later was lost, and stays so. */
-  opens: z.literal(true).optional(),
-});
 
 /**
  * Since v2 a setting's change carries the coupon's setting revision (one counter for the window, the required

@@ -37,6 +37,8 @@ export const PROBLEMS = {
   COUPON_REVOKED: { status: 409, title: 'The coupon was revoked' },
   NOT_USED: { status: 409, title: 'The coupon is not in use' },
   ORDER_MISMATCH: { status: 409, title: 'The coupon was used or is held for another order' },
+  CURRENCY_MISMATCH: { status: 400, title: 'The order is in another currency than the coupon' },
+  BUDGET_EXHAUSTED: { status: 409, title: 'The coupon\'s budget has too little left for this discount' },
   HELD: { status: 409, title: 'The coupon is held for another order' },
   NOT_HELD: { status: 409, title: 'The coupon is not held for this order' },
   HOLD_NOT_OFFERED: { status: 409, title: 'The coupon offers no holds' },

@@ -1,5 +1,6 @@
 import * as assert from 'uvu/assert';
-import { HistoryAuditor, redemptionsOf } from '../../src/audit/history-auditor.ts';
+import { HistoryAuditor } from '../../src/audit/history-auditor.ts';
+import { redemptionsOf } from '../../src/audit/redemptions-of.ts';
 import { fixtures as f } from '../support/event-fixtures.ts';
 import { spec } from '../support/spec.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';

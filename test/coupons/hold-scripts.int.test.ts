@@ -12,7 +12,7 @@ const equivalence = spec('the hold scripts agree with the rules', () => scriptsU
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-equivalence('on 6 coupons and 2,500 random holds, uses, releases, expiries, cancellations and revocations, every answer and every event is the rules\'', async ({ store, redis, shards }) => {
+equivalence('on 8 coupons (2 with a budget) and 2,500 random holds, uses (with order totals), releases, expiries, cancellations and revocations, every answer and every event is the rules\'', async ({ store, redis, shards }) => {
   const next = random(20261207);
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
   const users = ['u1', 'u2', 'u3', 'u4'];
@@ -34,14 +34,17 @@ equivalence('on 6 coupons and 2,500 random holds, uses, releases, expiries, canc
     return d;
   };
 
-  for (let i = 0; i < 6; i++) {
+  // The last two grant money from a small budget: a fixed 7.00 EUR, and 15% capped at 5.00 EUR.
+  const monies = [{ discount: { type: 'AMOUNT' as const, value: 7 }, currency: 'EUR', budget: { amount: 20 } },
+    { discount: { type: 'PERCENT' as const, value: 15 }, currency: 'EUR', budget: { amount: 12 }, maxDiscountPerOrder: 5 }];
+  for (let i = 0; i < 8; i++) {
     const couponId = uuidv7();
     const now = Date.now();
     // The last is valid only from two hours on: it is issued, but neither held nor used.
     const validFrom = i === 5 ? now + 2 * HOUR : now - HOUR;
     const definition = {
       name: `h${i}`, totalQuantity: 4, discount: { type: 'PERCENT' as const, value: 5 },
-      issueStartAt: iso(now - HOUR), issueEndAt: iso(now + HOUR), validFrom: iso(validFrom), validUntil: iso(now + 5 * HOUR),
+      issueStartAt: iso(now - HOUR), issueEndAt: iso(now + HOUR), validFrom: iso(validFrom), validUntil: iso(now + 5 * HOUR), ...monies[i - 6],
     };
     const [, created] = await appended(couponId, () => store.create(couponId, uuidv7(), definition, {}, internalRequest()));
     fold(couponId, created);
@@ -56,6 +59,7 @@ equivalence('on 6 coupons and 2,500 random holds, uses, releases, expiries, canc
 
   const tally = new Map<string, number>();
   let lapsesMet = 0;
+  let granted = 0;
   for (let step = 0; step < 2500; step++) {
     const couponId = pick(ids);
     const state = mirror.get(couponId);
@@ -75,12 +79,14 @@ equivalence('on 6 coupons and 2,500 random holds, uses, releases, expiries, canc
       actual = r.outcome + ('heldUntil' in r ? ` ${r.heldUntil.getTime()}` : '');
       if (d.events.length > 1) lapsesMet++;
     } else if (roll < 0.55) {
-      const command = { type: 'UseCoupon' as const, sequence, userId: user, orderId: hold && next() < 0.6 ? hold.orderId : pick([null, ...orders]) };
-      const [r, events] = await appended(couponId, () => store.use(couponId, sequence, user, uuidv7(), command.orderId ?? undefined, {}, internalRequest()));
+      const order = next() < 0.85 ? { totalMinor: Math.floor(next() * 6_000), currency: next() < 0.9 ? 'EUR' : 'USD' } : undefined;
+      const command = { type: 'UseCoupon' as const, sequence, userId: user, orderId: hold && next() < 0.6 ? hold.orderId : pick([null, ...orders]), order };
+      const [r, events] = await appended(couponId, () => store.use(couponId, sequence, user, uuidv7(), command.orderId ?? undefined, {}, internalRequest(), order));
       const d = agree(couponId, state, command, events, where);
-      expected = d.outcome + ('holdSequence' in d ? ' confirming' : '');
-      actual = r.outcome + (events.some((e) => e.type === 'CouponUsed' && e.data.holdSequence) ? ' confirming' : '');
+      expected = d.outcome + ('holdSequence' in d ? ' confirming' : '') + ('discountMinor' in d ? ` granting ${d.discountMinor}` : '');
+      actual = r.outcome + (events.some((e) => e.type === 'CouponUsed' && e.data.holdSequence) ? ' confirming' : '') + ('discountMinor' in r ? ` granting ${r.discountMinor}` : '');
       if (d.events.length > 1) lapsesMet++;
+      if ('discountMinor' in d && d.discountMinor! > 0) granted++;
     } else if (roll < 0.75) {
       const command = { type: 'ReleaseHold' as const, sequence, orderId: hold && next() < 0.7 ? hold.orderId : pick(orders) };
       const [r, events] = await appended(couponId, () => store.release(couponId, sequence, command.orderId, {}, internalRequest()));
@@ -106,15 +112,17 @@ equivalence('on 6 coupons and 2,500 random holds, uses, releases, expiries, canc
       actual = r.outcome;
     }
     assert.is(actual, expected, where);
-    const outcome = expected.replace(/ \d+$/, '');
+    const outcome = expected.replace(/ granting \d+$/, '').replace(/ \d+$/, '');
     tally.set(outcome, (tally.get(outcome) ?? 0) + 1);
   }
   // The scenario must reach every outcome, or it proves less than it claims.
   for (const outcome of ['HELD', 'ALREADY_HELD', 'HELD_ELSEWHERE', 'USED', 'USED confirming', 'ALREADY_USED', 'RELEASED ISSUED', 'ALREADY_RELEASED ISSUED', 'NOT_HELD',
-    'ORDER_MISMATCH', 'EXPIRED', 'NOT_DUE', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'COUPON_REVOKED', 'USE_CANCELLED']) {
+    'ORDER_MISMATCH', 'EXPIRED', 'NOT_DUE', 'ISSUED_COUPON_NOT_FOUND', 'COUPON_NOT_YET_VALID', 'COUPON_REVOKED', 'USE_CANCELLED',
+    'ORDER_TOTAL_REQUIRED', 'CURRENCY_MISMATCH', 'BUDGET_EXHAUSTED']) {
     assert.ok((tally.get(outcome) ?? 0) > 0, `no command reached ${outcome}: ${JSON.stringify([...tally])}`);
   }
   assert.ok(lapsesMet > 0, 'no hold or use met a lapsed hold');
+  assert.ok(granted > 0, 'no use granted money');
 });
 
 equivalence.run();

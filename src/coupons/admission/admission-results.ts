@@ -35,8 +35,11 @@ export type IssueResult =
   | RateLimited
   | KeyReused;
 
+/** An order's total in minor units of its currency: what a coupon with a currency computes its discount from. */
+export type OrderTotal = { totalMinor: number; currency: string };
+
 export type UseResult =
-  | ({ outcome: 'USED'; usedAt: Date } & Replayable)
+  | ({ outcome: 'USED'; usedAt: Date; discountMinor?: number } & Replayable)
   | { outcome: 'ALREADY_USED'; usedAt: Date }
   | Others<UseDecision, 'USED' | 'ALREADY_USED'>
   | RateLimited

@@ -3,7 +3,7 @@ import type { RequiredClaims } from '../../events/coupon-events.ts';
 import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type {
   AddStockResult, CancelUseResult, ChangeWindowResult, CloseResult, CouponDefinition, CreateResult, EligibilityResult, EventMeta, ExpireHoldResult, HoldResult,
-  IssueResult, ReleaseResult, RevokeChunkResult, UseResult,
+  IssueResult, OrderTotal, ReleaseResult, RevokeChunkResult, UseResult,
 } from './admission-results.ts';
 import { expireHoldScript, holdScript, releaseScript } from './hold-scripts.ts';
 import { allowListScript, onAllowList, type AllowListStep } from './allow-list-script.ts';
@@ -104,12 +104,14 @@ export class AdmissionStore {
   }
 
   /** On a coupon split into buckets, decided in the holder's home bucket, where their holding lives. */
-  async use(couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest): Promise<UseResult> {
+  async use(
+    couponId: string, sequence: number, userId: string, eventId: string, orderId: string | undefined, meta: EventMeta, request: AdmissionRequest, order?: OrderTotal,
+  ): Promise<UseResult> {
     const keys = async () => {
       const layout = await this.buckets.layoutOf(couponId);
       return layout ? keysOfBucket(layout, homeBucket(userId, layout.shards.length)) : this.runner.keys(couponId);
     };
-    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => useScript(this.runner, couponId, sequence, userId, eventId, orderId, meta, request, await keys()));
+    return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => useScript(this.runner, couponId, sequence, userId, eventId, orderId, meta, request, await keys(), order));
   }
 
   /** A checkout's hold (hold-scripts.ts), decided in the coupon's own keys: a coupon split into buckets offers none. */

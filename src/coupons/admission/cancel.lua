@@ -4,7 +4,7 @@
 -- or an admin cancels (the route checks who asks), for whoever holds the coupon.
 local replayed = recall(KEYS[4], ARGV[6])
 if replayed then return replayed end
-local c = redis.call('HMGET', KEYS[1], 'iss', 'vu', 'rvu', 'rvk', 'bkn')
+local c = redis.call('HMGET', KEYS[1], 'iss', 'vu', 'rvu', 'rvk', 'bkn', 'bsp')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 local seq = tonumber(ARGV[2])
 -- A stock bucket (the holder's, which holds the use) issues from ranges, not in order: its use record decides.
@@ -41,6 +41,8 @@ if c[3] or tonumber(c[4] or '0') > 0 then
 end
 -- A stock bucket counts its own cancellations and revocations.
 if c[5] then data.bucket = tonumber(c[5]) end
+-- The use's grant goes back to the budget.
+if r.d and c[6] then data.budgetSpentMinor, data.budgetRevision = redis.call('HINCRBY', KEYS[1], 'bsp', -r.d), redis.call('HINCRBY', KEYS[1], 'bgr', 1) end
 redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({ s = state, at = now, g = r.g, u = r.u, o = r.o }))
 append(KEYS[3], 'CouponUseCancelled', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[5], '2')
 return remember(KEYS[4], ARGV[6], ARGV[7], {'USE_CANCELLED', status, tostring(r.g)})

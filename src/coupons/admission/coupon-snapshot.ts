@@ -14,6 +14,8 @@ export interface CouponSnapshot {
   /** Coupons in use now (the rules' `inUse`). */
   usedCount: number;
   revokedCount: number;
+  /** A coupon with a budget: what its uses in force were granted, in minor units. */
+  budgetSpentMinor?: number;
   eligibility: EligibilityView;
   now: Date;
   /** The caller's issuance, when a caller was named: when it was used (if in use) or revoked (if revoked). */
@@ -25,8 +27,8 @@ export async function readSnapshot(runner: ScriptRunner, couponId: string, userI
   const k = runner.keys(couponId);
   const row = await runner.read('couponRead', [k.coupon, k.holders, k.used, userId ?? '']);
   if (row.length === 0) return undefined;
-  const [definition, status, issued, closedAt, createdAt, now, sequence, state, at, used, cancelled, revoked, claims, listVersion, listSize] = row as [
-    string, string, string, string, string, string, string, string, string, string, string, string, string, string, string,
+  const [definition, status, issued, closedAt, createdAt, now, sequence, state, at, used, cancelled, revoked, claims, listVersion, listSize, spent] = row as [
+    string, string, string, string, string, string, string, string, string, string, string, string, string, string, string, string,
   ];
   return {
     definition: JSON.parse(definition) as CouponDefinition,
@@ -36,6 +38,7 @@ export async function readSnapshot(runner: ScriptRunner, couponId: string, userI
     issuedCount: Number(issued),
     usedCount: inUse({ usedCount: Number(used), cancelledCount: Number(cancelled) }),
     revokedCount: Number(revoked),
+    budgetSpentMinor: Number(spent),
     eligibility: {
       requiredClaims: claims ? (JSON.parse(claims) as RequiredClaims) : null,
       allowList: listVersion ? { version: Number(listVersion), size: Number(listSize) } : null,

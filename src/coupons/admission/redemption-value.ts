@@ -10,6 +10,8 @@ interface Stored {
   g: number;
   u?: string;
   o?: string;
+  /** A use on a coupon with a currency: the discount it was granted, in minor units (given back by its cancellation). */
+  d?: number;
 }
 
 /**
@@ -30,12 +32,13 @@ export function parseRedemption(value: string): Redemption {
   const orderId = v.o ? v.o : null;
   if (v.s === 'C') return { state: 'CANCELLED', generation: v.g, orderId, userId };
   if (v.s === 'R') return { state: 'REVOKED', at: v.at, generation: v.g, orderId: v.g > 0 ? orderId : null, userId };
-  return { state: 'USED', at: v.at, generation: v.g, orderId, userId };
+  return { state: 'USED', at: v.at, generation: v.g, orderId, userId, ...(v.d === undefined ? {} : { discountMinor: v.d }) };
 }
 
 export function redemptionValue(r: Redemption): string {
   const stored: Stored = {
     s: r.state === 'USED' ? 'U' : r.state === 'CANCELLED' ? 'C' : 'R', at: 'at' in r ? r.at : 0, g: r.generation, u: r.userId, o: r.orderId ?? '',
+    ...(r.state === 'USED' && r.discountMinor !== undefined ? { d: r.discountMinor } : {}),
   };
   return JSON.stringify(stored);
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { couponCreatedData, discountSchema, eligibilitySchema, MAX_BUCKETS } from '../../events/coupon-events.ts';
 import { couponCode } from '../codes/coupon-code.ts';
-import { MAX_TOTAL_QUANTITY } from '../rules/coupon-rules.ts';
+import { currencyExponent, MAX_TOTAL_QUANTITY, toMinor } from '../rules/coupon-rules.ts';
 
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(3000, 0, 1);
@@ -32,6 +32,10 @@ export const createCouponRequest = z
     humanCheck: z.boolean().optional(),
     /** `direct` (the default) or `queue`: a waiting room with a shuffled pre-queue and metered passes. */
     opening: couponCreatedData.shape.opening,
+    /** Money: the currency (ISO 4217) the discount and these are in, the budget for all grants, a cap per order on a percentage. */
+    currency: couponCreatedData.shape.currency,
+    budget: couponCreatedData.shape.budget,
+    maxDiscountPerOrder: couponCreatedData.shape.maxDiscountPerOrder,
   })
   .superRefine((c, ctx) => {
     if (Date.parse(c.issueStartAt) >= Date.parse(c.issueEndAt)) {
@@ -55,6 +59,24 @@ export const createCouponRequest = z
     if (Date.parse(c.issueEndAt) > Date.parse(c.validUntil)) {
       ctx.addIssue({ code: 'custom', path: ['issueEndAt'], message: 'must not be after validUntil' });
     }
+    for (const [path, message] of moneyIssues(c)) ctx.addIssue({ code: 'custom', path: [path], message });
   });
+
+/**
+ * Money is in one currency, with amounts it can hold (no cent in yen), and one place keeps its budget: a coupon split
+ * into stock buckets decides in many Redis slots, where no one script could keep a budget exact.
+ */
+function moneyIssues(c: { currency?: string; budget?: { amount: number }; maxDiscountPerOrder?: number; discount: { type: string; value: number }; buckets?: number }): [string, string][] {
+  const issues: [string, string][] = [];
+  const exponent = c.currency === undefined ? undefined : currencyExponent(c.currency);
+  if (c.currency !== undefined && exponent === undefined) issues.push(['currency', 'must be an ISO 4217 currency code, e.g. EUR']);
+  if (c.currency === undefined && (c.budget || c.maxDiscountPerOrder !== undefined)) issues.push(['currency', 'is required with a budget or a cap per order']);
+  if (c.maxDiscountPerOrder !== undefined && c.discount.type !== 'PERCENT') issues.push(['maxDiscountPerOrder', 'caps a percentage discount only']);
+  if (c.currency !== undefined && (c.buckets ?? 1) > 1) issues.push(['currency', 'a coupon with money is not split into stock buckets (yet)']);
+  if (exponent === undefined) return issues;
+  const amounts: [string, number | undefined][] = [['budget', c.budget?.amount], ['maxDiscountPerOrder', c.maxDiscountPerOrder], ['discount', c.discount.type === 'AMOUNT' ? c.discount.value : undefined]];
+  for (const [path, amount] of amounts) if (amount !== undefined && toMinor(amount, exponent) === undefined) issues.push([path, `has more digits than ${c.currency} has (${exponent})`]);
+  return issues;
+}
 
 export type CreateCouponRequest = z.infer<typeof createCouponRequest>;

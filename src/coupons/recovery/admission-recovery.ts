@@ -8,6 +8,7 @@ import { outboxEvents } from '../../outbox/outbox.ts';
 import { CouponCodes } from '../codes/coupon-codes.ts';
 import { couponKeys, type CouponKeys } from '../admission/keys.ts';
 import { holdValue, isLegacyRedemption, redemptionValue } from '../admission/redemption-value.ts';
+import { moneyField } from '../rules/money.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { CouponHistory } from '../history/coupon-history.ts';
 import { withReadModelSnapshot } from './read-model-snapshot.ts';
@@ -242,6 +243,7 @@ export class AdmissionRecovery {
       ...(state.onePer !== undefined ? { opc: state.onePer } : {}),
       ...(state.humanCheck ? { hc: 1 } : {}),
       ...(state.heldCount ? { hld: state.heldCount } : {}),
+      ...(state.money ? { mny: moneyField(state.money), bsp: state.budget?.spentMinor ?? 0, bgr: state.budget?.revision ?? 0 } : {}),
       ...(state.queue ? queueFields(state.queue) : {}),
       ...(state.allowList ? { ala: 'a', alav: state.allowList.version, als: state.allowList.members.size } : {}),
       alv: state.allowListVersion,

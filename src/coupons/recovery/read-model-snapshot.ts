@@ -104,8 +104,10 @@ export async function withReadModelSnapshot<T>(db: Db, topic: string, use: (snap
           if (!row?.definition || row.allow_list_version !== null) return undefined;
           const definition = JSON.parse(row.definition) as {
             totalQuantity: number; issueStartAt: string; issueEndAt: string; validFrom: string; validUntil: string; onePer?: unknown; humanCheck?: boolean; opening?: unknown;
+            currency?: string;
           };
-          if (definition.onePer !== undefined || definition.opening !== undefined) return undefined;
+          // A coupon with a currency: each use's grant lives in the log (and Redis), not in the rows.
+          if (definition.onePer !== undefined || definition.opening !== undefined || definition.currency !== undefined) return undefined;
           const issued = await issuedOf(connection, couponId);
           if (!issued) return undefined;
           const { holders, redemptions, holds, inUse, revoked } = issued;

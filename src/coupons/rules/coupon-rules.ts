@@ -12,6 +12,7 @@ export * from './eligibility.ts';
 export * from './event-draft.ts';
 export * from './decide-redemptions.ts';
 export * from './decide-holds.ts';
+export * from './money.ts';
 export * from './decide-settings.ts';
 export * from './decide.ts';
 export * from './evolve.ts';

@@ -1,4 +1,5 @@
 import type { RequiredClaims } from '../../events/coupon-events.ts';
+import type { Money } from './money.ts';
 
 /**
  * A coupon as its rules see it: what `decide` reads and `evolve` folds the log into. Every count, status and
@@ -33,6 +34,10 @@ export interface AdmissionCoupon {
   holds?: Map<number, Hold>;
   /** Holds ever placed on this coupon: the nth is CouponHeld's holdSequence. */
   heldCount?: number;
+  /** A coupon with a currency: its discount, cap per order and budget in minor units (money.ts). */
+  money?: Money;
+  /** A coupon with a budget: what the uses in force were granted, and the nth change of it. */
+  budget?: { spentMinor: number; revision: number };
   /** Claims a caller must carry to be issued it; none when absent. */
   requiredClaims?: RequiredClaims;
   /** The allow-list in force; anyone when absent. */
@@ -68,7 +73,7 @@ export interface AdmissionCoupon {
  * one; a revoked coupon that had a use (generation above 0) keeps the order of that cancelled use.
  */
 export type Redemption =
-  | { state: 'USED'; at: number; generation: number; orderId: string | null; userId: string }
+  | { state: 'USED'; at: number; generation: number; orderId: string | null; userId: string; discountMinor?: number }
   | { state: 'CANCELLED'; generation: number; orderId: string | null; userId: string }
   | { state: 'REVOKED'; at: number; generation: number; orderId: string | null; userId: string };
 

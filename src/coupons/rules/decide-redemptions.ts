@@ -5,6 +5,7 @@ import { isEligible, qualifyingClaims } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';
 import { passRefusal, type ShownPass } from './queue-rules.ts';
 import { lapseOf, liveHold } from './decide-holds.ts';
+import { grantFor, type GrantRefusal } from './money.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -15,9 +16,9 @@ export type IssueDecision =
 
 export type UseDecision =
   /** `holdSequence`: the hold the use confirmed, when its order held the coupon. */
-  | { outcome: 'USED'; generation: number; holdSequence?: number; events: EventDraft[] }
+  | { outcome: 'USED'; generation: number; holdSequence?: number; discountMinor?: number; events: EventDraft[] }
   | { outcome: 'ALREADY_USED'; usedAt: number; events: [] }
-  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' | 'HELD_ELSEWHERE'; events: [] };
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' | 'HELD_ELSEWHERE' | GrantRefusal; events: [] };
 
 /** After a cancellation the coupon is ISSUED again inside its validity, EXPIRED after it, REVOKED once revoke-unused has run. */
 export type AfterCancel = 'ISSUED' | 'EXPIRED' | 'REVOKED';
@@ -63,7 +64,9 @@ export function decideIssue(coupon: AdmissionCoupon | undefined, userId: string,
  * Someone else's coupon is indistinguishable from a missing one, so ids cannot be probed. While a checkout holds it
  * (decide-holds.ts), only the holding order may use it, and that use confirms the hold; a lapsed hold is ended first.
  */
-export function decideUse(coupon: AdmissionCoupon | undefined, use: { sequence: number; userId: string; orderId?: string | null }, now: number): UseDecision {
+export function decideUse(
+  coupon: AdmissionCoupon | undefined, use: { sequence: number; userId: string; orderId?: string | null; order?: { totalMinor: number; currency: string } }, now: number,
+): UseDecision {
   const { sequence, userId } = use;
   if (!coupon || coupon.holders.get(userId) !== sequence) return refused('ISSUED_COUPON_NOT_FOUND');
   const r = coupon.redemptions.get(sequence);
@@ -74,12 +77,19 @@ export function decideUse(coupon: AdmissionCoupon | undefined, use: { sequence: 
   const orderId = use.orderId ?? null;
   const hold = liveHold(coupon, sequence, now);
   if (hold && hold.orderId !== orderId) return refused('HELD_ELSEWHERE');
+  const grant = coupon.money && grantFor(coupon.money, coupon.budget?.spentMinor ?? 0, use.order);
+  if (grant && 'refusal' in grant) return refused(grant.refusal);
   const generation = (r?.generation ?? 0) + 1;
   const data = {
     issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId, useSequence: coupon.usedCount + 1, orderId, useGeneration: generation,
     ...(hold ? { holdSequence: hold.holdSequence } : {}),
+    ...(grant ? { discountMinor: grant.discountMinor, orderTotalMinor: use.order!.totalMinor, currency: coupon.money!.currency } : {}),
+    ...(grant && coupon.budget ? { budgetSpentMinor: coupon.budget.spentMinor + grant.discountMinor, budgetRevision: coupon.budget.revision + 1 } : {}),
   };
-  return { outcome: 'USED', generation, ...(hold ? { holdSequence: hold.holdSequence } : {}), events: [...lapseOf(coupon, sequence, now), { type: 'CouponUsed', data }] };
+  return {
+    outcome: 'USED', generation, ...(hold ? { holdSequence: hold.holdSequence } : {}), ...(grant ? { discountMinor: grant.discountMinor } : {}),
+    events: [...lapseOf(coupon, sequence, now), { type: 'CouponUsed', data }],
+  };
 }
 
 /**
@@ -114,6 +124,8 @@ export function decideCancelUse(coupon: AdmissionCoupon | undefined, cancel: { s
   const data = {
     issuedCouponId: issuedCouponId(coupon.couponId, sequence), userId: r.userId, orderId, useGeneration: r.generation, cancelSequence: counts.cancelledCount + 1,
     ...(revokes ? { revokedCount: counts.revokedCount + 1 } : {}), ...(bucket === undefined ? {} : { bucket }),
+    // The grant of the use undone goes back to the budget.
+    ...(coupon.budget && r.discountMinor !== undefined ? { budgetSpentMinor: coupon.budget.spentMinor - r.discountMinor, budgetRevision: coupon.budget.revision + 1 } : {}),
   };
   return { outcome: 'USE_CANCELLED', generation: r.generation, status: revokes ? 'REVOKED' : valid, events: [{ type: 'CouponUseCancelled', data }] };
 }

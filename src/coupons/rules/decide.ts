@@ -15,7 +15,7 @@ export type CouponCommand =
   /** `bucket`: on a coupon split into stock buckets, the asker's, decided by the window and claims it holds. */
   | { type: 'IssueCoupon'; userId: string; claims?: EligibilityClaims; bucket?: number; human?: boolean; pass?: ShownPass }
   /** The holder's own use, or the order system's on their behalf: `userId` is the holder either way. */
-  | { type: 'UseCoupon'; sequence: number; userId: string; orderId?: string | null }
+  | { type: 'UseCoupon'; sequence: number; userId: string; orderId?: string | null; order?: { totalMinor: number; currency: string } }
   /** At checkout, by the holder or the order system on their behalf: reserved for `orderId` for `ttlMs`. */
   | { type: 'HoldCoupon'; sequence: number; userId: string; orderId: string; ttlMs: number }
   /** By the order system or an admin: the hold of `orderId` given back. */

@@ -1,6 +1,7 @@
 import type { CouponEvent, CouponEventType, EventOf, RequiredClaims } from '../../events/coupon-events.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
 import { foldQueue, queueOf } from './queue-rules.ts';
+import { moneyOf } from './money.ts';
 import { bucketState, type AdmissionCoupon, type AllowList, type Setting } from './coupon-state.ts';
 
 /**
@@ -36,6 +37,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
       ...(event.data.eligibility?.allowList ? { allowList: { version: 0, members: new Set<string>() } } : {}),
       ...(event.data.onePer ? { onePer: event.data.onePer.claim, persons: new Map<string, number>() } : {}),
       ...(event.data.humanCheck ? { humanCheck: true as const } : {}),
+      ...moneyState(event.data),
       ...(event.data.opening?.mode === 'queue' ? { queue: queueOf(event.data.opening) } : {}),
       ...((event.data.buckets ?? 1) > 1 ? { bucketCount: event.data.buckets, created: {
         issueStartAt: Date.parse(event.data.issueStartAt), issueEndAt: Date.parse(event.data.issueEndAt),
@@ -59,7 +61,9 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     const sequence = parseIssuedCouponId(event.data.issuedCouponId)?.sequence;
     const { useGeneration: generation, orderId } = event.data;
     if (coupon && sequence !== undefined && (coupon.redemptions.get(sequence)?.generation ?? 0) < generation) {
-      coupon.redemptions.set(sequence, { state: 'USED', at: Date.parse(event.occurredAt), generation, orderId, userId: event.data.userId });
+      const { discountMinor } = event.data;
+      coupon.redemptions.set(sequence, { state: 'USED', at: Date.parse(event.occurredAt), generation, orderId, userId: event.data.userId, ...(discountMinor === undefined ? {} : { discountMinor }) });
+      spend(coupon, event.data);
       const hold = coupon.holds?.get(sequence);
       if (hold && hold.holdSequence === event.data.holdSequence) hold.ended = 'USED';
       // A stock bucket counts its own uses: each use of a later generation is one more.
@@ -72,6 +76,7 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
     const r = sequence === undefined ? undefined : coupon?.redemptions.get(sequence);
     if (coupon && r?.state === 'USED' && r.generation === event.data.useGeneration) {
       const { revokedCount, bucket } = event.data;
+      spend(coupon, event.data);
       coupon.redemptions.set(sequence!, revokedCount
         ? { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r.generation, orderId: r.orderId, userId: r.userId }
         : { state: 'CANCELLED', generation: r.generation, orderId: r.orderId, userId: r.userId });
@@ -198,6 +203,20 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
   CouponPassesGranted: (coupon, event) => (foldQueue(coupon?.queue, event), coupon),
   CouponPassesExpired: (coupon, event) => (foldQueue(coupon?.queue, event), coupon),
 };
+
+/** A coupon created with a currency: its money, and an empty budget when it has one. */
+function moneyState(definition: EventOf<'CouponCreated'>['data']): Pick<AdmissionCoupon, 'money' | 'budget'> {
+  const money = moneyOf(definition);
+  if (!money) return {};
+  return money.budgetMinor === undefined ? { money } : { money, budget: { spentMinor: 0, revision: 0 } };
+}
+
+/** The budget after a use or its cancellation, taken only over an older change of it. */
+function spend(coupon: AdmissionCoupon, after: { budgetSpentMinor?: number; budgetRevision?: number }): void {
+  if (coupon.budget && after.budgetRevision !== undefined && after.budgetSpentMinor !== undefined && after.budgetRevision > coupon.budget.revision) {
+    coupon.budget = { spentMinor: after.budgetSpentMinor, revision: after.budgetRevision };
+  }
+}
 
 /** List `version` of a coupon split into stock buckets, as bucket 0 put it in force (or will: kept for its change at `revision`). */
 function listOf(coupon: AdmissionCoupon, version: number, revision: number): AllowList {

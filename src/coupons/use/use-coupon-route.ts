@@ -8,16 +8,42 @@ import { validate } from '../../http/validate.ts';
 import { eventMeta, type CouponRouteDeps } from '../coupon-route-deps.ts';
 import { UNANSWERED, USE_REFUSALS } from '../coupon-refusals.ts';
 import { parseIssuedCouponId, uuidv7 } from '../../ids/ids.ts';
-import { may, type Principal } from '../rules/coupon-rules.ts';
+import { currencyExponent, fromMinor, MAX_ORDER_TOTAL, may, toMinor, type Principal } from '../rules/coupon-rules.ts';
+import type { OrderTotal } from '../admission/admission-store.ts';
 
-/** `userId`: the holder a service (the order system) or an admin uses the coupon for; a holder never names one. */
-export const useCouponRequest = z.strictObject({ orderId: z.string().trim().min(1).max(100).optional(), userId: z.string().min(1).max(191).optional() });
+/**
+ * `userId`: the holder a service (the order system) or an admin uses the coupon for; a holder never names one.
+ * `orderTotal` and `currency`: the order's total (a decimal in that currency), which a coupon with a currency
+ * computes its discount from; both or neither.
+ */
+export const useCouponRequest = z.strictObject({
+  orderId: z.string().trim().min(1).max(100).optional(),
+  userId: z.string().min(1).max(191).optional(),
+  orderTotal: z.number().min(0).max(MAX_ORDER_TOTAL).optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+});
+
+/** The order's total in minor units of its currency, or a 400 naming what is wrong. */
+export function orderTotalOf(body: { orderTotal?: number; currency?: string }): OrderTotal | undefined {
+  const { orderTotal, currency } = body;
+  if (orderTotal === undefined && currency === undefined) return undefined;
+  const invalid = (path: string, message: string) => new Problem('VALIDATION_FAILED', 'The order total is not valid', { errors: [{ path, message }] });
+  if (orderTotal === undefined || currency === undefined) throw invalid(orderTotal === undefined ? 'orderTotal' : 'currency', 'orderTotal and currency go together');
+  const exponent = currencyExponent(currency);
+  if (exponent === undefined) throw invalid('currency', 'is not an ISO 4217 currency');
+  const totalMinor = toMinor(orderTotal, exponent);
+  if (totalMinor === undefined) throw invalid('orderTotal', `has more digits than ${currency} has (${exponent})`);
+  return { totalMinor, currency };
+}
 
 export const usedCouponSchema = z.object({
   issuedCouponId: z.string(),
   status: z.literal('USED'),
   usedAt: z.string(),
   orderId: z.string().optional(),
+  /** On a coupon with a currency: the discount this use granted, in that currency. */
+  discountGranted: z.number().optional(),
+  currency: z.string().optional(),
 });
 
 /**
@@ -43,15 +69,18 @@ export const useCouponRoute = (deps: CouponRouteDeps): Route => ({
   handler: async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);
-    const { orderId, userId: onBehalfOf } = validate(useCouponRequest, value);
+    const body = validate(useCouponRequest, value);
+    const { orderId, userId: onBehalfOf } = body;
+    const order = orderTotalOf(body);
     const identity = identityOf(ctx);
     const userId = holderFor(identity.role, identity.userId, onBehalfOf);
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw problemFor(USE_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
     const request = admissionRequestOf(ctx, identity.userId, raw);
-    const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx), request);
+    const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx), request, order);
     if (result.outcome !== 'USED') throw problemFor(USE_REFUSALS, result);
     markReplayed(ctx, request, result.replayed);
-    ctx.body = { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}) };
+    const granted = result.discountMinor !== undefined && order ? { discountGranted: fromMinor(result.discountMinor, currencyExponent(order.currency)!), currency: order.currency } : {};
+    ctx.body = { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}), ...granted };
   },
 });
