@@ -28,7 +28,7 @@ export const UNANSWERED: readonly ProblemCode[] = ['OUTCOME_UNKNOWN', 'EVENT_LOG
 
 export const CREATE_REFUSALS: Refusals<{ outcome: 'IDEMPOTENCY_KEY_REUSED' }> = { IDEMPOTENCY_KEY_REUSED: KEY_REUSED };
 
-export const ISSUE_REFUSALS: Refusals<Refused<IssueResult, 'ISSUED'>> = {
+export const ISSUE_REFUSALS: Refusals<Refused<IssueResult, 'ISSUED' | 'WOULD_ISSUE'>> = {
   COUPON_NOT_FOUND: NO_COUPON,
   ALREADY_ISSUED: { code: 'ALREADY_ISSUED', detail: 'You already hold this coupon', extensions: (r) => ({ issuedCouponId: r.issuedCouponId }) },
   SOLD_OUT: { code: 'SOLD_OUT', detail: 'Every coupon has been issued' },
@@ -41,6 +41,10 @@ export const ISSUE_REFUSALS: Refusals<Refused<IssueResult, 'ISSUED'>> = {
   PERSON_ALREADY_ISSUED: { code: 'PERSON_ALREADY_ISSUED', detail: 'You already hold this coupon under another account: it is one per person' },
   PASS_REQUIRED: { code: 'PASS_REQUIRED', detail: 'This coupon opens through a waiting room: join it (POST /coupons/{couponId}/queue) and claim with your pass in the Queue-Pass header' },
   PASS_EXPIRED: { code: 'PASS_EXPIRED', detail: 'Your waiting-room pass lapsed or was already used; nothing was changed' },
+  DRY_RUN_NOT_OFFERED: {
+    code: 'VALIDATION_FAILED', detail: 'A dry run of an issue is not offered on a coupon split into stock buckets',
+    extensions: () => ({ errors: [{ path: 'query.dryRun', message: 'not offered on this coupon' }] }),
+  },
   RATE_LIMITED,
   IDEMPOTENCY_KEY_REUSED: KEY_REUSED,
 };
@@ -51,7 +55,7 @@ const REVOKED = { code: 'COUPON_REVOKED', detail: 'This coupon was revoked and c
 const HELD_ELSEWHERE = { code: 'HELD', detail: 'Another order holds this coupon at checkout; it is free again when that hold is released or lapses' } as const satisfies Refusal;
 const NO_HOLDS = { code: 'HOLD_NOT_OFFERED', detail: 'This coupon is split into stock buckets, which offer no holds yet: use it directly' } as const satisfies Refusal;
 
-export const USE_REFUSALS: Refusals<Refused<UseResult, 'USED'>> = {
+export const USE_REFUSALS: Refusals<Refused<UseResult, 'USED' | 'WOULD_USE'>> = {
   ISSUED_COUPON_NOT_FOUND: NOT_HOLDING,
   ALREADY_USED: USED,
   COUPON_REVOKED: REVOKED,
@@ -68,7 +72,7 @@ export const USE_REFUSALS: Refusals<Refused<UseResult, 'USED'>> = {
   RATE_LIMITED,
 };
 
-export const HOLD_REFUSALS: Refusals<Refused<HoldResult, 'HELD' | 'ALREADY_HELD'>> = {
+export const HOLD_REFUSALS: Refusals<Refused<HoldResult, 'HELD' | 'ALREADY_HELD' | 'WOULD_HOLD'>> = {
   ...USE_REFUSALS,
   COUPON_NOT_YET_VALID: { code: 'COUPON_NOT_YET_VALID', detail: 'This coupon cannot be held before its validity starts' },
   HOLDS_NOT_OFFERED: NO_HOLDS,

@@ -11,6 +11,8 @@ export interface AdmissionRequest {
   /** What the request said (method, path, body); the same key with another fingerprint is refused. */
   fingerprint: string;
   keyed: boolean;
+  /** A dry run (`?dryRun=true`): the scripts answer what the decision would be now, and change nothing. */
+  dryRun?: boolean;
 }
 
 /** How long a decision is remembered: a day for an Idempotency-Key, minutes for the API's own retries. */

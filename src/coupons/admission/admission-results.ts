@@ -21,6 +21,11 @@ export type CouponDefinition = z.infer<typeof couponCreatedData>;
 export type KeyReused = { outcome: 'IDEMPOTENCY_KEY_REUSED' };
 /** The user's attempts on this coupon are over the limit for the window; nothing was decided. */
 export type RateLimited = { outcome: 'RATE_LIMITED'; retryAfterMs: number };
+/** A dry run's answer where the real call would succeed: what it would do, with nothing done. */
+export type WouldIssue = { outcome: 'WOULD_ISSUE' };
+/** A coupon split into stock buckets issues in several steps across Redis slots: no one script can answer a dry run. */
+export type DryRunNotOffered = { outcome: 'DRY_RUN_NOT_OFFERED' };
+
 /** `replayed`: the decision was made by an earlier call with the same request id and is repeated here. */
 export type Replayable = { replayed: boolean };
 /** A decision's other outcomes, which carry nothing but themselves. */
@@ -31,6 +36,8 @@ export type CreateResult = ({ outcome: 'CREATED'; createdAt: Date } & Replayable
 export type IssueResult =
   | ({ outcome: 'ISSUED'; issuedCouponId: string; issuedAt: Date; validFrom: string; validUntil: string } & Replayable)
   | { outcome: 'ALREADY_ISSUED'; issuedCouponId: string }
+  | WouldIssue
+  | DryRunNotOffered
   | Others<IssueDecision, 'ISSUED' | 'ALREADY_ISSUED'>
   | RateLimited
   | KeyReused;
@@ -40,6 +47,7 @@ export type OrderTotal = { totalMinor: number; currency: string };
 
 export type UseResult =
   | ({ outcome: 'USED'; usedAt: Date; discountMinor?: number } & Replayable)
+  | { outcome: 'WOULD_USE'; discountMinor?: number }
   | { outcome: 'ALREADY_USED'; usedAt: Date }
   | Others<UseDecision, 'USED' | 'ALREADY_USED'>
   | RateLimited
@@ -51,6 +59,7 @@ export type NotSplit = { outcome: 'HOLDS_NOT_OFFERED' };
 export type HoldResult =
   | ({ outcome: 'HELD'; heldUntil: Date } & Replayable)
   | { outcome: 'ALREADY_HELD'; heldUntil: Date }
+  | { outcome: 'WOULD_HOLD'; heldUntil: Date }
   | { outcome: 'ALREADY_USED'; usedAt: Date }
   | Others<HoldDecision, 'HELD' | 'ALREADY_HELD' | 'ALREADY_USED'>
   | NotSplit

@@ -84,6 +84,7 @@ export class AdmissionStore {
     // The layout is asked again after a restore: a coupon this process never saw may come back split into buckets.
     return this.withRestore(couponId, 'COUPON_NOT_FOUND', async () => {
       const layout = await this.buckets.layoutOf(couponId);
+      if (layout && request.dryRun) return { outcome: 'DRY_RUN_NOT_OFFERED' };
       return layout ? this.buckets.issue(layout, userId, eventId, meta, request, claims, human) : issueScript(this.runner, couponId, userId, eventId, meta, request, claims, human, pass);
     });
   }

@@ -13,13 +13,14 @@ export async function holdScript(
   const { sequence, userId, orderId, ttlMs } = hold;
   const { reply: [outcome, at], replayed } = await runner.decide('couponHold', [
     k.coupon, k.holders, k.used, k.holds, k.outbox, memo.key, k.attempts('hold', userId), couponId, String(sequence), userId, orderId, ttlMs,
-    uuidv7(), uuidv7(), JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(),
+    uuidv7(), uuidv7(), JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), request.dryRun ? '1' : '',
   ]);
   if (outcome === 'HELD') return { outcome, heldUntil: new Date(Number(at)), replayed };
   if (outcome === 'ALREADY_HELD') return { outcome, heldUntil: new Date(Number(at)) };
+  if (outcome === 'WOULD_HOLD') return { outcome, heldUntil: new Date(Number(at)) };
   if (outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };
   if (outcome === 'RATE_LIMITED') return { outcome, retryAfterMs: Number(at) };
-  return { outcome: outcome as Exclude<HoldResult['outcome'], 'HELD' | 'ALREADY_HELD' | 'ALREADY_USED' | 'RATE_LIMITED'> };
+  return { outcome: outcome as Exclude<HoldResult['outcome'], 'HELD' | 'ALREADY_HELD' | 'WOULD_HOLD' | 'ALREADY_USED' | 'RATE_LIMITED'> };
 }
 
 /** release.lua: the hold of `orderId` on `sequence` given back, or why not. */

@@ -1,10 +1,10 @@
 -- KEYS: coupon, holders, used, holds, outbox, memo, attempts
 -- ARGV: couponId, sequence, userId, orderId, ttlMs, eventId, lapseEventId, meta, fingerprint, memoTtlMs, userLimit,
---   userLimitWindowMs, outboxMaxEntries (last)
+--   userLimitWindowMs, dry ('1': a dry run, see dry_run), outboxMaxEntries (last)
 -- The same rules, in the same order, as decideHold in ../rules/decide-holds.ts.
 local replayed = recall(KEYS[6], ARGV[9])
 if replayed then return replayed end
-local wait = over_limit(KEYS[7], ARGV[11], ARGV[12])
+local wait = over_limit_unless_dry(KEYS[7], ARGV[11], ARGV[12])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
 local c = redis.call('HMGET', KEYS[1], 'vf', 'vu')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
@@ -21,6 +21,7 @@ if in_force(h, now) then
   return {'HELD_ELSEWHERE'}
 end
 if backlogged(KEYS[5], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
+if dry_run() then return {'WOULD_HOLD', tostring(now + tonumber(ARGV[5]))} end
 end_lapsed(KEYS[4], KEYS[5], ARGV[1], ARGV[2], h, now, ARGV[7], ARGV[8])
 local n = redis.call('HINCRBY', KEYS[1], 'hld', 1)
 local till = now + tonumber(ARGV[5])

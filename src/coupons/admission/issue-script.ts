@@ -16,7 +16,7 @@ export async function issueScript(
   const memo = runner.memo(couponId, request);
   const { reply, replayed } = await runner.decide('couponIssue', [
     k.coupon, k.holders, k.outbox, memo.key, k.attempts('issue', userId), ...k.allowLists, k.persons, k.queue.passes, couponId, userId, eventId,
-    JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims, human, pass?.person ?? '', pass ? String(pass.expiresAtMs) : '',
+    JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), claims, human, pass?.person ?? '', pass ? String(pass.expiresAtMs) : '', request.dryRun ? '1' : '',
   ]);
   return issueResultOf(couponId, reply, replayed) as IssueResult;
 }
@@ -28,9 +28,11 @@ export function issueResultOf(couponId: string, [outcome, a, b, c, d]: string[],
       return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)), issuedAt: new Date(Number(b)), validFrom: c!, validUntil: d!, replayed };
     case 'ALREADY_ISSUED':
       return { outcome, issuedCouponId: issuedCouponId(couponId, Number(a)) };
+    case 'WOULD_ISSUE':
+      return { outcome };
     case 'RATE_LIMITED':
       return { outcome, retryAfterMs: Number(a) };
     default:
-      return { outcome: outcome as Exclude<IssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED' | 'RATE_LIMITED'> | 'DRY' | 'NO_BUCKET' };
+      return { outcome: outcome as Exclude<IssueResult['outcome'], 'ISSUED' | 'ALREADY_ISSUED' | 'RATE_LIMITED' | 'WOULD_ISSUE'> | 'DRY' | 'NO_BUCKET' };
   }
 }

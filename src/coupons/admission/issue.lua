@@ -1,14 +1,14 @@
 -- KEYS: coupon, holders, outbox, memo, attempts, allow-list a, allow-list b, persons, waiting-room passes
 -- ARGV: couponId, userId, eventId, meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs, claims (JSON),
 --       human ('1': a human check the verifier passed), pass (the person a verified Queue-Pass names, '' for
---       none), passExpiresAtMs (the expiry signed into it), outboxMaxEntries (last)
+--       none), passExpiresAtMs (the expiry signed into it), dry ('1': a dry run, see dry_run), outboxMaxEntries (last)
 -- The same rules, in the same order, as decideIssue in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[4], ARGV[5])
 if replayed then return replayed end
 local c = redis.call('HMGET', KEYS[1], 'st', 'tot', 'iss', 'is', 'ie', 'vfs', 'vus', 'elc', 'ala', 'opc', 'hc', 'qr')
 -- The bot gate before anything is counted: an asker without a passed human check takes nothing.
 if c[11] and ARGV[10] ~= '1' then return {'HUMAN_CHECK_FAILED'} end
-local wait = over_limit(KEYS[5], ARGV[7], ARGV[8])
+local wait = over_limit_unless_dry(KEYS[5], ARGV[7], ARGV[8])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
 if not c[1] then return {'COUPON_NOT_FOUND'} end
 local held = redis.call('HGET', KEYS[2], ARGV[2])
@@ -38,6 +38,7 @@ if c[12] then
   if (tonumber(ARGV[12]) or 0) <= now or not live or tonumber(live) <= now then return {'PASS_EXPIRED'} end
 end
 if backlogged(KEYS[3], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
+if dry_run() then return {'WOULD_ISSUE'} end
 local seq = redis.call('HINCRBY', KEYS[1], 'iss', 1)
 redis.call('HSET', KEYS[2], ARGV[2], seq)
 local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', seq), userId = ARGV[2], validFrom = c[6], validUntil = c[7] }

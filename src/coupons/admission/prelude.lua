@@ -95,6 +95,18 @@ local function over_limit(key, limit, window_ms)
   return nil
 end
 
+-- A dry run (the caller's last argument before the outbox limit is '1') changes nothing and counts no attempt: it
+-- answers what the real call would answer now, so it is over the limit only when the real call's attempt would be.
+local function dry_run()
+  return ARGV[#ARGV - 1] == '1'
+end
+
+local function over_limit_unless_dry(key, limit, window_ms)
+  if not dry_run() then return over_limit(key, limit, window_ms) end
+  if tonumber(redis.call('GET', key) or '0') + 1 > tonumber(limit) then return redis.call('PTTL', key) end
+  return nil
+end
+
 -- The coupon's next setting revision (window, required claims, allow-list share one counter): consumers apply a
 -- setting's change only over an older revision, so a late copy of an earlier change is told apart.
 local function next_revision(coupon)

@@ -11,10 +11,11 @@ export async function useScript(
   const memo = runner.memo(couponId, request, k);
   const { reply: [outcome, at, granted], replayed } = await runner.decide('couponUse', [
     k.coupon, k.holders, k.used, k.outbox, memo.key, k.attempts('use', userId), k.holds, couponId, String(sequence), userId, eventId,
-    orderId ?? '', JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), uuidv7(), order?.totalMinor ?? 0, order?.currency ?? '',
+    orderId ?? '', JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), uuidv7(), order?.totalMinor ?? 0, order?.currency ?? '', request.dryRun ? '1' : '',
   ]);
   if (outcome === 'USED') return { outcome, usedAt: new Date(Number(at)), replayed, ...(granted === undefined ? {} : { discountMinor: Number(granted) }) };
   if (outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };
+  if (outcome === 'WOULD_USE') return { outcome, ...(at ? { discountMinor: Number(at) } : {}) };
   if (outcome === 'RATE_LIMITED') return { outcome, retryAfterMs: Number(at) };
-  return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED' | 'RATE_LIMITED'> };
+  return { outcome: outcome as Exclude<UseResult['outcome'], 'USED' | 'ALREADY_USED' | 'RATE_LIMITED' | 'WOULD_USE'> };
 }

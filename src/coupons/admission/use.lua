@@ -1,10 +1,10 @@
 -- KEYS: coupon (or the holder's stock bucket), holders, used, outbox, memo, attempts, holds
 -- ARGV: couponId, sequence, userId, eventId, orderId ('' for none), meta, fingerprint, memoTtlMs, userLimit, userLimitWindowMs,
---   lapseEventId, orderTotalMinor, currency ('' for no order total), outboxMaxEntries (last)
+--   lapseEventId, orderTotalMinor, currency ('' for no order total), dry ('1': a dry run, see dry_run), outboxMaxEntries (last)
 -- The same rules, in the same order, as decideUse in ../rules/coupon-rules.ts.
 local replayed = recall(KEYS[5], ARGV[7])
 if replayed then return replayed end
-local wait = over_limit(KEYS[6], ARGV[9], ARGV[10])
+local wait = over_limit_unless_dry(KEYS[6], ARGV[9], ARGV[10])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
 local c = redis.call('HMGET', KEYS[1], 'vf', 'vu', 'bkn', 'mny', 'bsp', 'bgr')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
@@ -31,6 +31,7 @@ if c[4] then
   if m.bud and tonumber(c[5]) + discount > m.bud then return {'BUDGET_EXHAUSTED'} end
 end
 if backlogged(KEYS[4], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
+if dry_run() then return {'WOULD_USE', tostring(discount or '')} end
 end_lapsed(KEYS[7], KEYS[4], ARGV[1], ARGV[2], h, now, ARGV[11], ARGV[6])
 local generation = (r and r.g or 0) + 1
 redis.call('HSET', KEYS[3], ARGV[2], cjson.encode({ s = 'U', at = now, g = generation, u = ARGV[3], o = ARGV[5], d = discount }))

@@ -10,6 +10,7 @@ import { HOLD_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
 import { HOLD_TTL_SECONDS } from '../rules/coupon-rules.ts';
 import { holderFor } from '../use/use-coupon-route.ts';
+import { asDryRun, dryRunQuery } from '../dry-run.ts';
 
 export const holdCouponRequest = z.strictObject({
   orderId: z.string().trim().min(1).max(100),
@@ -17,7 +18,7 @@ export const holdCouponRequest = z.strictObject({
   userId: z.string().min(1).max(191).optional(),
 });
 
-export const heldCouponSchema = z.object({ issuedCouponId: z.string(), status: z.literal('HELD'), orderId: z.string(), heldUntil: z.string() });
+export const heldCouponSchema = z.object({ issuedCouponId: z.string(), status: z.literal('HELD'), orderId: z.string(), heldUntil: z.string(), dryRun: z.literal(true).optional() });
 
 /**
  * A checkout reserves the coupon for its order: the holder themselves, or the order system (or an admin) naming the
@@ -28,7 +29,7 @@ export const heldCouponSchema = z.object({ issuedCouponId: z.string(), status: z
 export const holdCouponRoute = (deps: CouponRouteDeps): Route => ({
   method: 'post', path: '/issued-coupons/:issuedCouponId/hold', auth: 'token', params: { issuedCouponId: 'The issued coupon id' }, idempotent: true,
   summary: 'Hold an issued coupon for an order at checkout until it is used by that order, released, or ttlSeconds pass', tag: 'coupons',
-  body: holdCouponRequest,
+  body: holdCouponRequest, query: dryRunQuery,
   notes: `The same order asking again is answered the hold it has (not extended). ttlSeconds: ${HOLD_TTL_SECONDS.min} to ${HOLD_TTL_SECONDS.max}. A holder sends no userId; a service names the holder.`,
   answer: { status: 200, schema: heldCouponSchema },
   problems: ['FORBIDDEN', ...codesOf(HOLD_REFUSALS), ...UNANSWERED],
@@ -40,10 +41,10 @@ export const holdCouponRoute = (deps: CouponRouteDeps): Route => ({
     const userId = holderFor(identity.role, identity.userId, onBehalfOf);
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw problemFor(HOLD_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
-    const request = admissionRequestOf(ctx, identity.userId, raw);
+    const request = asDryRun(admissionRequestOf(ctx, identity.userId, raw), validate(dryRunQuery, ctx.query, 'query'));
     const result = await deps.admission.hold(id.couponId, { sequence: id.sequence, userId, orderId, ttlMs: ttlSeconds * 1000 }, eventMeta(ctx), request);
-    if (result.outcome !== 'HELD' && result.outcome !== 'ALREADY_HELD') throw problemFor(HOLD_REFUSALS, result);
+    if (result.outcome !== 'HELD' && result.outcome !== 'ALREADY_HELD' && result.outcome !== 'WOULD_HOLD') throw problemFor(HOLD_REFUSALS, result);
     if (result.outcome === 'HELD') markReplayed(ctx, request, result.replayed);
-    ctx.body = { issuedCouponId, status: 'HELD', orderId, heldUntil: result.heldUntil.toISOString() };
+    ctx.body = { issuedCouponId, status: 'HELD', orderId, heldUntil: result.heldUntil.toISOString(), ...(result.outcome === 'WOULD_HOLD' ? { dryRun: true } : {}) };
   },
 });

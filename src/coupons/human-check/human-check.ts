@@ -72,6 +72,14 @@ export class HumanCheck {
     return passed ? '1' : '0';
   }
 
+  /** The verdict this caller's token already has, without verifying it (a dry run spends no check): '' when none yet. */
+  async cachedVerdict(token: string | undefined, caller: string): Promise<HumanVerdict> {
+    if (!token || token.length > 4096) return '';
+    const seen = await this.redis.get(`humancheck:${hashed(token)}`).catch(whenRedisUnavailable);
+    if (seen === null || seen === VERIFYING) return '';
+    return seen === hashed(caller) ? '1' : '0';
+  }
+
   /**
    * Runs a decision past the bot gate: a token is verified only for a coupon behind it (the script says so, and
    * this process then remembers), so a header sent elsewhere costs the verifier nothing and an outage of it stops

@@ -15,6 +15,9 @@ import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
+import { asDryRun, dryRunQuery } from '../dry-run.ts';
+import { validate } from '../../http/validate.ts';
+import type { HumanVerdict } from '../human-check/human-check.ts';
 
 export const issuedCouponSchema = z.object({
   issuedCouponId: z.string(),
@@ -33,9 +36,9 @@ export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
     notes: 'OUTCOME_UNKNOWN: Redis did not answer in time and the request may have been issued; a retry answers ALREADY_ISSUED with the coupon if it was (or, with the same Idempotency-Key, the first 201). ' +
       'A coupon with humanCheck needs the token of a passed human check in the Human-Check header (403 HUMAN_CHECK_FAILED, nothing changed, without one). ' +
       'A coupon that opens through a waiting room needs the caller\'s own pass in the Queue-Pass header (403 PASS_REQUIRED without one, PASS_EXPIRED once lapsed or used).',
-    answer: { status: 201, schema: issuedCouponSchema },
+    answer: { status: 201, schema: issuedCouponSchema }, query: dryRunQuery,
     problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), ...UNANSWERED],
-    handler: (ctx) => issueCoupon(ctx, deps, couponIdIn(ctx)),
+    handler: (ctx) => issueCoupon(ctx, deps, couponIdIn(ctx), false, validate(dryRunQuery, ctx.query, 'query')),
   },
   {
     method: 'post', path: '/coupons/by-code/:code/issue', auth: 'token', params: CODE_PARAM, idempotent: true,
@@ -61,19 +64,21 @@ function mayIssue(role: Identity['role']): void {
   if (!may(role, 'issue')) throw new Problem('FORBIDDEN', 'Coupons are issued to people; a service token holds none');
 }
 
-/** The admission, past the bot gate, with the waiting-room pass the caller showed (header Queue-Pass). */
+/** The admission, past the bot gate, with the waiting-room pass the caller showed (header Queue-Pass); a dry run spends no check. */
 async function admitted(ctx: Context, deps: CouponRouteDeps, couponId: string, request: AdmissionRequest): Promise<IssueResult> {
   const { userId, claims } = identityOf(ctx);
   const pass = deps.rooms.passes?.read(ctx.get('Queue-Pass') || undefined, couponId);
-  return deps.humanCheck.behindGate(couponId, ctx.get('Human-Check') || undefined, userId, ctx.ip,
-    (human) => deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, human, pass));
+  const token = ctx.get('Human-Check') || undefined;
+  const issue = (human: HumanVerdict) => deps.admission.issue(couponId, userId, uuidv7(), eventMeta(ctx), request, claims, human, pass);
+  if (request.dryRun) return issue(await deps.humanCheck.cachedVerdict(token, userId));
+  return deps.humanCheck.behindGate(couponId, token, userId, ctx.ip, issue);
 }
 
 /** Refusals a by-code claim answers as an unknown code: its holder is told ALREADY_ISSUED before any of them. */
 const UNCLAIMABLE = new Set(['COUPON_NOT_FOUND', 'COUPON_CLOSED', 'NOT_ELIGIBLE']);
 
 /** Answers the request; false, unanswered, when by code it met a refusal answered as an unknown code. */
-async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string, byCode = false): Promise<boolean> {
+async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string, byCode = false, query: z.infer<typeof dryRunQuery> = {}): Promise<boolean> {
   const { userId, claims, role } = identityOf(ctx);
   mayIssue(role);
   // A keyed request must replay its first outcome, which only Redis remembers.
@@ -85,8 +90,13 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
     answerProblem(ctx, problemFor(ISSUE_REFUSALS, known));
     return true;
   }
-  const request = admissionRequestOf(ctx, userId);
+  const request = asDryRun(admissionRequestOf(ctx, userId), query);
   const result = await admitted(ctx, deps, couponId, request);
+  if (result.outcome === 'WOULD_ISSUE') {
+    ctx.status = 201;
+    ctx.body = { dryRun: true, couponId, userId };
+    return true;
+  }
   if (result.outcome === 'SOLD_OUT' || result.outcome === 'COUPON_CLOSED') deps.settled.learn(couponId, result.outcome);
   if (result.outcome !== 'ISSUED') {
     if (byCode && UNCLAIMABLE.has(result.outcome)) return false;

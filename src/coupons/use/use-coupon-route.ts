@@ -10,6 +10,7 @@ import { UNANSWERED, USE_REFUSALS } from '../coupon-refusals.ts';
 import { parseIssuedCouponId, uuidv7 } from '../../ids/ids.ts';
 import { currencyExponent, fromMinor, MAX_ORDER_TOTAL, may, toMinor, type Principal } from '../rules/coupon-rules.ts';
 import type { OrderTotal } from '../admission/admission-store.ts';
+import { asDryRun, dryRunQuery } from '../dry-run.ts';
 
 /**
  * `userId`: the holder a service (the order system) or an admin uses the coupon for; a holder never names one.
@@ -39,8 +40,10 @@ export function orderTotalOf(body: { orderTotal?: number; currency?: string }): 
 export const usedCouponSchema = z.object({
   issuedCouponId: z.string(),
   status: z.literal('USED'),
-  usedAt: z.string(),
+  usedAt: z.string().optional(),
   orderId: z.string().optional(),
+  /** A dry run's answer: what the use would be now; nothing was used (no usedAt). */
+  dryRun: z.literal(true).optional(),
   /** On a coupon with a currency: the discount this use granted, in that currency. */
   discountGranted: z.number().optional(),
   currency: z.string().optional(),
@@ -62,7 +65,7 @@ export function holderFor(role: Principal, caller: string, onBehalfOf: string | 
 export const useCouponRoute = (deps: CouponRouteDeps): Route => ({
   method: 'post', path: '/issued-coupons/:issuedCouponId/use', auth: 'token', params: { issuedCouponId: 'The issued coupon id' }, idempotent: true,
   summary: 'Use an issued coupon, once, inside its validity: the holder\'s own, or (a service token or an admin) a holder\'s named in userId', tag: 'coupons',
-  body: useCouponRequest,
+  body: useCouponRequest, query: dryRunQuery,
   notes: 'A holder sends no userId (403 FORBIDDEN if they do). The order system (role service) must name the holder it acts for; the coupon must be theirs (404 otherwise).',
   answer: { status: 200, schema: usedCouponSchema },
   problems: ['FORBIDDEN', ...codesOf(USE_REFUSALS), ...UNANSWERED],
@@ -76,11 +79,12 @@ export const useCouponRoute = (deps: CouponRouteDeps): Route => ({
     const userId = holderFor(identity.role, identity.userId, onBehalfOf);
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw problemFor(USE_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
-    const request = admissionRequestOf(ctx, identity.userId, raw);
+    const request = asDryRun(admissionRequestOf(ctx, identity.userId, raw), validate(dryRunQuery, ctx.query, 'query'));
     const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx), request, order);
-    if (result.outcome !== 'USED') throw problemFor(USE_REFUSALS, result);
-    markReplayed(ctx, request, result.replayed);
+    if (result.outcome !== 'USED' && result.outcome !== 'WOULD_USE') throw problemFor(USE_REFUSALS, result);
+    if (result.outcome === 'USED') markReplayed(ctx, request, result.replayed);
     const granted = result.discountMinor !== undefined && order ? { discountGranted: fromMinor(result.discountMinor, currencyExponent(order.currency)!), currency: order.currency } : {};
-    ctx.body = { issuedCouponId, status: 'USED', usedAt: result.usedAt.toISOString(), ...(orderId ? { orderId } : {}), ...granted };
+    const done = result.outcome === 'USED' ? { usedAt: result.usedAt.toISOString() } : { dryRun: true };
+    ctx.body = { issuedCouponId, status: 'USED', ...done, ...(orderId ? { orderId } : {}), ...granted };
   },
 });
