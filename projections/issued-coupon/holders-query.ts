@@ -11,7 +11,7 @@ export async function* holderRowBatches(db: Db, couponId: string) {
   let after = `${couponId}.`;
   for (;;) {
     const rows = await db.selectFrom('issued_coupon')
-      .select(['id', 'user_id', 'status', 'issued_at', 'used_at', 'order_id', 'valid_until', 'hold_until'])
+      .select(['id', 'user_id', 'status', 'issued_at', 'used_at', 'order_id', 'valid_until', 'hold_until', 'hold_order_id'])
       .where('id', '>', after).where('id', '<', `${couponId}/`).where('coupon_id', '=', couponId)
       .orderBy('id').limit(BATCH).execute();
     if (rows.length > 0) yield rows;

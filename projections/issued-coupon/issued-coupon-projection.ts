@@ -119,7 +119,9 @@ export const issuedCouponProjection: Projection<IssuedCouponChanges> = {
           AND hold_sequence = ${caseWhen('id', part.map((h) => [h.id, h.holdSequence]))}`.execute(tx);
     }
     for (const part of chunks(revoked)) {
-      await sql`UPDATE ${sql.table(table)} SET status = 'REVOKED', revoked_at = ${caseWhen('id', part.map((r) => [r.id, r.revokedAt]))}
+      // A revocation ends a hold still open with it, as the rules' evolve does.
+      await sql`UPDATE ${sql.table(table)} SET status = 'REVOKED', revoked_at = ${caseWhen('id', part.map((r) => [r.id, r.revokedAt]))},
+          hold_ended = IF(hold_sequence > 0 AND hold_ended IS NULL, 'REVOKED', hold_ended)
         WHERE id IN (${sql.join(part.map((r) => r.id))}) AND status IN ('ISSUED', 'HELD')`.execute(tx);
     }
   },

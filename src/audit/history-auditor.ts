@@ -165,6 +165,7 @@ export class HistoryAuditor {
       case 'COUPON_NOT_YET_VALID': case 'COUPON_EXPIRED': violation(`${issuedCouponId} used outside its validity`); break;
       case 'USED':
         if (decided.generation !== event.data.useGeneration) violation(`${issuedCouponId} use says generation ${event.data.useGeneration}, the log before it ${decided.generation}`);
+        if (decided.events.length > 1) violation(`${issuedCouponId} used over a lapsed hold that no event ended`);
         if (decided.discountMinor !== event.data.discountMinor) violation(`${issuedCouponId} granted ${event.data.discountMinor}, the rules ${decided.discountMinor}`);
         if (decided.holdSequence !== event.data.holdSequence) violation(`${issuedCouponId} use says it confirmed hold ${event.data.holdSequence}, the log before it ${decided.holdSequence}`);
     }

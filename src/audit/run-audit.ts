@@ -172,7 +172,7 @@ async function issuedRowDifferences(connection: Connection, log: HistoryAuditor,
     const c = log.coupons.get(couponId);
     let rows = 0;
     for (let after = ''; ;) {
-      const page = await connection.selectFrom('issued_coupon').select(['id', 'user_id', 'status', 'used_at', 'hold_sequence'])
+      const page = await connection.selectFrom('issued_coupon').select(['id', 'user_id', 'status', 'used_at', 'hold_sequence', 'hold_ended'])
         .where('coupon_id', '=', couponId).where('id', '>', after).orderBy('id').limit(10_000).execute();
       for (const row of page) {
         rows++;
@@ -186,7 +186,9 @@ async function issuedRowDifferences(connection: Connection, log: HistoryAuditor,
         if (!issued) out.push(`issued_coupon ${row.id}: a row with no CouponIssued before the checkpoint`);
         else if (row.user_id !== issued.userId) out.push(`issued_coupon ${row.id}: held by ${row.user_id}, the log says ${issued.userId}`);
         else if (row.status !== logStatus) out.push(`issued_coupon ${row.id}: status ${row.status}, the log says ${logStatus}`);
-        else if (row.hold_sequence !== (hold?.holdSequence ?? 0)) out.push(`issued_coupon ${row.id}: hold ${row.hold_sequence}, the log says ${hold?.holdSequence ?? 0}`);
+        else if (row.hold_sequence !== (hold?.holdSequence ?? 0) || row.hold_ended !== (hold?.ended ?? null)) {
+          out.push(`issued_coupon ${row.id}: hold ${row.hold_sequence} ended ${row.hold_ended}, the log says ${hold?.holdSequence ?? 0} ended ${hold?.ended ?? null}`);
+        }
         else if (usedAt && row.used_at?.getTime() !== usedAt.getTime()) out.push(`issued_coupon ${row.id}: used_at ${row.used_at?.toISOString()}, the log says ${usedAt.toISOString()}`);
       }
       if (page.length < 10_000) break;

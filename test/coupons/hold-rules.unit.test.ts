@@ -113,6 +113,24 @@ hold('a late copy of an older hold, or of an end, changes nothing', () => {
   assert.equal(copy(f.held(1, 'ann', 'A', 1)).holds?.get(1), { orderId: 'B', userId: 'ann', until: now + 3 * MINUTE, holdSequence: 2 });
   assert.equal(copy(f.holdEnded(1, 'ann', 'A', 1, 'RELEASED')).holds?.get(1)?.ended, undefined);
 });
+hold('a release asked after the hold lapsed and another order used the coupon says it is USED, not ISSUED, nor ALREADY_USED for a use not its own', () => {
+  const lapsedThenUsed = (() => {
+    const c = heldByA();
+    return fold(c, decide({ type: 'UseCoupon', sequence: 1, userId: 'ann', orderId: 'B' }, c, now + 11 * MINUTE).events, now + 11 * MINUTE);
+  })();
+  assert.equal(decide({ type: 'ReleaseHold', sequence: 1, orderId: 'A' }, lapsedThenUsed, now + 12 * MINUTE), { outcome: 'ALREADY_RELEASED', status: 'USED', events: [] });
+  let c = heldByA();
+  c = fold(c, decide({ type: 'UseCoupon', sequence: 1, userId: 'ann', orderId: 'A' }, c, now + MINUTE).events, now + MINUTE);
+  c = fold(c, decide({ type: 'CancelUse', sequence: 1, orderId: 'A' }, c, now + 2 * MINUTE).events, now + 2 * MINUTE);
+  c = fold(c, decide({ type: 'UseCoupon', sequence: 1, userId: 'ann', orderId: 'B' }, c, now + 3 * MINUTE).events, now + 3 * MINUTE);
+  assert.equal(decide({ type: 'ReleaseHold', sequence: 1, orderId: 'A' }, c, now + 4 * MINUTE), { outcome: 'ALREADY_RELEASED', status: 'USED', events: [] });
+});
+hold('a revocation ends the coupon\'s hold with it; a coupon split into stock buckets offers no holds', () => {
+  const c = heldByA();
+  const revoked = fold(c, decide({ type: 'RevokeUnused', holders: [['ann', 1]] }, c, now + MINUTE).events, now + MINUTE);
+  assert.is(revoked.holds?.get(1)?.ended, 'REVOKED');
+  assert.is(decide({ type: 'HoldCoupon', sequence: 1, userId: 'ann', orderId: 'A', ttlMs: MINUTE }, { ...coupon(), bucketCount: 2 }, now).outcome, 'HOLDS_NOT_OFFERED');
+});
 hold.run();
 
 const audit = spec('the auditor on holds');
@@ -133,5 +151,12 @@ audit('a use by another order while held, a hold ended early, a second hold whil
   assert.match(early.violations.join('\n'), /expired before its time/);
   const second = judged([f.created(), f.issued(1, 'a'), f.held(1, 'a', 'o-1', 1), f.held(1, 'a', 'o-2', 2, '2026-12-02T07:52:00.000Z')]);
   assert.match(second.violations.join('\n'), /HELD_ELSEWHERE/);
+});
+audit('a second end of an old hold under another id, and a hold placed over a lapsed one nobody ended, are violations', () => {
+  const twice = judged([f.created(), f.issued(1, 'a'), f.held(1, 'a', 'o-1', 1), f.holdEnded(1, 'a', 'o-1', 1, 'RELEASED'),
+    f.held(1, 'a', 'o-2', 2, '2026-12-02T07:56:00.000Z'), f.holdEnded(1, 'a', 'o-1', 1, 'RELEASED', '2026-12-02T07:57:00.000Z')]);
+  assert.equal([twice.duplicates, /hold 1 ended, but it was not in force/.test(twice.violations.join('\n'))], [0, true]);
+  const unended = judged([f.created(), f.issued(1, 'a'), f.held(1, 'a', 'o-1', 1), f.held(1, 'a', 'o-2', 2, '2026-12-02T08:30:00.000Z')]);
+  assert.match(unended.violations.join('\n'), /held over a lapsed hold that no event ended/);
 });
 audit.run();

@@ -6,9 +6,11 @@ local replayed = recall(KEYS[6], ARGV[9])
 if replayed then return replayed end
 local wait = over_limit_unless_dry(KEYS[7], ARGV[11], ARGV[12])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
-local c = redis.call('HMGET', KEYS[1], 'vf', 'vu')
+local c = redis.call('HMGET', KEYS[1], 'vf', 'vu', 'bsh')
 if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
 if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
+-- A coupon split into stock buckets keeps no holds (the API refuses them; this holds whatever a restore made of it).
+if c[3] then return {'HOLDS_NOT_OFFERED'} end
 local r = redemption(redis.call('HGET', KEYS[3], ARGV[2]))
 if r and r.s == 'U' then return {'ALREADY_USED', tostring(r.at)} end
 if r and r.s == 'R' then return {'COUPON_REVOKED'} end

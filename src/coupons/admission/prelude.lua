@@ -231,7 +231,8 @@ end
 
 -- An issued coupon's latest hold at checkout, as the holds hash keeps it under its sequence: JSON {o, u, x, n, e}:
 -- the order, the holder, until (epoch ms), its number (the coupon's nth hold), and how it ended: '' not yet (in
--- force, or lapsed and not ended yet), 'R' released, 'X' ended as lapsed, 'U' confirmed by its order's use.
+-- force, or lapsed and not ended yet), 'R' released, 'X' ended as lapsed, 'U' confirmed by its order's use, 'V' its
+-- coupon revoked (written by a restore; live, revoke.lua leaves it, and every script asks for a revocation first).
 local function hold_of(v)
   if not v then return nil end
   return cjson.decode(v)

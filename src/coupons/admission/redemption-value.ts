@@ -43,7 +43,7 @@ export function redemptionValue(r: Redemption): string {
   return JSON.stringify(stored);
 }
 
-const ENDED = { RELEASED: 'R', EXPIRED: 'X', USED: 'U' } as const;
+const ENDED = { RELEASED: 'R', EXPIRED: 'X', USED: 'U', REVOKED: 'V' } as const;
 
 /** A hold as the admission scripts keep it in the coupon's holds hash (see `hold_of` in prelude.lua). */
 export function holdValue(h: Hold): string {

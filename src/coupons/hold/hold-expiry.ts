@@ -5,6 +5,7 @@ import type { AdmissionStore } from '../admission/admission-store.ts';
 
 const SWEEP_MS = 1_000;
 const PAGE = 500;
+const PAGES_PER_SWEEP = 20;
 const SIDE_BY_SIDE = 20;
 
 /**
@@ -43,21 +44,35 @@ export class HoldExpiry {
     clearInterval(this.timer);
   }
 
-  /** One sweep at `now`: how many held rows were due, and how many holds this process ended. */
-  async sweep(now = new Date()): Promise<{ due: number; expired: number }> {
+  /**
+   * One sweep at `now`: how many held rows were due, and how many holds this process ended. Pages go on past rows
+   * that fail (a coupon whose shard is not answering) or are already ended in Redis (the read model behind), so a
+   * few stuck rows never starve the rest.
+   */
+  async sweep(now = new Date()): Promise<{ due: number; expired: number; failed: number }> {
     const admission = this.admission;
     if (!admission) throw new Error('hold expiry swept before serve()');
-    const due = await this.db.selectFrom('issued_coupon').select(['id', 'coupon_id', 'hold_sequence'])
-      .where('status', '=', 'HELD').where('hold_until', '<=', now).orderBy('hold_until').limit(PAGE).execute();
-    let expired = 0;
-    for (let i = 0; i < due.length; i += SIDE_BY_SIDE) {
-      const outcomes = await Promise.all(due.slice(i, i + SIDE_BY_SIDE).map(async (row) => {
-        const sequence = parseIssuedCouponId(row.id)?.sequence;
-        return sequence === undefined ? undefined : (await admission.expireHold(row.coupon_id, sequence, row.hold_sequence)).outcome;
-      }));
-      expired += outcomes.filter((o) => o === 'EXPIRED').length;
+    let [due, expired, failed] = [0, 0, 0];
+    let after: { until: Date; id: string } | undefined;
+    for (let page = 0; page < PAGES_PER_SWEEP; page++) {
+      const rows = await this.db.selectFrom('issued_coupon').select(['id', 'coupon_id', 'hold_sequence', 'hold_until'])
+        .where('status', '=', 'HELD').where('hold_until', '<=', now)
+        .$if(after !== undefined, (q) => q.where((eb) => eb.or([eb('hold_until', '>', after!.until), eb.and([eb('hold_until', '=', after!.until), eb('id', '>', after!.id)])])))
+        .orderBy('hold_until').orderBy('id').limit(PAGE).execute();
+      due += rows.length;
+      for (let i = 0; i < rows.length; i += SIDE_BY_SIDE) {
+        const outcomes = await Promise.allSettled(rows.slice(i, i + SIDE_BY_SIDE).map(async (row) => {
+          const sequence = parseIssuedCouponId(row.id)?.sequence;
+          return sequence === undefined ? undefined : (await admission.expireHold(row.coupon_id, sequence, row.hold_sequence)).outcome;
+        }));
+        expired += outcomes.filter((o) => o.status === 'fulfilled' && o.value === 'EXPIRED').length;
+        failed += outcomes.filter((o) => o.status === 'rejected').length;
+      }
+      if (rows.length < PAGE) break;
+      const last = rows[rows.length - 1]!;
+      after = { until: last.hold_until!, id: last.id };
     }
-    if (expired > 0) this.logger.info({ due: due.length, expired }, 'lapsed holds ended');
-    return { due: due.length, expired };
+    if (expired > 0 || failed > 0) this.logger[failed > 0 ? 'warn' : 'info']({ due, expired, failed }, 'lapsed holds ended');
+    return { due, expired, failed };
   }
 }

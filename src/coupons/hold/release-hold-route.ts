@@ -12,7 +12,7 @@ import { may } from '../rules/coupon-rules.ts';
 
 export const releaseHoldRequest = z.strictObject({ orderId: z.string().trim().min(1).max(100) });
 
-export const releasedSchema = z.object({ issuedCouponId: z.string(), status: z.enum(['ISSUED', 'EXPIRED']) });
+export const releasedSchema = z.object({ issuedCouponId: z.string(), status: z.enum(['ISSUED', 'EXPIRED', 'USED']) });
 
 /**
  * The checkout was abandoned: the order system (a service token) or an admin gives the hold back, naming the order

@@ -16,7 +16,7 @@ export async function* couponHolderBatches(db: Db, couponId: string, now = new D
   for await (const rows of holderRowBatches(db, couponId)) {
     yield rows.map((r) => ({
       issuedCouponId: r.id, userId: r.user_id, status: issuedCouponStatus({ status: r.status, validUntil: r.valid_until, holdUntil: r.hold_until }, now),
-      issuedAt: r.issued_at.toISOString(), usedAt: r.used_at?.toISOString() ?? null, orderId: r.status === 'USED' ? r.order_id : null,
+      issuedAt: r.issued_at.toISOString(), usedAt: r.used_at?.toISOString() ?? null, orderId: r.status === 'USED' ? r.order_id : r.status === 'HELD' ? r.hold_order_id : null,
     }));
   }
 }

@@ -79,7 +79,7 @@ export type Redemption =
 
 /**
  * An issued coupon's latest hold for an order at checkout: in force until `until` (epoch ms) unless `ended`
- * (released, lapsed and ended by whoever saw it first, or confirmed by its order's use). Past `until` and not
+ * (released, lapsed and ended by whoever saw it first, confirmed by its order's use, or its coupon revoked). Past `until` and not
  * ended, it holds nothing: the next decision on the coupon ends it.
  */
 export interface Hold {
@@ -87,7 +87,7 @@ export interface Hold {
   userId: string;
   until: number;
   holdSequence: number;
-  ended?: 'RELEASED' | 'EXPIRED' | 'USED';
+  ended?: 'RELEASED' | 'EXPIRED' | 'USED' | 'REVOKED';
 }
 
 /**

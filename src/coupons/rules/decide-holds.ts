@@ -9,15 +9,15 @@ export type HoldDecision =
   | { outcome: 'HELD'; heldUntil: number; events: EventDraft[] }
   | { outcome: 'ALREADY_HELD'; heldUntil: number; events: [] }
   | { outcome: 'ALREADY_USED'; usedAt: number; events: [] }
-  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' | 'HELD_ELSEWHERE'; events: [] };
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'COUPON_NOT_YET_VALID' | 'COUPON_EXPIRED' | 'HELD_ELSEWHERE' | 'HOLDS_NOT_OFFERED'; events: [] };
 
-/** After a release the coupon is ISSUED inside its validity, EXPIRED after it. */
-export type AfterRelease = 'ISSUED' | 'EXPIRED';
+/** After a release the coupon is ISSUED inside its validity, EXPIRED after it; asked again later, USED if another order used it since. */
+export type AfterRelease = 'ISSUED' | 'EXPIRED' | 'USED';
 export type ReleaseDecision =
   | { outcome: 'RELEASED'; status: AfterRelease; events: EventDraft[] }
   | { outcome: 'ALREADY_RELEASED'; status: AfterRelease; events: [] }
   | { outcome: 'ALREADY_USED'; usedAt: number; events: [] }
-  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'NOT_HELD' | 'ORDER_MISMATCH'; events: [] };
+  | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'COUPON_REVOKED' | 'NOT_HELD' | 'ORDER_MISMATCH' | 'HOLDS_NOT_OFFERED'; events: [] };
 
 export type ExpireHoldDecision = { outcome: 'EXPIRED'; events: EventDraft[] } | { outcome: 'ISSUED_COUPON_NOT_FOUND' | 'NOT_HELD' | 'NOT_DUE'; events: [] };
 
@@ -46,6 +46,7 @@ export function lapseOf(coupon: AdmissionCoupon, sequence: number, now: number):
 export function decideHold(coupon: AdmissionCoupon | undefined, hold: { sequence: number; userId: string; orderId: string; ttlMs: number }, now: number): HoldDecision {
   const { sequence, userId, orderId } = hold;
   if (!coupon || coupon.holders.get(userId) !== sequence) return refused('ISSUED_COUPON_NOT_FOUND');
+  if (coupon.bucketCount) return refused('HOLDS_NOT_OFFERED');
   const r = coupon.redemptions.get(sequence);
   if (r?.state === 'USED') return { outcome: 'ALREADY_USED', usedAt: r.at, events: [] };
   if (r?.state === 'REVOKED') return refused('COUPON_REVOKED');
@@ -60,18 +61,20 @@ export function decideHold(coupon: AdmissionCoupon | undefined, hold: { sequence
 
 /**
  * The order system (or an admin) gives a hold back: only the order that holds it may. A hold already released or
- * lapsed answers as the release did; one its order confirmed by a use is ALREADY_USED (cancel the use instead).
+ * lapsed answers as the release did, with where the coupon stands now; one its order confirmed by the use still in
+ * force is ALREADY_USED (cancel the use instead).
  */
 export function decideRelease(coupon: AdmissionCoupon | undefined, release: { sequence: number; orderId: string }, now: number): ReleaseDecision {
   const { sequence, orderId } = release;
   if (!coupon || sequence < 1 || sequence > coupon.issued) return refused('ISSUED_COUPON_NOT_FOUND');
+  if (coupon.bucketCount) return refused('HOLDS_NOT_OFFERED');
   const r = coupon.redemptions.get(sequence);
   if (r?.state === 'REVOKED') return refused('COUPON_REVOKED');
   const hold = coupon.holds?.get(sequence);
   if (!hold) return refused('NOT_HELD');
   if (hold.orderId !== orderId) return refused(liveHold(coupon, sequence, now) ? 'ORDER_MISMATCH' : 'NOT_HELD');
-  if (hold.ended === 'USED') return r?.state === 'USED' ? { outcome: 'ALREADY_USED', usedAt: r.at, events: [] } : refused('NOT_HELD');
-  const status = now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
+  if (hold.ended === 'USED' && r?.state === 'USED' && r.orderId === orderId) return { outcome: 'ALREADY_USED', usedAt: r.at, events: [] };
+  const status = r?.state === 'USED' ? 'USED' : now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
   if (hold.ended) return { outcome: 'ALREADY_RELEASED', status, events: [] };
   const lapsed = lapseOf(coupon, sequence, now);
   if (lapsed.length > 0) return { outcome: 'RELEASED', status, events: lapsed };

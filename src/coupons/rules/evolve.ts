@@ -117,6 +117,9 @@ const FOLDS: { [T in CouponEventType]: (coupon: AdmissionCoupon | undefined, eve
         const r = sequence === undefined ? undefined : coupon.redemptions.get(sequence);
         if (sequence !== undefined && r?.state !== 'USED' && r?.state !== 'REVOKED') {
           coupon.redemptions.set(sequence, { state: 'REVOKED', at: Date.parse(event.occurredAt), generation: r?.generation ?? 0, orderId: r?.orderId ?? null, userId });
+          // A revocation ends the coupon's hold with it: nothing can use it any more.
+          const hold = coupon.holds?.get(sequence);
+          if (hold && !hold.ended) hold.ended = 'REVOKED';
           revoked++;
         }
       }
