@@ -88,8 +88,10 @@ equivalence('on 8 coupons (2 with a budget) and 2,500 random holds, uses (with o
       if (d.events.length > 1) lapsesMet++;
       if ('discountMinor' in d && d.discountMinor! > 0) granted++;
     } else if (roll < 0.75) {
-      const command = { type: 'ReleaseHold' as const, sequence, orderId: hold && next() < 0.7 ? hold.orderId : pick(orders) };
-      const [r, events] = await appended(couponId, () => store.release(couponId, sequence, command.orderId, {}, internalRequest()));
+      // Now and then naming a hold's number: the current one, or one before or after it.
+      const named = hold && next() < 0.3 ? { holdSequence: Math.max(1, hold.holdSequence + pick([-1, 0, 0, 1])) } : {};
+      const command = { type: 'ReleaseHold' as const, sequence, orderId: hold && next() < 0.7 ? hold.orderId : pick(orders), ...named };
+      const [r, events] = await appended(couponId, () => store.release(couponId, command, {}, internalRequest()));
       const d = agree(couponId, state, command, events, where);
       expected = d.outcome + ('status' in d ? ` ${d.status}` : '');
       actual = r.outcome + ('status' in r ? ` ${r.status}` : '');

@@ -60,13 +60,19 @@ holds('a release: only the order system or an admin, only for the holding order,
   const byHolder = await harness.request('POST', `/issued-coupons/${id}/release`, { token: bea, body: { orderId: 'A' } });
   const wrongOrder = await harness.request('POST', `/issued-coupons/${id}/release`, { token: service, body: { orderId: 'B' } });
   assert.equal([byHolder.status, wrongOrder.status, wrongOrder.body.code], [403, 409, 'ORDER_MISMATCH']);
-  const released = await harness.request('POST', `/issued-coupons/${id}/release`, { token: service, body: { orderId: 'A' } });
+  const released = await harness.request('POST', `/issued-coupons/${id}/release`, { token: service, body: { orderId: 'A', holdSequence: 1 } });
   const again = await harness.request('POST', `/issued-coupons/${id}/release`, { token: service, body: { orderId: 'A' } });
   assert.equal([released.status, released.body, again.status, again.body], [200, { issuedCouponId: id, status: 'ISSUED' }, 200, { issuedCouponId: id, status: 'ISSUED' }]);
+  // Order A holds again (hold 2); a retry of the first release, naming hold 1, ends nothing new.
+  const second = await harness.request('POST', `/issued-coupons/${id}/hold`, { token: bea, body: { orderId: 'A', ttlSeconds: 600 } });
+  const retried = await harness.request('POST', `/issued-coupons/${id}/release`, { token: service, body: { orderId: 'A', holdSequence: 1 } });
+  assert.equal([second.body.holdSequence, retried.status, retried.body.status], [2, 200, 'ISSUED']);
+  assert.is((await harness.request('POST', `/issued-coupons/${id}/use`, { token: bea, body: { orderId: 'B' } })).body.code, 'HELD');
+  assert.is((await harness.request('POST', `/issued-coupons/${id}/release`, { token: service, body: { orderId: 'A', holdSequence: 2 } })).status, 200);
   assert.is((await harness.request('POST', `/issued-coupons/${id}/use`, { token: bea, body: { orderId: 'B' } })).status, 200);
   await harness.drained(couponId);
   const ended = (await harness.eventsOf(couponId)).filter((e): e is Extract<CouponEvent, { type: 'CouponHoldEnded' }> => e.type === 'CouponHoldEnded');
-  assert.equal(ended.map((e) => [e.data.orderId, e.data.reason]), [['A', 'RELEASED']]);
+  assert.equal(ended.map((e) => [e.data.orderId, e.data.holdSequence, e.data.reason]), [['A', 1, 'RELEASED'], ['A', 2, 'RELEASED']]);
 });
 
 holds('a stranger\'s hold is 404, a bad TTL or no order is 400, and neither changes anything in Redis or the log', async () => {

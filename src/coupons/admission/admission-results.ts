@@ -57,8 +57,8 @@ export type UseResult =
 export type NotSplit = { outcome: 'HOLDS_NOT_OFFERED' };
 
 export type HoldResult =
-  | ({ outcome: 'HELD'; heldUntil: Date } & Replayable)
-  | { outcome: 'ALREADY_HELD'; heldUntil: Date }
+  | ({ outcome: 'HELD'; heldUntil: Date; holdSequence: number } & Replayable)
+  | { outcome: 'ALREADY_HELD'; heldUntil: Date; holdSequence: number }
   | { outcome: 'WOULD_HOLD'; heldUntil: Date }
   | { outcome: 'ALREADY_USED'; usedAt: Date }
   | Others<HoldDecision, 'HELD' | 'ALREADY_HELD' | 'ALREADY_USED'>

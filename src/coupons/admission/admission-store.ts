@@ -121,9 +121,9 @@ export class AdmissionStore {
       ? { outcome: 'HOLDS_NOT_OFFERED' } : holdScript(this.runner, couponId, hold, meta, request)));
   }
 
-  async release(couponId: string, sequence: number, orderId: string, meta: EventMeta, request: AdmissionRequest): Promise<ReleaseResult> {
+  async release(couponId: string, release: { sequence: number; orderId: string; holdSequence?: number }, meta: EventMeta, request: AdmissionRequest): Promise<ReleaseResult> {
     return this.withRestore(couponId, 'ISSUED_COUPON_NOT_FOUND', async () => ((await this.buckets.layoutOf(couponId))
-      ? { outcome: 'HOLDS_NOT_OFFERED' } : releaseScript(this.runner, couponId, sequence, orderId, meta, request)));
+      ? { outcome: 'HOLDS_NOT_OFFERED' } : releaseScript(this.runner, couponId, release, meta, request)));
   }
 
   async expireHold(couponId: string, sequence: number, holdSequence: number): Promise<ExpireHoldResult> {

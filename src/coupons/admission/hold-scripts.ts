@@ -11,12 +11,12 @@ export async function holdScript(
   const k = runner.keys(couponId);
   const memo = runner.memo(couponId, request, k);
   const { sequence, userId, orderId, ttlMs } = hold;
-  const { reply: [outcome, at], replayed } = await runner.decide('couponHold', [
+  const { reply: [outcome, at, number], replayed } = await runner.decide('couponHold', [
     k.coupon, k.holders, k.used, k.holds, k.outbox, memo.key, k.attempts('hold', userId), couponId, String(sequence), userId, orderId, ttlMs,
     uuidv7(), uuidv7(), JSON.stringify(meta), memo.fingerprint, memo.ttlMs, ...runner.limit(), request.dryRun ? '1' : '',
   ]);
-  if (outcome === 'HELD') return { outcome, heldUntil: new Date(Number(at)), replayed };
-  if (outcome === 'ALREADY_HELD') return { outcome, heldUntil: new Date(Number(at)) };
+  if (outcome === 'HELD') return { outcome, heldUntil: new Date(Number(at)), holdSequence: Number(number), replayed };
+  if (outcome === 'ALREADY_HELD') return { outcome, heldUntil: new Date(Number(at)), holdSequence: Number(number) };
   if (outcome === 'WOULD_HOLD') return { outcome, heldUntil: new Date(Number(at)) };
   if (outcome === 'ALREADY_USED') return { outcome, usedAt: new Date(Number(at)) };
   if (outcome === 'RATE_LIMITED') return { outcome, retryAfterMs: Number(at) };
@@ -24,11 +24,14 @@ export async function holdScript(
 }
 
 /** release.lua: the hold of `orderId` on `sequence` given back, or why not. */
-export async function releaseScript(runner: ScriptRunner, couponId: string, sequence: number, orderId: string, meta: EventMeta, request: AdmissionRequest): Promise<ReleaseResult> {
+export async function releaseScript(
+  runner: ScriptRunner, couponId: string, release: { sequence: number; orderId: string; holdSequence?: number }, meta: EventMeta, request: AdmissionRequest,
+): Promise<ReleaseResult> {
+  const { sequence, orderId, holdSequence } = release;
   const k = runner.keys(couponId);
   const memo = runner.memo(couponId, request, k);
   const { reply: [outcome, detail], replayed } = await runner.decide('couponRelease', [
-    k.coupon, k.used, k.holds, k.outbox, memo.key, couponId, String(sequence), orderId, uuidv7(), JSON.stringify(meta), memo.fingerprint, memo.ttlMs,
+    k.coupon, k.used, k.holds, k.outbox, memo.key, couponId, String(sequence), orderId, uuidv7(), JSON.stringify(meta), memo.fingerprint, memo.ttlMs, holdSequence ?? '',
   ]);
   if (outcome === 'RELEASED') return { outcome, status: detail as AfterRelease, replayed };
   if (outcome === 'ALREADY_RELEASED') return { outcome, status: detail as AfterRelease };

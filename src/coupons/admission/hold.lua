@@ -19,7 +19,7 @@ if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
 if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
 local h = hold_of(redis.call('HGET', KEYS[4], ARGV[2]))
 if in_force(h, now) then
-  if h.o == ARGV[4] then return {'ALREADY_HELD', tostring(h.x)} end
+  if h.o == ARGV[4] then return {'ALREADY_HELD', tostring(h.x), tostring(h.n)} end
   return {'HELD_ELSEWHERE'}
 end
 if backlogged(KEYS[5], ARGV[#ARGV]) then return {'EVENT_LOG_UNAVAILABLE'} end
@@ -30,4 +30,4 @@ local till = now + tonumber(ARGV[5])
 redis.call('HSET', KEYS[4], ARGV[2], cjson.encode({ o = ARGV[4], u = ARGV[3], x = till, n = n, e = '' }))
 local data = { issuedCouponId = ARGV[1] .. '.' .. string.format('%08d', tonumber(ARGV[2])), userId = ARGV[3], orderId = ARGV[4], holdSequence = n, heldUntilMs = till }
 append(KEYS[5], 'CouponHeld', ARGV[6], ARGV[1], now, cjson.encode(data), ARGV[8])
-return remember(KEYS[6], ARGV[9], ARGV[10], {'HELD', tostring(till)})
+return remember(KEYS[6], ARGV[9], ARGV[10], {'HELD', tostring(till), tostring(n)})

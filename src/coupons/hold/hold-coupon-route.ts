@@ -18,7 +18,10 @@ export const holdCouponRequest = z.strictObject({
   userId: z.string().min(1).max(191).optional(),
 });
 
-export const heldCouponSchema = z.object({ issuedCouponId: z.string(), status: z.literal('HELD'), orderId: z.string(), heldUntil: z.string(), dryRun: z.literal(true).optional() });
+/** `holdSequence`: the coupon's nth hold, for a release to name (a dry run has none yet). */
+export const heldCouponSchema = z.object({
+  issuedCouponId: z.string(), status: z.literal('HELD'), orderId: z.string(), heldUntil: z.string(), holdSequence: z.number().int().optional(), dryRun: z.literal(true).optional(),
+});
 
 /**
  * A checkout reserves the coupon for its order: the holder themselves, or the order system (or an admin) naming the
@@ -45,6 +48,7 @@ export const holdCouponRoute = (deps: CouponRouteDeps): Route => ({
     const result = await deps.admission.hold(id.couponId, { sequence: id.sequence, userId, orderId, ttlMs: ttlSeconds * 1000 }, eventMeta(ctx), request);
     if (result.outcome !== 'HELD' && result.outcome !== 'ALREADY_HELD' && result.outcome !== 'WOULD_HOLD') throw problemFor(HOLD_REFUSALS, result);
     if (result.outcome === 'HELD') markReplayed(ctx, request, result.replayed);
-    ctx.body = { issuedCouponId, status: 'HELD', orderId, heldUntil: result.heldUntil.toISOString(), ...(result.outcome === 'WOULD_HOLD' ? { dryRun: true } : {}) };
+    const number = result.outcome === 'WOULD_HOLD' ? { dryRun: true } : { holdSequence: result.holdSequence };
+    ctx.body = { issuedCouponId, status: 'HELD', orderId, heldUntil: result.heldUntil.toISOString(), ...number };
   },
 });

@@ -10,7 +10,8 @@ import { RELEASE_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
 
-export const releaseHoldRequest = z.strictObject({ orderId: z.string().trim().min(1).max(100) });
+/** `holdSequence`: the number the hold was answered with; named, a release retried after its order held the coupon again ends nothing new. */
+export const releaseHoldRequest = z.strictObject({ orderId: z.string().trim().min(1).max(100), holdSequence: z.number().int().min(1).optional() });
 
 export const releasedSchema = z.object({ issuedCouponId: z.string(), status: z.enum(['ISSUED', 'EXPIRED', 'USED']) });
 
@@ -29,13 +30,13 @@ export const releaseHoldRoute = (deps: CouponRouteDeps): Route => ({
   handler: async (ctx) => {
     const { issuedCouponId } = ctx.params as { issuedCouponId: string };
     const { value, raw } = await readJsonBody(ctx);
-    const { orderId } = validate(releaseHoldRequest, value);
+    const { orderId, holdSequence } = validate(releaseHoldRequest, value);
     const identity = identityOf(ctx);
     if (!may(identity.role, 'releaseHold')) throw new Problem('FORBIDDEN', 'A hold is released by the order system or an admin, not by its holder');
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw problemFor(RELEASE_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
     const request = admissionRequestOf(ctx, identity.userId, raw);
-    const result = await deps.admission.release(id.couponId, id.sequence, orderId, eventMeta(ctx), request);
+    const result = await deps.admission.release(id.couponId, { sequence: id.sequence, orderId, ...(holdSequence === undefined ? {} : { holdSequence }) }, eventMeta(ctx), request);
     if (result.outcome !== 'RELEASED' && result.outcome !== 'ALREADY_RELEASED') throw problemFor(RELEASE_REFUSALS, result);
     if (result.outcome === 'RELEASED') markReplayed(ctx, request, result.replayed);
     ctx.body = { issuedCouponId, status: result.status };

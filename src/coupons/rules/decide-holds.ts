@@ -64,7 +64,7 @@ export function decideHold(coupon: AdmissionCoupon | undefined, hold: { sequence
  * lapsed answers as the release did, with where the coupon stands now; one its order confirmed by the use still in
  * force is ALREADY_USED (cancel the use instead).
  */
-export function decideRelease(coupon: AdmissionCoupon | undefined, release: { sequence: number; orderId: string }, now: number): ReleaseDecision {
+export function decideRelease(coupon: AdmissionCoupon | undefined, release: { sequence: number; orderId: string; holdSequence?: number }, now: number): ReleaseDecision {
   const { sequence, orderId } = release;
   if (!coupon || sequence < 1 || sequence > coupon.issued) return refused('ISSUED_COUPON_NOT_FOUND');
   if (coupon.bucketCount) return refused('HOLDS_NOT_OFFERED');
@@ -72,9 +72,12 @@ export function decideRelease(coupon: AdmissionCoupon | undefined, release: { se
   if (r?.state === 'REVOKED') return refused('COUPON_REVOKED');
   const hold = coupon.holds?.get(sequence);
   if (!hold) return refused('NOT_HELD');
+  const status = r?.state === 'USED' ? 'USED' : now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
+  // A release naming its hold's number: one of an older hold is over (a retry after the order held again); a later one was never placed.
+  const named = release.holdSequence;
+  if (named !== undefined && named !== hold.holdSequence) return named < hold.holdSequence ? { outcome: 'ALREADY_RELEASED', status, events: [] } : refused('NOT_HELD');
   if (hold.orderId !== orderId) return refused(liveHold(coupon, sequence, now) ? 'ORDER_MISMATCH' : 'NOT_HELD');
   if (hold.ended === 'USED' && r?.state === 'USED' && r.orderId === orderId) return { outcome: 'ALREADY_USED', usedAt: r.at, events: [] };
-  const status = r?.state === 'USED' ? 'USED' : now >= coupon.validUntil ? 'EXPIRED' : 'ISSUED';
   if (hold.ended) return { outcome: 'ALREADY_RELEASED', status, events: [] };
   const lapsed = lapseOf(coupon, sequence, now);
   if (lapsed.length > 0) return { outcome: 'RELEASED', status, events: lapsed };

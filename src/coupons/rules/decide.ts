@@ -19,7 +19,7 @@ export type CouponCommand =
   /** At checkout, by the holder or the order system on their behalf: reserved for `orderId` for `ttlMs`. */
   | { type: 'HoldCoupon'; sequence: number; userId: string; orderId: string; ttlMs: number }
   /** By the order system or an admin: the hold of `orderId` given back. */
-  | { type: 'ReleaseHold'; sequence: number; orderId: string }
+  | { type: 'ReleaseHold'; sequence: number; orderId: string; holdSequence?: number }
   /** The expiry timer: hold `holdSequence` ended once it lapsed. */
   | { type: 'ExpireHold'; sequence: number; holdSequence: number }
   /** By the order system or an admin (see AUTHORITY), for any holder. `orderId` null: the use named no order. */
