@@ -63,7 +63,7 @@ export const USE_REFUSALS: Refusals<Refused<UseResult, 'USED' | 'WOULD_USE'>> = 
   COUPON_EXPIRED: { code: 'COUPON_EXPIRED', detail: 'This coupon expired unused' },
   HELD_ELSEWHERE,
   ORDER_TOTAL_REQUIRED: {
-    code: 'VALIDATION_FAILED', detail: 'This coupon grants money: name the order\'s total and currency',
+    code: 'VALIDATION_FAILED', detail: 'This coupon grants money: the order system names the order\'s total and currency',
     extensions: () => ({ errors: [{ path: 'orderTotal', message: 'required with currency for a coupon with a currency' }] }),
   },
   CURRENCY_MISMATCH: { code: 'CURRENCY_MISMATCH', detail: 'The order\'s currency is not the coupon\'s; nothing was changed' },

@@ -21,8 +21,10 @@ async function issued(money: Record<string, unknown>, users: string[], totalQuan
 budgets('500 concurrent uses of 7.00 EUR against a 1,000.00 EUR budget: exactly 142 granted, the rest 409 BUDGET_EXHAUSTED, never more than the budget', async () => {
   const users = Array.from({ length: 500 }, (_, i) => `spender-${i}`);
   const { couponId, ids } = await issued({ discount: { type: 'AMOUNT', value: 7 }, currency: 'EUR', budget: { amount: 1_000 } }, users);
+  // The order system names each order's total for its holder.
+  const orders = await harness.token('orders', 'service');
   const answers = await Promise.all(ids.map(async (id, i) => harness.request('POST', `/issued-coupons/${id}/use`, {
-    token: await harness.token(users[i]!), body: { orderId: `order-${i}`, orderTotal: 30, currency: 'EUR' },
+    token: orders, body: { orderId: `order-${i}`, orderTotal: 30, currency: 'EUR', userId: users[i] },
   })));
   const granted = answers.filter((a) => a.status === 200);
   assert.is(granted.length, 142);
@@ -55,22 +57,26 @@ budgets('500 concurrent uses of 7.00 EUR against a 1,000.00 EUR budget: exactly 
   assert.ok(auditPassed(await harness.audit(couponId)));
 });
 
-budgets('a percentage is capped per order and rounded down to the cent; a wrong currency, a missing total or a total with too many digits is 400 and changes nothing', async () => {
+budgets('a percentage is capped per order and rounded down to the cent; a wrong currency, a missing total, a total with too many digits is 400, a holder naming a total 403, and nothing changes', async () => {
   const { couponId, ids } = await issued({ discount: { type: 'PERCENT', value: 15 }, currency: 'EUR', maxDiscountPerOrder: 5 }, ['pia', 'raf']);
-  const pia = await harness.token('pia');
+  const orders = await harness.token('orders', 'service');
   const k = couponKeys(couponId, harness.runtime.config.admission.shards);
   const before = JSON.stringify(await harness.runtime.redis.hgetall(k.used));
+  const asked = (body: Record<string, unknown>, token = orders) => harness.request('POST', `/issued-coupons/${ids[0]}/use`, { token, body: { userId: 'pia', ...body } });
   const wrong = await Promise.all([
-    harness.request('POST', `/issued-coupons/${ids[0]}/use`, { token: pia, body: { orderTotal: 10, currency: 'USD' } }),
-    harness.request('POST', `/issued-coupons/${ids[0]}/use`, { token: pia, body: { orderId: 'o' } }),
-    harness.request('POST', `/issued-coupons/${ids[0]}/use`, { token: pia, body: { orderTotal: 10.005, currency: 'EUR' } }),
-    harness.request('POST', `/issued-coupons/${ids[0]}/use`, { token: pia, body: { orderTotal: 10, currency: 'XYZ' } }),
-    harness.request('POST', `/issued-coupons/${ids[0]}/use`, { token: pia, body: { orderTotal: 10 } }),
+    asked({ orderTotal: 10, currency: 'USD' }), asked({ orderId: 'o' }), asked({ orderTotal: 10.005, currency: 'EUR' }), asked({ orderTotal: 10, currency: 'XYZ' }),
+    asked({ orderTotal: 10 }),
+    // A holder naming their own order's total: the budget would be theirs to draw down.
+    harness.request('POST', `/issued-coupons/${ids[0]}/use`, { token: await harness.token('pia'), body: { orderTotal: 10, currency: 'EUR' } }),
   ]);
-  assert.equal(wrong.map((a) => `${a.status} ${a.body.code}`), ['400 CURRENCY_MISMATCH', '400 VALIDATION_FAILED', '400 VALIDATION_FAILED', '400 VALIDATION_FAILED', '400 VALIDATION_FAILED']);
+  assert.equal(wrong.map((a) => `${a.status} ${a.body.code}`), ['400 CURRENCY_MISMATCH', '400 VALIDATION_FAILED', '400 VALIDATION_FAILED', '400 VALIDATION_FAILED', '400 VALIDATION_FAILED', '403 FORBIDDEN']);
   assert.is(JSON.stringify(await harness.runtime.redis.hgetall(k.used)), before);
-  const small = await harness.request('POST', `/issued-coupons/${ids[0]}/use`, { token: pia, body: { orderTotal: 9.99, currency: 'EUR' } });
-  const large = await harness.request('POST', `/issued-coupons/${ids[1]}/use`, { token: await harness.token('raf'), body: { orderTotal: 100, currency: 'EUR' } });
+  const small = await asked({ orderTotal: 9.99, currency: 'EUR' });
+  const large = await harness.request('POST', `/issued-coupons/${ids[1]}/use`, { token: orders, body: { userId: 'raf', orderTotal: 100, currency: 'EUR' } });
+  // No budget: a cancellation gives nothing back to one, and the use comes back whole (the log's event is valid).
+  assert.is((await harness.request('POST', `/issued-coupons/${ids[1]}/cancel-use`, { token: orders, body: {} })).status, 200);
+  await harness.drained(couponId);
+  assert.equal((await harness.eventsOf(couponId)).map((e) => e.type).slice(-1), ['CouponUseCancelled']);
   assert.equal([small.body.discountGranted, large.body.discountGranted], [1.49, 5]);
 });
 

@@ -52,7 +52,11 @@ dry('issue, hold and use: every outcome a dry run answers is the real call\'s ne
   const [annId, bobId] = [annIssued.body.issuedCouponId as string, bobIssued.body.issuedCouponId as string];
 
   const hold = (id: string, token: string, orderId: string) => (q: string) => harness.request('POST', `/issued-coupons/${id}/hold${q}`, { token, body: { orderId, ttlSeconds: 600 } });
-  const use = (id: string, token: string, body: Record<string, unknown>) => (q: string) => harness.request('POST', `/issued-coupons/${id}/use${q}`, { token, body });
+  // Uses of a coupon that grants money come from the order system, naming the holder and the order's total.
+  const orders = await harness.token('orders', 'service');
+  const holderOf: Record<string, string> = { [ann!]: 'dry-ann', [bob!]: 'dry-bob', [cy!]: 'dry-cy' };
+  const use = (id: string, token: string, body: Record<string, unknown>) => (q: string) =>
+    harness.request('POST', `/issued-coupons/${id}/use${q}`, { token: orders, body: { ...body, userId: holderOf[token] } });
   await dryThenReal(couponId, hold(annId, ann!, 'A'), 'a hold');
   await dryThenReal(couponId, hold(annId, ann!, 'B'), 'a hold by another order');
   await dryThenReal(couponId, use(annId, ann!, { orderId: 'B', orderTotal: 30, currency: 'EUR' }), 'a use by another order while held');

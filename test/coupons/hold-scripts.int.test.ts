@@ -12,7 +12,7 @@ const equivalence = spec('the hold scripts agree with the rules', () => scriptsU
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-equivalence('on 8 coupons (2 with a budget) and 2,500 random holds, uses (with order totals), releases, expiries, cancellations and revocations, every answer and every event is the rules\'', async ({ store, redis, shards }) => {
+equivalence('on 9 coupons (3 granting money, 2 from a budget) and 2,500 random holds, uses (with order totals), releases, expiries, cancellations and revocations, every answer and every event is the rules\'', async ({ store, redis, shards }) => {
   const next = random(20261207);
   const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!;
   const users = ['u1', 'u2', 'u3', 'u4'];
@@ -34,10 +34,11 @@ equivalence('on 8 coupons (2 with a budget) and 2,500 random holds, uses (with o
     return d;
   };
 
-  // The last two grant money from a small budget: a fixed 7.00 EUR, and 15% capped at 5.00 EUR.
+  // The last three grant money: a fixed 7.00 EUR and 15% capped at 5.00 EUR from small budgets, and 10% capped at 3.00 with no budget.
   const monies = [{ discount: { type: 'AMOUNT' as const, value: 7 }, currency: 'EUR', budget: { amount: 20 } },
-    { discount: { type: 'PERCENT' as const, value: 15 }, currency: 'EUR', budget: { amount: 12 }, maxDiscountPerOrder: 5 }];
-  for (let i = 0; i < 8; i++) {
+    { discount: { type: 'PERCENT' as const, value: 15 }, currency: 'EUR', budget: { amount: 12 }, maxDiscountPerOrder: 5 },
+    { discount: { type: 'PERCENT' as const, value: 10 }, currency: 'EUR', maxDiscountPerOrder: 3 }];
+  for (let i = 0; i < 9; i++) {
     const couponId = uuidv7();
     const now = Date.now();
     // The last is valid only from two hours on: it is issued, but neither held nor used.

@@ -52,6 +52,8 @@ grants('a percentage rounds down to the minor unit: 15% of 0.99 EUR is 0.14, of 
 });
 grants('amounts convert by their digits, exactly, or not at all: no cent in yen, no tenth of a cent in euros, no float noise', () => {
   assert.equal([currencyExponent('EUR'), currencyExponent('JPY'), currencyExponent('KWD'), currencyExponent('XYZ'), currencyExponent('eur')], [2, 0, 3, undefined, undefined]);
+  // ISO 4217, not the runtime's locale data: 1234.56 HUF is a valid total; gold is not money.
+  assert.equal([currencyExponent('HUF'), currencyExponent('IQD'), currencyExponent('COP'), currencyExponent('XAU'), currencyExponent('XOF')], [2, 3, 2, undefined, 0]);
   assert.equal([toMinor(19.99, 2), toMinor(135_252_980.58, 2), toMinor(0.1 + 0.2, 2), toMinor(1.005, 2), toMinor(1.5, 0), toMinor(1.234, 3), toMinor(7, 2)], [1_999, 13_525_298_058, undefined, undefined, undefined, 1_234, 700]);
   fc.assert(fc.property(fc.constantFrom(0, 2, 3), fc.integer({ min: 0, max: 100_000_000_000 }), (exponent, minor) => toMinor(fromMinor(minor, exponent), exponent) === minor), { numRuns: 5_000 });
 });

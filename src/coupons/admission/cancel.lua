@@ -41,7 +41,7 @@ if c[3] or tonumber(c[4] or '0') > 0 then
 end
 -- A stock bucket counts its own cancellations and revocations.
 if c[5] then data.bucket = tonumber(c[5]) end
--- The use's grant goes back to the budget.
+-- The use's grant goes back to the budget (`bsp` exists only on a coupon with one).
 if r.d and c[6] then data.budgetSpentMinor, data.budgetRevision = redis.call('HINCRBY', KEYS[1], 'bsp', -r.d), redis.call('HINCRBY', KEYS[1], 'bgr', 1) end
 redis.call('HSET', KEYS[2], ARGV[2], cjson.encode({ s = state, at = now, g = r.g, u = r.u, o = r.o }))
 append(KEYS[3], 'CouponUseCancelled', ARGV[4], ARGV[1], now, cjson.encode(data), ARGV[5], '2')

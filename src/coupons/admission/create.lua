@@ -5,7 +5,7 @@
 --       bucketShards (each bucket's shard, comma-separated), onePer (the person claim, '' for one per account),
 --       humanCheck ('1': issues need a verified human check), admitPerSecond, passTtlSeconds, preQueueFrom (ms)
 --       (a waiting room's: '' for a coupon that opens directly), money (the `mny` field, '' for a coupon without a
---       currency; `bsp` then counts its budget spent), outboxMaxEntries (last)
+--       currency; with a budget, `bsp` counts what it spent and `bgr` its changes), outboxMaxEntries (last)
 local replayed = recall(KEYS[3], ARGV[12])
 if replayed then return replayed end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'COUPON_EXISTS'} end
@@ -19,7 +19,10 @@ if ARGV[15] == '1' then redis.call('HSET', KEYS[1], 'ala', 'a', 'alav', 0, 'als'
 if ARGV[18] ~= '' then redis.call('HSET', KEYS[1], 'opc', ARGV[18]) end
 if ARGV[19] == '1' then redis.call('HSET', KEYS[1], 'hc', 1) end
 if ARGV[20] ~= '' then redis.call('HSET', KEYS[1], 'qr', ARGV[20], 'qt', ARGV[21], 'qpf', ARGV[22]) end
-if ARGV[23] ~= '' then redis.call('HSET', KEYS[1], 'mny', ARGV[23], 'bsp', 0, 'bgr', 0) end
+if ARGV[23] ~= '' then
+  redis.call('HSET', KEYS[1], 'mny', ARGV[23])
+  if cjson.decode(ARGV[23]).bud then redis.call('HSET', KEYS[1], 'bsp', 0, 'bgr', 0) end
+end
 -- Split into stock buckets (../buckets): this is bucket 0 and holds the whole stock until it is spread; `cfg`
 -- is what another bucket takes with its first stock.
 if tonumber(ARGV[16]) > 1 then

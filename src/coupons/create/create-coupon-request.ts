@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { couponCreatedData, discountSchema, eligibilitySchema, MAX_BUCKETS } from '../../events/coupon-events.ts';
 import { couponCode } from '../codes/coupon-code.ts';
-import { currencyExponent, MAX_TOTAL_QUANTITY, toMinor } from '../rules/coupon-rules.ts';
+import { currencyExponent, MAX_BUDGET_MINOR, MAX_TOTAL_QUANTITY, toMinor } from '../rules/coupon-rules.ts';
 
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(3000, 0, 1);
@@ -76,6 +76,8 @@ function moneyIssues(c: { currency?: string; budget?: { amount: number }; maxDis
   if (exponent === undefined) return issues;
   const amounts: [string, number | undefined][] = [['budget', c.budget?.amount], ['maxDiscountPerOrder', c.maxDiscountPerOrder], ['discount', c.discount.type === 'AMOUNT' ? c.discount.value : undefined]];
   for (const [path, amount] of amounts) if (amount !== undefined && toMinor(amount, exponent) === undefined) issues.push([path, `has more digits than ${c.currency} has (${exponent})`]);
+  // The scripts' JSON keeps 14 significant digits: every sum of grants must stay below that, exactly.
+  if (c.budget && (toMinor(c.budget.amount, exponent) ?? 0) > MAX_BUDGET_MINOR) issues.push(['budget', `must be at most ${MAX_BUDGET_MINOR} minor units of ${c.currency}`]);
   return issues;
 }
 

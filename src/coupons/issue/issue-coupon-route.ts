@@ -51,6 +51,11 @@ export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
       const { userId, role } = identityOf(ctx);
       // Whatever does not depend on the coupon is said before the code is looked up, so it tells nothing of the code.
       mayIssue(role);
+      if (ctx.query.dryRun !== undefined) {
+        throw new Problem('VALIDATION_FAILED', 'A dry run is offered on POST /coupons/{couponId}/issue, not by code (a lookup by code counts as a guess)', {
+          errors: [{ path: 'query.dryRun', message: 'not offered on this route' }],
+        });
+      }
       admissionRequestOf(ctx, userId);
       await answerByCode(ctx, deps, (ctx.params as { code: string }).code, async (couponId) => {
         // As the lookup by code answers: a non-holder hears nothing of a coupon they may not claim.

@@ -17,12 +17,27 @@ export interface Money {
 /** The largest order total a use may name, in major units: its minor units times a percent stay exact in a double. */
 export const MAX_ORDER_TOTAL = 1_000_000_000;
 
+/** The largest budget, in minor units: the scripts' JSON (cjson) writes 14 significant digits, so sums stay below. */
+export const MAX_BUDGET_MINOR = 10_000_000_000_000;
+
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
-/** The currency's minor-unit digits, or undefined for a code that is not ISO 4217. */
+/**
+ * ISO 4217's minor units, fixed here rather than read from the runtime's locale data (CLDR shows HUF, COP or IQD
+ * with other digits than ISO, and may change with a Node upgrade, which would rescale every grant on a replay).
+ * Every other currency has 2; the X codes of metals and funds have none and take no money.
+ */
+const DIGITS: Record<string, number> = Object.fromEntries([
+  ...['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF'].map((c) => [c, 0]),
+  ...['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND'].map((c) => [c, 3]),
+  ...['CLF', 'UYW'].map((c) => [c, 4]),
+]);
+
+/** The currency's minor-unit digits (ISO 4217), or undefined for a code that is not a currency of money. */
 export function currencyExponent(currency: string): number | undefined {
   if (!/^[A-Z]{3}$/.test(currency) || !CURRENCIES.has(currency)) return undefined;
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
+  if (DIGITS[currency] === undefined && currency.startsWith('X')) return undefined;
+  return DIGITS[currency] ?? 2;
 }
 
 /**

@@ -77,6 +77,8 @@ export const useCouponRoute = (deps: CouponRouteDeps): Route => ({
     const order = orderTotalOf(body);
     const identity = identityOf(ctx);
     const userId = holderFor(identity.role, identity.userId, onBehalfOf);
+    // What an order comes to is the order system's word: a holder naming a total could draw the budget down with made-up orders.
+    if (order && identity.role === 'user') throw new Problem('FORBIDDEN', 'An order total is named by the order system (a service token) or an admin, not by the holder');
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw problemFor(USE_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
     const request = asDryRun(admissionRequestOf(ctx, identity.userId, raw), validate(dryRunQuery, ctx.query, 'query'));
