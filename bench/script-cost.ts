@@ -30,7 +30,7 @@ export interface ScriptCost {
 }
 
 /** `INFO commandstats` as command → calls, usec. */
-async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
+export async function commandStats(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
   const stats = new Map<string, { calls: number; usec: number }>();
   for (const line of (await redis.info('commandstats')).split('\n')) {
     const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
