@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import * as assert from 'uvu/assert';
 import { Harness, type Answer } from '../support/api-harness.ts';
+import { masterNodes } from '../../src/redis/redis-client.ts';
 import { spec } from '../support/spec.ts';
 
 let harness!: Harness;
@@ -13,12 +14,15 @@ async function everything(): Promise<string> {
   const { redis, kafka, db, config } = harness.runtime;
   const hash = createHash('sha256');
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, page] = await redis.scan(cursor, 'COUNT', 1_000);
-    keys.push(...page.filter((k) => !/:relay-(lease|epoch)$/.test(k)));
-    cursor = next;
-  } while (cursor !== '0');
+  // Every master's keys: on a cluster a SCAN reads one node.
+  for (const node of masterNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, page] = await node.scan(cursor, 'COUNT', 1_000);
+      keys.push(...page.filter((k) => !/:relay-(lease|epoch)$/.test(k)));
+      cursor = next;
+    } while (cursor !== '0');
+  }
   for (const key of keys.sort()) hash.update(`${key}=${(await redis.dumpBuffer(key))?.toString('hex')}\n`);
   const ends = [...(await kafka.endOffsets(config.kafka.topic))].map(([p, o]) => `${p}:${o}`).join(',');
   const { rows } = await sql<{ Checksum: string }>`CHECKSUM TABLE coupon, issued_coupon, notification`.execute(db);
