@@ -6,17 +6,10 @@ local replayed = recall(KEYS[6], ARGV[9])
 if replayed then return replayed end
 local wait = over_limit_unless_dry(KEYS[7], ARGV[11], ARGV[12])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
-local c = redis.call('HMGET', KEYS[1], 'vf', 'vu', 'bsh')
-if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
-if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
+local refusal, c, _, now = usable(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[3], 'bsh')
+if refusal then return refusal end
 -- A coupon split into stock buckets keeps no holds (the API refuses them; this holds whatever a restore made of it).
 if c[3] then return {'HOLDS_NOT_OFFERED'} end
-local r = redemption(redis.call('HGET', KEYS[3], ARGV[2]))
-if r and r.s == 'U' then return {'ALREADY_USED', tostring(r.at)} end
-if r and r.s == 'R' then return {'COUPON_REVOKED'} end
-local now = now_ms()
-if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
-if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
 local h = hold_of(redis.call('HGET', KEYS[4], ARGV[2]))
 if in_force(h, now) then
   if h.o == ARGV[4] then return {'ALREADY_HELD', tostring(h.x), tostring(h.n)} end

@@ -229,6 +229,22 @@ local function room_state(c, shuffled, now)
   return 'OPEN'
 end
 
+-- The checks a use and a hold share, in this order (unusable in ../rules/usable.ts): the asker's own coupon, not in
+-- use, not revoked, inside its validity. Answers the refusal, or nil with the coupon hash's `vf`, `vu` and the
+-- `fields` asked after them, the redemption and the time.
+local function usable(coupon, holders, used, seq, user, ...)
+  local c = redis.call('HMGET', coupon, 'vf', 'vu', ...)
+  if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
+  if redis.call('HGET', holders, user) ~= seq then return {'ISSUED_COUPON_NOT_FOUND'} end
+  local r = redemption(redis.call('HGET', used, seq))
+  if r and r.s == 'U' then return {'ALREADY_USED', tostring(r.at)} end
+  if r and r.s == 'R' then return {'COUPON_REVOKED'} end
+  local now = now_ms()
+  if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
+  if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
+  return nil, c, r, now
+end
+
 -- An issued coupon's latest hold at checkout, as the holds hash keeps it under its sequence: JSON {o, u, x, n, e}:
 -- the order, the holder, until (epoch ms), its number (the coupon's nth hold), and how it ended: '' not yet (in
 -- force, or lapsed and not ended yet), 'R' released, 'X' ended as lapsed, 'U' confirmed by its order's use, 'V' its

@@ -6,15 +6,8 @@ local replayed = recall(KEYS[5], ARGV[7])
 if replayed then return replayed end
 local wait = over_limit_unless_dry(KEYS[6], ARGV[9], ARGV[10])
 if wait then return {'RATE_LIMITED', tostring(wait)} end
-local c = redis.call('HMGET', KEYS[1], 'vf', 'vu', 'bkn', 'mny', 'bsp', 'bgr')
-if not c[1] then return {'ISSUED_COUPON_NOT_FOUND'} end
-if redis.call('HGET', KEYS[2], ARGV[3]) ~= ARGV[2] then return {'ISSUED_COUPON_NOT_FOUND'} end
-local r = redemption(redis.call('HGET', KEYS[3], ARGV[2]))
-if r and r.s == 'U' then return {'ALREADY_USED', tostring(r.at)} end
-if r and r.s == 'R' then return {'COUPON_REVOKED'} end
-local now = now_ms()
-if now < tonumber(c[1]) then return {'COUPON_NOT_YET_VALID'} end
-if now >= tonumber(c[2]) then return {'COUPON_EXPIRED'} end
+local refusal, c, r, now = usable(KEYS[1], KEYS[2], KEYS[3], ARGV[2], ARGV[3], 'bkn', 'mny', 'bsp', 'bgr')
+if refusal then return refusal end
 -- While a checkout holds it, only the holding order uses it, and that use confirms the hold.
 local h = hold_of(redis.call('HGET', KEYS[7], ARGV[2]))
 local held = in_force(h, now)

@@ -1,6 +1,7 @@
 import { issuedCouponId } from '../../ids/ids.ts';
 import type { AdmissionCoupon, Hold } from './coupon-state.ts';
 import { refused, type EventDraft } from './event-draft.ts';
+import { unusable } from './usable.ts';
 
 /** The longest a checkout may hold a coupon, and the shortest. */
 export const HOLD_TTL_SECONDS = { min: 10, max: 3_600 } as const;
@@ -45,13 +46,9 @@ export function lapseOf(coupon: AdmissionCoupon, sequence: number, now: number):
  */
 export function decideHold(coupon: AdmissionCoupon | undefined, hold: { sequence: number; userId: string; orderId: string; ttlMs: number }, now: number): HoldDecision {
   const { sequence, userId, orderId } = hold;
-  if (!coupon || coupon.holders.get(userId) !== sequence) return refused('ISSUED_COUPON_NOT_FOUND');
+  const refusal = unusable(coupon, sequence, userId, now);
+  if (refusal || !coupon) return refusal ?? refused('ISSUED_COUPON_NOT_FOUND');
   if (coupon.bucketCount) return refused('HOLDS_NOT_OFFERED');
-  const r = coupon.redemptions.get(sequence);
-  if (r?.state === 'USED') return { outcome: 'ALREADY_USED', usedAt: r.at, events: [] };
-  if (r?.state === 'REVOKED') return refused('COUPON_REVOKED');
-  if (now < coupon.validFrom) return refused('COUPON_NOT_YET_VALID');
-  if (now >= coupon.validUntil) return refused('COUPON_EXPIRED');
   const live = liveHold(coupon, sequence, now);
   if (live) return live.orderId === orderId ? { outcome: 'ALREADY_HELD', heldUntil: live.until, events: [] } : refused('HELD_ELSEWHERE');
   const heldUntil = now + hold.ttlMs;

@@ -5,6 +5,7 @@ import { isEligible, qualifyingClaims } from './eligibility.ts';
 import { refused, type EventDraft } from './event-draft.ts';
 import { passRefusal, type ShownPass } from './queue-rules.ts';
 import { lapseOf, liveHold } from './decide-holds.ts';
+import { unusable } from './usable.ts';
 import { grantFor, type GrantRefusal } from './money.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -68,12 +69,9 @@ export function decideUse(
   coupon: AdmissionCoupon | undefined, use: { sequence: number; userId: string; orderId?: string | null; order?: { totalMinor: number; currency: string } }, now: number,
 ): UseDecision {
   const { sequence, userId } = use;
-  if (!coupon || coupon.holders.get(userId) !== sequence) return refused('ISSUED_COUPON_NOT_FOUND');
+  const refusal = unusable(coupon, sequence, userId, now);
+  if (refusal || !coupon) return refusal ?? refused('ISSUED_COUPON_NOT_FOUND');
   const r = coupon.redemptions.get(sequence);
-  if (r?.state === 'USED') return { outcome: 'ALREADY_USED', usedAt: r.at, events: [] };
-  if (r?.state === 'REVOKED') return refused('COUPON_REVOKED');
-  if (now < coupon.validFrom) return refused('COUPON_NOT_YET_VALID');
-  if (now >= coupon.validUntil) return refused('COUPON_EXPIRED');
   const orderId = use.orderId ?? null;
   const hold = liveHold(coupon, sequence, now);
   if (hold && hold.orderId !== orderId) return refused('HELD_ELSEWHERE');
