@@ -5,6 +5,7 @@ import { uuidv7 } from '../../src/ids/ids.ts';
 import type { NotificationTable } from '../../src/db/schema.ts';
 import type { Projection } from '../projection.ts';
 import type { CouponEvent } from '../../src/events/coupon-events.ts';
+import { isErased } from '../../src/privacy/sealed-fields.ts';
 
 export const usedNotice = (issuedCouponId: string, usedAt: string): Pick<Insertable<NotificationTable>, 'id' | 'type'> => ({
   id: uuidv7(Date.parse(usedAt), `COUPON_USED:${issuedCouponId}`),
@@ -47,7 +48,8 @@ export const notificationProjection: Projection<Insertable<NotificationTable>[]>
         created_at: new Date(e.occurredAt),
       });
     }
-    return [...notices.values()];
+    // An erased person (their key deleted, src/privacy) is told nothing: there is nobody to tell, and no inbox of theirs.
+    return [...notices.values()].filter((n) => !isErased(n.user_id));
   },
 
   async write(tx, notices, tables) {

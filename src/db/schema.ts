@@ -62,6 +62,13 @@ export interface IssuedCouponTable {
   hold_ended: ColumnType<'RELEASED' | 'EXPIRED' | 'USED' | null, string | null | undefined, string | null>;
 }
 
+/** One person's key for the personal fields of their events (src/privacy/person-keys.ts). */
+export interface PersonKeyTable {
+  key_id: string;
+  secret: Buffer;
+  created_at: Timestamp;
+}
+
 export interface CouponEventRangeTable {
   coupon_id: string;
   partition_no: number;
@@ -142,6 +149,7 @@ export interface Database {
   coupon: CouponTable;
   coupon_bucket: CouponBucketTable;
   issued_coupon: IssuedCouponTable;
+  person_key: PersonKeyTable;
   coupon_event_range: CouponEventRangeTable;
   projection_checkpoint: ProjectionCheckpointTable;
   projection_dead_letter: ProjectionDeadLetterTable;

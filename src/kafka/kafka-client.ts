@@ -6,6 +6,7 @@ import { KafkaConsumers, type ConsumeOptions, type RunningConsumer } from './kaf
 import { KafkaProducers, type EventLogProducer } from './kafka-producer.ts';
 import { logCreatorFor } from './kafkajs-log.ts';
 import { LogReader, type ReadOptions, type ScanOptions } from './log-reader.ts';
+import { PLAIN, type MessageCodec } from '../privacy/personal-data.ts';
 
 export type { ConsumedMessage, PartitionBatch } from './consumed-message.ts';
 export type { TopicSpec } from './kafka-admin.ts';
@@ -31,7 +32,8 @@ export class KafkaClient {
   private readonly consumers: KafkaConsumers;
   private readonly reader: LogReader;
 
-  constructor(settings: KafkaSettings, logger: Logger) {
+  /** `codec`: how event values are sealed as they are written and opened as they are read (crypto-shredding). */
+  constructor(settings: KafkaSettings, logger: Logger, codec: MessageCodec = PLAIN) {
     const kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
@@ -49,9 +51,9 @@ export class KafkaClient {
       retry: { retries: 0 },
     });
     this.admin = new KafkaAdmin(kafka, probeKafka, logger);
-    this.producers = new KafkaProducers(kafka, (topic) => this.admin.partitionCount(topic));
-    this.consumers = new KafkaConsumers(kafka, logger);
-    this.reader = new LogReader(kafka, (topic) => this.admin.endOffsets(topic));
+    this.producers = new KafkaProducers(kafka, (topic) => this.admin.partitionCount(topic), codec);
+    this.consumers = new KafkaConsumers(kafka, logger, codec);
+    this.reader = new LogReader(kafka, (topic) => this.admin.endOffsets(topic), codec);
   }
 
   /** Creates missing topics; refuses to run on an event log that is not kept forever. */

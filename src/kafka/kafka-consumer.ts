@@ -1,6 +1,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../log/logger.ts';
-import type { PartitionBatch } from './consumed-message.ts';
+import type { ConsumedMessage, PartitionBatch } from './consumed-message.ts';
+import { PLAIN, type MessageCodec } from '../privacy/personal-data.ts';
 
 export interface ConsumeOptions {
   groupId: string;
@@ -29,9 +30,18 @@ export class KafkaConsumers {
   private readonly logger: Logger;
   private readonly running = new Set<Consumer>();
 
-  constructor(kafka: Kafka, logger: Logger) {
+  /** How values are read: opened (../privacy/personal-data.ts) or as they are. */
+  private readonly codec: MessageCodec;
+
+  constructor(kafka: Kafka, logger: Logger, codec: MessageCodec = PLAIN) {
     this.kafka = kafka;
     this.logger = logger;
+    this.codec = codec;
+  }
+
+  private async opened(messages: ConsumedMessage[]): Promise<ConsumedMessage[]> {
+    const values = await this.codec.open(messages.map((m) => m.value));
+    return messages.map((m, i) => ({ ...m, value: values[i]! }));
   }
 
   /**
@@ -65,14 +75,14 @@ export class KafkaConsumers {
             topic: batch.topic,
             partition: batch.partition,
             highWatermark: batch.highWatermark,
-            messages: batch.messages.map((m) => ({
+            messages: await this.opened(batch.messages.map((m) => ({
               topic: batch.topic,
               partition: batch.partition,
               offset: m.offset,
               key: m.key?.toString() ?? null,
               value: m.value?.toString() ?? null,
               timestamp: m.timestamp,
-            })),
+            }))),
           },
           (offset) => {
             sought = true;

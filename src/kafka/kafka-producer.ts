@@ -1,4 +1,5 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { PLAIN, type MessageCodec } from '../privacy/personal-data.ts';
 
 export interface LogMessage {
   key: string;
@@ -50,9 +51,13 @@ export class KafkaProducers {
   private readonly partitionCount: (topic: string) => Promise<number>;
   private readonly open = new Set<Producer>();
 
-  constructor(kafka: Kafka, partitionCount: (topic: string) => Promise<number>) {
+  /** How values are written: sealed (../privacy/personal-data.ts) or as they are. */
+  private readonly codec: MessageCodec;
+
+  constructor(kafka: Kafka, partitionCount: (topic: string) => Promise<number>, codec: MessageCodec = PLAIN) {
     this.kafka = kafka;
     this.partitionCount = partitionCount;
+    this.codec = codec;
   }
 
   /**
@@ -77,7 +82,9 @@ export class KafkaProducers {
     this.open.add(producer);
     const partitionCounts = new Map<string, number>();
     return {
-      append: async (topic, messages) => {
+      append: async (topic, plain) => {
+        const sealed = await this.codec.seal(plain.map((m) => m.value));
+        const messages = plain.map((m, i) => ({ ...m, value: sealed[i]! }));
         if (!partitionCounts.has(topic)) partitionCounts.set(topic, await this.partitionCount(topic));
         const partitions = partitionCounts.get(topic)!;
         const byPartition = new Map<number, LogMessage[]>();

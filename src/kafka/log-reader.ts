@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Kafka } from 'kafkajs';
 import type { ConsumedMessage, PartitionBatch } from './consumed-message.ts';
+import { PLAIN, type MessageCodec } from '../privacy/personal-data.ts';
 
 /**
  * kafkajs consumers always join a group. Readers of the log that only want a range of one partition
@@ -64,9 +65,13 @@ export class LogReader {
   private readonly endOffsets: (topic: string) => Promise<Map<number, bigint>>;
   private readerCluster?: Promise<KafkajsCluster>;
 
-  constructor(kafka: Kafka, endOffsets: (topic: string) => Promise<Map<number, bigint>>) {
+  /** How values are read: opened (../privacy/personal-data.ts) or as they are. */
+  private readonly codec: MessageCodec;
+
+  constructor(kafka: Kafka, endOffsets: (topic: string) => Promise<Map<number, bigint>>, codec: MessageCodec = PLAIN) {
     this.kafka = kafka;
     this.endOffsets = endOffsets;
+    this.codec = codec;
   }
 
   /** Every message of a partition in [from, the end as of now). */
@@ -154,9 +159,11 @@ export class LogReader {
         await new Promise((r) => setTimeout(r, Math.min(500, 50 * failures)));
         continue;
       }
-      const messages = batch.messages
+      const read = batch.messages
         .filter((m) => BigInt(m.offset) < until)
         .map((m) => ({ topic, partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null, timestamp: m.timestamp }));
+      const values = await this.codec.open(read.map((m) => m.value));
+      const messages = read.map((m, i) => ({ ...m, value: values[i]! }));
       // Past the last raw record, not the last delivered one: control records and compacted gaps count too.
       const last = batch.rawMessages.reduce((max, m) => (BigInt(m.offset) > max ? BigInt(m.offset) : max), offset - 1n);
       offset = last + 1n;

@@ -11,6 +11,7 @@ import { HumanCheck } from '../coupons/human-check/human-check.ts';
 import { QueuePasses } from '../coupons/queue/queue-passes.ts';
 import { WaitingRooms } from '../coupons/queue/waiting-rooms.ts';
 import { HoldExpiry } from '../coupons/hold/hold-expiry.ts';
+import { erasePersonRoute } from '../coupons/erasure/erase-person-route.ts';
 import { CouponCodes } from '../coupons/codes/coupon-codes.ts';
 import { DashboardStreams, dashboardRoutes } from '../dashboard/dashboard-routes.ts';
 import { SettledCoupons } from '../coupons/sold-out-memory/settled-coupons.ts';
@@ -62,6 +63,7 @@ export function apiRoutes(
     projectionStatusRoute({ db, kafka, topic: config.kafka.topic }),
     ...notificationRoutes({ db, expiryNoticeDays: config.notifier.expiryNoticeDays }),
     ...accountRoutes({ db, redis, jwt: config.jwt, limits: config.loginLimits }),
+    erasePersonRoute({ db, admission, personal: runtime.personal }),
   ];
   return [...routes, ...openApiRoutes(routes)];
 }

@@ -4,6 +4,8 @@ import { KafkaClient } from '../kafka/kafka-client.ts';
 import type { Logger } from '../log/logger.ts';
 import { connectRedis, type Redis, type RedisTarget } from '../redis/redis-client.ts';
 import { Liveness } from './liveness.ts';
+import { PersonalData, pepperOf } from '../privacy/personal-data.ts';
+import { PersonKeys } from '../privacy/person-keys.ts';
 
 /** The clients one process shares across its roles. */
 export interface Runtime {
@@ -12,6 +14,8 @@ export interface Runtime {
   redis: Redis;
   db: Db;
   kafka: KafkaClient;
+  /** Seals and opens the personal fields of events, and erases a person (src/privacy). */
+  personal: PersonalData;
   /** The worker loops of this process, for /readyz. */
   liveness: Liveness;
 }
@@ -22,8 +26,10 @@ export const redisTarget = (config: ResolvedConfig): RedisTarget => ({ url: conf
 export async function openRuntime(config: ResolvedConfig, logger: Logger): Promise<Runtime> {
   const redis = await connectRedis(redisTarget(config), config.redis, logger.child({ component: 'redis' }));
   const db = connectDatabase(config.mysqlUrl);
-  const kafka = new KafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger);
-  return { config, logger, redis, db, kafka, liveness: new Liveness(config.liveness.stallMs) };
+  // Events are sealed as they are written and opened as they are read: erasing a person deletes their key.
+  const personal = new PersonalData(new PersonKeys(db, pepperOf(config)));
+  const kafka = new KafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger, personal);
+  return { config, logger, redis, db, kafka, personal, liveness: new Liveness(config.liveness.stallMs) };
 }
 
 export async function closeRuntime(runtime: Runtime): Promise<void> {

@@ -6,6 +6,7 @@ import type {
   IssueResult, OrderTotal, ReleaseResult, RevokeChunkResult, UseResult,
 } from './admission-results.ts';
 import { expireHoldScript, holdScript, releaseScript } from './hold-scripts.ts';
+import { eraseScript } from './erase-script.ts';
 import { allowListScript, onAllowList, type AllowListStep } from './allow-list-script.ts';
 import { cancelScript } from './cancel-script.ts';
 import { closeScript } from './close-script.ts';
@@ -244,6 +245,12 @@ export class AdmissionStore {
 
   onAllowList(couponId: string, userId: string): Promise<boolean> {
     return onAllowList(this.runner, couponId, userId);
+  }
+
+  /** A person erased: their holding of this coupon, in its holder's bucket, goes on under `placeholder` (erase.lua). */
+  async erase(couponId: string, person: string, placeholder: string): Promise<boolean> {
+    const layout = await this.buckets.layoutOf(couponId);
+    return eraseScript(this.runner, layout ? keysOfBucket(layout, homeBucket(person, layout.shards.length)) : this.runner.keys(couponId), person, placeholder);
   }
 
   async snapshot(couponId: string, userId?: string): Promise<CouponSnapshot | undefined> {
