@@ -84,7 +84,6 @@ const envSchema = z.object({
   HUMAN_CHECK_TIMEOUT_MS: wholeNumber(100, 30_000).default(3_000),
   /** Signs waiting-room passes; unset, derived from JWT_SECRET (with only JWT_JWKS_URL, no coupon may open through a waiting room). */
   QUEUE_PASS_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  PERSONAL_DATA_PEPPER: z.string().min(32, 'must be at least 32 characters').optional(),
 
   NOTIFIER_CRON: z.string().refine((e) => cron.validate(e), 'must be a cron expression, e.g. "0 * * * *"').default('0 * * * *'),
   NOTIFIER_TIMEZONE: z
@@ -141,8 +140,6 @@ export interface Config {
   /** The human-check verifier in front of issues of coupons that ask for one (coupons/human-check). */
   humanCheck: { url?: string; secret?: string; ttlSeconds: number; timeoutMs: number };
   queuePassSecret?: string;
-  /** Keys the hash that names each person's key (src/privacy/person-keys.ts); derived from JWT_SECRET when absent. */
-  personalDataPepper?: string;
   notifier: {
     cron: string;
     timezone: string;
@@ -239,7 +236,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     loginLimits: { perEmail: env.LOGIN_LIMIT_PER_EMAIL, perAddress: env.LOGIN_LIMIT_PER_ADDRESS, windowSeconds: env.LOGIN_LIMIT_WINDOW_SECONDS },
     codeGuessLimits: { perCaller: env.CODE_GUESSES_PER_CALLER, perAddress: env.CODE_GUESSES_PER_ADDRESS, windowSeconds: env.CODE_GUESS_WINDOW_SECONDS },
     queuePassSecret: env.QUEUE_PASS_SECRET,
-    personalDataPepper: env.PERSONAL_DATA_PEPPER,
     humanCheck: { url: env.HUMAN_CHECK_URL, secret: env.HUMAN_CHECK_SECRET, ttlSeconds: env.HUMAN_CHECK_TTL_SECONDS, timeoutMs: env.HUMAN_CHECK_TIMEOUT_MS },
     notifier: {
       cron: env.NOTIFIER_CRON,

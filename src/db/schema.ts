@@ -65,8 +65,16 @@ export interface IssuedCouponTable {
 /** One person's key for the personal fields of their events (src/privacy/person-keys.ts). */
 export interface PersonKeyTable {
   key_id: string;
-  secret: Buffer;
+  person_hash: string;
+  /** Null once the person was erased: the row stays as a tombstone. */
+  secret: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
   created_at: Timestamp;
+  erased_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface PersonKeyPepperTable {
+  id: number;
+  pepper: Buffer;
 }
 
 export interface CouponEventRangeTable {
@@ -150,6 +158,7 @@ export interface Database {
   coupon_bucket: CouponBucketTable;
   issued_coupon: IssuedCouponTable;
   person_key: PersonKeyTable;
+  person_key_pepper: PersonKeyPepperTable;
   coupon_event_range: CouponEventRangeTable;
   projection_checkpoint: ProjectionCheckpointTable;
   projection_dead_letter: ProjectionDeadLetterTable;

@@ -20,6 +20,8 @@ export async function scanForExpiringCoupons(db: Db, days: number, now = new Dat
       .selectFrom('issued_coupon as ic')
       .select(['ic.id', 'ic.coupon_id', 'ic.user_id', 'ic.valid_until'])
       .where('ic.status', 'in', ['ISSUED', 'HELD'])
+      // An erased person (src/privacy) is told nothing.
+      .where('ic.user_id', 'not like', 'erased:%')
       .where('ic.valid_until', '>', now)
       .where('ic.valid_until', '<=', until)
       .where('ic.id', '>', after)

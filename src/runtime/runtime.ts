@@ -4,7 +4,7 @@ import { KafkaClient } from '../kafka/kafka-client.ts';
 import type { Logger } from '../log/logger.ts';
 import { connectRedis, type Redis, type RedisTarget } from '../redis/redis-client.ts';
 import { Liveness } from './liveness.ts';
-import { PersonalData, pepperOf } from '../privacy/personal-data.ts';
+import { PersonalData } from '../privacy/personal-data.ts';
 import { PersonKeys } from '../privacy/person-keys.ts';
 
 /** The clients one process shares across its roles. */
@@ -27,7 +27,7 @@ export async function openRuntime(config: ResolvedConfig, logger: Logger): Promi
   const redis = await connectRedis(redisTarget(config), config.redis, logger.child({ component: 'redis' }));
   const db = connectDatabase(config.mysqlUrl);
   // Events are sealed as they are written and opened as they are read: erasing a person deletes their key.
-  const personal = new PersonalData(new PersonKeys(db, pepperOf(config)));
+  const personal = new PersonalData(new PersonKeys(db));
   const kafka = new KafkaClient({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, logger, personal);
   return { config, logger, redis, db, kafka, personal, liveness: new Liveness(config.liveness.stallMs) };
 }

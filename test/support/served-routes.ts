@@ -8,7 +8,7 @@ import { KafkaClient } from '../../src/kafka/kafka-client.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { apiRouter, apiRoutes } from '../../src/roles/api-role.ts';
 import { Liveness } from '../../src/runtime/liveness.ts';
-import { PersonalData, pepperOf } from '../../src/privacy/personal-data.ts';
+import { PersonalData } from '../../src/privacy/personal-data.ts';
 import { PersonKeys } from '../../src/privacy/person-keys.ts';
 
 export interface ServedRoute {
@@ -34,7 +34,7 @@ export async function withApiRouter<T>(use: (routes: Route[], router: Router) =>
   const logger = createLogger('silent');
   try {
     const kafka = new KafkaClient({ brokers: resolved.kafka.brokers, clientId: 'routes' }, logger);
-    const personal = new PersonalData(new PersonKeys(db, pepperOf(resolved)));
+    const personal = new PersonalData(new PersonKeys(db));
     const runtime = { config: resolved, logger, redis, db, kafka, personal, liveness: new Liveness(resolved.liveness.stallMs) };
     const routes = apiRoutes(runtime);
     return await use(routes, apiRouter(runtime, routes));

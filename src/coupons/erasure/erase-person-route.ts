@@ -20,13 +20,11 @@ export const erasePersonRoute = (deps: { db: Db; admission: AdmissionStore; pers
   answer: { status: 200, schema: erasedSchema }, problems: [],
   handler: async (ctx) => {
     const { userId } = ctx.params as { userId: string };
-    await deps.personal.erase(userId);
-    const erasedAs = deps.personal.placeholderOf(userId);
+    const erasedAs = await deps.personal.erase(userId);
     const held = await deps.db.selectFrom('issued_coupon').select('coupon_id').distinct().where('user_id', '=', userId).execute();
     for (const { coupon_id } of held) await deps.admission.erase(coupon_id, userId, erasedAs);
     await deps.db.transaction().execute(async (tx) => {
-      await sql`UPDATE issued_coupon SET user_id = ${erasedAs}, order_id = IF(order_id IS NULL, NULL, ${erasedAs}),
-          hold_order_id = IF(hold_order_id IS NULL, NULL, ${erasedAs}) WHERE user_id = ${userId}`.execute(tx);
+      await sql`UPDATE issued_coupon SET user_id = ${erasedAs} WHERE user_id = ${userId}`.execute(tx);
       await tx.deleteFrom('notification_delivery').where('notification_id', 'in', (q) => q.selectFrom('notification').select('id').where('user_id', '=', userId)).execute();
       await tx.deleteFrom('notification').where('user_id', '=', userId).execute();
       await tx.deleteFrom('user_account').where('id', '=', userId).execute();
