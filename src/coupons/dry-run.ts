@@ -1,5 +1,7 @@
+import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AdmissionRequest } from '../idempotency/admission-request.ts';
+import { validate } from '../http/validate.ts';
 
 /**
  * `?dryRun=true` on issue, hold and use: the script answers what the real call would answer now (the same status,
@@ -10,5 +12,7 @@ import type { AdmissionRequest } from '../idempotency/admission-request.ts';
  */
 export const dryRunQuery = z.strictObject({ dryRun: z.enum(['true', 'false']).optional() });
 
-export const asDryRun = (request: AdmissionRequest, query: z.infer<typeof dryRunQuery>): AdmissionRequest =>
-  query.dryRun === 'true' ? { ...request, dryRun: true } : request;
+/** Whether the request asks for a dry run (400 for a bad value). A request with no query string, as issues are, parses nothing. */
+export const isDryRun = (ctx: Context): boolean => ctx.querystring !== '' && validate(dryRunQuery, ctx.query, 'query').dryRun === 'true';
+
+export const asDryRun = (request: AdmissionRequest, dry: boolean): AdmissionRequest => (dry ? { ...request, dryRun: true } : request);

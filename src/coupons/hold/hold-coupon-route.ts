@@ -10,7 +10,7 @@ import { HOLD_REFUSALS, UNANSWERED } from '../coupon-refusals.ts';
 import { parseIssuedCouponId } from '../../ids/ids.ts';
 import { HOLD_TTL_SECONDS } from '../rules/coupon-rules.ts';
 import { holderFor } from '../use/use-coupon-route.ts';
-import { asDryRun, dryRunQuery } from '../dry-run.ts';
+import { asDryRun, dryRunQuery, isDryRun } from '../dry-run.ts';
 
 export const holdCouponRequest = z.strictObject({
   orderId: z.string().trim().min(1).max(100),
@@ -44,7 +44,7 @@ export const holdCouponRoute = (deps: CouponRouteDeps): Route => ({
     const userId = holderFor(identity.role, identity.userId, onBehalfOf);
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw problemFor(HOLD_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
-    const request = asDryRun(admissionRequestOf(ctx, identity.userId, raw), validate(dryRunQuery, ctx.query, 'query'));
+    const request = asDryRun(admissionRequestOf(ctx, identity.userId, raw), isDryRun(ctx));
     const result = await deps.admission.hold(id.couponId, { sequence: id.sequence, userId, orderId, ttlMs: ttlSeconds * 1000 }, eventMeta(ctx), request);
     if (result.outcome !== 'HELD' && result.outcome !== 'ALREADY_HELD' && result.outcome !== 'WOULD_HOLD') throw problemFor(HOLD_REFUSALS, result);
     if (result.outcome === 'HELD') markReplayed(ctx, request, result.replayed);

@@ -15,8 +15,7 @@ import type { AdmissionRequest } from '../../idempotency/admission-request.ts';
 import type { Identity } from '../../auth/identity.ts';
 import { uuidv7 } from '../../ids/ids.ts';
 import { may } from '../rules/coupon-rules.ts';
-import { asDryRun, dryRunQuery } from '../dry-run.ts';
-import { validate } from '../../http/validate.ts';
+import { asDryRun, dryRunQuery, isDryRun } from '../dry-run.ts';
 import type { HumanVerdict } from '../human-check/human-check.ts';
 
 export const issuedCouponSchema = z.object({
@@ -38,7 +37,7 @@ export const issueCouponRoutes = (deps: CouponRouteDeps): Route[] => [
       'A coupon that opens through a waiting room needs the caller\'s own pass in the Queue-Pass header (403 PASS_REQUIRED without one, PASS_EXPIRED once lapsed or used).',
     answer: { status: 201, schema: issuedCouponSchema }, query: dryRunQuery,
     problems: ['FORBIDDEN', ...codesOf(ISSUE_REFUSALS), ...UNANSWERED],
-    handler: (ctx) => issueCoupon(ctx, deps, couponIdIn(ctx), false, validate(dryRunQuery, ctx.query, 'query')),
+    handler: (ctx) => issueCoupon(ctx, deps, couponIdIn(ctx), false, isDryRun(ctx)),
   },
   {
     method: 'post', path: '/coupons/by-code/:code/issue', auth: 'token', params: CODE_PARAM, idempotent: true,
@@ -83,7 +82,7 @@ async function admitted(ctx: Context, deps: CouponRouteDeps, couponId: string, r
 const UNCLAIMABLE = new Set(['COUPON_NOT_FOUND', 'COUPON_CLOSED', 'NOT_ELIGIBLE']);
 
 /** Answers the request; false, unanswered, when by code it met a refusal answered as an unknown code. */
-async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string, byCode = false, query: z.infer<typeof dryRunQuery> = {}): Promise<boolean> {
+async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string, byCode = false, dry = false): Promise<boolean> {
   const { userId, claims, role } = identityOf(ctx);
   mayIssue(role);
   // A keyed request must replay its first outcome, which only Redis remembers.
@@ -95,7 +94,7 @@ async function issueCoupon(ctx: Context, deps: CouponRouteDeps, couponId: string
     answerProblem(ctx, problemFor(ISSUE_REFUSALS, known));
     return true;
   }
-  const request = asDryRun(admissionRequestOf(ctx, userId), query);
+  const request = asDryRun(admissionRequestOf(ctx, userId), dry);
   const result = await admitted(ctx, deps, couponId, request);
   if (result.outcome === 'WOULD_ISSUE') {
     ctx.status = 201;

@@ -10,7 +10,7 @@ import { UNANSWERED, USE_REFUSALS } from '../coupon-refusals.ts';
 import { parseIssuedCouponId, uuidv7 } from '../../ids/ids.ts';
 import { currencyExponent, fromMinor, MAX_ORDER_TOTAL, may, toMinor, type Principal } from '../rules/coupon-rules.ts';
 import type { OrderTotal } from '../admission/admission-store.ts';
-import { asDryRun, dryRunQuery } from '../dry-run.ts';
+import { asDryRun, dryRunQuery, isDryRun } from '../dry-run.ts';
 
 /**
  * `userId`: the holder a service (the order system) or an admin uses the coupon for; a holder never names one.
@@ -81,7 +81,7 @@ export const useCouponRoute = (deps: CouponRouteDeps): Route => ({
     if (order && identity.role === 'user') throw new Problem('FORBIDDEN', 'An order total is named by the order system (a service token) or an admin, not by the holder');
     const id = parseIssuedCouponId(issuedCouponId);
     if (!id) throw problemFor(USE_REFUSALS, { outcome: 'ISSUED_COUPON_NOT_FOUND' });
-    const request = asDryRun(admissionRequestOf(ctx, identity.userId, raw), validate(dryRunQuery, ctx.query, 'query'));
+    const request = asDryRun(admissionRequestOf(ctx, identity.userId, raw), isDryRun(ctx));
     const result = await deps.admission.use(id.couponId, id.sequence, userId, uuidv7(), orderId, eventMeta(ctx), request, order);
     if (result.outcome !== 'USED' && result.outcome !== 'WOULD_USE') throw problemFor(USE_REFUSALS, result);
     if (result.outcome === 'USED') markReplayed(ctx, request, result.replayed);
